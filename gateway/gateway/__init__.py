@@ -1,0 +1,1 @@
+"""UCF REST gateway."""

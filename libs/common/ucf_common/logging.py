@@ -1,0 +1,94 @@
+"""JSON (or plain) log lines that carry the request id and never a credential.
+
+Masking happens on the fully formatted line, tracebacks included, so a secret
+that slips into an exception message is still caught.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from datetime import UTC, datetime
+
+from ucf_common.request_context import request_id_var
+
+_MASK = "***"
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # key=value / "key": "value" pairs whose key names a credential
+    (
+        re.compile(
+            r"(?i)(\\?[\"']?(?:authorization|password|passwd|secret|client_secret|token|access_token"
+            r"|refresh_token|id_token|api[_-]?key|apikey|code_verifier|private_key)\\?[\"']?\s*[:=]\s*\\?[\"']?)"
+            r"(?!\*\*\*)([^\s\"'\\,;&}]+)"
+        ),
+        r"\1" + _MASK,
+    ),
+    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=\-]{8,}"), r"\1 " + _MASK),
+    (re.compile(r"\beyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*"), _MASK),  # JWT
+    (re.compile(r"\bgAAAAA[A-Za-z0-9_\-=]{20,}"), _MASK),  # Fernet token
+    (re.compile(r"\b(?:gh[pousr]_|github_pat_|xox[abpr]-|sk_live_|ucf_)[A-Za-z0-9_\-]{8,}"), _MASK),
+    (re.compile(r"(?i)(postgres(?:ql)?|mysql|mongodb(?:\+srv)?)://([^:/\s]+):([^@\s]+)@"), r"\1://\2:" + _MASK + "@"),
+)
+
+
+def mask_secrets(text: str) -> str:
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class JsonFormatter(logging.Formatter):
+    def __init__(self, service: str):
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "service": self.service,
+            "logger": record.name,
+            "request_id": getattr(record, "request_id", request_id_var.get()),
+            "msg": record.getMessage(),
+        }
+        for key, value in getattr(record, "fields", {}).items():
+            entry[key] = value
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return mask_secrets(json.dumps(entry, default=str))
+
+
+class PlainFormatter(logging.Formatter):
+    def __init__(self, service: str):
+        super().__init__("%(asctime)s %(levelname)s " + service + " [%(request_id)s] %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        if not hasattr(record, "request_id"):
+            record.request_id = request_id_var.get()
+        fields = getattr(record, "fields", None)
+        line = super().format(record)
+        if fields:
+            line += " " + json.dumps(fields, default=str)
+        return mask_secrets(line)
+
+
+def configure_logging(service: str, level: str = "INFO", json_lines: bool = True) -> None:
+    """Route every logger (ours, grpc, uvicorn) through one masked handler on stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter(service) if json_lines else PlainFormatter(service))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+    # The drivers' debug output can include connection strings and payloads.
+    for name in ("pymongo", "httpx", "httpcore", "grpc"):
+        logging.getLogger(name).setLevel(max(logging.INFO, root.level))
+
+
+def log_fields(**fields: object) -> dict[str, dict[str, object]]:
+    """`logger.info("msg", extra=log_fields(connection_id=...))` adds structured fields."""
+    return {"fields": fields}

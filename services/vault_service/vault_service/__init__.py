@@ -1,0 +1,1 @@
+"""UCF token vault service."""

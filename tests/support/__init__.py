@@ -1,0 +1,1 @@
+"""Helpers for tests: free ports, an embedded MongoDB-compatible server, subprocesses."""
