@@ -16,6 +16,8 @@ from ucf_common.request_context import request_id_var
 
 _MASK = "***"
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # before the key=value rule, which would otherwise take "Bearer" for the value
+    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=\-]{8,}"), r"\1 " + _MASK),
     # key=value / "key": "value" pairs whose key names a credential
     (
         re.compile(
@@ -25,7 +27,6 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         r"\1" + _MASK,
     ),
-    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=\-]{8,}"), r"\1 " + _MASK),
     (re.compile(r"\beyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*"), _MASK),  # JWT
     (re.compile(r"\bgAAAAA[A-Za-z0-9_\-=]{20,}"), _MASK),  # Fernet token
     (re.compile(r"\b(?:gh[pousr]_|github_pat_|xox[abpr]-|sk_live_|ucf_)[A-Za-z0-9_\-]{8,}"), _MASK),
