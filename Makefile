@@ -5,7 +5,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install proto proto-check lint test
+BUF := npx --yes @bufbuild/buf@1.75.0
+
+.PHONY: install run test proto proto-check lint openapi api-key bench clean
 
 $(STAMP): protos/pyproject.toml libs/common/pyproject.toml services/vault_service/pyproject.toml \
           services/connector_service/pyproject.toml gateway/pyproject.toml requirements-dev.txt
@@ -20,5 +22,36 @@ install: $(STAMP)
 proto: $(STAMP)
 	$(PY) protos/generate.py
 
+# Whole system on this machine (SecantusDB, vault, connector service, gateway);
+# ports and settings from the environment, e.g. `make run GATEWAY_PORT=8080`.
+run: $(STAMP)
+	$(PY) tools/devstack.py
+
+# Unit and integration tests. pytest's exit code 5 (no test collected) fails too.
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS) || { rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests" >&2; exit $$rc; }
+
+proto-check: $(STAMP)
+	$(PY) -m pytest -q tests/protos/test_generated_code.py
+
+lint: $(STAMP)
+	$(PY) -m ruff check --extend-exclude 'protos/ucf' .
+	$(BUF) lint protos
+
+openapi: $(STAMP)
+	$(PY) -m gateway.generate_openapi
+
+# make api-key TENANT=acme SCOPES=connectors:read,connections:read [NAME=ci]
+api-key: $(STAMP)
+	@test -n "$(TENANT)" && test -n "$(SCOPES)" || { echo "usage: make api-key TENANT=t SCOPES=a,b [NAME=n]" >&2; exit 2; }
+	@$(PY) -m connector_service api-keys create --tenant "$(TENANT)" --scopes "$(SCOPES)" $(if $(NAME),--name "$(NAME)")
+
+bench: $(STAMP)
+	@set -e; for script in benchmarks/*_bench.py; do \
+	    [ -e "$$script" ] || { echo "no benchmarks/*_bench.py yet"; break; }; \
+	    echo "== $$script"; $(PY) "$$script"; \
+	done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache node_modules
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
