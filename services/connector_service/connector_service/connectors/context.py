@@ -1,0 +1,60 @@
+"""What a connector receives for one call: the connection it acts for.
+
+The core service builds a `ConnectorContext` per request (it authenticates the
+caller, scopes the connection by tenant and refreshes the credential first), so
+connectors never look up or refresh credentials themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from connector_service.connectors.retry import RetryPolicy
+
+
+async def _ignore() -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class ConnectorContext:
+    """One connection, ready to call its provider.
+
+    `credential` is the plaintext secret from the vault, in the connector's
+    shape: `{"access_token", "token_type", "instance_url"?}` for OAuth2,
+    `{"email", "api_token", "site"}` for Atlassian API tokens, `{"token"}` for a
+    GitHub PAT, or the PostgreSQL form `{host, port, database, user, password,
+    sslmode?, schemas?, cursorColumn?}`. It is excluded from `repr` so that a
+    logged context never shows it.
+
+    `metadata` holds non-secret connection facts discovered at onboarding
+    (Atlassian `cloud_id` and `site_url`, Salesforce `instance_url`).
+    `base_url` is the catalog's API base for the connector (for Jira/Confluence
+    OAuth: the Atlassian API gateway). `on_unauthorized` is awaited once when
+    the provider rejects the credential, so the core can mark the connection
+    invalid.
+    """
+
+    connector_id: str
+    credential: Mapping[str, Any] = field(repr=False)
+    http: httpx.AsyncClient = field(repr=False)
+    base_url: str = ""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    extra_details: bool = False
+    tenant_id: str = ""
+    connection_id: str = ""
+    on_unauthorized: Callable[[], Awaitable[None]] = field(default=_ignore, repr=False)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+    def setting(self, name: str, *fallbacks: str) -> Any:
+        """The first non-empty value of `name` (or a fallback name) in the credential, then the metadata."""
+        for source in (self.credential, self.metadata):
+            for key in (name, *fallbacks):
+                value = source.get(key)
+                if value not in (None, ""):
+                    return value
+        return None

@@ -1,0 +1,185 @@
+"""The one HTTP path every SaaS connector uses to reach its provider.
+
+`create_http_client()` builds the process-wide `httpx.AsyncClient` (the core
+calls it once inside the running loop and closes it at shutdown).
+`Upstream` binds that client to one connection's base URL and auth headers,
+retries per the context's `RetryPolicy`, and maps provider failures onto the
+closed error set. No credential ever reaches a log line or error message:
+messages carry the provider name, the HTTP status and the provider's own
+error text only.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from ucf_common.errors import ErrorCode, UcfError
+
+from connector_service.connectors.context import ConnectorContext
+from connector_service.connectors.retry import is_rate_limited, retry_after_seconds
+
+log = logging.getLogger("ucf.connectors.http")
+
+CREDENTIAL_REJECTED = "credential rejected upstream; connection marked invalid"
+_MESSAGE_LIMIT = 300
+
+
+def create_http_client(
+    *,
+    max_connections: int = 100,
+    max_keepalive_connections: int = 20,
+    connect_timeout: float = 5.0,
+    read_timeout: float = 30.0,
+) -> httpx.AsyncClient:
+    """The shared client: bounded pool, explicit timeouts, no redirects to other hosts."""
+    return httpx.AsyncClient(
+        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_keepalive_connections),
+        timeout=httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout),
+        follow_redirects=False,
+        headers={"User-Agent": "ucf-connector-service/0.1"},
+    )
+
+
+def provider_message(response: httpx.Response) -> str:
+    """The provider's own error text, from whichever error body shape it uses.
+
+    Jira: `{"errorMessages": [...], "errors": {field: msg}}`; Confluence v2:
+    `{"errors": [{"title", "detail"}]}`; GitHub: `{"message"}`; Salesforce:
+    `[{"message", "errorCode"}]`.
+    """
+    try:
+        body = response.json()
+    except ValueError:
+        return response.reason_phrase or ""
+    parts: list[str] = []
+    for entry in body if isinstance(body, list) else [body]:
+        if not isinstance(entry, dict):
+            continue
+        for key in ("message", "errorMessage", "detail", "title"):
+            if isinstance(entry.get(key), str) and entry[key]:
+                parts.append(entry[key])
+                break
+        parts.extend(m for m in entry.get("errorMessages", []) if isinstance(m, str))
+        errors = entry.get("errors")
+        if isinstance(errors, dict):
+            parts.extend(f"{k}: {v}" for k, v in errors.items())
+        elif isinstance(errors, list):
+            parts.extend(provider_message_from(e) for e in errors if isinstance(e, dict))
+    return "; ".join(p for p in parts if p)[:_MESSAGE_LIMIT] or (response.reason_phrase or "")
+
+
+def provider_message_from(entry: Mapping[str, Any]) -> str:
+    return str(entry.get("detail") or entry.get("title") or entry.get("message") or "")
+
+
+class Upstream:
+    """HTTP calls for one connection against one API base.
+
+    `base_url` is joined with request paths that start with "/"; absolute
+    URLs are refused unless they share the base's origin, so a forged cursor
+    cannot send the credential elsewhere.
+    """
+
+    def __init__(self, ctx: ConnectorContext, provider: str, base_url: str, headers: Mapping[str, str]):
+        self.ctx = ctx
+        self.provider = provider
+        self.base_url = base_url.rstrip("/")
+        self._headers = dict(headers)
+        self._origin = httpx.URL(self.base_url).copy_with(path="/", query=None, fragment=None)
+
+    def url(self, path: str) -> str:
+        if path.startswith("/"):
+            return self.base_url + path
+        url = httpx.URL(path)
+        if url.copy_with(path="/", query=None, fragment=None) != self._origin:
+            raise UcfError(ErrorCode.INVALID_REQUEST, "cursor is not valid for this connection")
+        return path
+
+    async def get(self, path: str, **params: Any) -> Any:
+        response = await self.request("GET", path, params={k: v for k, v in params.items() if v is not None})
+        return response.json()
+
+    async def post(self, path: str, body: Any) -> Any:
+        response = await self.request("POST", path, json=body)
+        return response.json() if response.content else {}
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """Send with retries; answer a 2xx response or raise the mapped `UcfError`."""
+        policy = self.ctx.retry
+        url = self.url(path)
+        attempt = 0
+        while True:
+            attempt += 1
+            response: httpx.Response | None = None
+            try:
+                response = await self.ctx.http.request(
+                    method, url, params=params, json=json, headers={**self._headers, **(headers or {})}
+                )
+            except httpx.ConnectError as exc:
+                if attempt >= policy.max_attempts:
+                    raise UcfError(ErrorCode.UPSTREAM_ERROR, f"could not reach {self.provider}") from exc
+                await policy.sleep(policy.backoff(attempt))
+                continue
+            except httpx.TimeoutException as exc:
+                if not policy.should_retry(method, attempt, None):
+                    raise UcfError(ErrorCode.TIMEOUT, f"{self.provider} did not answer in time") from exc
+                await policy.sleep(policy.backoff(attempt))
+                continue
+            except httpx.HTTPError as exc:
+                raise UcfError(ErrorCode.UPSTREAM_ERROR, f"{self.provider} request failed") from exc
+            if response.is_success:
+                return response
+            if policy.should_retry(method, attempt, response):
+                wait = policy.delay(attempt, response)
+                if wait is not None:
+                    log.info("%s answered %s; retry %d in %.2fs", self.provider, response.status_code, attempt, wait)
+                    await policy.sleep(wait)
+                    continue
+            raise await self._error(response)
+
+    async def _error(self, response: httpx.Response) -> UcfError:
+        status = response.status_code
+        text = provider_message(response)
+        if status == 401:
+            await self.ctx.on_unauthorized()
+            return UcfError(ErrorCode.FAILED_PRECONDITION, CREDENTIAL_REJECTED, {"provider": self.provider})
+        if is_rate_limited(response):
+            wait = retry_after_seconds(response)
+            details: dict[str, Any] = {"provider": self.provider}
+            if wait is not None:
+                details["retryAfter"] = int(wait + 0.999)
+            return UcfError(ErrorCode.RATE_LIMITED, f"{self.provider} rate limit reached", details)
+        details = {"provider": self.provider, "status": status, "upstream": text}
+        if status == 403:
+            return UcfError(ErrorCode.FORBIDDEN, f"{self.provider} refused the request: {text}", details)
+        if status == 404:
+            return UcfError(ErrorCode.NOT_FOUND, f"{self.provider} has no such resource: {text}", details)
+        return UcfError(ErrorCode.UPSTREAM_ERROR, f"{self.provider} answered {status}: {text}", details)
+
+
+def segment(value: str, what: str = "id") -> str:
+    """A client-supplied id made safe as one URL path segment (never "..", never a "/")."""
+    if not value or value in (".", ".."):
+        raise UcfError(ErrorCode.INVALID_REQUEST, f"{what} is required", {"field": what})
+    return quote(value, safe="")
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def basic(user: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}

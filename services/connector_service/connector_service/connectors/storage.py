@@ -1,0 +1,119 @@
+"""Confluence storage format (XHTML with `ac:`/`ri:` elements) to and from readable text.
+
+Block elements end lines, list items get "- " or "1. ", table cells are
+joined with " | ", the code macro's CDATA body is kept verbatim, links to
+pages show their title, emoticons their name, images "[image name]".
+Macro parameters (`ac:parameter`) are configuration, not content, and are
+dropped.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from html.parser import HTMLParser
+
+_BLOCKS = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "table",
+           "ac:structured-macro", "ac:layout-section", "ac:layout-cell", "ac:task-list"}
+_VOID = {"br", "hr", "ri:page", "ri:blogpost", "ri:user", "ri:attachment", "ac:emoticon"}
+_SKIPPED = {"ac:parameter", "script", "style"}
+
+
+class _TextBuilder(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+        self.lists: list[list[int]] = []  # [ordered?, counter]
+        self.skip = 0
+        self.cell = 0
+        self.links: list[str | None] = []
+
+    def _newline(self, count: int = 1) -> None:
+        text = "".join(self.out)
+        trailing = len(text) - len(text.rstrip("\n"))
+        if text.strip():
+            self.out.append("\n" * max(0, count - trailing))
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag in _SKIPPED:
+            self.skip += 1
+        elif tag in _BLOCKS:
+            self._newline(2 if not self.lists else 1)
+        elif tag == "a":
+            self.links.append(found.get("href"))
+        elif tag == "br":
+            self.out.append("\n")
+        elif tag in ("ul", "ol"):
+            self.lists.append([tag == "ol", 0])
+        elif tag in ("li", "ac:task"):
+            self._newline()
+            depth = max(len(self.lists) - 1, 0)
+            if self.lists and self.lists[-1][0]:
+                self.lists[-1][1] += 1
+                self.out.append("  " * depth + f"{self.lists[-1][1]}. ")
+            else:
+                self.out.append("  " * depth + "- ")
+        elif tag in ("td", "th"):
+            if self.cell:
+                self.out.append(" | ")
+            self.cell += 1
+        elif tag == "tr":
+            self._newline()
+            self.cell = 0
+        elif tag == "ri:page" or tag == "ri:blogpost":
+            self.out.append(found.get("ri:content-title") or "")
+        elif tag == "ri:user":
+            self.out.append("@" + (found.get("ri:account-id") or found.get("ri:userkey") or "user"))
+        elif tag == "ri:attachment":
+            self.out.append(f"[image {found.get('ri:filename', '')}]")
+        elif tag == "ac:emoticon":
+            self.out.append(f":{found.get('ac:name', '')}:")
+        elif tag == "hr":
+            self._newline(2)
+            self.out.append("---")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        if tag not in _VOID:
+            self.handle_endtag(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIPPED:
+            self.skip = max(0, self.skip - 1)
+        elif tag in ("ul", "ol"):
+            if self.lists:
+                self.lists.pop()
+            self._newline(1 if self.lists else 2)
+        elif tag in _BLOCKS:
+            self._newline(2 if not self.lists else 1)
+        elif tag == "a" and self.links:
+            href = self.links.pop()
+            if href:
+                self.out.append(f" ({href})")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skip:
+            self.out.append(data)
+
+    def unknown_decl(self, data: str) -> None:
+        if data.startswith("CDATA[") and not self.skip:
+            self.out.append(data[len("CDATA["):])
+
+
+def storage_to_text(value: str | None) -> str:
+    """Readable text of a storage-format document; "" for None."""
+    if not value:
+        return ""
+    parser = _TextBuilder()
+    parser.feed(value)
+    parser.close()
+    text = "".join(parser.out)
+    text = re.sub(r"[ \t]+\n", "\n", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def text_to_storage(text: str) -> str:
+    """Storage format for plain text: a <p> per blank-line-separated block, <br/> for single newlines."""
+    blocks = [b for b in text.replace("\r\n", "\n").split("\n\n") if b.strip()]
+    return "".join("<p>" + html.escape(b, quote=False).replace("\n", "<br/>") + "</p>" for b in blocks)

@@ -1,0 +1,1 @@
+"""Local fakes of the providers and OAuth servers the connector service talks to."""

@@ -1,0 +1,228 @@
+"""A Jira Cloud fake built from the REST API v3 reference.
+
+Serves both ways in: OAuth 2.0 through the API gateway
+(`/ex/jira/{cloudId}/rest/api/3/...`, bearer token) and API tokens against the
+site (`/rest/api/3/...`, basic email:token). Strict where the real API is:
+the removed `/rest/api/3/search` answers 410, `search/jql` refuses unbounded
+JQL and unknown body keys ("Invalid request payload"), descriptions and
+comment bodies must be ADF documents, `nextPageToken` is omitted on the
+last page.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import functools
+import re
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
+
+from tests.fakes._provider import FakeProvider, bearer_token
+
+CLOUD_ID = "11111111-2222-3333-4444-555555555555"
+OAUTH_TOKEN = "jira-oauth-access-token"
+EMAIL, API_TOKEN = "dev@example.com", "jira-api-token"
+_SEARCH_KEYS = {"jql", "nextPageToken", "maxResults", "fields", "expand", "properties", "fieldsByKeys",
+                "failFast", "reconcileIssues"}
+_JQL = re.compile(r'^project = "(?P<project>[^"]+)"(?: AND updated >= "(?P<since>\d{4}/\d{2}/\d{2} \d{2}:\d{2})")?'
+                  r"(?: ORDER BY (?P<order>.+))?$")
+
+
+def jira_time(t: dt.datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}+0000"
+
+
+def adf(text: str) -> dict[str, Any]:
+    return {"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": [{"type": "text", "text": text}]}]}
+
+
+def _errors(status: int, *messages: str, fields: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"errorMessages": list(messages), "errors": fields or {}}, status)
+
+
+def _is_adf(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("type") == "doc" and value.get("version") == 1
+
+
+class FakeJira(FakeProvider):
+    """Seeded with `projects` projects of `issues_per_project` issues, each with `comments_per_issue` comments."""
+
+    def __init__(self, projects: int = 2, issues_per_project: int = 7, comments_per_issue: int = 3):
+        self.site = ""
+        self.me = {"accountId": "acc-1", "displayName": "Dev User", "emailAddress": EMAIL}
+        self.projects = [{"id": str(10000 + n), "key": f"P{n}", "name": f"Project {n}",
+                          "projectTypeKey": "software"} for n in range(projects)]
+        self.issues: dict[str, dict[str, Any]] = {}
+        self.comments: dict[str, list[dict[str, Any]]] = {}
+        start = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+        for p in self.projects:
+            for n in range(issues_per_project):
+                issue = self._new_issue(p, f"Issue {n} of {p['key']}", adf(f"Description {n}"), "Task",
+                                        start + dt.timedelta(hours=len(self.issues)))
+                for c in range(comments_per_issue):
+                    self._new_comment(issue["id"], adf(f"Comment {c}"))
+        api = [
+            Route("/search", self.removed_search, methods=["GET", "POST"]),
+            Route("/search/jql", self.search_jql, methods=["GET", "POST"]),
+            Route("/project/search", self.project_search),
+            Route("/issue", self.create_issue, methods=["POST"]),
+            Route("/issue/{key}", self.get_issue),
+            Route("/issue/{key}/comment", self.comments_of, methods=["GET", "POST"]),
+            Route("/myself", self.myself),
+            Route("/serverInfo", self.server_info),
+        ]
+        app = Starlette(routes=[Mount("/ex/jira/{cloud_id}/rest/api/3", routes=api), Mount("/rest/api/3", routes=api)])
+        super().__init__(app)
+
+    def _new_issue(self, project: dict, summary: str, description: Any, issue_type: str, when: dt.datetime) -> dict:
+        number = sum(1 for i in self.issues.values() if i["fields"]["project"]["id"] == project["id"]) + 1
+        issue_id = str(20000 + len(self.issues))
+        issue = {"id": issue_id, "key": f"{project['key']}-{number}", "fields": {
+            "summary": summary, "description": description, "status": {"name": "To Do"},
+            "reporter": self.me, "creator": self.me, "assignee": None,
+            "created": jira_time(when), "updated": jira_time(when), "issuetype": {"name": issue_type},
+            "priority": {"name": "Medium"}, "labels": [], "project": {k: project[k] for k in ("id", "key", "name")},
+        }}
+        self.issues[issue_id] = issue
+        self.comments[issue_id] = []
+        return issue
+
+    def _new_comment(self, issue_id: str, body: Any) -> dict:
+        now = jira_time(dt.datetime(2024, 2, 1, tzinfo=dt.timezone.utc) + dt.timedelta(minutes=len(self.comments[issue_id])))
+        comment = {"id": str(30000 + sum(len(c) for c in self.comments.values())), "author": self.me,
+                   "body": body, "created": now, "updated": now}
+        self.comments[issue_id].append(comment)
+        return comment
+
+    def _unauthorized(self, request: Request) -> JSONResponse | None:
+        if "cloud_id" in request.path_params:
+            if request.path_params["cloud_id"] != CLOUD_ID:
+                return JSONResponse({"code": 404, "message": "Not Found"}, 404)
+            if bearer_token(request.headers) == OAUTH_TOKEN:
+                return None
+            return JSONResponse({"code": 401, "message": "Unauthorized"}, 401)
+        expected = "Basic " + base64.b64encode(f"{EMAIL}:{API_TOKEN}".encode()).decode()
+        if request.headers.get("authorization") == expected:
+            return None
+        return _errors(401, "Client must be authenticated to access this resource.")
+
+    def _issue_view(self, issue: dict, fields: list[str]) -> dict:
+        base = self.base_url + "/rest/api/3/issue/" + issue["id"]
+        wanted = issue["fields"] if "*all" in fields else {k: v for k, v in issue["fields"].items() if k in fields}
+        return {"id": issue["id"], "key": issue["key"], "self": base, "fields": wanted}
+
+    def _find(self, key: str) -> dict | None:
+        return self.issues.get(key) or next((i for i in self.issues.values() if i["key"] == key), None)
+
+    @staticmethod
+    def authed(handler):
+        @functools.wraps(handler)
+        async def wrapper(self, request: Request):
+            return self._unauthorized(request) or await handler(self, request)
+        return wrapper
+
+    @authed
+    async def removed_search(self, request: Request) -> JSONResponse:
+        return _errors(410, "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API.")
+
+    @authed
+    async def search_jql(self, request: Request) -> JSONResponse:
+        if request.method == "POST":
+            body = await request.json()
+            if not isinstance(body, dict) or set(body) - _SEARCH_KEYS:
+                return _errors(400, "Invalid request payload. Refer to the REST API documentation and try again.")
+        else:
+            body = dict(request.query_params)
+            if "fields" in body:
+                body["fields"] = body["fields"].split(",")
+        match = _JQL.match(str(body.get("jql", "")))
+        if not match:
+            return _errors(400, "Unbounded JQL queries are not allowed here. Please add a search restriction to your query.")
+        project = next((p for p in self.projects if match["project"] in (p["id"], p["key"])), None)
+        if project is None:
+            return _errors(400, f"The value '{match['project']}' does not exist for the field 'project'.")
+        found = [i for i in self.issues.values() if i["fields"]["project"]["id"] == project["id"]]
+        if match["since"]:
+            since = jira_time(dt.datetime.strptime(match["since"], "%Y/%m/%d %H:%M"))
+            found = [i for i in found if i["fields"]["updated"] >= since]
+        found.sort(key=lambda i: (i["fields"]["updated"], int(i["id"])))
+        size = max(1, min(int(body.get("maxResults", 50)), 100))
+        token = body.get("nextPageToken")
+        try:
+            start = int(base64.urlsafe_b64decode(token).decode()) if token else 0
+        except ValueError:
+            return _errors(400, "The provided next page token is invalid or expired.")
+        page = found[start:start + size]
+        fields = body.get("fields") or ["id"]
+        answer: dict[str, Any] = {"issues": [self._issue_view(i, fields) for i in page],
+                                  "isLast": start + size >= len(found)}
+        if not answer["isLast"]:
+            answer["nextPageToken"] = base64.urlsafe_b64encode(str(start + size).encode()).decode()
+        return JSONResponse(answer)
+
+    @authed
+    async def project_search(self, request: Request) -> JSONResponse:
+        start = int(request.query_params.get("startAt", 0))
+        size = max(1, min(int(request.query_params.get("maxResults", 50)), 50))
+        projects = sorted(self.projects, key=lambda p: p["key"])
+        page = projects[start:start + size]
+        return JSONResponse({"startAt": start, "maxResults": size, "total": len(projects),
+                             "isLast": start + size >= len(projects), "values": page})
+
+    @authed
+    async def get_issue(self, request: Request) -> JSONResponse:
+        issue = self._find(request.path_params["key"])
+        if issue is None:
+            return _errors(404, "Issue does not exist or you do not have permission to see it.")
+        fields = request.query_params.get("fields", "*all").split(",")
+        return JSONResponse(self._issue_view(issue, fields))
+
+    @authed
+    async def create_issue(self, request: Request) -> JSONResponse:
+        fields = (await request.json()).get("fields") or {}
+        ref = fields.get("project") or {}
+        project = next((p for p in self.projects if ref.get("id") == p["id"] or ref.get("key") == p["key"]), None)
+        problems = {}
+        if project is None:
+            problems["project"] = "valid project is required"
+        if not fields.get("summary"):
+            problems["summary"] = "You must specify a summary of the issue."
+        if "description" in fields and not _is_adf(fields["description"]):
+            problems["description"] = "Operation value must be an Atlassian Document (see the Atlassian Document Format)"
+        if not (fields.get("issuetype") or {}).get("name") and not (fields.get("issuetype") or {}).get("id"):
+            problems["issuetype"] = "Specify an issue type"
+        if problems:
+            return _errors(400, fields=problems)
+        issue = self._new_issue(project, fields["summary"], fields.get("description"), fields["issuetype"].get("name", "Task"),
+                                dt.datetime.now(dt.timezone.utc))
+        return JSONResponse({"id": issue["id"], "key": issue["key"], "self": self.base_url}, 201)
+
+    @authed
+    async def comments_of(self, request: Request) -> JSONResponse:
+        issue = self._find(request.path_params["key"])
+        if issue is None:
+            return _errors(404, "Issue does not exist or you do not have permission to see it.")
+        if request.method == "POST":
+            body = (await request.json()).get("body")
+            if not _is_adf(body):
+                return _errors(400, fields={"comment": "Comment body is not valid!"})
+            return JSONResponse(self._new_comment(issue["id"], body), 201)
+        start = int(request.query_params.get("startAt", 0))
+        size = max(1, min(int(request.query_params.get("maxResults", 100)), 100))
+        comments = self.comments[issue["id"]]
+        return JSONResponse({"startAt": start, "maxResults": size, "total": len(comments),
+                             "comments": comments[start:start + size]})
+
+    @authed
+    async def myself(self, request: Request) -> JSONResponse:
+        return JSONResponse(self.me)
+
+    @authed
+    async def server_info(self, request: Request) -> JSONResponse:
+        return JSONResponse({"baseUrl": self.base_url, "version": "1001.0.0-SNAPSHOT", "versionNumbers": [1001, 0, 0],
+                             "deploymentType": "Cloud", "buildNumber": 100, "serverTitle": "Jira"})
