@@ -1,0 +1,36 @@
+"""`python -m gateway`: serve the REST gateway with uvicorn on uvloop + httptools.
+
+uvicorn handles SIGTERM/SIGINT: it stops accepting, lets in-flight requests
+finish within GATEWAY_SHUTDOWN_GRACE_SECONDS, then runs the lifespan shutdown
+that closes the channel. The access line comes from `RequestContextMiddleware`
+(it carries the request id and leaves out query strings), so uvicorn's own is off.
+"""
+
+from __future__ import annotations
+
+import uvicorn
+
+from gateway.app import create_app
+from gateway.settings import GatewaySettings
+from ucf_common.logging import configure_logging
+
+
+def main() -> None:
+    settings = GatewaySettings()
+    configure_logging("gateway", settings.log_level, settings.log_json)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.gateway_host,
+        port=settings.gateway_port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_config=None,
+        server_header=False,
+        timeout_graceful_shutdown=settings.gateway_shutdown_grace_seconds,
+    )
+
+
+if __name__ == "__main__":
+    main()

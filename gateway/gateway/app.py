@@ -1,0 +1,71 @@
+"""The FastAPI application: routes, error handlers, request context and the
+lifespan that owns the one long-lived channel to the connector service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import grpc
+from fastapi import FastAPI
+
+from gateway.deps import Runtime
+from gateway.envelope import EnvelopeResponse
+from gateway.errors import install_error_handlers
+from gateway.middleware import RequestContextMiddleware
+from gateway.routes import api_routers, health
+from gateway.rpc import Stubs
+from gateway.schemas import install_openapi
+from gateway.settings import GatewaySettings
+
+# Fail fast while the connector service is down, and notice quickly when it is back.
+_CHANNEL_OPTIONS = (
+    ("grpc.initial_reconnect_backoff_ms", 200),
+    ("grpc.min_reconnect_backoff_ms", 200),
+    ("grpc.max_reconnect_backoff_ms", 2000),
+    ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+)
+
+
+def create_app(settings: GatewaySettings | None = None, stubs: Stubs | None = None) -> FastAPI:
+    """The gateway. With `stubs`, the caller owns the channel; otherwise the
+    lifespan opens one to `settings.connector_address` and closes it on shutdown.
+    """
+    settings = settings or GatewaySettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        channel = None if stubs is not None else grpc.aio.insecure_channel(
+            settings.connector_address, options=_CHANNEL_OPTIONS
+        )
+        app.state.runtime = Runtime(
+            stubs=stubs or Stubs.from_channel(channel),
+            rpc_timeout=settings.gateway_rpc_timeout_seconds,
+            upstream_rpc_timeout=settings.gateway_upstream_rpc_timeout_seconds,
+            health_timeout=settings.gateway_health_timeout_seconds,
+        )
+        try:
+            yield
+        finally:
+            if channel is not None:
+                await channel.close(grace=settings.gateway_shutdown_grace_seconds)
+
+    app = FastAPI(
+        title="Unified Connector Framework",
+        version="1.0.0",
+        description=(
+            "One normalized API over many third-party systems. Authenticate with "
+            "`Authorization: Bearer <api key>`; `X-Tenant-Id` is optional and must match the key's tenant. "
+            "Every answer is `{ok, data}` or `{ok: false, error: {code, message, details}}`."
+        ),
+        lifespan=lifespan,
+        default_response_class=EnvelopeResponse,
+    )
+    app.add_middleware(RequestContextMiddleware)
+    install_error_handlers(app)
+    app.include_router(health.router)
+    for router in api_routers:
+        app.include_router(router, prefix=settings.api_prefix)
+    install_openapi(app)
+    return app

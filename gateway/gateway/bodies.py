@@ -1,0 +1,166 @@
+"""Request bodies: lowerCamelCase JSON, validated once here and then copied into
+the protobuf request with `json_format.ParseDict`, so field names match the
+proto's JSON names one to one.
+
+Unknown fields are refused (400). Fields that carry a secret are documented
+as write-only passwords; error answers never repeat any submitted value.
+Business rules (which method needs which field) stay in the connector service.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypeVar
+
+from google.protobuf import json_format
+from google.protobuf.message import Message
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+M = TypeVar("M", bound=Message)
+
+AuthMethod = Literal["oauth2", "api_key", "basic", "credentials"]
+
+
+def _secret(description: str) -> Any:
+    return Field(None, description=description, json_schema_extra={"format": "password", "writeOnly": True})
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, extra="forbid", frozen=True)
+
+    def proto_json(self) -> dict[str, Any]:
+        """The body as protobuf JSON; override where the REST shape differs from the proto."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+    def to_proto(self, message: M, **path_fields: Any) -> M:
+        """Fill `message` from the body, then from the URL's path fields."""
+        json_format.ParseDict(self.proto_json(), message)
+        for name, value in path_fields.items():
+            setattr(message, name, value)
+        return message
+
+
+class OAuthSettingsBody(Body):
+    client_id: str | None = None
+    client_secret: str | None = _secret("Stored in the vault; answers only report clientSecretSet.")
+    scopes: list[str] | None = None
+    redirect_uri: str | None = None
+
+
+class ConnectorSettingsBody(Body):
+    enabled: bool | None = None
+    extra_details: bool | None = Field(None, description="Include the provider's original document as `raw`.")
+    oauth: OAuthSettingsBody | None = None
+
+
+class ProbeBody(Body):
+    connection_id: str | None = None
+    config: dict[str, Any] | None = Field(None, description="Connector configuration to probe without a connection.")
+
+
+class ConnectBody(Body):
+    workspace_id: str
+    method: AuthMethod | None = Field(None, description="Empty picks the connector's first auth mode.")
+    redirect_uri: str | None = None
+    scopes: list[str] | None = None
+    return_url: str | None = Field(None, description="Where GET /api/oauth/callback sends the browser when done.")
+
+
+class ConnectCallbackBody(Body):
+    workspace_id: str | None = None
+    method: AuthMethod | None = None
+    code: str | None = _secret("OAuth2 authorization code.")
+    state: str | None = None
+    iss: str | None = Field(None, description="RFC 9207 issuer identifier, when the provider sent one.")
+    error: str | None = None
+    error_description: str | None = None
+    api_key: str | None = _secret("API key (api_key/basic modes).")
+    api_secret: str | None = _secret("API secret or password (basic mode).")
+    credentials: dict[str, Any] | None = Field(
+        None, description="Credentials form (credentials mode).", json_schema_extra={"writeOnly": True}
+    )
+    name: str | None = None
+
+
+class ConnectionRefBody(Body):
+    connection_id: str
+
+
+class JobParamsBody(Body):
+    containers: list[str] | None = None
+    streams: list[Literal["containers", "items", "comments"]] | None = None
+    full: bool | None = Field(None, description="Re-read everything and detect deletions.")
+
+
+class JobBody(Body):
+    type: Literal["sync", "import", "probe"]
+    connection_id: str
+    params: JobParamsBody | None = None
+
+
+class TextBody(Body):
+    text: str
+    format: str | None = Field(None, description="plain | markdown | adf | storage | html")
+
+
+class ItemBody(Body):
+    connection_id: str
+    container_id: str
+    title: str
+    body: TextBody | None = None
+    fields: dict[str, Any] | None = Field(None, description="Provider-specific fields.")
+
+
+class CommentBody(Body):
+    connection_id: str
+    container_id: str | None = None
+    item_id: str
+    body: TextBody
+
+
+class WebhookBody(Body):
+    connection_id: str
+    events: list[str] = Field(default_factory=list)
+    callback_url: str | None = Field(None, description="Where verified events are forwarded (Standard Webhooks).")
+
+
+class WebhookRefBody(Body):
+    webhook_id: str
+
+
+class ConnectionBody(Body):
+    connection_id: str | None = Field(None, description="Update this connection; otherwise upsert by connector + workspace.")
+    connector_id: str | None = None
+    workspace_id: str | None = None
+    name: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class TokenSetBody(Body):
+    access_token: str = Field(json_schema_extra={"format": "password", "writeOnly": True})
+    refresh_token: str | None = _secret("OAuth2 refresh token.")
+    expires_at: AwareDatetime | None = None
+    token_type: str | None = None
+    scope: str | None = None
+
+
+class TokenBody(Body):
+    connection_id: str | None = Field(None, description="Or connectorId + workspaceId (created if missing).")
+    connector_id: str | None = None
+    workspace_id: str | None = None
+    token: str | TokenSetBody = Field(
+        description="An access token or API key, or an OAuth2 token set.",
+        json_schema_extra={"writeOnly": True},
+    )
+
+    def proto_json(self) -> dict[str, Any]:
+        payload = super().proto_json()
+        token = payload.pop("token")
+        payload["tokenString" if isinstance(token, str) else "tokenSet"] = token
+        return payload
+
+
+class SyncStateBody(Body):
+    stream: str | None = Field(None, description="Empty means the default stream.")
+    cursor: dict[str, Any]
+    expected_version: int | None = Field(None, ge=0, description="Compare-and-swap: 0 means no state may exist yet.")

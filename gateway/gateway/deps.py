@@ -1,0 +1,63 @@
+"""Dependencies shared by the routes, as `Annotated` aliases.
+
+`Rpc` is the per-request `Caller`: the process's stubs plus the metadata the
+connector service needs — `authorization` and `x-tenant-id` copied from the
+HTTP headers (the connector service authenticates; the gateway only forwards)
+and the request id set by `RequestContextMiddleware`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from gateway.rpc import Caller, Stubs
+from ucf_common.request_context import REQUEST_ID_METADATA_KEY, request_id_var
+
+_FORWARDED_HEADERS = {b"authorization": "authorization", b"x-tenant-id": "x-tenant-id"}
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """What the lifespan builds once and every request shares."""
+
+    stubs: Stubs
+    rpc_timeout: float
+    upstream_rpc_timeout: float
+    health_timeout: float
+
+
+def runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+def caller(request: Request) -> Caller:
+    state: Runtime = request.app.state.runtime
+    metadata = [(REQUEST_ID_METADATA_KEY, request_id_var.get())]
+    for key, value in request.scope["headers"]:
+        name = _FORWARDED_HEADERS.get(key)
+        if name is not None:
+            metadata.append((name, value.decode("latin-1")))
+    return Caller(state.stubs, tuple(metadata), state.rpc_timeout, state.upstream_rpc_timeout)
+
+
+def timestamp(value: datetime | None) -> Timestamp | None:
+    """A protobuf Timestamp for an optional query datetime."""
+    if value is None:
+        return None
+    stamp = Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+Rpc = Annotated[Caller, Depends(caller)]
+State = Annotated[Runtime, Depends(runtime)]
+
+ConnectionIdQuery = Annotated[str, Query(alias="connectionId", description="The connection to read through.")]
+OptionalConnectionIdQuery = Annotated[str, Query(alias="connectionId")]
+Cursor = Annotated[str, Query(description="`next` of the previous page; empty for the first page.")]
+Limit = Annotated[int | None, Query(ge=1, le=200, description="Page size (1–200); the service picks when absent.")]

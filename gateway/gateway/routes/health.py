@@ -1,0 +1,60 @@
+"""`GET /`: the gateway and each downstream as the gateway can see them.
+
+The connector service's standard health service answers for itself (service
+"", SERVING only when its MongoDB answers) and for the vault as it sees it
+(service `ucf.vault.v1.VaultService`); the gateway has no route to the vault.
+200 only when everything is up, 503 otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+from fastapi import APIRouter
+from grpc_health.v1 import health_pb2
+from starlette.responses import Response
+
+from gateway.deps import State
+from gateway.envelope import EnvelopeResponse
+from ucf_common.request_context import outgoing_metadata
+
+router = APIRouter(tags=["health"])
+
+VAULT_SERVICE = "ucf.vault.v1.VaultService"
+_STATUS = {
+    health_pb2.HealthCheckResponse.SERVING: "up",
+    health_pb2.HealthCheckResponse.NOT_SERVING: "down",
+}
+_EXAMPLE = {"ok": True, "data": {"gateway": "up", "connectorService": "up", "vault": "up"}}
+
+
+async def _check(state: State, service: str) -> str:
+    """up | down | unknown (the service is not published), or the gRPC status name when the call failed."""
+    try:
+        answer = await state.stubs.health.Check(
+            health_pb2.HealthCheckRequest(service=service),
+            metadata=outgoing_metadata(),
+            timeout=state.health_timeout,
+        )
+    except grpc.RpcError as err:
+        return "unknown" if err.code() == grpc.StatusCode.NOT_FOUND else "unreachable"
+    return _STATUS.get(answer.status, "unknown")
+
+
+@router.get(
+    "/",
+    responses={
+        200: {"description": "Everything is up", "content": {"application/json": {"example": _EXAMPLE}}},
+        503: {"description": "A downstream is down or unknown"},
+    },
+)
+async def health(state: State) -> Response:
+    connector, vault = await asyncio.gather(_check(state, ""), _check(state, VAULT_SERVICE))
+    if connector == "unreachable":
+        connector, vault = "down", "unknown"
+    elif vault == "unreachable":
+        vault = "down"
+    data = {"gateway": "up", "connectorService": connector, "vault": vault}
+    healthy = connector == "up" and vault == "up"
+    return EnvelopeResponse({"ok": healthy, "data": data}, status_code=200 if healthy else 503)

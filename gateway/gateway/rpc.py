@@ -1,0 +1,100 @@
+"""The one call path from a REST handler to the connector service.
+
+`Stubs` are built once per process over one long-lived channel. A `Caller` is
+the per-request view: the caller's metadata plus the deadline policy. Every
+RPC goes through `Caller.__call__`, which turns a failed call into the
+`UcfError` the peer raised (the `ucf-error-code` trailer wins over the bare
+status), so routes never handle gRPC errors themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import grpc
+from grpc_health.v1 import health_pb2_grpc
+from google.protobuf.message import Message
+
+from ucf.connector.v1 import (
+    connections_pb2_grpc,
+    connectors_pb2_grpc,
+    jobs_pb2_grpc,
+    resources_pb2_grpc,
+    webhooks_pb2_grpc,
+)
+from ucf_common.errors import CODE_METADATA_KEY, ErrorCode, UcfError
+
+log = logging.getLogger("ucf.gateway.rpc")
+
+Reply = TypeVar("Reply", bound=Message)
+Method = Callable[..., Awaitable[Reply]]
+
+# Transport-level failures carry grpc-core internals (addresses, socket errors)
+# in their details: callers get a plain sentence instead.
+_TRANSPORT_MESSAGES = {
+    ErrorCode.UNAVAILABLE: "the connector service is unavailable",
+    ErrorCode.TIMEOUT: "the connector service did not answer in time",
+    ErrorCode.INTERNAL: "internal error",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Stubs:
+    """One stub per connector-service family, all over the same channel."""
+
+    connectors: connectors_pb2_grpc.ConnectorServiceStub
+    connections: connections_pb2_grpc.ConnectionServiceStub
+    resources: resources_pb2_grpc.ResourceServiceStub
+    jobs: jobs_pb2_grpc.JobServiceStub
+    webhooks: webhooks_pb2_grpc.WebhookServiceStub
+    health: health_pb2_grpc.HealthStub
+
+    @classmethod
+    def from_channel(cls, channel: grpc.aio.Channel) -> Stubs:
+        return cls(
+            connectors=connectors_pb2_grpc.ConnectorServiceStub(channel),
+            connections=connections_pb2_grpc.ConnectionServiceStub(channel),
+            resources=resources_pb2_grpc.ResourceServiceStub(channel),
+            jobs=jobs_pb2_grpc.JobServiceStub(channel),
+            webhooks=webhooks_pb2_grpc.WebhookServiceStub(channel),
+            health=health_pb2_grpc.HealthStub(channel),
+        )
+
+
+def error_from_rpc(err: grpc.RpcError) -> UcfError:
+    """The domain error behind a failed call, without transport internals."""
+    error = UcfError.from_rpc_error(err)
+    trailers = err.trailing_metadata() if hasattr(err, "trailing_metadata") else None
+    from_peer = any(key == CODE_METADATA_KEY for key, _ in trailers or ())
+    if not from_peer and error.code in _TRANSPORT_MESSAGES:
+        log.warning("connector call failed: %s %s", err.code(), err.details())
+        error = UcfError(error.code, _TRANSPORT_MESSAGES[error.code])
+    return error
+
+
+class Caller:
+    """Calls RPCs on behalf of one REST request."""
+
+    __slots__ = ("stubs", "metadata", "_timeout", "_upstream_timeout")
+
+    def __init__(
+        self, stubs: Stubs, metadata: tuple[tuple[str, str], ...], timeout: float, upstream_timeout: float
+    ) -> None:
+        self.stubs = stubs
+        self.metadata = metadata
+        self._timeout = timeout
+        self._upstream_timeout = upstream_timeout
+
+    async def __call__(self, method: Method[Reply], request: Message, *, upstream: bool = False) -> Reply:
+        """Call `method`; `upstream=True` grants the longer deadline of calls that may reach a provider."""
+        try:
+            return await method(
+                request,
+                metadata=self.metadata,
+                timeout=self._upstream_timeout if upstream else self._timeout,
+            )
+        except grpc.RpcError as err:
+            raise error_from_rpc(err) from None
