@@ -1,0 +1,94 @@
+"""The connector-side audit trail (`audit_logs`): who did what to which
+connection, with which outcome, under which request id.
+
+Records hold ids, action names, outcomes and small non-secret facts only.
+`details` keys that name a credential are refused, so a token cannot slip
+into an audit record by mistake.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+from ucf_common.logging import log_fields
+from ucf_common.request_context import current_request_id
+
+from connector_service import wire
+from connector_service.auth import principal_var
+
+log = logging.getLogger("connector_service.audit")
+
+CONNECTION_CREATED = "connection.created"
+CONNECTION_UPDATED = "connection.updated"
+CONNECTION_DELETED = "connection.deleted"
+CREDENTIAL_STORED = "credential.stored"
+CREDENTIAL_READ = "credential.read"
+CREDENTIAL_REFRESHED = "credential.refreshed"
+CREDENTIAL_REVOKED = "credential.revoked"
+CREDENTIAL_VALIDATED = "credential.validated"
+CONNECTOR_UPDATED = "connector.updated"
+
+_SECRET_WORDS = ("token", "secret", "password", "verifier", "api_key", "apikey")
+
+
+def _check_details(details: dict[str, Any]) -> dict[str, Any]:
+    for name in details:
+        if any(word in name.lower() for word in _SECRET_WORDS):
+            raise ValueError(f"audit detail {name!r} looks like a credential field")
+    return details
+
+
+class AuditLog:
+    def __init__(self, db: AsyncDatabase):
+        self._logs = db["audit_logs"]
+
+    async def create_indexes(self) -> None:
+        await self._logs.create_index([("tenant_id", 1), ("connection_id", 1), ("_id", -1)])
+
+    async def record(
+        self,
+        tenant_id: str,
+        action: str,
+        outcome: str,
+        *,
+        connection_id: str = "",
+        connector_id: str = "",
+        actor: str | None = None,
+        **details: Any,
+    ) -> None:
+        """Appends one entry; the actor defaults to the calling API key's id."""
+        principal = principal_var.get()
+        entry = {
+            "_id": wire.new_id("aud"),
+            "tenant_id": tenant_id,
+            "action": action,
+            "outcome": outcome,
+            "actor": actor or (principal.key_id if principal else "anonymous"),
+            "request_id": current_request_id(),
+            "connection_id": connection_id,
+            "connector_id": connector_id,
+            "details": _check_details(details),
+            "created_at": wire.now(),
+        }
+        await self._logs.insert_one(entry)
+        log.info("audit %s %s", action, outcome, extra=log_fields(
+            tenant_id=tenant_id, connection_id=connection_id, actor=entry["actor"]))
+
+    async def list(
+        self, tenant_id: str, *, connection_id: str = "", action: str = "", cursor: str = "", limit: int = 0
+    ) -> tuple[list[dict[str, Any]], str]:
+        """Newest first; returns the page and the cursor of the next one ('' at the end)."""
+        query: dict[str, Any] = {"tenant_id": tenant_id}
+        if connection_id:
+            query["connection_id"] = connection_id
+        if action:
+            query["action"] = action
+        after = wire.decode_cursor(cursor)
+        if after:
+            query["_id"] = {"$lt": after}
+        size = wire.page_size(limit)
+        docs = [d async for d in self._logs.find(query).sort("_id", -1).limit(size + 1)]
+        next_cursor = wire.encode_cursor(docs[size - 1]["_id"]) if len(docs) > size else ""
+        return docs[:size], next_cursor

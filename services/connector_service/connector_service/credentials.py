@@ -1,0 +1,263 @@
+"""Credential lifecycle of a connection: store, read (refreshing first when
+due), validate, revoke, delete. The plaintext lives only in the vault; the
+connection record gets the non-secret facts and every step is audited.
+
+`Credentials.provide` is the credential provider the resource connectors use.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import httpx
+from ucf_common.errors import ErrorCode, UcfError
+from ucf_common.logging import log_fields
+
+from connector_service import audit, vault_kinds, wire
+from connector_service.audit import AuditLog
+from connector_service.catalog import Catalog, ProviderSpec
+from connector_service.connections import (
+    CONNECTED,
+    EXPIRED,
+    INVALID,
+    REFRESH_FAILED,
+    REVOKED,
+    ConnectionStore,
+)
+from connector_service.oauth.errors import RefreshFailed, RefreshFailureReason
+from connector_service.oauth.refresh import RefreshCoordinator, StoredCredential
+from connector_service.oauth.tokens import TokenSet
+from connector_service.oauth_clients import OAuthClients
+from connector_service.verification import Verdict, verify
+
+log = logging.getLogger("connector_service.credentials")
+
+
+class VaultTokenStore:
+    """The refresh coordinator's `CredentialStore`: OAuth2 token sets in the vault.
+
+    `save` is called only by the process that refreshed, after the provider
+    answered, so it is also where the connection record is updated and the
+    refresh audited: exactly once per upstream refresh.
+    """
+
+    def __init__(self, vault: Any, connections: ConnectionStore, audit_log: AuditLog):
+        self._vault = vault
+        self._connections = connections
+        self._audit = audit_log
+
+    async def load(self, tenant: str, connection_id: str) -> StoredCredential | None:
+        try:
+            secret = await self._vault.get(tenant, connection_id, vault_kinds.OAUTH2_TOKENS)
+        except UcfError as err:
+            if err.code is ErrorCode.NOT_FOUND:
+                return None
+            raise
+        return StoredCredential(TokenSet.from_payload(secret.payload), secret.version)
+
+    async def save(self, tenant: str, connection_id: str, tokens: TokenSet, *, expected_version: int) -> int:
+        meta = await self._vault.put(tenant, connection_id, vault_kinds.OAUTH2_TOKENS, tokens.to_payload(),
+                                     expires_at=tokens.expires_at, expected_version=expected_version)
+        conn = await self._connections.record_credential(
+            tenant, connection_id, kind="oauth2", expires_at=tokens.expires_at, scopes=_scopes(tokens.scope),
+            refreshed=True, metadata=dict(tokens.metadata))
+        await self._audit.record(tenant, audit.CREDENTIAL_REFRESHED, "success", connection_id=connection_id,
+                                 connector_id=conn["connector_id"], expiry_source=tokens.expiry_source)
+        return meta.version
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A plaintext credential, valid now, with the connection it belongs to."""
+
+    connection: dict[str, Any]
+    kind: str
+    payload: dict[str, Any] = field(repr=False)
+    refreshed: bool = False
+    tokens: TokenSet | None = field(default=None, repr=False)
+
+
+def _scopes(scope: str | None) -> list[str]:
+    return [s for s in (scope or "").replace(",", " ").split() if s]
+
+
+class Credentials:
+    def __init__(self, *, connections: ConnectionStore, vault: Any, audit_log: AuditLog, catalog: Catalog,
+                 oauth_clients: OAuthClients, http: httpx.AsyncClient, refresh_margin_seconds: int,
+                 coordinator: RefreshCoordinator):
+        self._connections = connections
+        self._vault = vault
+        self._audit = audit_log
+        self._catalog = catalog
+        self._oauth = oauth_clients
+        self._http = http
+        self._margin = refresh_margin_seconds
+        self._coordinator = coordinator
+
+    def provider(self, connector_id: str) -> ProviderSpec:
+        spec = self._catalog.get(connector_id)
+        if spec is None:
+            raise UcfError(ErrorCode.NOT_FOUND, f"connector {connector_id!r} not found")
+        return spec
+
+    async def store(self, tenant_id: str, connection: dict[str, Any], kind: str, payload: dict[str, Any], *,
+                    expires_at: datetime | None = None, scopes: list[str] | None = None,
+                    metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Writes the credential to the vault, then marks the connection connected."""
+        cid = connection["_id"]
+        try:
+            await self._vault.put(tenant_id, cid, vault_kinds.BY_AUTH_MODE[kind], payload, expires_at=expires_at)
+        except UcfError as err:
+            await self._audit.record(tenant_id, audit.CREDENTIAL_STORED, "failure", connection_id=cid,
+                                     connector_id=connection["connector_id"], kind=kind, error=err.code.wire)
+            raise
+        previous = connection.get("credential_kind")
+        if previous and previous != kind:
+            await self._delete_secret(tenant_id, cid, previous)
+        updated = await self._connections.record_credential(
+            tenant_id, cid, kind=kind, expires_at=expires_at, scopes=scopes or [], metadata=metadata)
+        await self._audit.record(tenant_id, audit.CREDENTIAL_STORED, "success", connection_id=cid,
+                                 connector_id=connection["connector_id"], kind=kind)
+        return updated
+
+    async def read(self, tenant_id: str, connection_id: str, *, force_refresh: bool = False,
+                   audited: bool = True) -> Credential:
+        """The credential valid now; OAuth2 tokens due within the margin are refreshed first."""
+        conn = await self._connections.get(tenant_id, connection_id)
+        if conn["status"] == REVOKED:
+            raise UcfError(ErrorCode.FAILED_PRECONDITION, "the connection is revoked; connect it again",
+                           {"status": REVOKED})
+        kind = conn.get("credential_kind")
+        if not kind:
+            raise UcfError(ErrorCode.FAILED_PRECONDITION, "the connection has no credential yet",
+                           {"status": conn["status"]})
+        secret = await self._vault.get(tenant_id, connection_id, vault_kinds.BY_AUTH_MODE[kind])
+        credential = Credential(conn, kind, secret.payload)
+        if kind == "oauth2":
+            credential = await self._fresh_tokens(tenant_id, credential, force_refresh)
+        elif force_refresh:
+            raise UcfError(ErrorCode.FAILED_PRECONDITION, f"a {kind} credential cannot be refreshed")
+        if audited:
+            await self._audit.record(tenant_id, audit.CREDENTIAL_READ, "success", connection_id=connection_id,
+                                     connector_id=conn["connector_id"], refreshed=credential.refreshed)
+        return credential
+
+    async def _fresh_tokens(self, tenant_id: str, credential: Credential, force: bool) -> Credential:
+        conn = credential.connection
+        tokens = TokenSet.from_payload(credential.payload)
+        if not force and not tokens.expires_within(self._margin):
+            return Credential(conn, "oauth2", credential.payload, tokens=tokens)
+        if not tokens.refresh_token and not force and not tokens.expires_within(0):
+            return Credential(conn, "oauth2", credential.payload, tokens=tokens)
+        cid, connector_id = conn["_id"], conn["connector_id"]
+        try:
+            client = await self._oauth.client(tenant_id, connector_id, self.provider(connector_id))
+            stored = await self._coordinator.get_fresh(tenant_id, cid, client, margin_seconds=self._margin,
+                                                       force=force)
+        except RefreshFailed as err:
+            status = EXPIRED if err.reason is RefreshFailureReason.NO_REFRESH_TOKEN else REFRESH_FAILED
+            await self._connections.set_status(tenant_id, cid, status, err.message)
+            raise
+        refreshed = stored.tokens.access_token != tokens.access_token
+        if refreshed:
+            conn = await self._connections.get(tenant_id, cid)
+        return Credential(conn, "oauth2", stored.tokens.to_payload(), refreshed=refreshed, tokens=stored.tokens)
+
+    async def validate(self, tenant_id: str, connection_id: str) -> tuple[Verdict, dict[str, Any]]:
+        """Checks the credential upstream and records the outcome on the connection."""
+        credential = await self.read(tenant_id, connection_id, audited=False)
+        conn = credential.connection
+        verdict = await verify(self.provider(conn["connector_id"]), credential.kind, credential.payload,
+                               conn.get("metadata") or {}, self._http)
+        status = CONNECTED if verdict.valid else INVALID
+        updated = await self._connections.set_status(tenant_id, connection_id, status,
+                                                     "" if verdict.valid else verdict.message,
+                                                     last_validated_at=wire.now())
+        await self._audit.record(tenant_id, audit.CREDENTIAL_VALIDATED, "success" if verdict.valid else "failure",
+                                 connection_id=connection_id, connector_id=conn["connector_id"],
+                                 checked=verdict.checked)
+        return verdict, updated
+
+    async def revoke(self, tenant_id: str, connection_id: str) -> tuple[bool, dict[str, Any]]:
+        """Revokes upstream when the provider can (RFC 7009), deletes the secret, marks it revoked.
+
+        Returns whether the provider confirmed the revocation. An upstream failure
+        still revokes locally: the secret is gone, and the answer says so.
+        """
+        conn = await self._connections.get(tenant_id, connection_id)
+        kind, connector_id = conn.get("credential_kind"), conn["connector_id"]
+        upstream = False
+        if kind == "oauth2" and conn["status"] != REVOKED:
+            upstream = await self._revoke_upstream(tenant_id, conn)
+        if kind:
+            await self._delete_secret(tenant_id, connection_id, kind)
+        updated = await self._connections.set_status(tenant_id, connection_id, REVOKED, "revoked by request",
+                                                     credential_kind=None, credential_expires_at=None)
+        await self._audit.record(tenant_id, audit.CREDENTIAL_REVOKED, "success", connection_id=connection_id,
+                                 connector_id=connector_id, revoked_upstream=upstream)
+        return upstream, updated
+
+    async def _revoke_upstream(self, tenant_id: str, conn: dict[str, Any]) -> bool:
+        spec = self.provider(conn["connector_id"])
+        if not spec.revocation_url:
+            return False
+        try:
+            secret = await self._vault.get(tenant_id, conn["_id"], vault_kinds.OAUTH2_TOKENS)
+            tokens = TokenSet.from_payload(secret.payload)
+            client = await self._oauth.client(tenant_id, conn["connector_id"], spec)
+            if tokens.refresh_token:
+                return await client.revoke(tokens.refresh_token, token_type_hint="refresh_token")
+            return await client.revoke(tokens.access_token, token_type_hint="access_token")
+        except UcfError as err:
+            log.warning("upstream revocation failed; revoking locally", extra=log_fields(
+                connection_id=conn["_id"], error=err.code.wire))
+            return False
+
+    async def delete_all(self, tenant_id: str, connection: dict[str, Any]) -> None:
+        if connection.get("credential_kind"):
+            await self._delete_secret(tenant_id, connection["_id"], connection["credential_kind"])
+
+    async def _delete_secret(self, tenant_id: str, connection_id: str, kind: str) -> None:
+        try:
+            await self._vault.delete(tenant_id, connection_id, vault_kinds.BY_AUTH_MODE[kind])
+        except UcfError as err:
+            if err.code is not ErrorCode.NOT_FOUND:
+                raise
+
+    async def mark_invalid(self, tenant_id: str, connection_id: str, reason: str) -> None:
+        """Records that the provider rejected the credential (e.g. HTTP 401)."""
+        await self._connections.set_status(tenant_id, connection_id, INVALID, reason)
+        log.info("connection marked invalid", extra=log_fields(connection_id=connection_id))
+
+    async def provide(self, tenant_id: str, connection_id: str, connector_id: str
+                      ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """For resource connectors: the connection (with `metadata`) and its credential
+        as a flat snake_case dict, refreshed first when due. A connection of another
+        connector answers not_found, like a missing one."""
+        conn = await self._connections.get(tenant_id, connection_id)
+        if conn["connector_id"] != connector_id:
+            raise UcfError(ErrorCode.NOT_FOUND, f"connection {connection_id!r} not found")
+        credential = await self.read(tenant_id, connection_id)
+        return credential.connection, flat_credential(credential)
+
+
+def flat_credential(credential: Credential) -> dict[str, Any]:
+    """The connector-facing shape of a credential (see connectors/context.py)."""
+    payload = credential.payload
+    if credential.kind == "oauth2":
+        tokens = credential.tokens or TokenSet.from_payload(payload)
+        return {**dict(tokens.metadata), "access_token": tokens.access_token, "token_type": tokens.token_type}
+    if credential.kind == "api_key":
+        flat = {"token": payload.get("apiKey"), "api_key": payload.get("apiKey")}
+        if payload.get("apiSecret"):
+            flat["api_secret"] = payload["apiSecret"]
+        return flat
+    return {key: _integral(value) for key, value in payload.items()}
+
+
+def _integral(value: Any) -> Any:
+    """Struct numbers arrive as floats; a form's port 5432 should stay 5432."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value

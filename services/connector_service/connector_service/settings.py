@@ -1,0 +1,67 @@
+"""Configuration of the connector service, read from the environment (and `.env`).
+
+Variable names are the ones in docs/design.md. In production (`UCF_ENV=production`)
+the service refuses to start without a way to authenticate to the vault.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_PLACEHOLDERS = {"", "change-me", "changeme", "placeholder", "dev", "development"}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    ucf_env: Literal["development", "production"] = "development"
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    connector_host: str = "127.0.0.1"
+    connector_port: int = Field(50051, ge=0, le=65535)
+    mongodb_url: str = "mongodb://127.0.0.1:27018/?directConnection=true"
+    mongodb_db: str = "ucf"
+
+    vault_address: str = "127.0.0.1:50052"
+    vault_client_token: str | None = None
+    vault_client_token_file: Path | None = None
+    vault_ca_file: Path | None = None
+    vault_client_cert_file: Path | None = None
+    vault_client_key_file: Path | None = None
+    vault_tls_server_name: str | None = None
+    vault_timeout_seconds: float = Field(5.0, gt=0)
+
+    ucf_providers_file: Path | None = None
+    ucf_refresh_margin_seconds: int = Field(300, ge=0)
+    ucf_public_url: str = "http://localhost:8000"
+
+    #: How often the health monitor pings MongoDB and the vault.
+    connector_health_interval_seconds: float = Field(5.0, gt=0)
+    #: Seconds in-flight RPCs get to finish after SIGTERM/SIGINT.
+    connector_shutdown_grace_seconds: float = Field(10.0, ge=0)
+
+    @model_validator(mode="after")
+    def _production_needs_vault_credentials(self) -> Settings:
+        if self.ucf_env != "production":
+            return self
+        has_mtls = self.vault_client_cert_file and self.vault_client_key_file and self.vault_ca_file
+        token = self.resolved_vault_token()
+        if not has_mtls and (token is None or token.strip().lower() in _PLACEHOLDERS):
+            raise ValueError(
+                "production needs VAULT_CLIENT_CERT_FILE/VAULT_CLIENT_KEY_FILE/VAULT_CA_FILE "
+                "or a non-placeholder VAULT_CLIENT_TOKEN(_FILE)"
+            )
+        return self
+
+    def resolved_vault_token(self) -> str | None:
+        """The shared vault client token, from the variable or the file it names."""
+        if self.vault_client_token:
+            return self.vault_client_token
+        if self.vault_client_token_file and self.vault_client_token_file.exists():
+            return self.vault_client_token_file.read_text().strip() or None
+        return None

@@ -1,0 +1,93 @@
+"""Conversions between Mongo documents and protobuf messages, plus the opaque
+page cursors and time-ordered ids every collection here uses.
+
+Ids are `<prefix>_<12 hex ms timestamp><10 hex random>`, so sorting by `_id`
+is creation order and a page cursor is simply the last `_id` it returned.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from google.protobuf import json_format, struct_pb2, timestamp_pb2
+from ucf_common.errors import invalid
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{int(time.time() * 1000):012x}{secrets.token_hex(5)}"
+
+
+def now() -> datetime:
+    """Current UTC time at millisecond precision (what Mongo stores)."""
+    moment = datetime.now(UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """Mongo hands back naive UTC datetimes; make them aware."""
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
+    if value is None:
+        return None
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(as_utc(value))
+    return ts
+
+
+def from_timestamp(ts: timestamp_pb2.Timestamp, present: bool) -> datetime | None:
+    return ts.ToDatetime(tzinfo=UTC) if present else None
+
+
+def struct(value: dict[str, Any] | None) -> struct_pb2.Struct:
+    message = struct_pb2.Struct()
+    if value:
+        message.update(_jsonable(value))
+    return message
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return as_utc(value).isoformat()
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def from_struct(message: struct_pb2.Struct) -> dict[str, Any]:
+    return json_format.MessageToDict(message)
+
+
+def page_size(limit: int) -> int:
+    if limit < 0:
+        raise invalid("limit must not be negative", field="limit")
+    return min(limit or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+
+
+def encode_cursor(last_id: str) -> str:
+    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str | None:
+    if not cursor:
+        return None
+    try:
+        decoded = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise invalid("cursor is not one this service issued", field="cursor") from None
+    if not decoded.isprintable() or len(decoded) > 64:
+        raise invalid("cursor is not one this service issued", field="cursor")
+    return decoded
