@@ -9,6 +9,8 @@ they reach the app. `serve()` runs uvicorn in a thread and stops it on exit.
 
 from __future__ import annotations
 
+import base64
+import functools
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from tests.support.ports import free_port
@@ -100,3 +103,26 @@ class FakeProvider:
 def bearer_token(headers: Any) -> str | None:
     value = headers.get("authorization", "")
     return value[7:] if value.lower().startswith("bearer ") else None
+
+
+def authed(handler: Any) -> Any:
+    """Route decorator: answer the fake's `unauthorized(request)` response when it returns one."""
+
+    @functools.wraps(handler)
+    async def wrapper(self: Any, request: Request) -> Response:
+        return self.unauthorized(request) or await handler(self, request)
+
+    return wrapper
+
+
+def atlassian_auth_failure(request: Request, *, cloud_id: str, token: str, email: str, api_token: str,
+                           site_failure: Response) -> Response | None:
+    """Atlassian's two ways in: bearer through /ex/<product>/{cloud_id}/..., basic email:token on the site."""
+    if "cloud_id" in request.path_params:
+        if request.path_params["cloud_id"] != cloud_id:
+            return JSONResponse({"code": 404, "message": "Not Found"}, 404)
+        if bearer_token(request.headers) == token:
+            return None
+        return JSONResponse({"code": 401, "message": "Unauthorized"}, 401)
+    expected = "Basic " + base64.b64encode(f"{email}:{api_token}".encode()).decode()
+    return None if request.headers.get("authorization") == expected else site_failure

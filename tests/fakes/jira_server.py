@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import functools
 import re
 from typing import Any
 
@@ -22,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
-from tests.fakes._provider import FakeProvider, bearer_token
+from tests.fakes._provider import FakeProvider, atlassian_auth_failure, authed
 
 CLOUD_ID = "11111111-2222-3333-4444-555555555555"
 OAUTH_TOKEN = "jira-oauth-access-token"
@@ -99,17 +98,9 @@ class FakeJira(FakeProvider):
         self.comments[issue_id].append(comment)
         return comment
 
-    def _unauthorized(self, request: Request) -> JSONResponse | None:
-        if "cloud_id" in request.path_params:
-            if request.path_params["cloud_id"] != CLOUD_ID:
-                return JSONResponse({"code": 404, "message": "Not Found"}, 404)
-            if bearer_token(request.headers) == OAUTH_TOKEN:
-                return None
-            return JSONResponse({"code": 401, "message": "Unauthorized"}, 401)
-        expected = "Basic " + base64.b64encode(f"{EMAIL}:{API_TOKEN}".encode()).decode()
-        if request.headers.get("authorization") == expected:
-            return None
-        return _errors(401, "Client must be authenticated to access this resource.")
+    def unauthorized(self, request: Request) -> JSONResponse | None:
+        return atlassian_auth_failure(request, cloud_id=CLOUD_ID, token=OAUTH_TOKEN, email=EMAIL, api_token=API_TOKEN,
+                                      site_failure=_errors(401, "Client must be authenticated to access this resource."))
 
     def _issue_view(self, issue: dict, fields: list[str]) -> dict:
         base = self.base_url + "/rest/api/3/issue/" + issue["id"]
@@ -118,13 +109,6 @@ class FakeJira(FakeProvider):
 
     def _find(self, key: str) -> dict | None:
         return self.issues.get(key) or next((i for i in self.issues.values() if i["key"] == key), None)
-
-    @staticmethod
-    def authed(handler):
-        @functools.wraps(handler)
-        async def wrapper(self, request: Request):
-            return self._unauthorized(request) or await handler(self, request)
-        return wrapper
 
     @authed
     async def removed_search(self, request: Request) -> JSONResponse:

@@ -11,6 +11,7 @@ from ucf_common.errors import ErrorCode, UcfError
 from connector_service.connectors.http import CREDENTIAL_REJECTED
 from connector_service.connectors.jira import JiraConnector
 from connector_service.connectors.models import Body, ItemDraft
+from tests.connector_service.connectors._support import collect
 from tests.fakes.jira_server import API_TOKEN, CLOUD_ID, EMAIL, OAUTH_TOKEN, FakeJira
 
 
@@ -26,17 +27,6 @@ def oauth_ctx(jira, make_ctx):
         return make_ctx("jira", {"access_token": token, "token_type": "Bearer", "scope": "read:jira-work write:jira-work"},
                         base_url=jira.base_url, metadata={"cloud_id": CLOUD_ID, "site_url": "https://acme.atlassian.net"}, **kw)
     return build
-
-
-async def collect(list_page, limit):
-    items, cursor, pages = [], None, 0
-    while True:
-        page = await list_page(cursor=cursor, limit=limit)
-        items.extend(page.items)
-        pages += 1
-        if page.next is None:
-            return items, pages
-        cursor = page.next
 
 
 async def test_issues_page_through_enhanced_search_without_gaps(jira, oauth_ctx):
