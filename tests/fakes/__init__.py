@@ -1,1 +1,1 @@
-"""Local fakes of the third-party services the connector service talks to."""
+"""Local fakes of the providers and OAuth servers the connector service talks to."""
