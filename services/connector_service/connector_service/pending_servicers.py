@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
-from ucf.connector.v1 import jobs_pb2_grpc, webhooks_pb2_grpc
+from ucf.connector.v1 import jobs_pb2_grpc, resources_pb2_grpc, webhooks_pb2_grpc
 from ucf_common.errors import ErrorCode, UcfError
 
 
@@ -46,3 +46,25 @@ class PendingWebhookServicer(webhooks_pb2_grpc.WebhookServiceServicer):
 
     async def ListDeadLetters(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         raise _unimplemented("webhook dead letters")
+
+
+class PendingResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
+    """Stands in only while no connector implementations are installed."""
+
+    async def ListContainers(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        raise _unimplemented("resources")
+
+    async def ListItems(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        raise _unimplemented("resources")
+
+    async def GetItem(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        raise _unimplemented("resources")
+
+    async def ListComments(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        raise _unimplemented("resources")
+
+    async def CreateItem(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        raise _unimplemented("resources")
+
+    async def CreateComment(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        raise _unimplemented("resources")

@@ -1,0 +1,170 @@
+"""Building and running the connector service's gRPC server.
+
+`create_server` wires the stores, servicers, interceptors, health and
+reflection around dependencies it is given (database, vault client, httpx
+client), binds the port (0 in tests) and returns `(server, port)` without
+starting it. `serve` creates those dependencies inside the running loop, runs
+until SIGTERM/SIGINT and then drains in-flight RPCs for a grace period.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+import httpx
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+from ucf.connector.v1 import (
+    connections_pb2,
+    connections_pb2_grpc,
+    connectors_pb2,
+    connectors_pb2_grpc,
+    jobs_pb2,
+    jobs_pb2_grpc,
+    resources_pb2,
+    resources_pb2_grpc,
+    webhooks_pb2,
+    webhooks_pb2_grpc,
+)
+from ucf_common.grpc_server import RequestContextInterceptor
+from ucf_common.logging import configure_logging
+
+from connector_service.api_keys import ApiKeyStore
+from connector_service.audit import AuditLog
+from connector_service.auth import Authenticator, AuthInterceptor
+from connector_service.catalog import Catalog, load_catalog
+from connector_service.connection_servicer import ConnectionServicer
+from connector_service.connections import ConnectionStore
+from connector_service.connector_servicer import ConnectorServicer
+from connector_service.connector_settings import ConnectorSettingsStore
+from connector_service.credentials import Credentials, VaultTokenStore
+from connector_service.health import HealthMonitor
+from connector_service.oauth.refresh import RefreshCoordinator
+from connector_service.oauth_clients import OAuthClients
+from connector_service.oauth_sessions import OAuthSessionStore
+from connector_service.onboarding import Onboarding
+from connector_service.pending_servicers import (
+    PendingJobServicer,
+    PendingResourceServicer,
+    PendingWebhookServicer,
+)
+from connector_service.settings import Settings
+from connector_service.sync_states import SyncStateStore
+
+log = logging.getLogger("connector_service.server")
+
+UCF_SERVICES = [
+    connectors_pb2.DESCRIPTOR.services_by_name["ConnectorService"].full_name,
+    connections_pb2.DESCRIPTOR.services_by_name["ConnectionService"].full_name,
+    resources_pb2.DESCRIPTOR.services_by_name["ResourceService"].full_name,
+    jobs_pb2.DESCRIPTOR.services_by_name["JobService"].full_name,
+    webhooks_pb2.DESCRIPTOR.services_by_name["WebhookService"].full_name,
+]
+
+
+@dataclass
+class ConnectorServer:
+    """The gRPC server plus what must start and stop with it."""
+
+    grpc_server: grpc.aio.Server
+    monitor: HealthMonitor
+    api_keys: ApiKeyStore
+    credentials: Credentials
+    port: int
+
+    async def start(self) -> None:
+        await self.monitor.start()
+        await self.grpc_server.start()
+
+    async def stop(self, grace: float | None = None) -> None:
+        await self.monitor.stop()
+        await self.grpc_server.stop(grace)
+
+    async def wait_for_termination(self) -> None:
+        await self.grpc_server.wait_for_termination()
+
+
+async def create_server(settings: Settings, db: AsyncDatabase, vault: Any, http: httpx.AsyncClient, *,
+                        catalog: Catalog | None = None, registry: Any = None,
+                        resource_servicer: Any = None) -> tuple[ConnectorServer, int]:
+    """Everything wired and the port bound; `registry` is the connector registry
+    (capabilities), `resource_servicer` the ResourceService implementation."""
+    catalog = catalog or load_catalog(settings.ucf_providers_file)
+    api_keys = ApiKeyStore(db)
+    audit_log = AuditLog(db)
+    connections = ConnectionStore(db)
+    connector_settings = ConnectorSettingsStore(db)
+    sessions = OAuthSessionStore(db)
+    sync_states = SyncStateStore(db)
+    for store in (api_keys, audit_log, connections, connector_settings, sessions, sync_states):
+        await store.create_indexes()
+
+    oauth_clients = OAuthClients(connector_settings, vault, http)
+    coordinator = RefreshCoordinator(db, VaultTokenStore(vault, connections, audit_log))
+    credentials = Credentials(connections=connections, vault=vault, audit_log=audit_log, catalog=catalog,
+                              oauth_clients=oauth_clients, http=http,
+                              refresh_margin_seconds=settings.ucf_refresh_margin_seconds, coordinator=coordinator)
+    onboarding = Onboarding(credentials=credentials, connections=connections, sessions=sessions,
+                            settings=connector_settings, oauth_clients=oauth_clients, audit_log=audit_log,
+                            http=http, public_url=settings.ucf_public_url)
+
+    server = grpc.aio.server(interceptors=[RequestContextInterceptor(), AuthInterceptor(Authenticator(api_keys))])
+    connectors_pb2_grpc.add_ConnectorServiceServicer_to_server(ConnectorServicer(
+        catalog=catalog, settings=connector_settings, connections=connections, credentials=credentials,
+        onboarding=onboarding, vault=vault, audit_log=audit_log,
+        capabilities=registry.capabilities if registry is not None else None), server)
+    connections_pb2_grpc.add_ConnectionServiceServicer_to_server(ConnectionServicer(
+        catalog=catalog, connections=connections, credentials=credentials, sync_states=sync_states,
+        audit_log=audit_log), server)
+    resources_pb2_grpc.add_ResourceServiceServicer_to_server(resource_servicer or PendingResourceServicer(), server)
+    jobs_pb2_grpc.add_JobServiceServicer_to_server(PendingJobServicer(), server)
+    webhooks_pb2_grpc.add_WebhookServiceServicer_to_server(PendingWebhookServicer(), server)
+
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        [*UCF_SERVICES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME], server)
+    monitor = HealthMonitor(health_servicer, db, vault, UCF_SERVICES, settings.connector_health_interval_seconds)
+
+    port = server.add_insecure_port(f"{settings.connector_host}:{settings.connector_port}")
+    if port == 0:
+        raise RuntimeError(f"could not bind {settings.connector_host}:{settings.connector_port}")
+    return ConnectorServer(server, monitor, api_keys, credentials, port), port
+
+
+async def serve(settings: Settings | None = None) -> None:
+    """Runs the service until SIGTERM/SIGINT."""
+    from connector_service.connectors.registry import ConnectorRegistry
+    from connector_service.vault_client import VaultClient
+
+    settings = settings or Settings()
+    configure_logging("connector", settings.log_level, settings.log_json)
+    catalog = load_catalog(settings.ucf_providers_file)
+    mongo: AsyncMongoClient = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
+    http = httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0), follow_redirects=False)
+    vault = VaultClient.from_settings(settings)
+    registry = ConnectorRegistry.default()
+    try:
+        server, port = await create_server(settings, mongo[settings.mongodb_db], vault, http, catalog=catalog,
+                                           registry=registry)
+        await server.start()
+        log.info("connector service listening on %s:%s", settings.connector_host, port)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        log.info("shutting down (grace %ss)", settings.connector_shutdown_grace_seconds)
+        await server.stop(settings.connector_shutdown_grace_seconds)
+    finally:
+        await registry.aclose()
+        await vault.close()
+        await http.aclose()
+        await mongo.close()
