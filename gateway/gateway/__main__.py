@@ -9,10 +9,10 @@ that closes the channel. The access line comes from `RequestContextMiddleware`
 from __future__ import annotations
 
 import uvicorn
+from ucf_common.logging import configure_logging
 
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
-from ucf_common.logging import configure_logging
 
 
 def main() -> None:

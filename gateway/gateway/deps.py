@@ -14,9 +14,9 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from google.protobuf.timestamp_pb2 import Timestamp
+from ucf_common.request_context import REQUEST_ID_METADATA_KEY, request_id_var
 
 from gateway.rpc import Caller, Stubs
-from ucf_common.request_context import REQUEST_ID_METADATA_KEY, request_id_var
 
 _FORWARDED_HEADERS = {b"authorization": "authorization", b"x-tenant-id": "x-tenant-id"}
 

@@ -14,7 +14,6 @@ import orjson
 from google.protobuf import json_format
 from google.protobuf.message import Message
 from starlette.responses import Response
-
 from ucf_common.errors import UcfError
 
 

@@ -15,9 +15,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from google.protobuf.json_format import ParseError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from ucf_common.errors import ErrorCode, UcfError
 
 from gateway.envelope import EnvelopeResponse, failure
-from ucf_common.errors import ErrorCode, UcfError
 
 _HTTP_CODES = {code.http_status: code for code in ErrorCode}
 
@@ -27,6 +27,10 @@ def field_errors(errors: Any) -> list[dict[str, str]]:
     out = []
     for error in errors:
         location, *path = error.get("loc") or ("body",)
+        if error.get("type") == "json_invalid":
+            where = f" at character {path[0]}" if path else ""
+            out.append({"location": str(location), "field": "", "message": f"not valid JSON{where}", "type": "json_invalid"})
+            continue
         out.append(
             {
                 "location": str(location),

@@ -15,10 +15,10 @@ import time
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from gateway.envelope import failure
 from ucf_common.errors import ErrorCode, UcfError
 from ucf_common.request_context import accept_request_id, request_id_var
+
+from gateway.envelope import failure
 
 log = logging.getLogger("ucf.gateway.access")
 

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import grpc
-from grpc_health.v1 import health_pb2_grpc
 from google.protobuf.message import Message
-
+from grpc_health.v1 import health_pb2_grpc
 from ucf.connector.v1 import (
     connections_pb2_grpc,
     connectors_pb2_grpc,
@@ -78,7 +77,7 @@ def error_from_rpc(err: grpc.RpcError) -> UcfError:
 class Caller:
     """Calls RPCs on behalf of one REST request."""
 
-    __slots__ = ("stubs", "metadata", "_timeout", "_upstream_timeout")
+    __slots__ = ("_timeout", "_upstream_timeout", "metadata", "stubs")
 
     def __init__(
         self, stubs: Stubs, metadata: tuple[tuple[str, str], ...], timeout: float, upstream_timeout: float

@@ -13,11 +13,11 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 import pytest_asyncio
-from grpc_health.v1 import health_pb2
-
 from gateway.app import create_app
 from gateway.routes.health import VAULT_SERVICE
 from gateway.settings import GatewaySettings
+from grpc_health.v1 import health_pb2
+
 from tests.gateway.fakes import FakeConnectorService, start_fake_server
 
 SERVING = health_pb2.HealthCheckResponse.SERVING

@@ -17,7 +17,6 @@ from google.protobuf import message_factory
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 from google.protobuf.message import Message
 from grpc_health.v1 import health, health_pb2_grpc
-
 from ucf.connector.v1 import (
     connections_pb2,
     connections_pb2_grpc,

@@ -11,13 +11,13 @@ import httpx
 import pytest
 from google.protobuf import json_format
 from google.protobuf.message import Message
-
-from tests.gateway.fakes import FakeConnectorService
 from ucf.connector.v1 import connections_pb2 as conn
 from ucf.connector.v1 import connectors_pb2 as ctr
 from ucf.connector.v1 import jobs_pb2 as jobs
 from ucf.connector.v1 import resources_pb2 as res
 from ucf.connector.v1 import webhooks_pb2 as wh
+
+from tests.gateway.fakes import FakeConnectorService
 
 CONNECTION = conn.Connection(id="c1", tenant_id="t1", workspace_id="w1", connector_id="jira", status="connected")
 CONNECTOR = ctr.Connector(id="jira", display_name="Jira", auth_modes=[ctr.AUTH_MODE_OAUTH2], enabled=True)

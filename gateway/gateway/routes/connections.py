@@ -9,12 +9,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from starlette.responses import Response
+from ucf.connector.v1 import connections_pb2 as pb
 
 from gateway.bodies import ConnectionBody, SyncStateBody, TokenBody
 from gateway.deps import Cursor, Limit, OptionalConnectionIdQuery, Rpc
 from gateway.envelope import ok
 from gateway.schemas import reply, reply_page
-from ucf.connector.v1 import connections_pb2 as pb
 
 router = APIRouter(tags=["connections"])
 

@@ -7,12 +7,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from starlette.responses import Response
+from ucf.connector.v1 import connectors_pb2 as pb
 
-from gateway.bodies import ConnectBody, ConnectCallbackBody, ConnectionRefBody, ConnectorSettingsBody, ProbeBody
+from gateway.bodies import (
+    ConnectBody,
+    ConnectCallbackBody,
+    ConnectionRefBody,
+    ConnectorSettingsBody,
+    ProbeBody,
+)
 from gateway.deps import Rpc
 from gateway.envelope import ok
 from gateway.schemas import reply, reply_page
-from ucf.connector.v1 import connectors_pb2 as pb
 
 router = APIRouter(prefix="/connectors", tags=["connectors"])
 

@@ -14,10 +14,10 @@ import grpc
 from fastapi import APIRouter
 from grpc_health.v1 import health_pb2
 from starlette.responses import Response
+from ucf_common.request_context import outgoing_metadata
 
 from gateway.deps import State
 from gateway.envelope import EnvelopeResponse
-from ucf_common.request_context import outgoing_metadata
 
 router = APIRouter(tags=["health"])
 

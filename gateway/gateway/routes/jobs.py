@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from starlette.responses import Response
+from ucf.connector.v1 import jobs_pb2 as pb
 
 from gateway.bodies import JobBody
 from gateway.deps import Cursor, Limit, OptionalConnectionIdQuery, Rpc
 from gateway.envelope import ok
 from gateway.routes.connections import StreamQuery
 from gateway.schemas import reply, reply_page
-from ucf.connector.v1 import jobs_pb2 as pb
 
 router = APIRouter(tags=["jobs"])
 

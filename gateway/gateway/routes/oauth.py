@@ -10,12 +10,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from fastapi import APIRouter
 from starlette.responses import RedirectResponse, Response
+from ucf.connector.v1 import connectors_pb2 as pb
+from ucf_common.errors import UcfError
 
 from gateway.deps import Rpc
 from gateway.envelope import ok
 from gateway.schemas import reply
-from ucf.connector.v1 import connectors_pb2 as pb
-from ucf_common.errors import UcfError
 
 router = APIRouter(tags=["onboarding"])
 

@@ -9,12 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 from starlette.responses import Response
+from ucf.connector.v1 import resources_pb2 as pb
 
 from gateway.bodies import CommentBody, ItemBody
 from gateway.deps import ConnectionIdQuery, Cursor, Limit, Rpc, timestamp
 from gateway.envelope import ok
 from gateway.schemas import reply, reply_page
-from ucf.connector.v1 import resources_pb2 as pb
 
 router = APIRouter(prefix="/connectors/{connector_id}", tags=["resources"])
 

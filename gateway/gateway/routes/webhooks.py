@@ -9,12 +9,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
+from ucf.connector.v1 import webhooks_pb2 as pb
 
 from gateway.bodies import WebhookBody, WebhookRefBody
 from gateway.deps import Cursor, Limit, Rpc
 from gateway.envelope import ok
 from gateway.schemas import reply, reply_page
-from ucf.connector.v1 import webhooks_pb2 as pb
 
 router = APIRouter(tags=["webhooks"])
 
