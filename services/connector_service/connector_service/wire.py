@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import secrets
 import time
 from datetime import UTC, datetime
@@ -17,6 +18,8 @@ from typing import Any
 from google.protobuf import json_format, struct_pb2, timestamp_pb2
 from ucf_common.errors import invalid
 
+_CURSOR = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
+_ID = re.compile(r"^[a-z]{3}_[0-9a-f]{22}$")
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 
@@ -82,12 +85,14 @@ def encode_cursor(last_id: str) -> str:
 
 
 def decode_cursor(cursor: str) -> str | None:
+    """The id a cursor names; `invalid_request` for anything this service did not issue."""
     if not cursor:
         return None
     try:
-        decoded = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        decoded = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode() \
+            if _CURSOR.match(cursor) else ""
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise invalid("cursor is not one this service issued", field="cursor") from None
-    if not decoded.isprintable() or len(decoded) > 64:
+        decoded = ""
+    if not _ID.match(decoded):
         raise invalid("cursor is not one this service issued", field="cursor")
     return decoded
