@@ -14,6 +14,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 from google.protobuf.timestamp_pb2 import Timestamp
+from ucf_common.errors import ErrorCode, UcfError
 from ucf_common.request_context import REQUEST_ID_METADATA_KEY, request_id_var
 
 from gateway.rpc import Caller, Stubs
@@ -41,7 +42,11 @@ def caller(request: Request) -> Caller:
     for key, value in request.scope["headers"]:
         name = _FORWARDED_HEADERS.get(key)
         if name is not None:
-            metadata.append((name, value.decode("latin-1")))
+            text = value.decode("latin-1")
+            if not (text.isascii() and text.isprintable()):
+                # gRPC metadata values are printable ASCII; say which header, never its value.
+                raise UcfError(ErrorCode.INVALID_REQUEST, f"the {name} header must be printable ASCII")
+            metadata.append((name, text))
     return Caller(state.stubs, tuple(metadata), state.rpc_timeout, state.upstream_rpc_timeout)
 
 

@@ -97,3 +97,13 @@ async def test_access_line_carries_request_id_but_not_the_query(
     assert [line["request_id"] for line in access] == ["abc"]
     assert "/api/oauth/callback" in access[0]["msg"]
     assert "authcode-Q9" not in json.dumps(log_lines)
+
+
+async def test_header_that_cannot_travel_as_metadata_is_400(
+    client: httpx.AsyncClient, fake: FakeConnectorService
+) -> None:
+    response = await client.get("/api/connectors", headers={"Authorization": "Bearer caf\xe9-key".encode("latin-1")})
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == "the authorization header must be printable ASCII"
+    assert "caf" not in response.text
+    assert fake.calls == []
