@@ -192,6 +192,8 @@ def run(data_dir: Path, stop_event: threading.Event) -> int:
     connector_port = env_port("CONNECTOR_PORT", 50051)
     gateway_port = env_port("GATEWAY_PORT", 8000)
     ensure_dev_secrets(data_dir)
+    if Path(".env").exists():
+        print("devstack: note: the processes also read ./.env; variables set here or given to make win", flush=True)
 
     external_mongo = os.environ.get("MONGODB_URL")
     mongodb_url = external_mongo or f"mongodb://{HOST}:{mongo_port}/?directConnection=true"
