@@ -93,7 +93,8 @@ class LeaseTable:
         """Take the lease when it is free or expired; None when someone else holds it.
 
         When the document exists but the filter does not match, the upsert's insert collides
-        on `_id`, which is how a held lease answers."""
+        on `_id`, which is how a held lease answers. A server that retries the colliding upsert
+        as an update (which then matches nothing) answers None instead: also "held"."""
         now = datetime.now(UTC)
         try:
             doc = await self._col.find_one_and_update(
@@ -104,7 +105,7 @@ class LeaseTable:
             )
         except DuplicateKeyError:
             return None
-        return LeaseState.from_document(doc)
+        return LeaseState.from_document(doc) if doc is not None else None
 
     async def begin(self, key: dict[str, str], version: int, fp: str) -> bool:
         """Record that a refresh of this credential is about to be sent; False if the lease was lost."""

@@ -158,6 +158,12 @@ class RefreshCoordinator:
                 return current
             raise
 
+    async def wait_idle(self) -> None:
+        """Wait for refreshes this process started to be stored or recorded as failed, even
+        those whose readers went away; call it on shutdown before closing the database."""
+        while self._holders:
+            await asyncio.gather(*self._holders, return_exceptions=True)
+
     async def forget(self, tenant: str, connection_id: str) -> None:
         """Drop the lease document, e.g. when the connection is deleted."""
         await self._leases.forget(LeaseTable.key(tenant, connection_id))
