@@ -111,6 +111,17 @@ async def test_validation_error_is_400_without_echo(
     assert fake.calls == []
 
 
+async def test_value_the_proto_cannot_hold_is_400_without_echo(
+    client: httpx.AsyncClient, fake: FakeConnectorService
+) -> None:
+    huge = 2**70
+    response = await client.post("/api/connections/c1/sync-state", json={"cursor": {}, "expectedVersion": huge})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_request"
+    assert str(huge) not in response.text
+    assert fake.calls == []
+
+
 async def test_unknown_route_is_a_404_envelope(client: httpx.AsyncClient) -> None:
     response = await client.get("/api/nothing-here", headers={"X-Request-Id": "req-404"})
     assert response.status_code == 404
