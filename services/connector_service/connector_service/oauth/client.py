@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote_plus
 
 import httpx
+from ucf_common.errors import ErrorCode, UcfError
 from ucf_common.logging import log_fields
 
 from connector_service.oauth.config import (
@@ -51,7 +52,8 @@ class OAuthClient:
 
     def __init__(self, http: httpx.AsyncClient, provider: ProviderEndpoints, client: ClientCredentials):
         if provider.token_auth_method is not TokenAuthMethod.NONE and not client.client_secret:
-            raise ValueError(f"{provider.token_auth_method} needs a client secret")
+            raise UcfError(ErrorCode.FAILED_PRECONDITION,
+                           f"the connector's OAuth client has no secret ({provider.token_auth_method})")
         self._http = http
         self._provider = provider
         self._client = client
