@@ -153,7 +153,7 @@ async def test_browser_redirect_completes_without_an_api_key(oauth_stack) -> Non
 
 
 async def test_provider_denial_is_reported_with_its_reason(oauth_stack, provider) -> None:
-    stack, key, http = oauth_stack
+    stack, key, _ = oauth_stack
     started = await _connect(stack, key)
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await stack.connectors.ConnectCallback(pb.ConnectCallbackRequest(

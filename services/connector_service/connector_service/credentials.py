@@ -217,8 +217,10 @@ class Credentials:
             return False
 
     async def delete_all(self, tenant_id: str, connection: dict[str, Any]) -> None:
+        """Removes the connection's secret and its refresh bookkeeping."""
         if connection.get("credential_kind"):
             await self._delete_secret(tenant_id, connection["_id"], connection["credential_kind"])
+        await self._coordinator.forget(tenant_id, connection["_id"])
 
     async def _delete_secret(self, tenant_id: str, connection_id: str, kind: str) -> None:
         try:

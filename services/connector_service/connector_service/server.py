@@ -77,6 +77,7 @@ class ConnectorServer:
     monitor: HealthMonitor
     api_keys: ApiKeyStore
     credentials: Credentials
+    coordinator: RefreshCoordinator
     port: int
 
     async def start(self) -> None:
@@ -86,6 +87,7 @@ class ConnectorServer:
     async def stop(self, grace: float | None = None) -> None:
         await self.monitor.stop()
         await self.grpc_server.stop(grace)
+        await self.coordinator.wait_idle()
 
     async def wait_for_termination(self) -> None:
         await self.grpc_server.wait_for_termination()
@@ -136,7 +138,7 @@ async def create_server(settings: Settings, db: AsyncDatabase, vault: Any, http:
     port = server.add_insecure_port(f"{settings.connector_host}:{settings.connector_port}")
     if port == 0:
         raise RuntimeError(f"could not bind {settings.connector_host}:{settings.connector_port}")
-    return ConnectorServer(server, monitor, api_keys, credentials, port), port
+    return ConnectorServer(server, monitor, api_keys, credentials, coordinator, port), port
 
 
 async def serve(settings: Settings | None = None) -> None:
