@@ -19,6 +19,7 @@ from ucf.connector.v1 import (
     connections_pb2_grpc,
     connectors_pb2_grpc,
     jobs_pb2_grpc,
+    resources_pb2_grpc,
     webhooks_pb2_grpc,
 )
 
@@ -33,6 +34,7 @@ class Stack:
     connections: connections_pb2_grpc.ConnectionServiceStub
     jobs: jobs_pb2_grpc.JobServiceStub
     webhooks: webhooks_pb2_grpc.WebhookServiceStub
+    resources: resources_pb2_grpc.ResourceServiceStub
 
     async def key(self, tenant: str = "acme", scopes: str = "all") -> str:
         key, _ = await self.server.api_keys.create(tenant, scopes, "test")
@@ -50,18 +52,20 @@ def auth(key: str, tenant: str | None = None, request_id: str | None = None) -> 
 
 @asynccontextmanager
 async def start_stack(mongo_url: str, db_name: str, vault: Any, http: httpx.AsyncClient, *,
-                      providers_file: Path | None = None, **settings: Any) -> AsyncIterator[Stack]:
+                      providers_file: Path | None = None, registry: Any = None,
+                      **settings: Any) -> AsyncIterator[Stack]:
     config = Settings(connector_port=0, mongodb_url=mongo_url, mongodb_db=db_name, ucf_providers_file=providers_file,
                       connector_health_interval_seconds=0.2, _env_file=None, **settings)
     client: AsyncMongoClient = AsyncMongoClient(mongo_url, tz_aware=True)
     db = client[db_name]
-    server, port = await create_server(config, db, vault, http, catalog=load_catalog(providers_file))
+    server, port = await create_server(config, db, vault, http, catalog=load_catalog(providers_file),
+                                       registry=registry)
     await server.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
     try:
         yield Stack(server, db, vault, channel, connectors_pb2_grpc.ConnectorServiceStub(channel),
                     connections_pb2_grpc.ConnectionServiceStub(channel), jobs_pb2_grpc.JobServiceStub(channel),
-                    webhooks_pb2_grpc.WebhookServiceStub(channel))
+                    webhooks_pb2_grpc.WebhookServiceStub(channel), resources_pb2_grpc.ResourceServiceStub(channel))
     finally:
         await channel.close()
         await server.stop(0)

@@ -251,7 +251,10 @@ def flat_credential(credential: Credential) -> dict[str, Any]:
     payload = credential.payload
     if credential.kind == "oauth2":
         tokens = credential.tokens or TokenSet.from_payload(payload)
-        return {**dict(tokens.metadata), "access_token": tokens.access_token, "token_type": tokens.token_type}
+        flat = {**dict(tokens.metadata), "access_token": tokens.access_token, "token_type": tokens.token_type}
+        if tokens.scope:
+            flat["scope"] = tokens.scope
+        return flat
     if credential.kind == "api_key":
         flat = {"token": payload.get("apiKey"), "api_key": payload.get("apiKey")}
         if payload.get("apiSecret"):

@@ -38,12 +38,15 @@ from ucf_common.logging import configure_logging
 
 from connector_service.api_keys import ApiKeyStore
 from connector_service.audit import AuditLog
-from connector_service.auth import Authenticator, AuthInterceptor
+from connector_service.auth import Authenticator, AuthInterceptor, current_principal
 from connector_service.catalog import Catalog, load_catalog
 from connector_service.connection_servicer import ConnectionServicer
 from connector_service.connections import ConnectionStore
+from connector_service.connector_contexts import ConnectorContexts
 from connector_service.connector_servicer import ConnectorServicer
 from connector_service.connector_settings import ConnectorSettingsStore
+from connector_service.connectors.registry import ConnectorRegistry
+from connector_service.connectors.servicer import ResourceServicer
 from connector_service.credentials import Credentials, VaultTokenStore
 from connector_service.health import HealthMonitor
 from connector_service.oauth.refresh import RefreshCoordinator
@@ -94,10 +97,11 @@ class ConnectorServer:
 
 
 async def create_server(settings: Settings, db: AsyncDatabase, vault: Any, http: httpx.AsyncClient, *,
-                        catalog: Catalog | None = None, registry: Any = None,
-                        resource_servicer: Any = None) -> tuple[ConnectorServer, int]:
-    """Everything wired and the port bound; `registry` is the connector registry
-    (capabilities), `resource_servicer` the ResourceService implementation."""
+                        catalog: Catalog | None = None,
+                        registry: ConnectorRegistry | None = None) -> tuple[ConnectorServer, int]:
+    """Everything wired and the port bound. `registry` holds the resource
+    connectors (capabilities and ResourceService); without one, connectors
+    report no capabilities and resource RPCs answer unimplemented."""
     catalog = catalog or load_catalog(settings.ucf_providers_file)
     api_keys = ApiKeyStore(db)
     audit_log = AuditLog(db)
@@ -125,7 +129,9 @@ async def create_server(settings: Settings, db: AsyncDatabase, vault: Any, http:
     connections_pb2_grpc.add_ConnectionServiceServicer_to_server(ConnectionServicer(
         catalog=catalog, connections=connections, credentials=credentials, sync_states=sync_states,
         audit_log=audit_log), server)
-    resources_pb2_grpc.add_ResourceServiceServicer_to_server(resource_servicer or PendingResourceServicer(), server)
+    resources = PendingResourceServicer() if registry is None else ResourceServicer(
+        registry, ConnectorContexts(credentials, catalog, connector_settings, http), current_principal)
+    resources_pb2_grpc.add_ResourceServiceServicer_to_server(resources, server)
     jobs_pb2_grpc.add_JobServiceServicer_to_server(PendingJobServicer(), server)
     webhooks_pb2_grpc.add_WebhookServiceServicer_to_server(PendingWebhookServicer(), server)
 
@@ -143,7 +149,6 @@ async def create_server(settings: Settings, db: AsyncDatabase, vault: Any, http:
 
 async def serve(settings: Settings | None = None) -> None:
     """Runs the service until SIGTERM/SIGINT."""
-    from connector_service.connectors.registry import ConnectorRegistry
     from connector_service.vault_client import VaultClient
 
     settings = settings or Settings()
