@@ -43,7 +43,7 @@ class FakeConfluence(FakeProvider):
                         "status": "current", "_links": {"webui": f"/spaces/S{n}"}} for n in range(spaces)]
         self.pages: dict[str, dict[str, Any]] = {}
         self.comments: dict[str, list[dict[str, Any]]] = {}
-        start = dt.datetime(2024, 3, 1, tzinfo=dt.timezone.utc)
+        start = dt.datetime(2024, 3, 1, tzinfo=dt.UTC)
         for s in self.spaces:
             for n in range(pages_per_space):
                 page = self._new_page(s["id"], f"Page {n} in {s['key']}",
@@ -78,7 +78,7 @@ class FakeConfluence(FakeProvider):
         return page
 
     def _new_comment(self, page_id: str, storage: str) -> dict:
-        when = _iso(dt.datetime(2024, 4, 1, tzinfo=dt.timezone.utc) + dt.timedelta(minutes=len(self.comments[page_id])))
+        when = _iso(dt.datetime(2024, 4, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=len(self.comments[page_id])))
         comment = {"id": str(9000 + sum(len(c) for c in self.comments.values())), "status": "current",
                    "title": "Re: page", "pageId": page_id,
                    "version": {"number": 1, "createdAt": when, "authorId": self.account["accountId"]},
@@ -152,7 +152,7 @@ class FakeConfluence(FakeProvider):
         storage = self._storage_body(data.get("body"))
         if not any(s["id"] == data.get("spaceId") for s in self.spaces) or not data.get("title") or storage is None:
             return _error(400, "INVALID_REQUEST_PARAMETER", "spaceId, title and a storage body are required")
-        page = self._new_page(data["spaceId"], data["title"], storage, dt.datetime.now(dt.timezone.utc), data.get("parentId"))
+        page = self._new_page(data["spaceId"], data["title"], storage, dt.datetime.now(dt.UTC), data.get("parentId"))
         return JSONResponse(page)
 
     @authed

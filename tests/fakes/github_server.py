@@ -44,7 +44,7 @@ class FakeGitHub(FakeProvider):
         self.issues: dict[str, list[dict[str, Any]]] = {r["full_name"]: [] for r in self.repos}
         self.comments: dict[tuple[str, int], list[dict[str, Any]]] = {}
         self.hooks: dict[int, dict[str, Any]] = {}
-        start = dt.datetime(2024, 5, 1, tzinfo=dt.timezone.utc)
+        start = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
         for r in self.repos:
             for n in range(issues_per_repo + pulls_per_repo):
                 issue = self._new_issue(r["full_name"], f"Issue {n}", f"Body **{n}**", start + dt.timedelta(hours=n),
@@ -104,7 +104,7 @@ class FakeGitHub(FakeProvider):
         last = max(1, -(-len(everything) // per_page))
         if page < last:
             query = {k: v for k, v in q.items() if k != "page"}
-            make = lambda n: f"{self.base_url}{link_path}?{urlencode({**query, 'page': n})}"  # noqa: E731
+            make = lambda n: f"{self.base_url}{link_path}?{urlencode({**query, 'page': n})}"
             headers["Link"] = f'<{make(page + 1)}>; rel="next", <{make(last)}>; rel="last"'
         return JSONResponse(chunk, headers=headers)
 
@@ -125,7 +125,7 @@ class FakeGitHub(FakeProvider):
             data = await request.json()
             if not isinstance(data.get("title"), str) or not data["title"]:
                 return _error(422, "Validation Failed", [{"resource": "Issue", "code": "missing_field", "field": "title"}])
-            issue = self._new_issue(repo["full_name"], data["title"], data.get("body") or "", dt.datetime.now(dt.timezone.utc))
+            issue = self._new_issue(repo["full_name"], data["title"], data.get("body") or "", dt.datetime.now(dt.UTC))
             issue["labels"] = [{"name": n} for n in data.get("labels", [])]
             return JSONResponse(issue, 201)
         q = request.query_params

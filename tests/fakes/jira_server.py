@@ -58,7 +58,7 @@ class FakeJira(FakeProvider):
                           "projectTypeKey": "software"} for n in range(projects)]
         self.issues: dict[str, dict[str, Any]] = {}
         self.comments: dict[str, list[dict[str, Any]]] = {}
-        start = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+        start = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
         for p in self.projects:
             for n in range(issues_per_project):
                 issue = self._new_issue(p, f"Issue {n} of {p['key']}", adf(f"Description {n}"), "Task",
@@ -92,7 +92,7 @@ class FakeJira(FakeProvider):
         return issue
 
     def _new_comment(self, issue_id: str, body: Any) -> dict:
-        now = jira_time(dt.datetime(2024, 2, 1, tzinfo=dt.timezone.utc) + dt.timedelta(minutes=len(self.comments[issue_id])))
+        now = jira_time(dt.datetime(2024, 2, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=len(self.comments[issue_id])))
         comment = {"id": str(30000 + sum(len(c) for c in self.comments.values())), "author": self.me,
                    "body": body, "created": now, "updated": now}
         self.comments[issue_id].append(comment)
@@ -183,7 +183,7 @@ class FakeJira(FakeProvider):
         if problems:
             return _errors(400, fields=problems)
         issue = self._new_issue(project, fields["summary"], fields.get("description"), fields["issuetype"].get("name", "Task"),
-                                dt.datetime.now(dt.timezone.utc))
+                                dt.datetime.now(dt.UTC))
         return JSONResponse({"id": issue["id"], "key": issue["key"], "self": self.base_url}, 201)
 
     @authed

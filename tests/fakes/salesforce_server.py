@@ -51,7 +51,7 @@ class FakeSalesforce(FakeProvider):
     def __init__(self, accounts: int = 450, cases: int = 5, comments_per_case: int = 3):
         self.records: dict[str, list[dict[str, Any]]] = {name: [] for name in _OBJECTS}
         self.locators: dict[str, tuple[list[dict], int]] = {}
-        start = dt.datetime(2024, 7, 1, tzinfo=dt.timezone.utc)
+        start = dt.datetime(2024, 7, 1, tzinfo=dt.UTC)
         for n in range(accounts):
             self._insert("Account", {"Name": f"Account {n}", "Description": f"Customer {n}"}, start + dt.timedelta(minutes=n))
         for n in range(cases):
@@ -122,7 +122,7 @@ class FakeSalesforce(FakeProvider):
             return _error(400, "INVALID_FIELD", f"No such column '{unknown[0]}' on sobject of type {name}")
         if name == "Case":
             values["CaseNumber"] = f"{1000 + len(self.records['Case']):08d}"
-        record = self._insert(name, values, dt.datetime.now(dt.timezone.utc))
+        record = self._insert(name, values, dt.datetime.now(dt.UTC))
         return JSONResponse({"id": record["Id"], "success": True, "errors": []}, 201)
 
     @authed

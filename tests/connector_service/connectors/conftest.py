@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from connector_service.connectors.context import ConnectorContext
 from connector_service.connectors.http import create_http_client
 from connector_service.connectors.retry import RetryPolicy

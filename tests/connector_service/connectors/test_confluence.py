@@ -5,12 +5,18 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from ucf_common.errors import ErrorCode, UcfError
-
 from connector_service.connectors.confluence import ConfluenceConnector
 from connector_service.connectors.models import Body, ItemDraft
+from ucf_common.errors import ErrorCode, UcfError
+
 from tests.connector_service.connectors._support import collect
-from tests.fakes.confluence_server import API_TOKEN, CLOUD_ID, EMAIL, OAUTH_TOKEN, FakeConfluence
+from tests.fakes.confluence_server import (
+    API_TOKEN,
+    CLOUD_ID,
+    EMAIL,
+    OAUTH_TOKEN,
+    FakeConfluence,
+)
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +63,7 @@ async def test_spaces_and_comments_page(wiki, ctx):
 
 
 async def test_rate_limit_then_success(wiki, ctx, recorder):
-    when = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=5)).strftime("%a, %d %b %Y %H:%M:%S GMT")
+    when = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5)).strftime("%a, %d %b %Y %H:%M:%S GMT")
     wiki.fail(429, {"errors": [{"status": 429, "code": "TOO_MANY_REQUESTS", "title": "Too Many Requests"}]},
               headers={"Retry-After": when}, path_contains="/api/v2/spaces")
     page = await ConfluenceConnector().list_containers(ctx(), cursor=None, limit=5)

@@ -8,10 +8,10 @@ import hmac
 import json
 
 import pytest
-from ucf_common.errors import ErrorCode, UcfError
-
 from connector_service.connectors.github import GitHubConnector
 from connector_service.connectors.models import Body, ItemDraft
+from ucf_common.errors import ErrorCode, UcfError
+
 from tests.connector_service.connectors._support import collect
 from tests.fakes.github_server import TOKEN, FakeGitHub
 
@@ -39,7 +39,7 @@ async def test_issues_follow_link_headers_and_leave_pull_requests_out(gh, ctx):
 
 
 async def test_updated_since_is_sent_as_since(gh, ctx):
-    since = dt.datetime(2024, 5, 1, 6, tzinfo=dt.timezone.utc)
+    since = dt.datetime(2024, 5, 1, 6, tzinfo=dt.UTC)
     items, _ = await collect(lambda **kw: GitHubConnector().list_items(ctx(), "octo/repo2", updated_since=since, **kw), limit=100)
     assert [i.id for i in items] == [str(n) for n in range(7, 10)]
 

@@ -6,11 +6,11 @@ import datetime as dt
 import json
 
 import pytest
-from ucf_common.errors import ErrorCode, UcfError
-
 from connector_service.connectors.http import CREDENTIAL_REJECTED
 from connector_service.connectors.jira import JiraConnector
 from connector_service.connectors.models import Body, ItemDraft
+from ucf_common.errors import ErrorCode, UcfError
+
 from tests.connector_service.connectors._support import collect
 from tests.fakes.jira_server import API_TOKEN, CLOUD_ID, EMAIL, OAUTH_TOKEN, FakeJira
 

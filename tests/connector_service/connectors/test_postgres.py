@@ -11,14 +11,14 @@ import uuid
 
 import psycopg
 import pytest
+from connector_service.connectors.postgres import PostgresConnector
 from ucf_common.errors import ErrorCode, UcfError
 
-from connector_service.connectors.postgres import PostgresConnector
 from tests.connector_service.connectors._support import collect
 
 DSN = "host=127.0.0.1 port=5432 dbname=test user=postgres"
 ROWS = 10_000
-START = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from ucf_common.errors import ErrorCode, UcfError
-
 from connector_service.connectors.models import Body, ItemDraft
 from connector_service.connectors.salesforce import SalesforceConnector
+from ucf_common.errors import ErrorCode, UcfError
+
 from tests.connector_service.connectors._support import collect
 from tests.fakes.salesforce_server import TOKEN, FakeSalesforce
 
@@ -42,7 +42,7 @@ async def test_pages_smaller_than_a_batch_hand_out_every_record_once(sf, ctx):
 
 
 async def test_updated_since_uses_system_modstamp(sf, ctx):
-    since = dt.datetime(2024, 7, 1, 7, 20, tzinfo=dt.timezone.utc)
+    since = dt.datetime(2024, 7, 1, 7, 20, tzinfo=dt.UTC)
     items, _ = await collect(lambda **kw: SalesforceConnector().list_items(ctx(), "Account", updated_since=since, **kw), limit=200)
     assert [i.title for i in items] == [f"Account {n}" for n in range(440, 450)]
     assert "SystemModstamp+%3E%3D+2024-07-01T07%3A20%3A00Z" in next(s.query for s in reversed(sf.seen) if s.path.endswith("/query"))

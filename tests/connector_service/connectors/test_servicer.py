@@ -6,15 +6,15 @@ from dataclasses import dataclass
 
 import grpc
 import pytest
+from connector_service.connectors.github import GitHubConnector
+from connector_service.connectors.postgres import PostgresConnector
+from connector_service.connectors.registry import ConnectorRegistry
+from connector_service.connectors.servicer import ResourceServicer
 from google.protobuf import struct_pb2
 from ucf.connector.v1 import resources_pb2, resources_pb2_grpc
 from ucf_common.errors import ErrorCode, UcfError
 from ucf_common.grpc_server import RequestContextInterceptor
 
-from connector_service.connectors.github import GitHubConnector
-from connector_service.connectors.postgres import PostgresConnector
-from connector_service.connectors.registry import ConnectorRegistry
-from connector_service.connectors.servicer import ResourceServicer
 from tests.fakes.github_server import TOKEN, FakeGitHub
 
 

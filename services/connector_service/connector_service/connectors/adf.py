@@ -59,7 +59,7 @@ def _inline(node: dict[str, Any]) -> str:
         return f"[{attrs.get('text', '')}]"
     if kind == "date":
         try:
-            return dt.datetime.fromtimestamp(int(attrs.get("timestamp")) / 1000, dt.timezone.utc).date().isoformat()
+            return dt.datetime.fromtimestamp(int(attrs.get("timestamp")) / 1000, dt.UTC).date().isoformat()
         except (TypeError, ValueError):
             return ""
     if kind in ("media", "mediaInline"):

@@ -31,7 +31,13 @@ from typing import Any, ClassVar
 from ucf_common.errors import ErrorCode, UcfError
 
 from connector_service.connectors.context import ConnectorContext
-from connector_service.connectors.models import Body, Comment, Container, Item, ItemDraft
+from connector_service.connectors.models import (
+    Body,
+    Comment,
+    Container,
+    Item,
+    ItemDraft,
+)
 from connector_service.connectors.paging import Page
 
 

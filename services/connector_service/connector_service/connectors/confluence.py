@@ -12,11 +12,23 @@ from typing import Any
 
 from ucf_common.errors import ErrorCode, UcfError
 
-from connector_service.connectors.atlassian import atlassian_upstream, granted_scopes, site_url
+from connector_service.connectors.atlassian import (
+    atlassian_upstream,
+    granted_scopes,
+    site_url,
+)
 from connector_service.connectors.base import Capability, Connector, ProbeResult
 from connector_service.connectors.context import ConnectorContext
 from connector_service.connectors.http import segment
-from connector_service.connectors.models import Body, Comment, Container, Item, ItemDraft, Person, parse_time
+from connector_service.connectors.models import (
+    Body,
+    Comment,
+    Container,
+    Item,
+    ItemDraft,
+    Person,
+    parse_time,
+)
 from connector_service.connectors.paging import LinkPaging, Page, fetch_page
 from connector_service.connectors.storage import storage_to_text, text_to_storage
 

@@ -19,10 +19,24 @@ from typing import Any
 
 from ucf_common.errors import ErrorCode, UcfError
 
-from connector_service.connectors.base import Capability, Connector, ProbeResult, WebhookEvent, WebhookRegistration
+from connector_service.connectors.base import (
+    Capability,
+    Connector,
+    ProbeResult,
+    WebhookEvent,
+    WebhookRegistration,
+)
 from connector_service.connectors.context import ConnectorContext
 from connector_service.connectors.http import Upstream, bearer, segment
-from connector_service.connectors.models import Body, Comment, Container, Item, ItemDraft, Person, parse_time
+from connector_service.connectors.models import (
+    Body,
+    Comment,
+    Container,
+    Item,
+    ItemDraft,
+    Person,
+    parse_time,
+)
 from connector_service.connectors.paging import LinkPaging, Page, fetch_page
 
 API_BASE = "https://api.github.com"
@@ -111,7 +125,7 @@ class GitHubConnector(Connector):
     async def list_items(self, ctx, container_id, *, updated_since, cursor, limit) -> Page[Item]:
         params = {"state": "all", "sort": "updated", "direction": "asc"}
         if updated_since is not None:
-            params["since"] = updated_since.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            params["since"] = updated_since.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         found, nxt = await fetch_page(_api(ctx), self.paging, f"{_repo(container_id)}/issues", cursor=cursor,
                                       limit=limit, records="", params=params)
         return Page([self._item(ctx, i, container_id) for i in found if "pull_request" not in i], nxt)

@@ -16,12 +16,29 @@ from typing import Any
 from ucf_common.errors import ErrorCode, UcfError
 
 from connector_service.connectors.adf import adf_to_text, text_to_adf
-from connector_service.connectors.atlassian import atlassian_upstream, granted_scopes, site_url
+from connector_service.connectors.atlassian import (
+    atlassian_upstream,
+    granted_scopes,
+    site_url,
+)
 from connector_service.connectors.base import Capability, Connector, ProbeResult
 from connector_service.connectors.context import ConnectorContext
 from connector_service.connectors.http import segment
-from connector_service.connectors.models import Body, Comment, Container, Item, ItemDraft, Person, parse_time
-from connector_service.connectors.paging import OffsetPaging, Page, TokenPaging, fetch_page
+from connector_service.connectors.models import (
+    Body,
+    Comment,
+    Container,
+    Item,
+    ItemDraft,
+    Person,
+    parse_time,
+)
+from connector_service.connectors.paging import (
+    OffsetPaging,
+    Page,
+    TokenPaging,
+    fetch_page,
+)
 
 API = "/rest/api/3"
 ISSUE_FIELDS = ["summary", "description", "status", "reporter", "creator", "assignee", "created", "updated",
@@ -120,7 +137,7 @@ class JiraConnector(Connector):
             raise UcfError(ErrorCode.INVALID_REQUEST, "containerId (a Jira project) is required")
         jql = f"project = {_jql_string(container_id)}"
         if updated_since is not None:
-            bound = (updated_since.astimezone(dt.timezone.utc) - _JQL_ZONE_SLACK).strftime("%Y/%m/%d %H:%M")
+            bound = (updated_since.astimezone(dt.UTC) - _JQL_ZONE_SLACK).strftime("%Y/%m/%d %H:%M")
             jql += f' AND updated >= "{bound}"'
         body = {"jql": jql + " ORDER BY updated ASC, key ASC", "fields": ISSUE_FIELDS}
         found, nxt = await fetch_page(atlassian_upstream(ctx, "jira"), self.issues_paging, f"{API}/search/jql",

@@ -87,14 +87,14 @@ class ItemDraft:
 def parse_time(value: Any) -> dt.datetime | None:
     """A provider timestamp (ISO 8601 with `Z`, `+00:00` or `+0000`) as an aware datetime."""
     if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
     if not isinstance(value, str) or not value:
         return None
     try:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def json_safe(value: Any) -> Any:
@@ -126,7 +126,7 @@ def _timestamp(value: dt.datetime | None) -> timestamp_pb2.Timestamp | None:
     if value is None:
         return None
     out = timestamp_pb2.Timestamp()
-    out.FromDatetime(value.astimezone(dt.timezone.utc))
+    out.FromDatetime(value.astimezone(dt.UTC))
     return out
 
 

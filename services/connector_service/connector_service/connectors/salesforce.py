@@ -20,8 +20,22 @@ from ucf_common.errors import ErrorCode, UcfError
 from connector_service.connectors.base import Capability, Connector, ProbeResult
 from connector_service.connectors.context import ConnectorContext
 from connector_service.connectors.http import Upstream, bearer, segment
-from connector_service.connectors.models import Body, Comment, Container, Item, ItemDraft, Person, parse_time
-from connector_service.connectors.paging import NextUrlPaging, Page, decode_cursor, encode_cursor, fetch_page
+from connector_service.connectors.models import (
+    Body,
+    Comment,
+    Container,
+    Item,
+    ItemDraft,
+    Person,
+    parse_time,
+)
+from connector_service.connectors.paging import (
+    NextUrlPaging,
+    Page,
+    decode_cursor,
+    encode_cursor,
+    fetch_page,
+)
 
 API_VERSION = "v62.0"
 _ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
@@ -51,7 +65,7 @@ def _record_id(value: str, field: str) -> str:
 
 
 def _soql_time(value: dt.datetime) -> str:
-    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class SalesforceConnector(Connector):

@@ -82,7 +82,7 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
     async def ListItems(self, request: resources_pb2.ListItemsRequest, context: grpc.aio.ServicerContext):
         limit = page_limit(request.limit)
         _required(containerId=request.container_id)
-        since = request.updated_since.ToDatetime(dt.timezone.utc) if request.HasField("updated_since") else None
+        since = request.updated_since.ToDatetime(dt.UTC) if request.HasField("updated_since") else None
         connector, ctx = await self._open(request, Capability.ITEMS)
         page = await connector.list_items(ctx, request.container_id, updated_since=since,
                                           cursor=request.cursor or None, limit=limit)
