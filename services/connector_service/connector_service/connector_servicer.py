@@ -24,6 +24,7 @@ from connector_service.connector_settings import (
 )
 from connector_service.credentials import Credentials
 from connector_service.onboarding import CallbackInput, Onboarding
+from connector_service.probing import Prober
 
 _MAX_SECRET = 4096
 
@@ -54,7 +55,7 @@ def _connector(connector_id: str, spec: ProviderSpec, settings: ConnectorSetting
 class ConnectorServicer(connectors_pb2_grpc.ConnectorServiceServicer):
     def __init__(self, *, catalog: Catalog, settings: ConnectorSettingsStore, connections: ConnectionStore,
                  credentials: Credentials, onboarding: Onboarding, vault: Any, audit_log: AuditLog,
-                 capabilities: Callable[[str], list[str]] | None = None):
+                 capabilities: Callable[[str], list[str]] | None = None, prober: Prober | None = None):
         self._catalog = catalog
         self._settings = settings
         self._connections = connections
@@ -63,6 +64,7 @@ class ConnectorServicer(connectors_pb2_grpc.ConnectorServiceServicer):
         self._vault = vault
         self._audit = audit_log
         self._capabilities = capabilities or (lambda connector_id: [])
+        self._prober = prober
 
     def _spec(self, connector_id: str) -> ProviderSpec:
         spec = self._catalog.get(connector_id)
@@ -113,7 +115,10 @@ class ConnectorServicer(connectors_pb2_grpc.ConnectorServiceServicer):
             connector=_connector(cid, spec, settings, self._capabilities(cid)))
 
     async def ProbeConnector(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
-        raise UcfError(ErrorCode.UNIMPLEMENTED, "probing connectors is not available yet")
+        self._spec(request.connector_id)
+        if self._prober is None:
+            raise UcfError(ErrorCode.UNIMPLEMENTED, "this process runs without resource connectors")
+        return await self._prober.probe(current_principal().tenant_id, request)
 
     async def Connect(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         self._spec(request.connector_id)

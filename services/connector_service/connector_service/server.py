@@ -53,6 +53,7 @@ from connector_service.oauth.refresh import RefreshCoordinator
 from connector_service.oauth_clients import OAuthClients
 from connector_service.oauth_sessions import OAuthSessionStore
 from connector_service.onboarding import Onboarding
+from connector_service.probing import Prober
 from connector_service.pending_servicers import (
     PendingJobServicer,
     PendingResourceServicer,
@@ -121,16 +122,18 @@ async def create_server(settings: Settings, db: AsyncDatabase, vault: Any, http:
                             settings=connector_settings, oauth_clients=oauth_clients, audit_log=audit_log,
                             http=http, public_url=settings.ucf_public_url)
 
+    contexts = ConnectorContexts(credentials, catalog, connector_settings, http)
     server = grpc.aio.server(interceptors=[RequestContextInterceptor(), AuthInterceptor(Authenticator(api_keys))])
     connectors_pb2_grpc.add_ConnectorServiceServicer_to_server(ConnectorServicer(
         catalog=catalog, settings=connector_settings, connections=connections, credentials=credentials,
         onboarding=onboarding, vault=vault, audit_log=audit_log,
-        capabilities=registry.capabilities if registry is not None else None), server)
+        capabilities=registry.capabilities if registry is not None else None,
+        prober=Prober(registry, contexts, catalog, http) if registry is not None else None), server)
     connections_pb2_grpc.add_ConnectionServiceServicer_to_server(ConnectionServicer(
         catalog=catalog, connections=connections, credentials=credentials, sync_states=sync_states,
         audit_log=audit_log), server)
     resources = PendingResourceServicer() if registry is None else ResourceServicer(
-        registry, ConnectorContexts(credentials, catalog, connector_settings, http), current_principal)
+        registry, contexts, current_principal)
     resources_pb2_grpc.add_ResourceServiceServicer_to_server(resources, server)
     jobs_pb2_grpc.add_JobServiceServicer_to_server(PendingJobServicer(), server)
     webhooks_pb2_grpc.add_WebhookServiceServicer_to_server(PendingWebhookServicer(), server)
