@@ -53,12 +53,12 @@ from connector_service.oauth.refresh import RefreshCoordinator
 from connector_service.oauth_clients import OAuthClients
 from connector_service.oauth_sessions import OAuthSessionStore
 from connector_service.onboarding import Onboarding
-from connector_service.probing import Prober
 from connector_service.pending_servicers import (
     PendingJobServicer,
     PendingResourceServicer,
     PendingWebhookServicer,
 )
+from connector_service.probing import Prober
 from connector_service.settings import Settings
 from connector_service.sync_states import SyncStateStore
 
