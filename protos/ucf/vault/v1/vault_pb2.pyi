@@ -117,16 +117,18 @@ class GetKeyRingStatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class KeyStatus(_message.Message):
-    __slots__ = ("key_id", "primary", "retired", "secret_count")
+    __slots__ = ("key_id", "primary", "retired", "secret_count", "loaded")
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
     PRIMARY_FIELD_NUMBER: _ClassVar[int]
     RETIRED_FIELD_NUMBER: _ClassVar[int]
     SECRET_COUNT_FIELD_NUMBER: _ClassVar[int]
+    LOADED_FIELD_NUMBER: _ClassVar[int]
     key_id: str
     primary: bool
     retired: bool
     secret_count: int
-    def __init__(self, key_id: _Optional[str] = ..., primary: _Optional[bool] = ..., retired: _Optional[bool] = ..., secret_count: _Optional[int] = ...) -> None: ...
+    loaded: bool
+    def __init__(self, key_id: _Optional[str] = ..., primary: _Optional[bool] = ..., retired: _Optional[bool] = ..., secret_count: _Optional[int] = ..., loaded: _Optional[bool] = ...) -> None: ...
 
 class GetKeyRingStatusResponse(_message.Message):
     __slots__ = ("keys", "primary_key_id")
@@ -145,16 +147,18 @@ class RewrapRequest(_message.Message):
     def __init__(self, batch_size: _Optional[int] = ..., max_batches: _Optional[int] = ...) -> None: ...
 
 class RewrapResponse(_message.Message):
-    __slots__ = ("rewrapped", "remaining", "primary_key_id", "done")
+    __slots__ = ("rewrapped", "remaining", "primary_key_id", "done", "failed")
     REWRAPPED_FIELD_NUMBER: _ClassVar[int]
     REMAINING_FIELD_NUMBER: _ClassVar[int]
     PRIMARY_KEY_ID_FIELD_NUMBER: _ClassVar[int]
     DONE_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
     rewrapped: int
     remaining: int
     primary_key_id: str
     done: bool
-    def __init__(self, rewrapped: _Optional[int] = ..., remaining: _Optional[int] = ..., primary_key_id: _Optional[str] = ..., done: _Optional[bool] = ...) -> None: ...
+    failed: int
+    def __init__(self, rewrapped: _Optional[int] = ..., remaining: _Optional[int] = ..., primary_key_id: _Optional[str] = ..., done: _Optional[bool] = ..., failed: _Optional[int] = ...) -> None: ...
 
 class RetireKeyRequest(_message.Message):
     __slots__ = ("key_id",)
