@@ -13,6 +13,7 @@ from pathlib import Path
 import grpc
 import httpx
 import pytest
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
@@ -108,8 +109,12 @@ def test_connector_service_lists_health_reflection_and_ucf_services(stack: Local
 
 
 def test_vault_lists_nothing_through_reflection(stack: LocalStack) -> None:
+    # Even a caller holding the vault's client token gets no service list.
+    metadata = [("authorization", f"Bearer {stack.vault_client_token}")]
+    request = reflection_pb2.ServerReflectionRequest(list_services="")
     with grpc.insecure_channel(stack.vault_address) as channel, pytest.raises(grpc.RpcError) as refused:
-        ProtoReflectionDescriptorDatabase(channel).get_services()
+        stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+        list(stub.ServerReflectionInfo(iter([request]), metadata=metadata, timeout=10))
     assert refused.value.code() == grpc.StatusCode.UNIMPLEMENTED
     assert grpc_health(stack.vault_address) == "SERVING"
 
