@@ -122,6 +122,7 @@ class WebhookBody(Body):
     connection_id: str
     events: list[str] = Field(default_factory=list)
     callback_url: str | None = Field(None, description="Where verified events are forwarded (Standard Webhooks).")
+    container_id: str | None = Field(None, description="What to watch: the repository (owner/name) for GitHub.")
 
 
 class WebhookRefBody(Body):

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fucf/connector/v1/webhooks.proto\x12\x10ucf.connector.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"k\n\x16RegisterWebhookRequest\x12\x14\n\x0c\x63onnector_id\x18\x01 \x01(\t\x12\x15\n\rconnection_id\x18\x02 \x01(\t\x12\x0e\n\x06\x65vents\x18\x03 \x03(\t\x12\x14\n\x0c\x63\x61llback_url\x18\x04 \x01(\t\"\\\n\x17RegisterWebhookResponse\x12\x12\n\nwebhook_id\x18\x01 \x01(\t\x12\x14\n\x0creceiver_url\x18\x02 \x01(\t\x12\x17\n\x0f\x63\x61llback_secret\x18\x03 \x01(\t\"D\n\x18UnregisterWebhookRequest\x12\x14\n\x0c\x63onnector_id\x18\x01 \x01(\t\x12\x12\n\nwebhook_id\x18\x02 \x01(\t\"/\n\x19UnregisterWebhookResponse\x12\x12\n\nwebhook_id\x18\x01 \x01(\t\"\xb0\x01\n\x15ReceiveWebhookRequest\x12\x12\n\nwebhook_id\x18\x01 \x01(\t\x12\x45\n\x07headers\x18\x02 \x03(\x0b\x32\x34.ucf.connector.v1.ReceiveWebhookRequest.HeadersEntry\x12\x0c\n\x04\x62ody\x18\x03 \x01(\x0c\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"@\n\x16ReceiveWebhookResponse\x12\x13\n\x0b\x64\x65livery_id\x18\x01 \x01(\t\x12\x11\n\tprocessed\x18\x02 \x01(\x08\"\xad\x01\n\nDeadLetter\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nwebhook_id\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65livery_id\x18\x03 \x01(\t\x12\x14\n\x0c\x63\x61llback_url\x18\x04 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x05 \x01(\x05\x12\x12\n\nlast_error\x18\x06 \x01(\t\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"K\n\x16ListDeadLettersRequest\x12\x12\n\nwebhook_id\x18\x01 \x01(\t\x12\x0e\n\x06\x63ursor\x18\x02 \x01(\t\x12\r\n\x05limit\x18\x03 \x01(\x05\"T\n\x17ListDeadLettersResponse\x12+\n\x05items\x18\x01 \x03(\x0b\x32\x1c.ucf.connector.v1.DeadLetter\x12\x0c\n\x04next\x18\x02 \x01(\t2\xb3\x03\n\x0eWebhookService\x12\x66\n\x0fRegisterWebhook\x12(.ucf.connector.v1.RegisterWebhookRequest\x1a).ucf.connector.v1.RegisterWebhookResponse\x12l\n\x11UnregisterWebhook\x12*.ucf.connector.v1.UnregisterWebhookRequest\x1a+.ucf.connector.v1.UnregisterWebhookResponse\x12\x63\n\x0eReceiveWebhook\x12\'.ucf.connector.v1.ReceiveWebhookRequest\x1a(.ucf.connector.v1.ReceiveWebhookResponse\x12\x66\n\x0fListDeadLetters\x12(.ucf.connector.v1.ListDeadLettersRequest\x1a).ucf.connector.v1.ListDeadLettersResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fucf/connector/v1/webhooks.proto\x12\x10ucf.connector.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x81\x01\n\x16RegisterWebhookRequest\x12\x14\n\x0c\x63onnector_id\x18\x01 \x01(\t\x12\x15\n\rconnection_id\x18\x02 \x01(\t\x12\x0e\n\x06\x65vents\x18\x03 \x03(\t\x12\x14\n\x0c\x63\x61llback_url\x18\x04 \x01(\t\x12\x14\n\x0c\x63ontainer_id\x18\x05 \x01(\t\"\\\n\x17RegisterWebhookResponse\x12\x12\n\nwebhook_id\x18\x01 \x01(\t\x12\x14\n\x0creceiver_url\x18\x02 \x01(\t\x12\x17\n\x0f\x63\x61llback_secret\x18\x03 \x01(\t\"D\n\x18UnregisterWebhookRequest\x12\x14\n\x0c\x63onnector_id\x18\x01 \x01(\t\x12\x12\n\nwebhook_id\x18\x02 \x01(\t\"/\n\x19UnregisterWebhookResponse\x12\x12\n\nwebhook_id\x18\x01 \x01(\t\"\xb0\x01\n\x15ReceiveWebhookRequest\x12\x12\n\nwebhook_id\x18\x01 \x01(\t\x12\x45\n\x07headers\x18\x02 \x03(\x0b\x32\x34.ucf.connector.v1.ReceiveWebhookRequest.HeadersEntry\x12\x0c\n\x04\x62ody\x18\x03 \x01(\x0c\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"@\n\x16ReceiveWebhookResponse\x12\x13\n\x0b\x64\x65livery_id\x18\x01 \x01(\t\x12\x11\n\tprocessed\x18\x02 \x01(\x08\"\xad\x01\n\nDeadLetter\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nwebhook_id\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65livery_id\x18\x03 \x01(\t\x12\x14\n\x0c\x63\x61llback_url\x18\x04 \x01(\t\x12\x10\n\x08\x61ttempts\x18\x05 \x01(\x05\x12\x12\n\nlast_error\x18\x06 \x01(\t\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"K\n\x16ListDeadLettersRequest\x12\x12\n\nwebhook_id\x18\x01 \x01(\t\x12\x0e\n\x06\x63ursor\x18\x02 \x01(\t\x12\r\n\x05limit\x18\x03 \x01(\x05\"T\n\x17ListDeadLettersResponse\x12+\n\x05items\x18\x01 \x03(\x0b\x32\x1c.ucf.connector.v1.DeadLetter\x12\x0c\n\x04next\x18\x02 \x01(\t2\xb3\x03\n\x0eWebhookService\x12\x66\n\x0fRegisterWebhook\x12(.ucf.connector.v1.RegisterWebhookRequest\x1a).ucf.connector.v1.RegisterWebhookResponse\x12l\n\x11UnregisterWebhook\x12*.ucf.connector.v1.UnregisterWebhookRequest\x1a+.ucf.connector.v1.UnregisterWebhookResponse\x12\x63\n\x0eReceiveWebhook\x12\'.ucf.connector.v1.ReceiveWebhookRequest\x1a(.ucf.connector.v1.ReceiveWebhookResponse\x12\x66\n\x0fListDeadLetters\x12(.ucf.connector.v1.ListDeadLettersRequest\x1a).ucf.connector.v1.ListDeadLettersResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,26 +34,26 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_RECEIVEWEBHOOKREQUEST_HEADERSENTRY']._loaded_options = None
   _globals['_RECEIVEWEBHOOKREQUEST_HEADERSENTRY']._serialized_options = b'8\001'
-  _globals['_REGISTERWEBHOOKREQUEST']._serialized_start=86
-  _globals['_REGISTERWEBHOOKREQUEST']._serialized_end=193
-  _globals['_REGISTERWEBHOOKRESPONSE']._serialized_start=195
-  _globals['_REGISTERWEBHOOKRESPONSE']._serialized_end=287
-  _globals['_UNREGISTERWEBHOOKREQUEST']._serialized_start=289
-  _globals['_UNREGISTERWEBHOOKREQUEST']._serialized_end=357
-  _globals['_UNREGISTERWEBHOOKRESPONSE']._serialized_start=359
-  _globals['_UNREGISTERWEBHOOKRESPONSE']._serialized_end=406
-  _globals['_RECEIVEWEBHOOKREQUEST']._serialized_start=409
-  _globals['_RECEIVEWEBHOOKREQUEST']._serialized_end=585
-  _globals['_RECEIVEWEBHOOKREQUEST_HEADERSENTRY']._serialized_start=539
-  _globals['_RECEIVEWEBHOOKREQUEST_HEADERSENTRY']._serialized_end=585
-  _globals['_RECEIVEWEBHOOKRESPONSE']._serialized_start=587
-  _globals['_RECEIVEWEBHOOKRESPONSE']._serialized_end=651
-  _globals['_DEADLETTER']._serialized_start=654
-  _globals['_DEADLETTER']._serialized_end=827
-  _globals['_LISTDEADLETTERSREQUEST']._serialized_start=829
-  _globals['_LISTDEADLETTERSREQUEST']._serialized_end=904
-  _globals['_LISTDEADLETTERSRESPONSE']._serialized_start=906
-  _globals['_LISTDEADLETTERSRESPONSE']._serialized_end=990
-  _globals['_WEBHOOKSERVICE']._serialized_start=993
-  _globals['_WEBHOOKSERVICE']._serialized_end=1428
+  _globals['_REGISTERWEBHOOKREQUEST']._serialized_start=87
+  _globals['_REGISTERWEBHOOKREQUEST']._serialized_end=216
+  _globals['_REGISTERWEBHOOKRESPONSE']._serialized_start=218
+  _globals['_REGISTERWEBHOOKRESPONSE']._serialized_end=310
+  _globals['_UNREGISTERWEBHOOKREQUEST']._serialized_start=312
+  _globals['_UNREGISTERWEBHOOKREQUEST']._serialized_end=380
+  _globals['_UNREGISTERWEBHOOKRESPONSE']._serialized_start=382
+  _globals['_UNREGISTERWEBHOOKRESPONSE']._serialized_end=429
+  _globals['_RECEIVEWEBHOOKREQUEST']._serialized_start=432
+  _globals['_RECEIVEWEBHOOKREQUEST']._serialized_end=608
+  _globals['_RECEIVEWEBHOOKREQUEST_HEADERSENTRY']._serialized_start=562
+  _globals['_RECEIVEWEBHOOKREQUEST_HEADERSENTRY']._serialized_end=608
+  _globals['_RECEIVEWEBHOOKRESPONSE']._serialized_start=610
+  _globals['_RECEIVEWEBHOOKRESPONSE']._serialized_end=674
+  _globals['_DEADLETTER']._serialized_start=677
+  _globals['_DEADLETTER']._serialized_end=850
+  _globals['_LISTDEADLETTERSREQUEST']._serialized_start=852
+  _globals['_LISTDEADLETTERSREQUEST']._serialized_end=927
+  _globals['_LISTDEADLETTERSRESPONSE']._serialized_start=929
+  _globals['_LISTDEADLETTERSRESPONSE']._serialized_end=1013
+  _globals['_WEBHOOKSERVICE']._serialized_start=1016
+  _globals['_WEBHOOKSERVICE']._serialized_end=1451
 # @@protoc_insertion_point(module_scope)

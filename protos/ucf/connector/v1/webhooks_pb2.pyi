@@ -10,16 +10,18 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class RegisterWebhookRequest(_message.Message):
-    __slots__ = ("connector_id", "connection_id", "events", "callback_url")
+    __slots__ = ("connector_id", "connection_id", "events", "callback_url", "container_id")
     CONNECTOR_ID_FIELD_NUMBER: _ClassVar[int]
     CONNECTION_ID_FIELD_NUMBER: _ClassVar[int]
     EVENTS_FIELD_NUMBER: _ClassVar[int]
     CALLBACK_URL_FIELD_NUMBER: _ClassVar[int]
+    CONTAINER_ID_FIELD_NUMBER: _ClassVar[int]
     connector_id: str
     connection_id: str
     events: _containers.RepeatedScalarFieldContainer[str]
     callback_url: str
-    def __init__(self, connector_id: _Optional[str] = ..., connection_id: _Optional[str] = ..., events: _Optional[_Iterable[str]] = ..., callback_url: _Optional[str] = ...) -> None: ...
+    container_id: str
+    def __init__(self, connector_id: _Optional[str] = ..., connection_id: _Optional[str] = ..., events: _Optional[_Iterable[str]] = ..., callback_url: _Optional[str] = ..., container_id: _Optional[str] = ...) -> None: ...
 
 class RegisterWebhookResponse(_message.Message):
     __slots__ = ("webhook_id", "receiver_url", "callback_secret")
