@@ -28,7 +28,7 @@ def _names(value: object) -> object:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
 
     ucf_env: Literal["development", "production"] = "development"
     log_level: str = "INFO"
