@@ -1,0 +1,77 @@
+"""Per-stream leases and change sequences (`sync_streams`).
+
+One document per (tenant, connection, stream) says which job may write that
+stream's records right now, until when, and holds the stream's change
+sequence. A job takes the lease when it starts and renews it with its
+heartbeat; a lease left by a dead worker can be taken once it expires, and
+the same job (resumed by another worker) takes its own lease back at once.
+
+Sequence numbers are allocated only by the lease holder (`allocate` matches
+the holder's worker token), so a worker that lost its lease cannot commit
+changes behind its successor's back, and a stream's sequence grows
+monotonically with exactly one writer at a time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from connector_service import wire
+
+
+class LeaseLost(Exception):
+    """This worker no longer holds the job or stream it was writing."""
+
+
+def stream_key(tenant_id: str, connection_id: str, stream: str) -> str:
+    return f"{tenant_id}|{connection_id}|{stream}"
+
+
+class StreamLeases:
+    def __init__(self, db: AsyncDatabase):
+        self._col = db["sync_streams"]
+
+    async def create_indexes(self) -> None:
+        await self._col.create_index([("job_id", 1)])
+
+    async def acquire(self, tenant_id: str, connection_id: str, stream: str, *, job_id: str, worker: str,
+                      until: datetime) -> bool:
+        """Whether `job_id` now holds the stream (free, expired, or already its own)."""
+        key = stream_key(tenant_id, connection_id, stream)
+        try:
+            await self._col.find_one_and_update(
+                {"_id": key, "tenant_id": tenant_id,
+                 "$or": [{"job_id": job_id}, {"job_id": None}, {"lease_until": {"$lt": wire.now()}}]},
+                {"$set": {"job_id": job_id, "worker": worker, "lease_until": until},
+                 "$setOnInsert": {"connection_id": connection_id, "stream": stream, "seq": 0}},
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def holder(self, tenant_id: str, connection_id: str, stream: str) -> dict[str, Any] | None:
+        return await self._col.find_one({"_id": stream_key(tenant_id, connection_id, stream), "tenant_id": tenant_id})
+
+    async def renew(self, job_id: str, worker: str, until: datetime) -> None:
+        await self._col.update_many({"job_id": job_id, "worker": worker}, {"$set": {"lease_until": until}})
+
+    async def release(self, job_id: str, worker: str) -> None:
+        await self._col.update_many({"job_id": job_id, "worker": worker},
+                                    {"$set": {"job_id": None, "worker": None, "lease_until": None}})
+
+    async def allocate(self, tenant_id: str, connection_id: str, stream: str, worker: str, count: int) -> int:
+        """Reserves `count` sequence numbers; returns the first. Raises LeaseLost for a non-holder."""
+        doc = await self._col.find_one_and_update(
+            {"_id": stream_key(tenant_id, connection_id, stream), "tenant_id": tenant_id, "worker": worker},
+            {"$inc": {"seq": count}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is None:
+            raise LeaseLost(f"stream {stream} of {connection_id} is held by another worker")
+        return doc["seq"] - count + 1

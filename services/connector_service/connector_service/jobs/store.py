@@ -1,0 +1,148 @@
+"""Jobs (`jobs`): what was asked, where it stands, and who is running it.
+
+Life cycle: queued → running → succeeded | failed | canceled. A worker claims
+a job with one `find_one_and_update` that sets its worker token and a lease
+(`lease_until`); while it runs, its heartbeat pushes the lease forward and
+every checkpoint, renewal and final write matches on the token, so a worker
+that lost its job (lease expired, another worker took over) cannot overwrite
+its successor. A running job whose lease expired is claimable like a queued
+one; its `checkpoint` says where to resume.
+
+Tenant-facing methods take the tenant; `claim` is the workers' cross-tenant
+queue read and returns the job's tenant with it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+from ucf_common.errors import ErrorCode, UcfError, not_found
+
+from connector_service import wire
+from connector_service.jobs.records import Counts
+
+QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELED = "queued", "running", "succeeded", "failed", "canceled"
+FINISHED = (SUCCEEDED, FAILED, CANCELED)
+TYPES = ("sync", "import", "probe")
+#: A job that took its worker down this many times is failed rather than retried forever.
+MAX_ATTEMPTS = 5
+
+
+class JobStore:
+    def __init__(self, db: AsyncDatabase):
+        self._col = db["jobs"]
+
+    async def create_indexes(self) -> None:
+        await self._col.create_index([("tenant_id", 1), ("connection_id", 1), ("_id", -1)])
+        await self._col.create_index([("status", 1), ("not_before", 1)])
+        await self._col.create_index([("status", 1), ("lease_until", 1)])
+
+    async def create(self, tenant_id: str, connector_id: str, connection_id: str, job_type: str,
+                     params: dict[str, Any]) -> dict[str, Any]:
+        moment = wire.now()
+        doc = {
+            "_id": wire.new_id("job"), "tenant_id": tenant_id, "connector_id": connector_id,
+            "connection_id": connection_id, "type": job_type, "status": QUEUED, "progress": 0,
+            "counts": Counts().as_dict(), "error": "", "params": params, "result": None,
+            "created_at": moment, "started_at": None, "finished_at": None, "not_before": moment,
+            "cancel_requested": False, "attempts": 0, "batch": 0, "checkpoint": None,
+        }
+        await self._col.insert_one(doc)
+        return doc
+
+    async def find_queued(self, tenant_id: str, connection_id: str, job_type: str,
+                          params: dict[str, Any]) -> dict[str, Any] | None:
+        """A queued job that would do exactly this (webhook bursts coalesce into it)."""
+        return await self._col.find_one({"tenant_id": tenant_id, "connection_id": connection_id, "type": job_type,
+                                         "status": QUEUED, "params": params})
+
+    async def get(self, tenant_id: str, job_id: str) -> dict[str, Any]:
+        doc = await self._col.find_one({"_id": job_id, "tenant_id": tenant_id}) if job_id else None
+        if doc is None:
+            raise not_found("job", job_id)
+        return doc
+
+    async def list(self, tenant_id: str, connection_id: str, cursor: str, limit: int
+                   ) -> tuple[list[dict[str, Any]], str]:
+        """Newest first."""
+        query: dict[str, Any] = {"tenant_id": tenant_id}
+        if connection_id:
+            query["connection_id"] = connection_id
+        before = wire.decode_cursor(cursor)
+        if before:
+            query["_id"] = {"$lt": before}
+        size = wire.page_size(limit)
+        docs = [d async for d in self._col.find(query).sort("_id", -1).limit(size + 1)]
+        return docs[:size], wire.encode_cursor(docs[size - 1]["_id"]) if len(docs) > size else ""
+
+    async def cancel(self, tenant_id: str, job_id: str) -> dict[str, Any]:
+        """A queued job is canceled at once; a running one stops at its next batch boundary."""
+        doc = await self._col.find_one_and_update(
+            {"_id": job_id, "tenant_id": tenant_id, "status": QUEUED},
+            {"$set": {"status": CANCELED, "finished_at": wire.now(), "cancel_requested": True}},
+            return_document=ReturnDocument.AFTER)
+        if doc is None:
+            doc = await self._col.find_one_and_update(
+                {"_id": job_id, "tenant_id": tenant_id, "status": RUNNING},
+                {"$set": {"cancel_requested": True}}, return_document=ReturnDocument.AFTER)
+        if doc is None:
+            doc = await self.get(tenant_id, job_id)
+            if doc["status"] != CANCELED:
+                raise UcfError(ErrorCode.FAILED_PRECONDITION, f"job already {doc['status']}", {"status": doc["status"]})
+        return doc
+
+    # --- workers -------------------------------------------------------------------
+
+    async def claim(self, worker: str, lease: timedelta) -> dict[str, Any] | None:
+        """The oldest runnable job (queued and due, or running with an expired lease), now ours."""
+        moment = wire.now()
+        return await self._col.find_one_and_update(
+            {"$or": [{"status": QUEUED, "not_before": {"$lte": moment}},
+                     {"status": RUNNING, "lease_until": {"$lt": moment}}]},
+            {"$set": {"status": RUNNING, "worker": worker, "lease_until": moment + lease},
+             "$inc": {"attempts": 1}},
+            sort=[("_id", 1)], return_document=ReturnDocument.AFTER)
+
+    async def mark_started(self, job: dict[str, Any], worker: str) -> None:
+        if job.get("started_at") is None:
+            job["started_at"] = wire.now()
+            await self._col.update_one({"_id": job["_id"], "worker": worker, "started_at": None},
+                                       {"$set": {"started_at": job["started_at"]}})
+
+    async def renew(self, job_id: str, worker: str, until: datetime) -> dict[str, Any] | None:
+        """Extends the lease; None when this worker no longer holds the job."""
+        return await self._col.find_one_and_update(
+            {"_id": job_id, "worker": worker, "status": RUNNING}, {"$set": {"lease_until": until}},
+            projection={"cancel_requested": 1}, return_document=ReturnDocument.AFTER)
+
+    async def checkpoint(self, job_id: str, worker: str, *, checkpoint: dict[str, Any], counts: Counts,
+                         batch: int, progress: int) -> bool:
+        """Records progress atomically with the counts it produced; False when the job is no longer ours."""
+        result = await self._col.update_one(
+            {"_id": job_id, "worker": worker, "status": RUNNING},
+            {"$set": {"checkpoint": checkpoint, "counts": counts.as_dict(), "batch": batch, "progress": progress}})
+        return result.matched_count == 1
+
+    async def finish(self, job_id: str, worker: str, status: str, *, error: str = "",
+                     result: dict[str, Any] | None = None, counts: Counts | None = None) -> bool:
+        fields: dict[str, Any] = {"status": status, "error": error, "finished_at": wire.now(),
+                                  "worker": None, "lease_until": None}
+        if status == SUCCEEDED:
+            fields["progress"] = 100
+        if result is not None:
+            fields["result"] = result
+        if counts is not None:
+            fields["counts"] = counts.as_dict()
+        outcome = await self._col.update_one({"_id": job_id, "worker": worker, "status": RUNNING}, {"$set": fields})
+        return outcome.matched_count == 1
+
+    async def requeue(self, job_id: str, worker: str, delay: timedelta, *, count_attempt: bool) -> None:
+        """Hands the job back (shutdown, or its stream is busy); its checkpoint stays."""
+        update: dict[str, Any] = {"$set": {"status": QUEUED, "worker": None, "lease_until": None,
+                                           "not_before": wire.now() + delay}}
+        if not count_attempt:
+            update["$inc"] = {"attempts": -1}
+        await self._col.update_one({"_id": job_id, "worker": worker, "status": RUNNING}, update)

@@ -1,0 +1,233 @@
+"""The sync engine: reads a connection's streams through its connector into `records`.
+
+Streams run in the order containers → items → comments. Per container, items
+are read page by page with `updated_since` = the container's high-water mark
+(largest `updatedAt` committed so far) minus the lookback window; the bound
+is inclusive and every re-read record is compared by content hash, so rows
+that share the cursor value, or were committed late with an older
+timestamp inside the window, are never lost and never counted twice.
+Without a high-water mark (first sync, `full`, `import`, or a source without
+update times) everything is read.
+
+After each committed batch the run's position goes to the job checkpoint
+(atomically with the counts) and to the stream's `sync_states` cursor; a
+resumed job continues from that position. A full sync marks every record it
+sees and finally deletes, per stream and container scope, the ones it did
+not see. `import` reads everything but never deletes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from connector_service.connectors.base import Capability, Connector
+from connector_service.connectors.context import ConnectorContext
+from connector_service.connectors.models import parse_time
+from connector_service.jobs.records import Batch, Counts, Entry, RecordStore
+from connector_service.jobs.shapes import (
+    COMMENTS,
+    CONTAINERS,
+    ITEMS,
+    STREAMS,
+    comment_record,
+    container_record,
+    item_record,
+)
+from connector_service.sync_states import SyncStateStore
+
+_SWEEP_BATCH = 1000
+_CAPABILITY = {CONTAINERS: Capability.CONTAINERS, ITEMS: Capability.ITEMS, COMMENTS: Capability.COMMENTS}
+
+
+class Run(Protocol):
+    """What the engine needs from the job it runs (see runner.py)."""
+
+    job: dict[str, Any]
+
+    def batch(self, stream: str, mark_seen: bool) -> Batch: ...
+
+    async def committed(self, position: dict[str, Any], delta: Counts, progress: int) -> None:
+        """Checkpoint after a batch; raises when the job must stop here (cancel, lost lease, shutdown)."""
+
+
+@dataclass(frozen=True)
+class Mode:
+    full: bool
+    deletes: bool
+
+    @classmethod
+    def of(cls, job: dict[str, Any]) -> Mode:
+        full = job["type"] == "import" or bool(job["params"].get("full"))
+        return cls(full=full, deletes=job["type"] == "sync" and full)
+
+
+def required_capabilities(streams: list[str]) -> list[Capability]:
+    return [_CAPABILITY[s] for s in streams]
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.astimezone(dt.UTC).isoformat() if value else None
+
+
+class SyncEngine:
+    def __init__(self, records: RecordStore, sync_states: SyncStateStore, *, page_size: int,
+                 lookback: dt.timedelta):
+        self._records = records
+        self._states = sync_states
+        self._page = page_size
+        self._lookback = lookback
+
+    async def run(self, run: Run, connector: Connector, ctx: ConnectorContext) -> None:
+        job = run.job
+        streams = [s for s in STREAMS if s in job["params"]["streams"]]
+        position = dict(job.get("checkpoint") or {"done": []})
+        mode = Mode.of(job)
+        for index, stream in enumerate(streams):
+            if stream in position["done"]:
+                continue
+            if position.get("stream") != stream:
+                position.update(stream=stream, state=await self._start(job, stream, connector, ctx, mode))
+            stream_run = _StreamRun(self, run, connector, ctx, mode, position, index, len(streams))
+            await getattr(stream_run, stream)()
+            position["done"] = [*position["done"], stream]
+            await self._states.set(job["tenant_id"], job["connection_id"], stream, position["state"]["cursor"], None)
+
+    async def _start(self, job: dict[str, Any], stream: str, connector: Connector, ctx: ConnectorContext,
+                     mode: Mode) -> dict[str, Any]:
+        """A stream's initial run state: its container scope and the cursor it starts from."""
+        stored = (await self._states.get(job["tenant_id"], job["connection_id"], stream)).get("cursor") or {}
+        cursor = {k: v for k, v in stored.items() if k != "run"}
+        state: dict[str, Any] = {"cursor": cursor, "phase": "read", "page": None, "done": [], "startedAt":
+                                 _iso(dt.datetime.now(dt.UTC))}
+        if stream != CONTAINERS:
+            state["scope"] = list(job["params"].get("containers") or []) or await self._all_containers(connector, ctx)
+        if stream == COMMENTS:
+            since = parse_time(cursor.get("itemsSince"))
+            state["since"] = None if mode.full or since is None else _iso(since - self._lookback)
+        return state
+
+    async def _all_containers(self, connector: Connector, ctx: ConnectorContext) -> list[str]:
+        found, cursor = [], None
+        while True:
+            page = await connector.list_containers(ctx, cursor=cursor, limit=self._page)
+            found.extend(c.id for c in page.items)
+            if not page.next:
+                return found
+            cursor = page.next
+
+
+class _StreamRun:
+    """One stream of one job, resumable from `position["state"]`."""
+
+    def __init__(self, engine: SyncEngine, run: Run, connector: Connector, ctx: ConnectorContext, mode: Mode,
+                 position: dict[str, Any], index: int, total: int):
+        self.e, self.run, self.connector, self.ctx, self.mode = engine, run, connector, ctx, mode
+        self.position, self.state = position, position["state"]
+        self.index, self.total = index, total
+
+    def _progress(self) -> int:
+        scope = self.state.get("scope")
+        fraction = len(self.state["done"]) / len(scope) if scope else 0.0
+        return min(99, int(100 * (self.index + fraction) / self.total))
+
+    async def _commit(self, entries: list[Entry]) -> None:
+        stream = self.position["stream"]
+        delta = await self.e._records.commit(self.run.batch(stream, self.mode.deletes), entries)
+        await self._checkpoint(delta)
+
+    async def _checkpoint(self, delta: Counts) -> None:
+        job = self.run.job
+        await self.e._states.set(job["tenant_id"], job["connection_id"], self.position["stream"],
+                                 {**self.state["cursor"], "run": {"job": job["_id"], **self._resume_point()}}, None)
+        await self.run.committed(self.position, delta, self._progress())
+
+    def _resume_point(self) -> dict[str, Any]:
+        return {k: self.state.get(k) for k in ("container", "page", "phase") if self.state.get(k) is not None}
+
+    async def _sweep(self, containers: list[str] | None) -> None:
+        """Phase "sweep" (full syncs only): delete what this run did not see; then phase "done"."""
+        if self.state["phase"] == "read":
+            self.state["phase"] = "sweep"
+        more = self.mode.deletes and self.state["phase"] == "sweep"
+        while more:
+            delta, more = await self.e._records.delete_unseen(
+                self.run.batch(self.position["stream"], True), containers, _SWEEP_BATCH)
+            self.state["phase"] = "sweep" if more else "done"
+            await self._checkpoint(delta)
+        self.state["phase"] = "done"
+
+    async def containers(self) -> None:
+        while self.state["phase"] == "read":
+            page = await self.connector.list_containers(self.ctx, cursor=self.state["page"], limit=self.e._page)
+            self.state["page"] = page.next
+            if page.next is None:
+                self.state["phase"] = "sweep"
+            await self._commit([Entry(c.id, container_record(c), parent_id=c.parent_id) for c in page.items])
+        await self._sweep(None)
+        self.state["cursor"] = {"syncedAt": self.state["startedAt"]}
+
+    async def items(self) -> None:
+        marks: dict[str, str] = self.state["cursor"].setdefault("highWaterMarks", {})
+        for container in self.state["scope"]:
+            if container in self.state["done"]:
+                continue
+            if self.state.get("container") != container:
+                mark = parse_time(marks.get(container))
+                since = None if self.mode.full or mark is None else mark - self.e._lookback
+                self.state.update(container=container, page=None, since=_iso(since), max=marks.get(container))
+            await self._read_items(container, marks)
+        await self._sweep(self.state["scope"])
+        self.state.update(container=None, page=None)
+
+    async def _read_items(self, container: str, marks: dict[str, str]) -> None:
+        since = parse_time(self.state.get("since"))
+        while True:
+            page = await self.connector.list_items(self.ctx, container, updated_since=since,
+                                                   cursor=self.state["page"], limit=self.e._page)
+            latest = parse_time(self.state.get("max"))
+            for item in page.items:
+                if item.updated_at and (latest is None or item.updated_at > latest):
+                    latest = item.updated_at
+            self.state.update(page=page.next, max=_iso(latest))
+            if page.next is None:
+                self.state["done"] = [*self.state["done"], container]
+                if latest is not None:
+                    marks[container] = _iso(latest)
+            await self._commit([Entry(i.id, item_record(i), container, updated_at=i.updated_at) for i in page.items])
+            if page.next is None:
+                return
+
+    async def comments(self) -> None:
+        since = parse_time(self.state.get("since"))
+        for container in self.state["scope"]:
+            if container in self.state["done"]:
+                continue
+            if self.state.get("container") != container:
+                self.state.update(container=container, page="")
+            while True:
+                items = await self.e._records.items_changed_since(
+                    self.run.job["tenant_id"], self.run.job["connection_id"], container, since,
+                    self.state["page"], self.e._page)
+                for item in items:
+                    entries = await self._item_comments(container, item["record_id"])
+                    self.state["page"] = item["record_id"]
+                    await self._commit(entries)
+                if len(items) < self.e._page:
+                    break
+            self.state["done"] = [*self.state["done"], container]
+            await self._checkpoint(Counts())
+        await self._sweep(self.state["scope"])
+        self.state["cursor"] = {"itemsSince": self.state["startedAt"]}
+        self.state.update(container=None, page=None)
+
+    async def _item_comments(self, container: str, item_id: str) -> list[Entry]:
+        entries, cursor = [], None
+        while True:
+            page = await self.connector.list_comments(self.ctx, container, item_id, cursor=cursor, limit=self.e._page)
+            entries.extend(Entry(c.id, comment_record(c, container), container, item_id, c.updated_at)
+                           for c in page.items)
+            if not page.next:
+                return entries
+            cursor = page.next

@@ -1,0 +1,123 @@
+"""The public delivery path: verify, reject stale, de-duplicate, sync, forward.
+
+The webhook id in the URL locates the registration and so the tenant; no API
+key is involved. The provider signature is checked by the connector over the
+exact body bytes (GitHub: `X-Hub-Signature-256`, constant-time); a missing
+or wrong one is `unauthenticated`, and nothing is stored for it.
+
+Staleness: a delivery is refused when the time it carries is further than
+the tolerance from now. Providers differ in where that time is: a
+`webhook-timestamp` header or a `timestamp` (ms) body field when the
+provider sends one, otherwise the `updated_at` of the issue/comment/pull
+request the event is about (GitHub signs no timestamp, and the object's
+update time is the event's time except for deletions, which are not judged).
+A delivery that carries no time at all is judged by its id alone.
+
+Each provider delivery id is processed once (unique index); a provider that
+sends no id gets the SHA-256 of the body as one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from ucf_common.errors import ErrorCode, UcfError
+from ucf_common.logging import log_fields
+
+from connector_service import wire
+from connector_service.connectors.base import WebhookEvent
+from connector_service.connectors.models import parse_time
+from connector_service.connectors.registry import ConnectorRegistry
+from connector_service.webhooks.store import PENDING, SECRET_KIND, WebhookStore
+
+log = logging.getLogger("connector_service.webhooks")
+
+#: (tenant, connector, connection, containers, streams) -> queues an incremental sync.
+SyncTrigger = Callable[[str, str, str, list[str], list[str]], Awaitable[None]]
+_EVENT_OBJECTS = ("comment", "issue", "pull_request")
+
+
+def event_time(headers: Mapping[str, str], payload: Any) -> dt.datetime | None:
+    """The time a delivery says its event happened, or None when it carries none."""
+    stamp = headers.get("webhook-timestamp", "")
+    if stamp.isdigit():
+        return dt.datetime.fromtimestamp(int(stamp), dt.UTC)
+    if not isinstance(payload, dict):
+        return None
+    millis = payload.get("timestamp")
+    if isinstance(millis, int) and not isinstance(millis, bool):
+        return dt.datetime.fromtimestamp(millis / 1000, dt.UTC)
+    if payload.get("action") == "deleted":
+        return None
+    times = [parse_time((payload.get(name) or {}).get("updated_at")) for name in _EVENT_OBJECTS
+             if isinstance(payload.get(name), dict)]
+    return max((t for t in times if t is not None), default=None)
+
+
+def affected_streams(event: WebhookEvent) -> list[str]:
+    return ["items", "comments"] if "comment" in event.kind else ["items"]
+
+
+class Receiver:
+    def __init__(self, store: WebhookStore, vault: Any, registry: ConnectorRegistry, trigger: SyncTrigger,
+                 *, tolerance: dt.timedelta, on_forward: Callable[[], None]):
+        self._store, self._vault, self._registry = store, vault, registry
+        self._trigger, self._tolerance, self._on_forward = trigger, tolerance, on_forward
+
+    async def receive(self, webhook_id: str, raw_headers: Mapping[str, str], body: bytes) -> tuple[str, bool]:
+        """(delivery id, processed now); processed is False for a delivery seen before."""
+        hook = await self._store.locate(webhook_id)
+        if hook is None:
+            raise UcfError(ErrorCode.NOT_FOUND, f"webhook {webhook_id!r} not found")
+        headers = {k.lower(): v for k, v in raw_headers.items()}
+        connector = self._registry.get(hook["connector_id"])
+        try:
+            secret = (await self._vault.get(hook["tenant_id"], hook["_id"], SECRET_KIND)).payload["providerSecret"]
+        except UcfError as err:
+            if err.code is not ErrorCode.NOT_FOUND:
+                raise
+            secret = None
+        if secret is None or not connector.verify_webhook(headers, body, secret):
+            raise UcfError(ErrorCode.UNAUTHENTICATED, "webhook signature is missing or does not match")
+        try:
+            event = connector.parse_webhook(headers, body)
+        except ValueError:
+            raise UcfError(ErrorCode.INVALID_REQUEST, "webhook body is not valid JSON") from None
+        self._check_fresh(headers, event.payload)
+        delivery_id = event.delivery_id or hashlib.sha256(body).hexdigest()
+        forward = None
+        if hook.get("callback_url"):
+            forward = {"status": PENDING, "attempts": 0, "next_at": wire.now(), "callback_url": hook["callback_url"],
+                       "body": json.dumps(self._forwarded(hook, event, delivery_id), separators=(",", ":"))}
+        if await self._store.record_delivery(hook, delivery_id, event.kind, forward) is None:
+            return delivery_id, False
+        fields = log_fields(webhook_id=hook["_id"], delivery_id=delivery_id, kind=event.kind)
+        containers = [event.container_id or hook.get("container_id") or ""]
+        try:
+            await self._trigger(hook["tenant_id"], hook["connector_id"], hook["connection_id"],
+                                [c for c in containers if c], affected_streams(event))
+        except UcfError as err:
+            log.warning("webhook delivery could not trigger a sync", extra={**fields, "error": err.code.wire})
+        if forward is not None:
+            self._on_forward()
+        log.info("webhook delivery processed", extra=fields)
+        return delivery_id, True
+
+    def _check_fresh(self, headers: Mapping[str, str], payload: Any) -> None:
+        moment = event_time(headers, payload)
+        if moment is not None and abs(wire.now() - moment) > self._tolerance:
+            raise UcfError(ErrorCode.INVALID_REQUEST, "webhook delivery is stale",
+                           {"toleranceSeconds": int(self._tolerance.total_seconds())})
+
+    @staticmethod
+    def _forwarded(hook: dict[str, Any], event: WebhookEvent, delivery_id: str) -> dict[str, Any]:
+        """The event as the tenant receives it (Standard Webhooks' `type`/`timestamp`/`data`)."""
+        return {"type": event.kind, "timestamp": wire.now().isoformat(),
+                "data": {"webhookId": hook["_id"], "connectorId": hook["connector_id"],
+                         "connectionId": hook["connection_id"], "deliveryId": delivery_id,
+                         "containerId": event.container_id, "itemId": event.item_id, "payload": dict(event.payload)}}

@@ -1,0 +1,108 @@
+"""Webhook registrations (`webhooks`), deliveries (`webhook_deliveries`) and
+dead letters (`webhook_dead_letters`).
+
+A registration holds ids and settings only; the provider signing secret and
+the tenant callback secret live in the vault (kind WEBHOOK_SIGNING_SECRET,
+owner = webhook id). A delivery is unique per (webhook, provider delivery
+id): inserting it is how a delivery is processed exactly once. A delivery
+with a callback carries its forwarding state (`forward`), claimed by the
+forwarder with a lease like jobs are, so forwards survive restarts.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+from ucf.vault.v1 import vault_pb2
+from ucf_common.errors import not_found
+
+from connector_service import wire
+
+PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
+#: Vault kind of `{providerSecret, callbackSecret}`, owner = webhook id.
+SECRET_KIND = vault_pb2.SECRET_KIND_WEBHOOK_SIGNING_SECRET
+
+
+class WebhookStore:
+    def __init__(self, db: AsyncDatabase):
+        self._hooks = db["webhooks"]
+        self._deliveries = db["webhook_deliveries"]
+        self._dead = db["webhook_dead_letters"]
+
+    async def create_indexes(self) -> None:
+        await self._hooks.create_index([("tenant_id", 1), ("connection_id", 1)])
+        await self._deliveries.create_index([("webhook_id", 1), ("delivery_id", 1)], unique=True)
+        await self._deliveries.create_index([("forward.status", 1), ("forward.next_at", 1)])
+        await self._dead.create_index([("tenant_id", 1), ("webhook_id", 1), ("_id", 1)])
+
+    async def add(self, doc: dict[str, Any]) -> None:
+        await self._hooks.insert_one(doc)
+
+    async def get(self, tenant_id: str, webhook_id: str) -> dict[str, Any]:
+        doc = await self._hooks.find_one({"_id": webhook_id, "tenant_id": tenant_id}) if webhook_id else None
+        if doc is None:
+            raise not_found("webhook", webhook_id)
+        return doc
+
+    async def locate(self, webhook_id: str) -> dict[str, Any] | None:
+        """The registration a public delivery URL names; the tenant comes from it."""
+        return await self._hooks.find_one({"_id": webhook_id}) if webhook_id else None
+
+    async def remove(self, tenant_id: str, webhook_id: str) -> None:
+        await self._hooks.delete_one({"_id": webhook_id, "tenant_id": tenant_id})
+
+    async def record_delivery(self, hook: dict[str, Any], delivery_id: str, kind: str,
+                              forward: dict[str, Any] | None) -> dict[str, Any] | None:
+        """Stores a delivery; None when this delivery id was already processed."""
+        doc = {"_id": wire.new_id("dlv"), "tenant_id": hook["tenant_id"], "webhook_id": hook["_id"],
+               "connection_id": hook["connection_id"], "delivery_id": delivery_id, "kind": kind,
+               "received_at": wire.now(), "forward": forward}
+        try:
+            await self._deliveries.insert_one(doc)
+        except DuplicateKeyError:
+            return None
+        return doc
+
+    async def claim_forward(self, worker: str, lease: timedelta) -> dict[str, Any] | None:
+        moment = wire.now()
+        return await self._deliveries.find_one_and_update(
+            {"forward.status": PENDING, "forward.next_at": {"$lte": moment}},
+            {"$set": {"forward.next_at": moment + lease, "forward.worker": worker}},
+            sort=[("forward.next_at", 1)], return_document=ReturnDocument.AFTER)
+
+    async def forward_failed(self, delivery: dict[str, Any], worker: str, error: str, retry_at: datetime | None) -> None:
+        attempts = delivery["forward"]["attempts"] + 1
+        fields: dict[str, Any] = {"forward.attempts": attempts, "forward.last_error": error}
+        if retry_at is None:
+            fields["forward.status"] = DEAD
+        else:
+            fields["forward.next_at"] = retry_at
+        result = await self._deliveries.update_one({"_id": delivery["_id"], "forward.worker": worker},
+                                                   {"$set": fields})
+        if retry_at is None and result.matched_count:
+            await self._dead.insert_one({
+                "_id": wire.new_id("dlq"), "tenant_id": delivery["tenant_id"], "webhook_id": delivery["webhook_id"],
+                "delivery_id": delivery["delivery_id"], "callback_url": delivery["forward"]["callback_url"],
+                "attempts": attempts, "last_error": error, "created_at": wire.now()})
+
+    async def forward_delivered(self, delivery: dict[str, Any], worker: str) -> None:
+        await self._deliveries.update_one(
+            {"_id": delivery["_id"], "forward.worker": worker},
+            {"$set": {"forward.status": DELIVERED, "forward.delivered_at": wire.now()},
+             "$inc": {"forward.attempts": 1}})
+
+    async def dead_letters(self, tenant_id: str, webhook_id: str, cursor: str, limit: int
+                           ) -> tuple[list[dict[str, Any]], str]:
+        query: dict[str, Any] = {"tenant_id": tenant_id}
+        if webhook_id:
+            query["webhook_id"] = webhook_id
+        after = wire.decode_cursor(cursor)
+        if after:
+            query["_id"] = {"$gt": after}
+        size = wire.page_size(limit)
+        docs = [d async for d in self._dead.find(query).sort("_id", 1).limit(size + 1)]
+        return docs[:size], wire.encode_cursor(docs[size - 1]["_id"]) if len(docs) > size else ""
