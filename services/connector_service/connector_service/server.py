@@ -49,6 +49,7 @@ from connector_service.connectors.registry import ConnectorRegistry
 from connector_service.connectors.servicer import ResourceServicer
 from connector_service.credentials import Credentials, VaultTokenStore
 from connector_service.health import HealthMonitor
+from connector_service.jobs.wiring import Background, create_background
 from connector_service.oauth.refresh import RefreshCoordinator
 from connector_service.oauth_clients import OAuthClients
 from connector_service.oauth_sessions import OAuthSessionStore
@@ -83,12 +84,18 @@ class ConnectorServer:
     credentials: Credentials
     coordinator: RefreshCoordinator
     port: int
+    #: Job workers and webhook forwarder (None without a connector registry).
+    background: Background | None = None
 
     async def start(self) -> None:
         await self.monitor.start()
         await self.grpc_server.start()
+        if self.background is not None:
+            await self.background.start()
 
     async def stop(self, grace: float | None = None) -> None:
+        if self.background is not None:
+            await self.background.stop(grace or 0)
         await self.monitor.stop()
         await self.grpc_server.stop(grace)
         await self.coordinator.wait_idle()
@@ -135,8 +142,13 @@ async def create_server(settings: Settings, db: AsyncDatabase, vault: Any, http:
     resources = PendingResourceServicer() if registry is None else ResourceServicer(
         registry, contexts, current_principal)
     resources_pb2_grpc.add_ResourceServiceServicer_to_server(resources, server)
-    jobs_pb2_grpc.add_JobServiceServicer_to_server(PendingJobServicer(), server)
-    webhooks_pb2_grpc.add_WebhookServiceServicer_to_server(PendingWebhookServicer(), server)
+    background = None if registry is None else await create_background(
+        settings, db, vault=vault, http=http, registry=registry, contexts=contexts, connections=connections,
+        sync_states=sync_states, audit_log=audit_log, principal=current_principal)
+    jobs_pb2_grpc.add_JobServiceServicer_to_server(
+        PendingJobServicer() if background is None else background.jobs, server)
+    webhooks_pb2_grpc.add_WebhookServiceServicer_to_server(
+        PendingWebhookServicer() if background is None else background.webhooks, server)
 
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -147,7 +159,7 @@ async def create_server(settings: Settings, db: AsyncDatabase, vault: Any, http:
     port = server.add_insecure_port(f"{settings.connector_host}:{settings.connector_port}")
     if port == 0:
         raise RuntimeError(f"could not bind {settings.connector_host}:{settings.connector_port}")
-    return ConnectorServer(server, monitor, api_keys, credentials, coordinator, port), port
+    return ConnectorServer(server, monitor, api_keys, credentials, coordinator, port, background), port
 
 
 async def serve(settings: Settings | None = None) -> None:

@@ -45,6 +45,23 @@ class Settings(BaseSettings):
     #: Seconds in-flight RPCs get to finish after SIGTERM/SIGINT.
     connector_shutdown_grace_seconds: float = Field(10.0, ge=0)
 
+    #: Job worker loops in this process (0: this process runs no jobs).
+    ucf_job_concurrency: int = Field(2, ge=0, le=64)
+    #: How long a claimed job stays owned without a heartbeat before another worker takes it over.
+    ucf_job_lease_seconds: float = Field(30.0, gt=0)
+    #: How often idle workers look for jobs queued by other processes or left by dead workers.
+    ucf_job_poll_seconds: float = Field(1.0, gt=0)
+    #: Records per connector page during a sync (the connectors' maximum is 200).
+    ucf_sync_page_size: int = Field(200, ge=1, le=200)
+    #: Incremental syncs re-read this far behind the high-water mark (late commits, clock skew).
+    ucf_sync_lookback_seconds: float = Field(300.0, ge=0)
+    #: Webhook deliveries whose event time is further than this from now are refused as stale.
+    ucf_webhook_tolerance_seconds: float = Field(300.0, gt=0)
+    #: Tries to forward an event to a tenant callback before it becomes a dead letter.
+    ucf_webhook_forward_attempts: int = Field(5, ge=1, le=20)
+    #: Delay before the first retry of a forward; doubles with each further try.
+    ucf_webhook_retry_base_seconds: float = Field(2.0, ge=0)
+
     @model_validator(mode="after")
     def _production_needs_vault_credentials(self) -> Settings:
         if self.ucf_env != "production":
