@@ -101,7 +101,7 @@ class PostgresConnector(Connector):
     def _item(self, ctx: ConnectorContext, relation: Relation, row: dict[str, Any]) -> Item:
         keys = [row.pop(f"{_KEY_ALIAS}{n}") for n in range(len(relation.key))]
         item_id = keys[0] if len(keys) == 1 else json.dumps(keys) if keys else ""
-        cursor_column = ctx.credential.get("cursorColumn")
+        cursor_column = ctx.setting("cursorColumn", "cursor_column")
         title = next((str(row[c]) for c in _TITLE_COLUMNS if row.get(c) is not None), item_id)
         body = next((str(row[c]) for c in ("body", "description") if isinstance(row.get(c), str)), "")
         return Item(
@@ -123,7 +123,7 @@ class PostgresConnector(Connector):
     def _since(self, ctx: ConnectorContext, relation: Relation, since: dt.datetime | None) -> tuple[list, list]:
         if since is None:
             return [], []
-        name = ctx.credential.get("cursorColumn")
+        name = ctx.setting("cursorColumn", "cursor_column")
         if not name:
             raise UcfError(ErrorCode.FAILED_PRECONDITION, "updatedSince needs the connection's cursorColumn")
         column = relation.column(str(name))
