@@ -15,7 +15,12 @@ import sys
 import time
 
 import grpc
-from ucf.connector.v1 import connections_pb2, connections_pb2_grpc, connectors_pb2, connectors_pb2_grpc
+from ucf.connector.v1 import (
+    connections_pb2,
+    connections_pb2_grpc,
+    connectors_pb2,
+    connectors_pb2_grpc,
+)
 
 
 def _percentile(sorted_values: list[float], pct: float) -> float:

@@ -27,10 +27,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python benchmarks/x_bench.py` puts benchmarks/ first, not the repo root
     sys.path.insert(0, str(ROOT))
 
-from tests.support.ports import free_port, wait_for_port  # noqa: E402
+from tests.support.ports import free_port, wait_for_port
 
 BENCH_DIR = Path(__file__).resolve().parent
-RESULTS_DIR = BENCH_DIR / "results"
+RESULTS_DIR = Path(os.environ.get("BENCH_RESULTS_DIR") or BENCH_DIR / "results")
 HOST = "127.0.0.1"
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
 
