@@ -115,11 +115,11 @@ def stop(proc: subprocess.Popen[Any], timeout: float = 15.0) -> None:
 
 @contextmanager
 def stack(folder: Path, mongo_url: str, extra_env: dict[str, str] | None = None) -> Iterator[Any]:
-    """The real vault, connector service and gateway (tests/support/stack.py), logging WARNING only."""
+    """The real vault, connector service and gateway (tests/support/stack.py) with their default
+    logging (INFO, JSON lines to files under `folder`): a deployment logs, so the benchmark does too."""
     from tests.support.stack import LocalStack
 
-    env = {"LOG_LEVEL": "WARNING", **(extra_env or {})}
-    with LocalStack(folder, mongo_url, extra_env=env) as running:
+    with LocalStack(folder, mongo_url, extra_env=extra_env) as running:
         yield running
 
 
