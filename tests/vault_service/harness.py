@@ -18,7 +18,6 @@ from google.protobuf import struct_pb2
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from ucf.vault.v1 import vault_pb2, vault_pb2_grpc
-
 from vault_service.keyring import KeyRing
 from vault_service.server import VaultServer, create_server
 from vault_service.settings import Settings

@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from pymongo.asynchronous.database import AsyncDatabase
-
 from vault_service.keyring import KeyRing, SecretIdentity
 
 

@@ -11,9 +11,9 @@ import logging
 import grpc
 import pytest
 from ucf.vault.v1 import vault_pb2
+from vault_service.audit import verify_chain
 
 from tests.vault_service.harness import RunningVault, ref, struct
-from vault_service.audit import verify_chain
 
 CANARY = "canary-5f1d0e3a9b7c4d2e8f6a"
 

@@ -8,9 +8,9 @@ import base64
 import grpc
 import pytest
 from ucf.vault.v1 import vault_pb2
+from vault_service.keyring import IntegrityError, KeyRing, SecretIdentity
 
 from tests.vault_service.harness import RunningVault, new_key_text, running_vault
-from vault_service.keyring import IntegrityError, KeyRing, SecretIdentity
 
 
 async def _doc(vault: RunningVault, owner: str) -> dict:
