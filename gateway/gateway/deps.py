@@ -32,11 +32,13 @@ class Runtime:
     health_timeout: float
 
 
-def runtime(request: Request) -> Runtime:
+# Dependencies are `async def` although they never await: FastAPI runs a plain `def`
+# dependency in its thread pool, a thread hand-off per request on the hot path.
+async def runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
-def caller(request: Request) -> Caller:
+async def caller(request: Request) -> Caller:
     state: Runtime = request.app.state.runtime
     metadata = [(REQUEST_ID_METADATA_KEY, request_id_var.get())]
     for key, value in request.scope["headers"]:
