@@ -70,6 +70,11 @@ class AuditLog:
         #: True after an append failed, until one succeeds again (health reads it).
         self.failing = False
 
+    async def ensure_indexes(self) -> None:
+        """Creates the collection and the indexes auditors query by (time; tenant and time)."""
+        await self._collection.create_index([("ts", 1)], name="ts")
+        await self._collection.create_index([("tenant_id", 1), ("ts", 1)], name="tenant_ts")
+
     async def append(self, operation: str, outcome: str, *, caller: str, tenant_id: str | None = None,
                      owner_id: str | None = None, kind: str | None = None, key_id: str | None = None,
                      detail: dict[str, int | str] | None = None) -> int:

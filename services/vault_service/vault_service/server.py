@@ -77,6 +77,7 @@ async def create_server(settings: Settings, db: AsyncDatabase, keyring: KeyRing,
     await store.ensure_indexes()
     keyring.mark_retired(await store.load_retired())
     audit = AuditLog(db["vault_audit"])
+    await audit.ensure_indexes()
     server = grpc.aio.server(interceptors=[RequestContextInterceptor()])
     vault_pb2_grpc.add_VaultServiceServicer_to_server(
         VaultServicer(store, audit, auth or caller_auth(settings), rewrap_batch_size=settings.vault_rewrap_batch_size),
