@@ -55,3 +55,34 @@ bench: $(STAMP)
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache node_modules
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# --- vault ---
+# Key administration of a running vault (defaults: the `make run` stack and its
+# .data/vault-client-token; under mTLS pass VAULT_ADMIN_ARGS="--ca ca.crt --cert
+# vault-admin.crt --key vault-admin.key --server-name vault"). See services/vault_service/README.md.
+VAULT_CLIENT_TOKEN_FILE ?= .data/vault-client-token
+CERTS_DIR ?= .data/certs
+VAULT_CLI = VAULT_CLIENT_TOKEN_FILE=$(VAULT_CLIENT_TOKEN_FILE) $(PY) -m vault_service
+
+.PHONY: vault-keygen vault-status vault-rewrap vault-retire vault-audit-verify certs
+
+vault-keygen: $(STAMP)
+	@$(PY) -m vault_service keygen $(if $(KEY_ID),--id "$(KEY_ID)")
+
+vault-status: $(STAMP)
+	@$(VAULT_CLI) status $(VAULT_ADMIN_ARGS)
+
+vault-rewrap: $(STAMP)
+	@$(VAULT_CLI) rewrap $(VAULT_ADMIN_ARGS)
+
+# make vault-retire KEY=dev1
+vault-retire: $(STAMP)
+	@test -n "$(KEY)" || { echo "usage: make vault-retire KEY=key-id" >&2; exit 2; }
+	@$(VAULT_CLI) retire "$(KEY)" $(VAULT_ADMIN_ARGS)
+
+vault-audit-verify: $(STAMP)
+	@$(VAULT_CLI) verify-audit
+
+# Development CA + vault / connector-service / vault-admin certificates (CERTS_DIR=certs for docker-compose).
+certs: $(STAMP)
+	@$(PY) -m vault_service certs --out "$(CERTS_DIR)" $(if $(FORCE),--force)
