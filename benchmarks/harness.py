@@ -153,14 +153,17 @@ def wrk(url: str, *, concurrency: int, seconds: float, headers: dict[str, str], 
     """HTTP load with wrk (C, separate process); the Lua `done` hook prints a JSON summary."""
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y --no-install-recommends wrk")
-    command = ["wrk", "-t", str(min(2, concurrency)), "-c", str(concurrency), "-d", f"{seconds}s",
+    command = ["wrk", "-t", str(min(2, concurrency)), "-c", str(concurrency), "-d", f"{max(1, round(seconds))}s",
                "--timeout", "10s", "-s", str(BENCH_DIR / "wrk_report.lua")]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     command.append(url)
     if meter:
         meter.start()
-    out = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
+    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=seconds + 60)
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
+    out = done.stdout
     cpu = meter.stop() if meter else {}
     line = next(line for line in out.splitlines() if line.startswith("{"))
     report = json.loads(line)
