@@ -4,7 +4,6 @@ and free ports), call the gateway with the printed key, then stop it with SIGTER
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import queue
 import re
@@ -23,11 +22,7 @@ import pytest
 
 from tests.support.ports import free_port
 
-# TEMPORARY until every process has landed (issue 2): remove this guard then.
-_MISSING = [m for m in ("vault_service.__main__", "connector_service.__main__", "connector_service.vault_client",
-                      "gateway.__main__")
-            if importlib.util.find_spec(m) is None]
-pytestmark = [pytest.mark.integration, pytest.mark.skipif(bool(_MISSING), reason=f"not landed yet: {_MISSING}")]
+pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT = 180.0
