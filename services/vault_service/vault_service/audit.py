@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -30,12 +31,14 @@ from typing import Any
 from pymongo import DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError, PyMongoError
+from ucf_common.logging import log_fields
 from ucf_common.request_context import current_request_id
 
 GENESIS_HASH = "0" * 64
 _HASHED_FIELDS = ("_id", "ts", "request_id", "caller", "operation", "tenant_id", "owner_id", "kind", "outcome",
                   "key_id", "detail", "prev_hash")
 _MAX_RACE_RETRIES = 20
+log = logging.getLogger("vault.audit")
 
 
 class AuditUnavailable(Exception):
@@ -101,6 +104,9 @@ class AuditLog:
                     raise AuditUnavailable(f"audit log not writable ({type(err).__name__})") from None
                 self._head = (record["_id"], record["hash"])
                 self.failing = False
+                # One log line per audited call, so the request id shows up in the vault's logs too.
+                log.info("%s %s", operation, outcome, extra=log_fields(
+                    audit_seq=record["_id"], caller=caller, tenant_id=tenant_id, kind=kind, key_id=key_id))
                 return record["_id"]
         self.failing = True
         raise AuditUnavailable("audit log head kept moving; gave up appending")
