@@ -8,10 +8,13 @@ into an audit record by mistake.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import sys
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import PyMongoError
 from ucf_common.logging import log_fields
 from ucf_common.request_context import current_request_id
 
@@ -30,6 +33,7 @@ CREDENTIAL_REVOKED = "credential.revoked"
 CREDENTIAL_VALIDATED = "credential.validated"
 CONNECTOR_UPDATED = "connector.updated"
 
+_BATCH = 500
 _SECRET_WORDS = ("token", "secret", "password", "verifier", "api_key", "apikey")
 
 
@@ -41,8 +45,17 @@ def _check_details(details: dict[str, Any]) -> dict[str, Any]:
 
 
 class AuditLog:
+    """Appends are group-committed: records that arrive while a write is in flight
+    go to the database together in the next `insert_many`, and each `record` call
+    returns only once its own entry is written (or raises what the write raised).
+    One caller at a time costs one insert, as before; many concurrent token reads
+    share a round trip instead of queueing one insert each.
+    """
+
     def __init__(self, db: AsyncDatabase):
         self._logs = db["audit_logs"]
+        self._pending: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
 
     async def create_indexes(self) -> None:
         await self._logs.create_index([("tenant_id", 1), ("connection_id", 1), ("_id", -1)])
@@ -72,9 +85,32 @@ class AuditLog:
             "details": _check_details(details),
             "created_at": wire.now(),
         }
-        await self._logs.insert_one(entry)
+        await self._append(entry)
         log.info("audit %s %s", action, outcome, extra=log_fields(
             tenant_id=tenant_id, connection_id=connection_id, actor=entry["actor"]))
+
+    async def _append(self, entry: dict[str, Any]) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((entry, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_pending())
+        await asyncio.shield(done)
+
+    async def _write_pending(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending[:_BATCH], self._pending[_BATCH:]
+            failure: BaseException | None = None
+            try:
+                await self._logs.insert_many([entry for entry, _ in batch], ordered=False)
+            except PyMongoError as err:
+                failure = err
+            finally:  # every waiter of the batch hears how its write went, even on cancellation
+                for _, done in batch:
+                    if not done.done():
+                        if failure is None and not sys.exc_info()[0]:
+                            done.set_result(None)
+                        else:
+                            done.set_exception(failure or RuntimeError("audit write interrupted"))
 
     async def list(
         self, tenant_id: str, *, connection_id: str = "", action: str = "", cursor: str = "", limit: int = 0

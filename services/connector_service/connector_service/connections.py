@@ -11,6 +11,7 @@ Status life cycle: pending → connected → expired | refresh_failed | invalid
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +37,15 @@ def _require(value: str, field: str) -> str:
 class ConnectionStore:
     def __init__(self, db: AsyncDatabase):
         self._col = db["connections"]
+        self._listeners: list[Callable[[str, str], None]] = []
+
+    def on_change(self, listener: Callable[[str, str], None]) -> None:
+        """`listener(tenant_id, connection_id)` runs before and after every write to a connection."""
+        self._listeners.append(listener)
+
+    def _changed(self, tenant_id: str, connection_id: str) -> None:
+        for listener in self._listeners:
+            listener(tenant_id, connection_id)
 
     async def create_indexes(self) -> None:
         await self._col.create_index([("tenant_id", 1), ("connector_id", 1), ("workspace_id", 1)], unique=True)
@@ -110,11 +120,15 @@ class ConnectionStore:
         if "status" in fields and fields["status"] not in STATUSES:
             raise UcfError(ErrorCode.INTERNAL, "unknown connection status")
         fields["updated_at"] = wire.now()
-        doc = await self._col.find_one_and_update(
-            {"_id": connection_id, "tenant_id": tenant_id},
-            {"$set": fields},
-            return_document=ReturnDocument.AFTER,
-        )
+        self._changed(tenant_id, connection_id)
+        try:
+            doc = await self._col.find_one_and_update(
+                {"_id": connection_id, "tenant_id": tenant_id},
+                {"$set": fields},
+                return_document=ReturnDocument.AFTER,
+            )
+        finally:
+            self._changed(tenant_id, connection_id)
         if doc is None:
             raise not_found("connection", connection_id)
         return doc
@@ -139,6 +153,10 @@ class ConnectionStore:
         return await self.update(tenant_id, connection_id, **fields)
 
     async def delete(self, tenant_id: str, connection_id: str) -> None:
-        result = await self._col.delete_one({"_id": connection_id, "tenant_id": tenant_id})
+        self._changed(tenant_id, connection_id)
+        try:
+            result = await self._col.delete_one({"_id": connection_id, "tenant_id": tenant_id})
+        finally:
+            self._changed(tenant_id, connection_id)
         if result.deleted_count == 0:
             raise not_found("connection", connection_id)

@@ -27,6 +27,7 @@ from connector_service.connections import (
     REVOKED,
     ConnectionStore,
 )
+from connector_service.credential_cache import CredentialCache
 from connector_service.oauth.errors import RefreshFailed, RefreshFailureReason
 from connector_service.oauth.refresh import RefreshCoordinator, StoredCredential
 from connector_service.oauth.tokens import TokenSet
@@ -87,7 +88,7 @@ def _scopes(scope: str | None) -> list[str]:
 class Credentials:
     def __init__(self, *, connections: ConnectionStore, vault: Any, audit_log: AuditLog, catalog: Catalog,
                  oauth_clients: OAuthClients, http: httpx.AsyncClient, refresh_margin_seconds: int,
-                 coordinator: RefreshCoordinator):
+                 coordinator: RefreshCoordinator, cache: CredentialCache | None = None):
         self._connections = connections
         self._vault = vault
         self._audit = audit_log
@@ -96,6 +97,8 @@ class Credentials:
         self._http = http
         self._margin = refresh_margin_seconds
         self._coordinator = coordinator
+        self._cache = cache if cache is not None else CredentialCache()
+        connections.on_change(self._cache.drop)
 
     def provider(self, connector_id: str) -> ProviderSpec:
         spec = self._catalog.get(connector_id)
@@ -125,7 +128,18 @@ class Credentials:
 
     async def read(self, tenant_id: str, connection_id: str, *, force_refresh: bool = False,
                    audited: bool = True) -> Credential:
-        """The credential valid now; OAuth2 tokens due within the margin are refreshed first."""
+        """The credential valid now; OAuth2 tokens due within the margin are refreshed first.
+
+        Served from the `CredentialCache` while an entry is there (see credential_cache.py);
+        `force_refresh` always goes to the vault and the provider.
+        """
+        cached = None if force_refresh else self._cache.get(tenant_id, connection_id)
+        if cached is not None:
+            if audited:
+                await self._audit.record(tenant_id, audit.CREDENTIAL_READ, "success", connection_id=connection_id,
+                                         connector_id=cached.connection["connector_id"], refreshed=False)
+            return cached
+        epoch = self._cache.epoch
         conn = await self._connections.get(tenant_id, connection_id)
         if conn["status"] == REVOKED:
             raise UcfError(ErrorCode.FAILED_PRECONDITION, "the connection is revoked; connect it again",
@@ -140,6 +154,10 @@ class Credentials:
             credential = await self._fresh_tokens(tenant_id, credential, force_refresh)
         elif force_refresh:
             raise UcfError(ErrorCode.FAILED_PRECONDITION, f"a {kind} credential cannot be refreshed")
+        expires_at = credential.tokens.expires_at if credential.tokens is not None else conn.get("credential_expires_at")
+        self._cache.put(tenant_id, connection_id, Credential(credential.connection, kind, credential.payload,
+                                                             tokens=credential.tokens),
+                        epoch=epoch, valid_until=expires_at, margin_seconds=self._margin, now=wire.now())
         if audited:
             await self._audit.record(tenant_id, audit.CREDENTIAL_READ, "success", connection_id=connection_id,
                                      connector_id=conn["connector_id"], refreshed=credential.refreshed)

@@ -1,0 +1,55 @@
+"""The in-process credential cache never serves what this process has changed:
+a read after revoke, delete or a new token sees the change, and every read is
+still audited."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from ucf.connector.v1 import connections_pb2 as pb
+
+from tests.connector_service.harness import Stack, auth
+
+
+async def _store(stack: Stack, key: str, token: str, connection_id: str = "") -> str:
+    request = (pb.StoreTokenRequest(connection_id=connection_id, token_string=token) if connection_id else
+               pb.StoreTokenRequest(connector_id="github", workspace_id="cache-ws", token_string=token))
+    return (await stack.connections.StoreToken(request, metadata=auth(key))).connection.id
+
+
+async def _token(stack: Stack, key: str, connection_id: str) -> str:
+    answer = await stack.connections.GetToken(pb.GetTokenRequest(connection_id=connection_id), metadata=auth(key))
+    return answer.credential.access_token
+
+
+async def test_a_new_token_replaces_the_cached_one_at_once(stack: Stack) -> None:
+    key = await stack.key()
+    cid = await _store(stack, key, "first-token-value")
+    assert await _token(stack, key, cid) == "first-token-value"
+    assert await _token(stack, key, cid) == "first-token-value"
+    await _store(stack, key, "second-token-value", cid)
+    assert await _token(stack, key, cid) == "second-token-value"
+
+
+@pytest.mark.parametrize("change", ["revoke", "delete"])
+async def test_a_cached_credential_is_gone_after_revoke_or_delete(stack: Stack, change: str) -> None:
+    key = await stack.key()
+    cid = await _store(stack, key, "cached-token-value")
+    await _token(stack, key, cid)
+    if change == "revoke":
+        await stack.connections.RevokeConnection(pb.RevokeConnectionRequest(connection_id=cid), metadata=auth(key))
+    else:
+        await stack.connections.DeleteConnection(pb.DeleteConnectionRequest(connection_id=cid), metadata=auth(key))
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await _token(stack, key, cid)
+    expected = grpc.StatusCode.FAILED_PRECONDITION if change == "revoke" else grpc.StatusCode.NOT_FOUND
+    assert caught.value.code() is expected
+
+
+async def test_every_read_is_audited_cached_or_not(stack: Stack) -> None:
+    key = await stack.key()
+    cid = await _store(stack, key, "audited-token-value")
+    for _ in range(3):
+        await _token(stack, key, cid)
+    reads = await stack.db["audit_logs"].count_documents({"connection_id": cid, "action": "credential.read"})
+    assert reads == 3
