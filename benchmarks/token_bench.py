@@ -67,8 +67,8 @@ def _profile(folder: Path, pids: dict[str, int], names: tuple[str, ...], label: 
     folder.mkdir(parents=True, exist_ok=True)
     return [subprocess.Popen(
         [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pids[name]), "--duration",
-         str(int(seconds)), "--rate", "200", "--format", "speedscope", "--output",
-         str(folder / f"{label}-{name}.speedscope.json")],
+         str(int(seconds)), "--rate", "200", "--format", "raw", "--output",
+         str(folder / f"{label}-{name}.folded")],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for name in names if name not in ("db",)]
 
