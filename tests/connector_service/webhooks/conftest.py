@@ -37,7 +37,7 @@ def callback() -> Iterator[Callback]:
     box = Callback()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
             box.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
             self.send_response(box.status)

@@ -25,7 +25,10 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from ucf_common.errors import invalid
 
+from connector_service.jobs.records import change_id
 from connector_service.jobs.shapes import STREAMS
+
+_LAST_SEQ = 10**15 - 1
 
 
 @dataclass(frozen=True)
@@ -70,9 +73,9 @@ class RecordFeed:
         position = decode_position(cursor, streams)
         runs: list[list[Change]] = []
         for stream in streams:
-            found = self._changes.find(
-                {"tenant_id": tenant_id, "connection_id": connection_id, "stream": stream,
-                 "seq": {"$gt": position[stream]}}).sort("seq", 1).limit(limit)
+            bounds = {"$gt": change_id(tenant_id, connection_id, stream, position[stream]),
+                      "$lte": change_id(tenant_id, connection_id, stream, _LAST_SEQ)}
+            found = self._changes.find({"_id": bounds, "tenant_id": tenant_id}).sort("_id", 1).limit(limit)
             runs.append([Change(d["record_id"], stream, d["action"], json.loads(d["json"]), d["committed_at"], d["seq"])
                          async for d in found])
         merged = list(heapq.merge(*runs, key=lambda c: (c.committed_at, STREAMS.index(c.stream), c.seq)))[:limit]

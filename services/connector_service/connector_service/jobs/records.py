@@ -1,12 +1,14 @@
 """Normalized records (`records`) and their change log (`record_changes`).
 
 `records` holds the latest known state of every source record, keyed by
-(tenant, connection, stream, record id), with the SHA-256 of its canonical
-JSON. `commit` compares each incoming record with the stored hash: new ids
+(tenant, connection, stream, record id) — that tuple is the document `_id` —
+with the SHA-256 of its canonical JSON. `commit` compares each incoming record with the stored hash: new ids
 are *added*, a different hash is *updated*, the same hash is *unchanged* and
 writes no change. Every added/updated/deleted record gets the next sequence
 number of its stream (allocated by the stream's lease holder) and one entry
-in `record_changes`, the feed.
+in `record_changes`, the feed, whose `_id` is the stream key plus the
+zero-padded sequence, so `_id` order is commit order within a stream and
+the feed needs no secondary index.
 
 Crash safety without transactions: records are written first, marked with
 the (job, batch) that changed them, then the change entries, then the caller
@@ -96,6 +98,10 @@ def change_id(tenant_id: str, connection_id: str, stream: str, seq: int) -> str:
     return f"{stream_key(tenant_id, connection_id, stream)}|{seq:015d}"
 
 
+def record_key(batch: Batch, record_id: str) -> str:
+    return f"{stream_key(batch.tenant_id, batch.connection_id, batch.stream)}|{record_id}"
+
+
 @dataclass
 class _Pending:
     changes: list[dict[str, Any]] = field(default_factory=list)
@@ -110,17 +116,14 @@ class RecordStore:
         self._leases = leases
 
     async def create_indexes(self) -> None:
-        await self._records.create_index(
-            [("tenant_id", 1), ("connection_id", 1), ("stream", 1), ("record_id", 1)], unique=True)
-        await self._records.create_index([("tenant_id", 1), ("connection_id", 1), ("stream", 1), ("container_id", 1)])
-        await self._changes.create_index([("tenant_id", 1), ("connection_id", 1), ("stream", 1), ("seq", 1)],
-                                         unique=True)
+        """None beyond `_id`: every query is a key lookup or a range of one stream's `_id` prefix
+        (a secondary index would cost a third of the write throughput of a full sync)."""
 
     async def commit(self, batch: Batch, entries: Iterable[Entry]) -> Counts:
         """Stores a batch of source records; answers what changed."""
         unique = {e.record_id: e for e in entries}
         existing = {d["record_id"]: d async for d in self._records.find(
-            {**batch.key, "record_id": {"$in": list(unique)}},
+            {"_id": {"$in": [record_key(batch, r) for r in unique]}, "tenant_id": batch.tenant_id},
             {"record_id": 1, "hash": 1, "deleted": 1, "action": 1, "changed_in": 1, "seq": 1})}
         counts, pending = Counts(), _Pending()
         for entry in unique.values():
@@ -137,7 +140,8 @@ class RecordStore:
                 continue
             action = ADDED if old is None or old.get("deleted") else UPDATED
             counts.add(old["action"] if replayed else action)
-            pending.changes.append({"entry": entry, "text": text, "hash": digest, "action": action})
+            pending.changes.append({"entry": entry, "text": text, "hash": digest, "action": action,
+                                    "exists": old is not None})
         await self._restore_changes(batch, pending.replayed)
         if pending.changes:
             await self._write(batch, pending.changes)
@@ -149,24 +153,31 @@ class RecordStore:
         first = await self._leases.allocate(batch.tenant_id, batch.connection_id, batch.stream, batch.worker,
                                             len(changes))
         moment = wire.now()
-        ops, log = [], []
+        inserts, updates, log = [], [], []
         for offset, change in enumerate(changes):
             entry: Entry = change["entry"]
             seq = first + offset
-            ops.append(UpdateOne(
-                {**batch.key, "record_id": entry.record_id},
-                {"$set": {"container_id": entry.container_id, "parent_id": entry.parent_id, "json": change["text"],
-                          "hash": change["hash"], "updated_at": entry.updated_at, "deleted": False, "seq": seq,
-                          "action": change["action"], "changed_in": batch.stamp, "committed_at": moment,
-                          "seen": batch.job_id}},
-                upsert=True))
+            fields = {"container_id": entry.container_id, "parent_id": entry.parent_id, "json": change["text"],
+                      "hash": change["hash"], "updated_at": entry.updated_at, "deleted": False, "seq": seq,
+                      "action": change["action"], "changed_in": batch.stamp, "committed_at": moment,
+                      "seen": batch.job_id}
+            key = record_key(batch, entry.record_id)
+            if change["exists"]:
+                updates.append(UpdateOne({"_id": key}, {"$set": fields}))
+            else:
+                # The stream lease makes this job the only writer, so "not found" above still holds.
+                inserts.append({"_id": key, **batch.key, "record_id": entry.record_id, **fields})
             log.append(self._change(batch, seq, entry.record_id, change["action"], change["text"], moment))
-        await self._records.bulk_write(ops, ordered=False)
+        if inserts:
+            await self._records.insert_many(inserts, ordered=False)
+        if updates:
+            await self._records.bulk_write(updates, ordered=False)
         await self._changes.insert_many(log, ordered=True)
 
     async def delete_unseen(self, batch: Batch, container_ids: list[str] | None, limit: int) -> tuple[Counts, bool]:
         """Marks up to `limit` records this full sync did not see as deleted; answers (counts, more left)."""
-        scope: dict[str, Any] = {**batch.key}
+        scope: dict[str, Any] = {"_id": _stream_range(batch.tenant_id, batch.connection_id, batch.stream),
+                                 **batch.key}
         if container_ids is not None:
             scope["container_id"] = {"$in": container_ids}
         replayed = [d async for d in self._records.find({**scope, "changed_in": batch.stamp, "action": DELETED})]
@@ -212,14 +223,20 @@ class RecordStore:
     async def items_changed_since(self, tenant_id: str, connection_id: str, container_id: str,
                                   since: datetime | None, after: str, limit: int) -> list[dict[str, Any]]:
         """Stored, non-deleted items of one container (for the comments stream), by record id after `after`."""
-        query: dict[str, Any] = {"tenant_id": tenant_id, "connection_id": connection_id, "stream": "items",
-                                 "container_id": container_id, "deleted": False, "record_id": {"$gt": after}}
+        prefix = f"{stream_key(tenant_id, connection_id, 'items')}|"
+        query: dict[str, Any] = {"_id": {"$gt": prefix + after, "$lt": prefix + _PAST_ANY_ID},
+                                 "tenant_id": tenant_id, "container_id": container_id, "deleted": False}
         if since is not None:
             query["$or"] = [{"updated_at": {"$gte": since}}, {"updated_at": None}]
-        cursor = self._records.find(query, {"record_id": 1}).sort("record_id", 1).limit(limit)
+        cursor = self._records.find(query, {"record_id": 1}).sort("_id", 1).limit(limit)
         return [d async for d in cursor]
 
-    async def delete_for(self, tenant_id: str, connection_id: str) -> None:
-        for col in (self._records, self._changes):
-            await col.delete_many({"tenant_id": tenant_id, "connection_id": connection_id})
+
+#: Sorts after any record id's first character that ids use (ids are printable, below U+FFFF).
+_PAST_ANY_ID = "\uffff"
+
+
+def _stream_range(tenant_id: str, connection_id: str, stream: str) -> dict[str, str]:
+    prefix = f"{stream_key(tenant_id, connection_id, stream)}|"
+    return {"$gte": prefix, "$lt": prefix + _PAST_ANY_ID}
 

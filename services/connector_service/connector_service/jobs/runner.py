@@ -26,7 +26,13 @@ from connector_service.connector_contexts import ConnectorContexts
 from connector_service.connectors.registry import ConnectorRegistry
 from connector_service.jobs.leases import LeaseLost, StreamLeases
 from connector_service.jobs.records import Batch, Counts
-from connector_service.jobs.store import CANCELED, FAILED, MAX_ATTEMPTS, SUCCEEDED, JobStore
+from connector_service.jobs.store import (
+    CANCELED,
+    FAILED,
+    MAX_ATTEMPTS,
+    SUCCEEDED,
+    JobStore,
+)
 from connector_service.jobs.sync import SyncEngine, required_capabilities
 
 log = logging.getLogger("connector_service.jobs")

@@ -13,7 +13,14 @@ import hashlib
 import json
 from typing import Any
 
-from connector_service.connectors.models import Body, Comment, Container, Item, Person, json_safe
+from connector_service.connectors.models import (
+    Body,
+    Comment,
+    Container,
+    Item,
+    Person,
+    json_safe,
+)
 
 CONTAINERS, ITEMS, COMMENTS = "containers", "items", "comments"
 #: Streams in the order a job syncs them (items need containers, comments need items).

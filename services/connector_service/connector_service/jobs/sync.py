@@ -9,7 +9,7 @@ timestamp inside the window, are never lost and never counted twice.
 Without a high-water mark (first sync, `full`, `import`, or a source without
 update times) everything is read.
 
-After each committed batch the run's position goes to the job checkpoint
+After each committed batch (up to 1000 rows, several connector pages) the run's position goes to the job checkpoint
 (atomically with the counts) and to the stream's `sync_states` cursor; a
 resumed job continues from that position. A full sync marks every record it
 sees and finally deletes, per stream and container scope, the ones it did
@@ -18,13 +18,15 @@ not see. `import` reads everything but never deletes.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from connector_service.connectors.base import Capability, Connector
 from connector_service.connectors.context import ConnectorContext
-from connector_service.connectors.models import parse_time
+from connector_service.connectors.models import Item, parse_time
+from connector_service.connectors.paging import Page
 from connector_service.jobs.records import Batch, Counts, Entry, RecordStore
 from connector_service.jobs.shapes import (
     COMMENTS,
@@ -38,6 +40,8 @@ from connector_service.jobs.shapes import (
 from connector_service.sync_states import SyncStateStore
 
 _SWEEP_BATCH = 1000
+#: Rows read (over several connector pages) before they are committed as one batch.
+_COMMIT_ROWS = 1000
 _CAPABILITY = {CONTAINERS: Capability.CONTAINERS, ITEMS: Capability.ITEMS, COMMENTS: Capability.COMMENTS}
 
 
@@ -182,20 +186,36 @@ class _StreamRun:
         self.state.update(container=None, page=None)
 
     async def _read_items(self, container: str, marks: dict[str, str]) -> None:
+        """Pages of one container, committed every `_COMMIT_ROWS` rows (a batch) and at its end."""
         since = parse_time(self.state.get("since"))
+        entries: list[Entry] = []
+
+        def fetch(cursor: str | None) -> asyncio.Task[Page[Item]]:
+            return asyncio.create_task(self.connector.list_items(self.ctx, container, updated_since=since,
+                                                                 cursor=cursor, limit=self.e._page))
+
+        upcoming = fetch(self.state["page"])
         while True:
-            page = await self.connector.list_items(self.ctx, container, updated_since=since,
-                                                   cursor=self.state["page"], limit=self.e._page)
+            page = await upcoming
+            if page.next is not None:
+                upcoming = fetch(page.next)  # read ahead while this batch is written
             latest = parse_time(self.state.get("max"))
             for item in page.items:
                 if item.updated_at and (latest is None or item.updated_at > latest):
                     latest = item.updated_at
+                entries.append(Entry(item.id, item_record(item), container, updated_at=item.updated_at))
             self.state.update(page=page.next, max=_iso(latest))
             if page.next is None:
                 self.state["done"] = [*self.state["done"], container]
                 if latest is not None:
                     marks[container] = _iso(latest)
-            await self._commit([Entry(i.id, item_record(i), container, updated_at=i.updated_at) for i in page.items])
+            if page.next is None or len(entries) >= _COMMIT_ROWS:
+                try:
+                    await self._commit(entries)
+                except BaseException:
+                    upcoming.cancel()
+                    raise
+                entries = []
             if page.next is None:
                 return
 

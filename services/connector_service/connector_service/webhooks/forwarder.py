@@ -82,7 +82,7 @@ class Forwarder:
             error = f"callback answered HTTP {response.status_code}"
         except httpx.HTTPError as exc:
             error = f"callback unreachable ({type(exc).__name__})"
-        except Exception as exc:  # the vault or an unusable secret: retried like a failed POST
+        except Exception as exc:  # noqa: BLE001 - the vault or an unusable secret: retried like a failed POST
             error = f"could not sign the event ({type(exc).__name__})"
         attempt = forward["attempts"] + 1
         retry_at = wire.now() + timedelta(seconds=self._base * 2 ** (attempt - 1)) if attempt < self._attempts else None

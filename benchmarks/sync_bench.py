@@ -1,0 +1,144 @@
+"""Sync benchmark (issue 6): a full sync of a 200k-row PostgreSQL table against a raw baseline.
+
+Generates a table of `--rows` rows in a fresh schema of the local PostgreSQL
+(127.0.0.1:5432, database `test`, user `postgres`, trust auth) and starts the real
+three processes on an in-memory SecantusDB. Each round, alternating:
+
+    raw    psycopg reads every row (one server-side cursor) and `insert_many`s them,
+           1000 at a time, into a fresh collection of the same MongoDB
+    sync   a `sync` job of a fresh postgres connection (so a first, full read): the
+           connector pages the table, the engine hashes and stores every record,
+           appends the change log and checkpoints; timed from CreateJob until the
+           job reports succeeded
+
+and reports rows/s and the ratio sync/raw (goal ≥ 0.5). The schema is dropped
+afterwards. Results: benchmarks/results/sync-*.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import grpc
+import harness
+import psycopg
+from google.protobuf import struct_pb2
+from psycopg import sql
+from pymongo import MongoClient
+from ucf.connector.v1 import (
+    connectors_pb2,
+    connectors_pb2_grpc,
+    jobs_pb2,
+    jobs_pb2_grpc,
+)
+
+DSN = "host=127.0.0.1 port=5432 dbname=test user=postgres"
+MODES = ("raw", "sync")
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=int(harness.env_float("BENCH_SYNC_ROWS", 200_000)))
+    parser.add_argument("--rounds", type=int, default=int(harness.env_float("BENCH_SYNC_ROUNDS", 1)))
+    return parser.parse_args()
+
+
+def _create_table(schema: str, rows: int) -> None:
+    with psycopg.connect(DSN, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+        conn.execute(sql.SQL(
+            "CREATE TABLE {}.tickets (id bigint PRIMARY KEY, title text NOT NULL, body text, status text,"
+            " created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL)").format(sql.Identifier(schema)))
+        conn.execute(sql.SQL(
+            "INSERT INTO {}.tickets SELECT g, 'Ticket ' || g, repeat('lorem ipsum ', 1 + g %% 8),"
+            " (ARRAY['open','closed','pending'])[1 + g %% 3], now() - g * interval '1 minute',"
+            " now() - g * interval '1 second' FROM generate_series(1, %s) AS g").format(sql.Identifier(schema)),
+            [rows])
+        conn.execute(sql.SQL("ANALYZE {}.tickets").format(sql.Identifier(schema)))
+
+
+def _drop(schema: str) -> None:
+    with psycopg.connect(DSN, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+def copy_raw(schema: str, mongo: MongoClient, db: str, round_no: int) -> int:
+    target = mongo[db][f"raw_copy_{round_no}"]
+    count = 0
+    with psycopg.connect(DSN) as conn, conn.cursor(name="bench") as cur:
+        cur.itersize = 1000
+        cur.execute(sql.SQL("SELECT id, title, body, status, created_at, updated_at FROM {} ORDER BY id")
+                    .format(sql.Identifier(schema, "tickets")))
+        columns = [c.name for c in cur.description]
+        while rows := cur.fetchmany(1000):
+            target.insert_many([dict(zip(columns, row, strict=True)) for row in rows], ordered=False)
+            count += len(rows)
+    return count
+
+
+def full_sync(channel: grpc.Channel, api_key: str, schema: str, round_no: int) -> tuple[int, float]:
+    """(rows added, seconds from CreateJob to succeeded)."""
+    meta = [("authorization", f"Bearer {api_key}")]
+    credentials = struct_pb2.Struct()
+    credentials.update({"host": "127.0.0.1", "port": 5432, "database": "test", "user": "postgres",
+                        "password": "unused", "schemas": [schema], "cursor_column": "updated_at"})
+    connection = connectors_pb2_grpc.ConnectorServiceStub(channel).ConnectCallback(
+        connectors_pb2.ConnectCallbackRequest(connector_id="postgres", workspace_id=f"bench-{round_no}",
+                                              credentials=credentials), metadata=meta).connection_id
+    jobs = jobs_pb2_grpc.JobServiceStub(channel)
+    started = time.perf_counter()
+    job = jobs.CreateJob(jobs_pb2.CreateJobRequest(
+        connector_id="postgres", connection_id=connection, type="sync",
+        params=jobs_pb2.JobParams(containers=[f"{schema}.tickets"], streams=["items"])), metadata=meta).job
+    while job.status not in ("succeeded", "failed", "canceled"):
+        time.sleep(0.05)
+        job = jobs.GetJob(jobs_pb2.GetJobRequest(job_id=job.id), metadata=meta).job
+    if job.status != "succeeded":
+        raise SystemExit(f"sync job {job.status}: {job.error}")
+    return job.counts.added, time.perf_counter() - started
+
+
+def main() -> None:
+    args = _arguments()
+    schema = f"ucf_sync_bench_{uuid.uuid4().hex[:8]}"
+    folder = Path(tempfile.mkdtemp(prefix="sync-bench-"))
+    runs: dict[str, list[dict[str, Any]]] = {m: [] for m in MODES}
+    _create_table(schema, args.rows)
+    try:
+        with harness.database() as (mongo_url, _), harness.stack(
+                folder, mongo_url, {"CONNECTOR_HEALTH_INTERVAL_SECONDS": "5", "UCF_JOB_CONCURRENCY": "1"}) as stack, \
+                grpc.insecure_channel(stack.connector_address) as channel, MongoClient(mongo_url) as mongo:
+            for round_no, mode in harness.alternate(MODES, args.rounds):
+                started = time.perf_counter()
+                if mode == "raw":
+                    count = copy_raw(schema, mongo, "bench_raw", round_no)
+                    seconds = time.perf_counter() - started
+                else:
+                    count, seconds = full_sync(channel, stack.api_key, schema, round_no)
+                if count != args.rows:
+                    raise SystemExit(f"{mode} copied {count} rows, expected {args.rows}")
+                runs[mode].append({"rows": count, "seconds": round(seconds, 3), "rows_per_s": round(count / seconds)})
+                print(f"round {round_no} {mode}: {count / seconds:.0f} rows/s", flush=True)
+    finally:
+        _drop(schema)
+
+    summary = {m: {"rows_per_s": round(statistics.median(r["rows_per_s"] for r in rs)), "runs": rs}
+               for m, rs in runs.items()}
+    ratio = round(summary["sync"]["rows_per_s"] / summary["raw"]["rows_per_s"], 3)
+    print(harness.table([{"mode": m, "rows_per_s": s["rows_per_s"]} for m, s in summary.items()],
+                        [("mode", "mode"), ("rows_per_s", "rows/s")]))
+    print(f"\ngoal: sync/raw {ratio} (≥ 0.5)")
+    path = harness.write_result("sync", {
+        "benchmark": "sync", "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "rows": args.rows,
+        "rounds": args.rounds, "ratio_sync_raw": ratio, "results": summary})
+    print(f"wrote {path.relative_to(harness.ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""RecordStore crash replay: a batch written by a worker that died before its
+checkpoint is replayed by the next worker with the same counts and without
+repeating or losing a change in the feed."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from connector_service import wire
+from connector_service.jobs.feed import RecordFeed
+from connector_service.jobs.leases import LeaseLost, StreamLeases
+from connector_service.jobs.records import Batch, Entry, RecordStore
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+STREAM = ("acme", "con_1", "items")
+
+
+@pytest.fixture
+async def db(mongo_url: str, db_suffix: str) -> AsyncIterator[AsyncDatabase]:
+    client: AsyncMongoClient = AsyncMongoClient(mongo_url, tz_aware=True)
+    yield client[f"rec_{db_suffix}"]
+    await client.drop_database(f"rec_{db_suffix}")
+    await client.close()
+
+
+async def _hold(leases: StreamLeases, worker: str) -> None:
+    assert await leases.acquire(*STREAM, job_id="job_1", worker=worker, until=wire.now().replace(year=2100))
+
+
+def _entries(*pairs: tuple[str, str]) -> list[Entry]:
+    return [Entry(rid, {"id": rid, "title": title}, "c1") for rid, title in pairs]
+
+
+async def _feed(db: AsyncDatabase) -> list[tuple[str, str, str]]:
+    changes, _ = await RecordFeed(db).page("acme", "con_1", ("items",), "", 200)
+    return [(c.record_id, c.action, c.record["title"]) for c in changes]
+
+
+async def test_a_replayed_batch_counts_what_the_lost_attempt_did_and_restores_lost_entries(db) -> None:
+    leases = StreamLeases(db)
+    store = RecordStore(db, leases)
+    await _hold(leases, "w1")
+    await store.commit(Batch(*STREAM, "job_1", 0, "w1"), _entries(("1", "a"), ("2", "b")))
+    # Batch 1 is written, then the worker dies before its checkpoint and before one change entry landed.
+    first = await store.commit(Batch(*STREAM, "job_1", 1, "w1"), _entries(("2", "b2"), ("3", "c"), ("1", "a")))
+    await db["record_changes"].delete_one({"record_id": "3"})
+
+    await _hold(leases, "w2")
+    replay = await store.commit(Batch(*STREAM, "job_1", 1, "w2"), _entries(("2", "b2"), ("3", "c"), ("1", "a")))
+    assert replay.as_dict() == first.as_dict() == {"added": 1, "updated": 1, "deleted": 0, "unchanged": 1}
+    assert sorted(await _feed(db)) == [("1", "added", "a"), ("2", "added", "b"), ("2", "updated", "b2"),
+                                       ("3", "added", "c")]
+
+    later = await store.commit(Batch(*STREAM, "job_1", 2, "w2"), _entries(("2", "b2"), ("3", "c")))
+    assert later.as_dict() == {"added": 0, "updated": 0, "deleted": 0, "unchanged": 2}
+
+
+async def test_a_worker_that_lost_the_stream_cannot_commit_changes(db) -> None:
+    leases = StreamLeases(db)
+    store = RecordStore(db, leases)
+    await _hold(leases, "w1")
+    await _hold(leases, "w2")  # the same job resumed elsewhere takes the stream over
+    with pytest.raises(LeaseLost):
+        await store.commit(Batch(*STREAM, "job_1", 0, "w1"), _entries(("1", "zombie")))
+    assert await _feed(db) == []
