@@ -7,7 +7,6 @@ import json
 import logging
 
 import pytest
-
 from ucf_common.logging import JsonFormatter, PlainFormatter, mask_secrets
 from ucf_common.request_context import accept_request_id, request_id_var
 
