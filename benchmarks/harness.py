@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python benchmarks/x_bench.py` puts benchmarks/ first, not the repo root
     sys.path.insert(0, str(ROOT))
 
-from tests.support.ports import free_port, wait_for_port
+from tests.support.ports import free_port, wait_for_port  # noqa: E402
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = Path(os.environ.get("BENCH_RESULTS_DIR") or BENCH_DIR / "results")

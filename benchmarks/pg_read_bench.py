@@ -36,7 +36,8 @@ from ucf.connector.v1 import resources_pb2, resources_pb2_grpc
 
 DSN = "host=127.0.0.1 port=5432 dbname=test user=postgres"
 MODES = ("raw", "raw_paged", "grpc", "rest")
-PATHS = {"raw": (), "raw_paged": (), "grpc": ("connector", "vault", "db"), "rest": ("gateway", "connector", "vault", "db")}
+PATHS = {"raw": (), "raw_paged": (), "grpc": ("connector", "vault", "db"),
+         "rest": ("gateway", "connector", "vault", "db")}
 
 
 def _arguments() -> argparse.Namespace:
@@ -55,8 +56,8 @@ def _create_table(schema: str, rows: int) -> None:
             "CREATE TABLE {}.tickets (id bigint PRIMARY KEY, title text NOT NULL, body text, status text,"
             " created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL)").format(sql.Identifier(schema)))
         conn.execute(sql.SQL(
-            "INSERT INTO {}.tickets SELECT g, 'Ticket ' || g, repeat('lorem ipsum ', 1 + g % 8),"
-            " (ARRAY['open','closed','pending'])[1 + g % 3], now() - g * interval '1 minute', now()"
+            "INSERT INTO {}.tickets SELECT g, 'Ticket ' || g, repeat('lorem ipsum ', 1 + g %% 8),"
+            " (ARRAY['open','closed','pending'])[1 + g %% 3], now() - g * interval '1 minute', now()"
             " FROM generate_series(1, %s) AS g").format(sql.Identifier(schema)), [rows])
         conn.execute(sql.SQL("ANALYZE {}.tickets").format(sql.Identifier(schema)))
 
@@ -123,16 +124,18 @@ def main() -> None:
     container = f"{schema}.tickets"
     folder = Path(tempfile.mkdtemp(prefix="pg-bench-"))
     runs: dict[str, list[dict[str, Any]]] = {m: [] for m in modes}
-    _create_table(schema, args.rows)
     try:
+        _create_table(schema, args.rows)
         with harness.database() as (mongo_url, db_pid), harness.stack(
                 folder, mongo_url, {"CONNECTOR_HEALTH_INTERVAL_SECONDS": "5"}) as stack:
             with httpx.Client(base_url=stack.gateway_url, headers=stack.auth_headers, timeout=60) as client:
                 answer = client.post("/api/connectors/postgres/connect/callback", json={
                     "workspaceId": "bench", "credentials": {
-                        "host": "127.0.0.1", "port": 5432, "database": "test", "user": "postgres", "password": "",
-                        "schemas": [schema], "cursorColumn": "updated_at"}})
-                answer.raise_for_status()
+                        "host": "127.0.0.1", "port": 5432, "database": "test", "user": "postgres",
+                        "password": "trust-auth-ignores-it",
+                        "schemas": [schema], "cursor_column": "updated_at"}})
+                if answer.status_code != 200:
+                    raise SystemExit(f"onboarding the postgres connection failed: {answer.text}")
                 connection_id = answer.json()["data"]["connectionId"]
             pids = {"gateway": stack.processes["gateway"].pid, "connector": stack.processes["connector"].pid,
                     "vault": stack.processes["vault"].pid, "db": db_pid}

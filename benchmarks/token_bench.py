@@ -137,8 +137,8 @@ def main() -> None:
                 row["p50_delta_ms"] = round(summary["p50_ms"] - base["p50_ms"], 3)
             rows.append(row)
         if base:
-            ratios[concurrency] = {
-                f"{t}/baseline": round(by_target[t]["rps"] / base["rps"], 3) for t in ("rest", "grpc") if t in by_target}
+            ratios[concurrency] = {f"{t}/baseline": round(by_target[t]["rps"] / base["rps"], 3)
+                                   for t in ("rest", "grpc") if t in by_target}
             if "rest" in by_target:
                 ratios[concurrency]["rest_p50_delta_ms"] = round(by_target["rest"]["p50_ms"] - base["p50_ms"], 3)
 

@@ -101,7 +101,8 @@ _STACK_MISSING = [m for m in ("vault_service.__main__", "connector_service.vault
 def test_token_bench_writes_a_result_file(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, str(BENCH / "token_bench.py"), "--seconds", "0.5", "--rounds", "1", "--concurrency", "2"],
-        capture_output=True, text=True, timeout=240, check=False, env={**os.environ, "BENCH_RESULTS_DIR": str(tmp_path)})
+        capture_output=True, text=True, timeout=240, check=False,
+        env={**os.environ, "BENCH_RESULTS_DIR": str(tmp_path)})
     assert done.returncode == 0, done.stdout + done.stderr
     result = json.loads((tmp_path / "token-latest.json").read_text())
     assert set(result["results"]["2"]) == {"baseline", "rest", "grpc", "connectors"}
