@@ -180,7 +180,7 @@ def main() -> None:
     path = harness.write_result("pg_read", {
         "benchmark": "pg_read", "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "rows": args.rows,
         "page_limit": args.limit, "rounds": args.rounds, "ratios": ratios, "results": summary})
-    print(f"wrote {path.relative_to(harness.ROOT)}")
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

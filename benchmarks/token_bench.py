@@ -152,7 +152,7 @@ def main() -> None:
     path = harness.write_result("token", {
         "benchmark": "token", "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "seconds_per_run": args.seconds,
         "rounds": args.rounds, "paths": PATHS, "ratios": ratios, "results": results})
-    print(f"wrote {path.relative_to(harness.ROOT)}")
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":
