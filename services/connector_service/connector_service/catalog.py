@@ -40,7 +40,8 @@ class _Strict(BaseModel):
 class CredentialFieldSpec(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
     label: str
-    type: Literal["string", "integer", "boolean", "password", "list"] = "string"
+    #: `url`: an http(s) URL, stored without a trailing slash.
+    type: Literal["string", "integer", "boolean", "password", "list", "url"] = "string"
     required: bool = True
     secret: bool = False
     description: str = ""
@@ -54,18 +55,35 @@ class MetadataRequestSpec(_Strict):
     fields: dict[str, str]
 
 
+class BasicAuthSpec(_Strict):
+    """HTTP Basic credentials built from templates (`{email}`, `{api_token}`...)."""
+
+    username: str
+    password: str
+
+
 class VerificationSpec(_Strict):
     """How to prove a credential works: an HTTP GET that must answer 2xx, or a database check."""
 
     kind: Literal["http", "postgres"] = "http"
     url: str | None = Field(None, pattern=_URL.pattern)
     headers: dict[str, str] = {}
+    #: Sent as `Authorization: Basic base64(username:password)` after filling the templates.
+    basic_auth: BasicAuthSpec | None = None
 
     @model_validator(mode="after")
     def _http_needs_url(self) -> VerificationSpec:
         if self.kind == "http" and not self.url:
             raise ValueError("an http verification needs a url")
         return self
+
+
+class AuthModeSpec(_Strict):
+    """What one auth mode asks for when it differs from the entry's top level
+    (Atlassian: OAuth2 through the API gateway, or an API token checked on the site)."""
+
+    credential_fields: list[CredentialFieldSpec] = []
+    verification: VerificationSpec | None = None
 
 
 class ProviderSpec(_Strict):
@@ -90,6 +108,8 @@ class ProviderSpec(_Strict):
     connection_metadata: MetadataRequestSpec | None = None
     verification: VerificationSpec | None = None
     credential_fields: list[CredentialFieldSpec] = []
+    #: Per-mode form and verification, overriding `credential_fields` / `verification` for that mode.
+    modes: dict[AuthModeName, AuthModeSpec] = {}
 
     @field_validator("scope_separator")
     @classmethod
@@ -104,9 +124,20 @@ class ProviderSpec(_Strict):
             for name in ("authorization_url", "token_url"):
                 if not getattr(self, name):
                     raise ValueError(f"{name} is required for auth_mode oauth2")
-        if set(self.auth_modes) - {"oauth2"} and not self.credential_fields and self.auth_mode != "basic":
-            raise ValueError("credential_fields are required for api_key and credentials modes")
+        for mode, override in self.modes.items():
+            if mode not in self.auth_modes:
+                raise ValueError(f"modes.{mode}: {mode!r} is not one of this provider's auth modes")
+            if mode == "oauth2" and override.credential_fields:
+                raise ValueError("modes.oauth2: an OAuth2 mode has no credential form")
+        for mode in set(self.auth_modes) - {"oauth2", "basic"}:
+            if not self._fields_of(mode):
+                raise ValueError(f"credential_fields are required for the {mode} mode")
         return self
+
+    def _fields_of(self, mode: str) -> list[CredentialFieldSpec]:
+        override = self.modes.get(mode)  # type: ignore[call-overload]
+        return list(override.credential_fields if override and override.credential_fields
+                    else self.credential_fields)
 
     @property
     def auth_modes(self) -> list[str]:
@@ -114,13 +145,19 @@ class ProviderSpec(_Strict):
 
     def form_fields(self, mode: str) -> list[CredentialFieldSpec]:
         """The inputs a non-OAuth mode asks for."""
-        if mode == "basic" and not self.credential_fields:
+        fields = self._fields_of(mode)
+        if mode == "basic" and not fields:
             return [CredentialFieldSpec(name="username", label="Username"),
                     CredentialFieldSpec(name="password", label="Password", type="password", secret=True)]
         if mode == "api_key":
-            keyed = [f for f in self.credential_fields if f.name in ("api_key", "api_secret")]
+            keyed = [f for f in fields if f.name in ("api_key", "api_secret")]
             return keyed or [CredentialFieldSpec(name="api_key", label="API key", type="password", secret=True)]
-        return list(self.credential_fields)
+        return fields
+
+    def verification_for(self, mode: str) -> VerificationSpec | None:
+        """How a credential of `mode` is checked: the mode's own verification, else the entry's."""
+        override = self.modes.get(mode)  # type: ignore[call-overload]
+        return override.verification if override and override.verification else self.verification
 
 
 class Catalog:

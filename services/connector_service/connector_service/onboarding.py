@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from ucf_common.errors import ErrorCode, UcfError, invalid
@@ -207,4 +208,16 @@ def _form_payload(spec: ProviderSpec, method: str, data: CallbackInput) -> dict[
     missing = [f.name for f in fields if f.required and given.get(f.name) in (None, "")]
     if missing:
         raise invalid(f"missing credential fields: {', '.join(missing)}", fields=missing)
+    for f in fields:
+        if f.type == "url" and given.get(f.name) not in (None, ""):
+            given[f.name] = _http_url(f.name, given[f.name])
     return {k: v for k, v in given.items() if v not in (None, "")}
+
+
+def _http_url(name: str, value: Any) -> str:
+    """An http(s) URL naming a host, without query, fragment or trailing slash."""
+    parts = urlsplit(str(value).strip()) if isinstance(value, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.query \
+            or parts.fragment or parts.username or parts.password:
+        raise invalid(f"{name} must be an http(s) URL such as https://example.atlassian.net", field=name)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))

@@ -1,8 +1,10 @@
 """Proving a credential works upstream, as the provider's catalog entry says.
 
-An `http` verification is a GET whose headers are filled from the credential
-and connection metadata (`{access_token}`, `{api_key}`, `{instance_url}`, ...)
-and must answer 2xx; a `postgres` verification connects and runs `select 1`.
+An `http` verification is a GET whose URL, headers and optional Basic auth are
+filled from the credential and connection metadata (`{access_token}`,
+`{api_key}`, `{instance_url}`, `{site}`, ...) and must answer 2xx; a `postgres`
+verification connects and runs `select 1`. A provider may check each auth mode
+its own way (`ProviderSpec.verification_for`).
 `verify` answers a `Verdict`; it raises only when the provider could not be
 asked at all. Messages never echo the credential.
 """
@@ -55,6 +57,7 @@ def template_values(kind: str, payload: dict[str, Any], metadata: dict[str, Any]
         values["api_key"] = values["access_token"] = payload.get("apiKey")
         values["api_secret"] = payload.get("apiSecret")
     elif kind == "basic":
+        values.update({k: v for k, v in payload.items() if isinstance(v, str | int | float)})
         values["username"], values["password"] = payload.get("username"), payload.get("password")
         raw = f"{payload.get('username', '')}:{payload.get('password', '')}".encode()
         values["basic_auth"] = base64.b64encode(raw).decode()
@@ -65,7 +68,7 @@ def template_values(kind: str, payload: dict[str, Any], metadata: dict[str, Any]
 
 async def verify(provider: ProviderSpec, kind: str, payload: dict[str, Any], metadata: dict[str, Any],
                  http: httpx.AsyncClient) -> Verdict:
-    spec = provider.verification
+    spec = provider.verification_for(kind)
     if spec is None:
         return Verdict(True, "the provider offers no way to verify credentials", checked=False)
     if spec.kind == "postgres":
@@ -77,6 +80,9 @@ async def _verify_http(spec: VerificationSpec, values: dict[str, Any], http: htt
     try:
         url = fill(spec.url or "", values)
         headers = {name: fill(value, values) for name, value in spec.headers.items()}
+        if spec.basic_auth:
+            headers["Authorization"] = "Basic " + base64.b64encode(
+                f"{fill(spec.basic_auth.username, values)}:{fill(spec.basic_auth.password, values)}".encode()).decode()
     except KeyError as missing:
         return Verdict(False, f"the credential lacks {missing.args[0]!r} needed to verify it")
     try:
