@@ -56,6 +56,10 @@ providers:
                  "authorization_url", id="bad-url"),
     pytest.param("{display_name: X, auth_mode: api_key, credential_fields: [{name: k, label: K}], colour: red}",
                  "colour", id="unknown-field"),
+    pytest.param("{display_name: X, auth_mode: api_key, credential_fields: [{name: k, label: K}], "
+                 "modes: {basic: {credential_fields: [{name: u, label: U}]}}}", "modes.basic", id="undeclared-mode"),
+    pytest.param("{display_name: X, auth_mode: basic, modes: {basic: {verification: {url: '{site}/me', "
+                 "basic_auth: {username: '{email}'}}}}}", "password", id="basic-auth-without-password"),
 ])
 def test_an_invalid_entry_names_the_provider_and_the_field(tmp_path: Path, entry: str, field: str) -> None:
     with pytest.raises(CatalogError) as caught:
