@@ -131,6 +131,14 @@ class LocalStack:
             raise ProcessFailed(f"api-keys ensure failed:\n{result.stdout}{result.stderr}")
         return key_file.read_text().strip()
 
+    def start_connector(self, name: str) -> str:
+        """Another connector-service process on the same databases and vault (log `<name>.log`,
+        stopped with the stack); returns its gRPC address."""
+        address = f"{HOST}:{free_port()}"
+        self._start(name, "-m", "connector_service", "serve", env={"CONNECTOR_PORT": address.rsplit(":", 1)[1]})
+        self._wait(name, lambda: grpc_health(address) == "SERVING")
+        return address
+
     def stop_process(self, name: str) -> int:
         """SIGTERM, then SIGKILL after STOP_TIMEOUT; returns the exit code."""
         proc = self.processes[name]
@@ -154,10 +162,11 @@ class LocalStack:
 
     # --- internals ----------------------------------------------------------------
 
-    def _start(self, name: str, *args: str) -> None:
+    def _start(self, name: str, *args: str, env: dict[str, str] | None = None) -> None:
         with (self.logs / f"{name}.log").open("wb") as log:
             self.processes[name] = subprocess.Popen(
-                [sys.executable, *args], env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+                [sys.executable, *args], env={**self.env, **(env or {})}, stdin=subprocess.DEVNULL, stdout=log,
+                stderr=subprocess.STDOUT,
             )
 
     def _wait(self, name: str, healthy: Callable[[], bool]) -> None:
