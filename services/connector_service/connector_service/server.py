@@ -34,6 +34,7 @@ from ucf.connector.v1 import (
     webhooks_pb2_grpc,
 )
 from ucf_common.grpc_server import RequestContextInterceptor
+from ucf_common.health import HealthPublisher
 from ucf_common.logging import configure_logging
 
 from connector_service.api_keys import ApiKeyStore
@@ -48,7 +49,7 @@ from connector_service.connector_settings import ConnectorSettingsStore
 from connector_service.connectors.registry import ConnectorRegistry
 from connector_service.connectors.servicer import ResourceServicer
 from connector_service.credentials import Credentials, VaultTokenStore
-from connector_service.health import HealthMonitor
+from connector_service.health import health_monitor
 from connector_service.jobs.wiring import Background, create_background
 from connector_service.oauth.refresh import RefreshCoordinator
 from connector_service.oauth_clients import OAuthClients
@@ -79,7 +80,7 @@ class ConnectorServer:
     """The gRPC server plus what must start and stop with it."""
 
     grpc_server: grpc.aio.Server
-    monitor: HealthMonitor
+    monitor: HealthPublisher
     api_keys: ApiKeyStore
     credentials: Credentials
     coordinator: RefreshCoordinator
@@ -154,7 +155,7 @@ async def create_server(settings: Settings, db: AsyncDatabase, vault: Any, http:
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         [*UCF_SERVICES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME], server)
-    monitor = HealthMonitor(health_servicer, db, vault, UCF_SERVICES, settings.connector_health_interval_seconds)
+    monitor = health_monitor(health_servicer, db, vault, UCF_SERVICES, settings.connector_health_interval_seconds)
 
     port = server.add_insecure_port(f"{settings.connector_host}:{settings.connector_port}")
     if port == 0:

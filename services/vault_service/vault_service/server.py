@@ -20,11 +20,12 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from ucf.vault.v1 import vault_pb2, vault_pb2_grpc
 from ucf_common.grpc_server import RequestContextInterceptor
+from ucf_common.health import HealthPublisher
 from ucf_common.logging import configure_logging
 
 from vault_service.audit import AuditLog
 from vault_service.auth import CallerAuth
-from vault_service.health import HealthMonitor
+from vault_service.health import health_monitor
 from vault_service.keyring import KeyRing
 from vault_service.servicer import VaultServicer
 from vault_service.settings import Settings
@@ -40,7 +41,7 @@ class VaultServer:
     """The gRPC server plus the health monitor that must run beside it."""
 
     server: grpc.aio.Server
-    monitor: HealthMonitor
+    monitor: HealthPublisher
     store: SecretStore
     audit: AuditLog
     port: int
@@ -88,7 +89,7 @@ async def create_server(settings: Settings, db: AsyncDatabase, keyring: KeyRing,
         reflection.enable_server_reflection(
             [VAULT_SERVICE, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
             server)
-    monitor = HealthMonitor(health_servicer, db, audit, [VAULT_SERVICE], settings.vault_health_interval_seconds)
+    monitor = health_monitor(health_servicer, db, audit, [VAULT_SERVICE], settings.vault_health_interval_seconds)
     address = f"{settings.vault_host}:{settings.vault_port}"
     if settings.tls_enabled:
         port = server.add_secure_port(address, server_credentials(settings))
