@@ -7,18 +7,37 @@ the removed `/rest/api/3/search` answers 410, `search/jql` refuses unbounded
 JQL and unknown body keys ("Invalid request payload"), descriptions and
 comment bodies must be ADF documents, `nextPageToken` is omitted on the
 last page.
+
+Dynamic webhooks (`/rest/api/3/webhook`, `/webhook/refresh`) answer only
+OAuth apps through the gateway (API tokens on the site get 403 "Only apps can
+access this resource."), validate the registration payload (known keys, a
+non-empty `url` and `webhooks`, every webhook with supported `events` and a
+`jqlFilter`; otherwise 400 "Invalid request payload"), report a `jqlFilter`
+outside the supported subset (fields issueKey/project/issuetype/status/
+assignee/reporter, operators = != IN NOT IN) in that webhook's `errors`, list
+`{id, jqlFilter, events, expirationDate}` paged by startAt (URLs are not
+listed), expire webhooks 30 days after registration or refresh, and delete
+by `webhookIds` with 202 (ids that are not the app's are ignored).
+`delivery()` builds what Jira POSTs to a webhook: the JSON event and
+`Authorization: Bearer <JWT>` signed HS256 with the app's client secret.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
+import hmac
+import itertools
+import json
 import re
+import time
+import uuid
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from tests.fakes._provider import FakeProvider, atlassian_auth_failure, authed
@@ -28,6 +47,13 @@ OAUTH_TOKEN = "jira-oauth-access-token"
 EMAIL, API_TOKEN = "dev@example.com", "jira-api-token"
 _SEARCH_KEYS = {"jql", "nextPageToken", "maxResults", "fields", "expand", "properties", "fieldsByKeys",
                 "failFast", "reconcileIssues"}
+WEBHOOK_EVENTS = {"jira:issue_created", "jira:issue_updated", "jira:issue_deleted", "comment_created",
+                  "comment_updated", "comment_deleted", "issue_property_set", "issue_property_deleted"}
+_WEBHOOK_KEYS = {"events", "jqlFilter", "fieldIdsFilter", "issuePropertyKeysFilter"}
+_WEBHOOK_LIFETIME = dt.timedelta(days=30)
+_WEBHOOK_JQL_CLAUSE = re.compile(
+    r'^(?P<field>issueKey|project|issuetype|status|assignee|reporter) (?P<op>=|!=|IN|NOT IN) (?P<value>.+)$')
+_INVALID_PAYLOAD = "Invalid request payload. Refer to the REST API documentation and try again."
 _JQL = re.compile(r'^project = "(?P<project>[^"]+)"(?: AND updated >= "(?P<since>\d{4}/\d{2}/\d{2} \d{2}:\d{2})")?'
                   r"(?: ORDER BY (?P<order>.+))?$")
 
@@ -57,6 +83,9 @@ class FakeJira(FakeProvider):
         self.projects = [{"id": str(10000 + n), "key": f"P{n}", "name": f"Project {n}",
                           "projectTypeKey": "software"} for n in range(projects)]
         self.issues: dict[str, dict[str, Any]] = {}
+        #: dynamic webhooks by id: {id, url, events, jqlFilter, expires (datetime)}
+        self.webhooks: dict[int, dict[str, Any]] = {}
+        self._webhook_ids = itertools.count(10000)
         self.comments: dict[str, list[dict[str, Any]]] = {}
         start = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
         for p in self.projects:
@@ -74,6 +103,8 @@ class FakeJira(FakeProvider):
             Route("/issue/{key}/comment", self.comments_of, methods=["GET", "POST"]),
             Route("/myself", self.myself),
             Route("/serverInfo", self.server_info),
+            Route("/webhook", self.webhook, methods=["GET", "POST", "DELETE"]),
+            Route("/webhook/refresh", self.refresh_webhooks, methods=["PUT"]),
         ]
         app = Starlette(routes=[Mount("/ex/jira/{cloud_id}/rest/api/3", routes=api), Mount("/rest/api/3", routes=api)])
         super().__init__(app)
@@ -210,3 +241,113 @@ class FakeJira(FakeProvider):
     async def server_info(self, request: Request) -> JSONResponse:
         return JSONResponse({"baseUrl": self.base_url, "version": "1001.0.0-SNAPSHOT", "versionNumbers": [1001, 0, 0],
                              "deploymentType": "Cloud", "buildNumber": 100, "serverTitle": "Jira"})
+
+    # Dynamic webhooks (OAuth 2.0 apps only).
+
+    def _webhook_jql_errors(self, jql: str) -> list[str]:
+        for clause in re.split(r" (?:AND|OR) ", jql.strip()):
+            match = _WEBHOOK_JQL_CLAUSE.match(clause.strip())
+            if not match:
+                return [f"The JQL filter '{jql}' is not supported for webhooks."]
+            if match["field"] == "project" and match["op"] == "=":
+                ref = match["value"].strip('"')
+                if not any(ref in (p["id"], p["key"]) for p in self.projects):
+                    return [f"The value '{ref}' does not exist for the field 'project'."]
+        return []
+
+    @staticmethod
+    def _ids_in(body: Any) -> list[int] | None:
+        ids = body.get("webhookIds") if isinstance(body, dict) and set(body) == {"webhookIds"} else None
+        if not isinstance(ids, list) or not ids or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+            return None
+        return ids
+
+    @authed
+    async def webhook(self, request: Request) -> Response:
+        if "cloud_id" not in request.path_params:
+            return _errors(403, "Only apps can access this resource.")
+        if request.method == "GET":
+            start = int(request.query_params.get("startAt", 0))
+            size = max(1, min(int(request.query_params.get("maxResults", 100)), 100))
+            hooks = sorted(self.webhooks.values(), key=lambda h: h["id"])
+            page = hooks[start:start + size]
+            return JSONResponse({"startAt": start, "maxResults": size, "total": len(hooks),
+                                 "isLast": start + size >= len(hooks),
+                                 "values": [{"id": h["id"], "jqlFilter": h["jqlFilter"], "events": h["events"],
+                                             "expirationDate": int(h["expires"].timestamp() * 1000)} for h in page]})
+        try:
+            body = await request.json()
+        except ValueError:
+            return _errors(400, _INVALID_PAYLOAD)
+        if request.method == "DELETE":
+            ids = self._ids_in(body)
+            if ids is None:
+                return _errors(400, _INVALID_PAYLOAD)
+            for webhook_id in ids:
+                self.webhooks.pop(webhook_id, None)
+            return Response(status_code=202)
+        if (not isinstance(body, dict) or set(body) - {"url", "webhooks"} or not isinstance(body.get("url"), str)
+                or not body["url"] or not isinstance(body.get("webhooks"), list) or not body["webhooks"]):
+            return _errors(400, _INVALID_PAYLOAD)
+        for details in body["webhooks"]:
+            events = details.get("events") if isinstance(details, dict) else None
+            if (not isinstance(details, dict) or set(details) - _WEBHOOK_KEYS or not isinstance(events, list)
+                    or not events or any(e not in WEBHOOK_EVENTS for e in events)
+                    or not isinstance(details.get("jqlFilter"), str) or not details["jqlFilter"]):
+                return _errors(400, _INVALID_PAYLOAD)
+        results = []
+        for details in body["webhooks"]:
+            problems = self._webhook_jql_errors(details["jqlFilter"])
+            if problems:
+                results.append({"errors": problems})
+                continue
+            webhook_id = next(self._webhook_ids)
+            self.webhooks[webhook_id] = {"id": webhook_id, "url": body["url"], "events": list(details["events"]),
+                                         "jqlFilter": details["jqlFilter"],
+                                         "expires": dt.datetime.now(dt.UTC) + _WEBHOOK_LIFETIME}
+            results.append({"createdWebhookId": webhook_id})
+        return JSONResponse({"webhookRegistrationResult": results})
+
+    @authed
+    async def refresh_webhooks(self, request: Request) -> JSONResponse:
+        if "cloud_id" not in request.path_params:
+            return _errors(403, "Only apps can access this resource.")
+        try:
+            ids = self._ids_in(await request.json())
+        except ValueError:
+            ids = None
+        if ids is None:
+            return _errors(400, _INVALID_PAYLOAD)
+        expires = dt.datetime.now(dt.UTC) + _WEBHOOK_LIFETIME
+        for webhook_id in ids:
+            if webhook_id in self.webhooks:
+                self.webhooks[webhook_id]["expires"] = expires
+        return JSONResponse({"expirationDate": int(expires.timestamp() * 1000)})
+
+    def delivery(self, webhook_id: int, event: str, client_secret: str, *, issue_id: str | None = None,
+                 when: dt.datetime | None = None, identifier: str | None = None) -> tuple[dict[str, str], bytes]:
+        """What Jira POSTs to a registered webhook's URL for `event` on an issue (the first one by default)."""
+        issue = self.issues[issue_id] if issue_id else next(iter(self.issues.values()))
+        moment = when or dt.datetime.now(dt.UTC)
+        payload: dict[str, Any] = {
+            "timestamp": int(moment.timestamp() * 1000), "webhookEvent": event, "user": self.me,
+            "issue": self._issue_view(issue, ["*all"]), "matchedWebhookIds": [webhook_id]}
+        if event.startswith("jira:issue_"):
+            payload["issue_event_type_name"] = event.removeprefix("jira:")
+        if event.startswith("comment_"):
+            payload["comment"] = (self.comments[issue["id"]] or [{}])[-1]
+        body = json.dumps(payload).encode()
+        return {"Authorization": "Bearer " + jwt_hs256(client_secret, {"iat": int(time.time()),
+                                                                        "exp": int(time.time()) + 300}),
+                "X-Atlassian-Webhook-Identifier": identifier or str(uuid.uuid4()),
+                "Content-Type": "application/json"}, body
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def jwt_hs256(secret: str, claims: dict[str, Any]) -> str:
+    """A compact JWT signed HS256 (what Jira sends OAuth 2.0 apps' webhooks)."""
+    head = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + "." + _b64url(json.dumps(claims).encode())
+    return head + "." + _b64url(hmac.new(secret.encode(), head.encode(), hashlib.sha256).digest())

@@ -61,5 +61,12 @@ class OAuthClients:
             secret = (await self._vault.get(tenant_id, connector_id, CLIENT_SECRET)).payload["clientSecret"]
         return ClientCredentials(client_id=settings.client_id, client_secret=secret)
 
+    async def client_secret(self, tenant_id: str, connector_id: str) -> str | None:
+        """The tenant's OAuth client secret for the connector (Jira signs webhook deliveries with it), None if unset."""
+        settings = await self._settings.get(tenant_id, connector_id)
+        if not (settings.client_id and settings.client_secret_set):
+            return None
+        return (await self._vault.get(tenant_id, connector_id, CLIENT_SECRET)).payload["clientSecret"]
+
     async def client(self, tenant_id: str, connector_id: str, spec: ProviderSpec) -> OAuthClient:
         return OAuthClient(self._http, endpoints(spec), await self.credentials(tenant_id, connector_id, spec))

@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     ucf_webhook_forward_attempts: int = Field(5, ge=1, le=20)
     #: Delay before the first retry of a forward; doubles with each further try.
     ucf_webhook_retry_base_seconds: float = Field(2.0, ge=0)
+    #: How often each process looks for upstream webhooks to refresh before they expire (Jira: 30 days).
+    ucf_webhook_refresh_interval_seconds: float = Field(3600.0, gt=0)
 
     @model_validator(mode="after")
     def _production_needs_vault_credentials(self) -> Settings:

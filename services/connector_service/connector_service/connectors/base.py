@@ -65,10 +65,12 @@ class ProbeResult:
 
 @dataclass(frozen=True)
 class WebhookRegistration:
-    """An upstream webhook: the provider's id for it and the events it will deliver."""
+    """An upstream webhook: the provider's id for it, the events it will deliver, and when it
+    expires unless refreshed (None: it does not expire)."""
 
     upstream_id: str
     events: tuple[str, ...] = ()
+    expires_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,18 @@ class WebhookEvent:
     container_id: str = ""
     item_id: str = ""
     payload: Mapping[str, Any] = field(default_factory=dict)
+    #: Upstream webhook ids the provider says this delivery is for (Jira `matchedWebhookIds`); when
+    #: not empty, the receiving webhook's upstream id must be among them.
+    upstream_ids: tuple[str, ...] = ()
+
+
+class WebhookSecret(enum.StrEnum):
+    """Which secret `verify_webhook` receives for a delivery."""
+
+    #: the secret this service generated and handed to the provider at registration (GitHub)
+    GENERATED = "generated"
+    #: the tenant's OAuth client secret for the connector (vault OAUTH_CLIENT_SECRET; Jira OAuth 2.0 apps)
+    OAUTH_CLIENT = "oauth_client"
 
 
 def unsupported(connector: str, capability: Capability | str) -> UcfError:
@@ -93,6 +107,7 @@ class Connector(abc.ABC):
     id: ClassVar[str]
     display_name: ClassVar[str]
     capabilities: ClassVar[frozenset[Capability]]
+    webhook_secret: ClassVar[WebhookSecret] = WebhookSecret.GENERATED
 
     def require(self, capability: Capability) -> None:
         """Raise the 412 error unless this connector offers `capability`."""
@@ -150,6 +165,14 @@ class Connector(abc.ABC):
     async def unregister_webhook(self, ctx: ConnectorContext, container_id: str, upstream_id: str) -> None:
         """Remove an upstream webhook; one that is already gone is not an error."""
         raise unsupported(self.id, Capability.WEBHOOKS)
+
+    def webhooks_unavailable(self, auth_mode: str) -> str | None:
+        """Why a connection with `auth_mode` cannot register webhooks here (shown as 412), None if it can."""
+        return None
+
+    async def refresh_webhook(self, ctx: ConnectorContext, upstream_id: str) -> dt.datetime | None:
+        """Extend an expiring upstream webhook; the new expiry (None: it does not expire)."""
+        return None
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes, secret: str) -> bool:
         """Whether a delivery's signature matches `secret` (headers keyed in lower case)."""

@@ -1,8 +1,9 @@
 """Builds the job and webhook machinery for `server.create_server` and runs it with the server.
 
-`Background.start` starts the job workers and the webhook forwarder;
-`stop` asks running jobs to stop at their next batch boundary and hand
-themselves back (grace = the server's shutdown grace), then stops forwarding.
+`Background.start` starts the job workers, the webhook forwarder and the
+webhook refresher; `stop` asks running jobs to stop at their next batch
+boundary and hand themselves back (grace = the server's shutdown grace), then
+stops forwarding and refreshing.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from connector_service.audit import AuditLog
 from connector_service.connections import ConnectionStore
 from connector_service.connector_contexts import ConnectorContexts
+from connector_service.connector_settings import ConnectorSettingsStore
 from connector_service.connectors.registry import ConnectorRegistry
 from connector_service.jobs.feed import RecordFeed
 from connector_service.jobs.leases import StreamLeases
@@ -27,10 +29,12 @@ from connector_service.jobs.servicer import JobServicer
 from connector_service.jobs.store import JobStore
 from connector_service.jobs.sync import SyncEngine
 from connector_service.jobs.worker import JobWorkers
+from connector_service.oauth_clients import OAuthClients
 from connector_service.settings import Settings
 from connector_service.sync_states import SyncStateStore
 from connector_service.webhooks.forwarder import Forwarder
 from connector_service.webhooks.receiver import Receiver
+from connector_service.webhooks.refresher import WebhookRefresher
 from connector_service.webhooks.servicer import WebhookServicer
 from connector_service.webhooks.store import WebhookStore
 
@@ -41,14 +45,17 @@ class Background:
     webhooks: WebhookServicer
     workers: JobWorkers
     forwarder: Forwarder
+    refresher: WebhookRefresher
 
     async def start(self) -> None:
         self.workers.start()
         self.forwarder.start()
+        self.refresher.start()
 
     async def stop(self, grace: float) -> None:
         await self.workers.stop(grace)
         await self.forwarder.stop()
+        await self.refresher.stop()
 
 
 async def create_background(settings: Settings, db: AsyncDatabase, *, vault: Any, http: httpx.AsyncClient,
@@ -80,8 +87,10 @@ async def create_background(settings: Settings, db: AsyncDatabase, *, vault: Any
                           poll_seconds=settings.ucf_job_poll_seconds)
     receiver = Receiver(hooks, vault, registry, trigger,
                         tolerance=timedelta(seconds=settings.ucf_webhook_tolerance_seconds),
-                        on_forward=forwarder.wake)
+                        on_forward=forwarder.wake,
+                        client_secret=OAuthClients(ConnectorSettingsStore(db), vault, http).client_secret)
     webhook_servicer = WebhookServicer(store=hooks, receiver=receiver, connections=connections, registry=registry,
                                        contexts=contexts, vault=vault, audit_log=audit_log,
                                        public_url=settings.ucf_public_url, principal=principal)
-    return Background(job_servicer, webhook_servicer, workers, forwarder)
+    refresher = WebhookRefresher(hooks, registry, contexts, interval=settings.ucf_webhook_refresh_interval_seconds)
+    return Background(job_servicer, webhook_servicer, workers, forwarder, refresher)

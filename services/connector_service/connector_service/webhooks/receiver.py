@@ -2,8 +2,12 @@
 
 The webhook id in the URL locates the registration and so the tenant; no API
 key is involved. The provider signature is checked by the connector over the
-exact body bytes (GitHub: `X-Hub-Signature-256`, constant-time); a missing
-or wrong one is `unauthenticated`, and nothing is stored for it.
+exact body bytes (GitHub: `X-Hub-Signature-256`, constant-time) or, for Jira,
+the `Authorization` JWT signed with the tenant's OAuth client secret; a
+missing or wrong one is `unauthenticated`, and nothing is stored for it. A
+delivery that names the upstream webhooks it is for (Jira
+`matchedWebhookIds`) must name this registration's, so one app-signed
+delivery cannot be replayed to another webhook of the same tenant.
 
 Staleness: a delivery is refused when the time it carries is further than
 the tolerance from now. Providers differ in where that time is: a
@@ -30,7 +34,7 @@ from ucf_common.errors import ErrorCode, UcfError
 from ucf_common.logging import log_fields
 
 from connector_service import wire
-from connector_service.connectors.base import WebhookEvent
+from connector_service.connectors.base import WebhookEvent, WebhookSecret
 from connector_service.connectors.models import parse_time
 from connector_service.connectors.registry import ConnectorRegistry
 from connector_service.webhooks.store import PENDING, SECRET_KIND, WebhookStore
@@ -39,6 +43,8 @@ log = logging.getLogger("connector_service.webhooks")
 
 #: (tenant, connector, connection, containers, streams) -> queues an incremental sync.
 SyncTrigger = Callable[[str, str, str, list[str], list[str]], Awaitable[None]]
+#: (tenant, connector) -> the tenant's OAuth client secret for it, None when unset.
+ClientSecret = Callable[[str, str], Awaitable[str | None]]
 _EVENT_OBJECTS = ("comment", "issue", "pull_request")
 
 
@@ -65,9 +71,10 @@ def affected_streams(event: WebhookEvent) -> list[str]:
 
 class Receiver:
     def __init__(self, store: WebhookStore, vault: Any, registry: ConnectorRegistry, trigger: SyncTrigger,
-                 *, tolerance: dt.timedelta, on_forward: Callable[[], None]):
+                 *, tolerance: dt.timedelta, on_forward: Callable[[], None], client_secret: ClientSecret | None = None):
         self._store, self._vault, self._registry = store, vault, registry
         self._trigger, self._tolerance, self._on_forward = trigger, tolerance, on_forward
+        self._client_secret = client_secret
 
     async def receive(self, webhook_id: str, raw_headers: Mapping[str, str], body: bytes) -> tuple[str, bool]:
         """(delivery id, processed now); processed is False for a delivery seen before."""
@@ -76,18 +83,15 @@ class Receiver:
             raise UcfError(ErrorCode.NOT_FOUND, f"webhook {webhook_id!r} not found")
         headers = {k.lower(): v for k, v in raw_headers.items()}
         connector = self._registry.get(hook["connector_id"])
-        try:
-            secret = (await self._vault.get(hook["tenant_id"], hook["_id"], SECRET_KIND)).payload["providerSecret"]
-        except UcfError as err:
-            if err.code is not ErrorCode.NOT_FOUND:
-                raise
-            secret = None
+        secret = await self._secret(hook, connector.webhook_secret)
         if secret is None or not connector.verify_webhook(headers, body, secret):
             raise UcfError(ErrorCode.UNAUTHENTICATED, "webhook signature is missing or does not match")
         try:
             event = connector.parse_webhook(headers, body)
         except ValueError:
             raise UcfError(ErrorCode.INVALID_REQUEST, "webhook body is not valid JSON") from None
+        if event.upstream_ids and str(hook.get("upstream_id", "")) not in event.upstream_ids:
+            raise UcfError(ErrorCode.UNAUTHENTICATED, "webhook delivery is not for this webhook")
         self._check_fresh(headers, event.payload)
         delivery_id = event.delivery_id or hashlib.sha256(body).hexdigest()
         forward = None
@@ -107,6 +111,18 @@ class Receiver:
             self._on_forward()
         log.info("webhook delivery processed", extra=fields)
         return delivery_id, True
+
+    async def _secret(self, hook: dict[str, Any], source: WebhookSecret) -> str | None:
+        try:
+            if source is WebhookSecret.OAUTH_CLIENT:
+                if self._client_secret is None:
+                    return None
+                return await self._client_secret(hook["tenant_id"], hook["connector_id"])
+            return (await self._vault.get(hook["tenant_id"], hook["_id"], SECRET_KIND)).payload["providerSecret"]
+        except UcfError as err:
+            if err.code is not ErrorCode.NOT_FOUND:
+                raise
+            return None
 
     def _check_fresh(self, headers: Mapping[str, str], payload: Any) -> None:
         moment = event_time(headers, payload)

@@ -4,8 +4,10 @@ Registration generates two secrets and stores both in the vault before the
 provider is called: the provider signing secret (handed to the provider,
 never returned) and the `whsec_` callback secret (returned once, used to
 sign forwarded events). If the provider refuses, the secrets are deleted
-again. Connectors without registrable webhooks answer `failed_precondition`
-saying why.
+again. Connectors without registrable webhooks, and connections whose auth
+cannot register them (Jira API tokens), answer `failed_precondition` saying
+why. An upstream webhook that expires (Jira: 30 days) has `expires_at`;
+`refresher.WebhookRefresher` extends it before then.
 """
 
 from __future__ import annotations
@@ -32,12 +34,7 @@ from connector_service.webhooks.store import SECRET_KIND, WebhookStore
 _MAX_EVENTS = 50
 
 
-def _unsupported_reason(connector_id: str, auth_mode: str) -> str:
-    if connector_id == "jira":
-        if auth_mode != "oauth2":
-            return (f"Jira registers dynamic webhooks only for OAuth 2.0 (3LO) apps and this connection uses "
-                    f"{auth_mode}; connect Jira with OAuth 2.0, or schedule sync jobs instead")
-        return "registering Jira dynamic webhooks is not available in this service yet; schedule sync jobs instead"
+def _unsupported_reason(connector_id: str) -> str:
     return f"{connector_id} offers no webhooks this service can register; schedule sync jobs instead"
 
 
@@ -70,10 +67,10 @@ class WebhookServicer(webhooks_pb2_grpc.WebhookServiceServicer):
         if conn["connector_id"] != request.connector_id:
             raise not_found("connection", request.connection_id)
         connector = self._registry.get(request.connector_id)
-        if Capability.WEBHOOKS not in connector.capabilities:
-            raise UcfError(ErrorCode.FAILED_PRECONDITION, _unsupported_reason(request.connector_id,
-                                                                               conn.get("auth_mode", "")),
-                           {"capability": Capability.WEBHOOKS.value})
+        reason = (_unsupported_reason(request.connector_id) if Capability.WEBHOOKS not in connector.capabilities
+                  else connector.webhooks_unavailable(conn.get("auth_mode", "")))
+        if reason:
+            raise UcfError(ErrorCode.FAILED_PRECONDITION, reason, {"capability": Capability.WEBHOOKS.value})
         if not request.container_id:
             raise invalid("containerId is required (the repository or project to watch)", field="containerId")
         webhook_id = wire.new_id("whk")
@@ -92,7 +89,8 @@ class WebhookServicer(webhooks_pb2_grpc.WebhookServiceServicer):
             "_id": webhook_id, "tenant_id": tenant_id, "connector_id": request.connector_id,
             "connection_id": request.connection_id, "container_id": request.container_id,
             "upstream_id": registration.upstream_id, "events": list(registration.events),
-            "callback_url": callback_url, "created_at": wire.now()})
+            "callback_url": callback_url, "created_at": wire.now(), "expires_at": registration.expires_at,
+            "refresh_after": wire.now()})
         await self._audit.record(tenant_id, "webhook.registered", "success", connection_id=request.connection_id,
                                  connector_id=request.connector_id, webhook_id=webhook_id)
         return webhooks_pb2.RegisterWebhookResponse(webhook_id=webhook_id, receiver_url=receiver_url,

@@ -35,6 +35,7 @@ class WebhookStore:
 
     async def create_indexes(self) -> None:
         await self._hooks.create_index([("tenant_id", 1), ("connection_id", 1)])
+        await self._hooks.create_index([("expires_at", 1)])
         await self._deliveries.create_index([("webhook_id", 1), ("delivery_id", 1)], unique=True)
         await self._deliveries.create_index([("forward.status", 1), ("forward.next_at", 1)])
         await self._dead.create_index([("tenant_id", 1), ("webhook_id", 1), ("_id", 1)])
@@ -51,6 +52,23 @@ class WebhookStore:
     async def locate(self, webhook_id: str) -> dict[str, Any] | None:
         """The registration a public delivery URL names; the tenant comes from it."""
         return await self._hooks.find_one({"_id": webhook_id}) if webhook_id else None
+
+    async def claim_expiring(self, before: datetime, retry: timedelta) -> dict[str, Any] | None:
+        """A registration expiring by `before` that no one is refreshing, claimed for `retry`."""
+        moment = wire.now()
+        return await self._hooks.find_one_and_update(
+            {"expires_at": {"$lte": before}, "refresh_after": {"$lte": moment}},
+            {"$set": {"refresh_after": moment + retry}}, sort=[("expires_at", 1)],
+            return_document=ReturnDocument.AFTER)
+
+    async def refreshed(self, hook: dict[str, Any], expires_at: datetime | None) -> None:
+        await self._hooks.update_one({"_id": hook["_id"], "tenant_id": hook["tenant_id"]}, {
+            "$set": {"expires_at": expires_at, "refreshed_at": wire.now(), "refresh_after": wire.now()},
+            "$unset": {"refresh_error": ""}})
+
+    async def refresh_failed(self, hook: dict[str, Any], error: str) -> None:
+        await self._hooks.update_one({"_id": hook["_id"], "tenant_id": hook["tenant_id"]},
+                                     {"$set": {"refresh_error": error[:500]}})
 
     async def remove(self, tenant_id: str, webhook_id: str) -> None:
         await self._hooks.delete_one({"_id": webhook_id, "tenant_id": tenant_id})
