@@ -34,7 +34,7 @@ class ConnectorContexts:
             base_url = fill(spec.base_url or "", {**metadata, **credential}) if spec else ""
         except KeyError:
             base_url = ""
-        settings = await self._settings.get(tenant_id, connector_id)
+        settings = await self._settings.cached(tenant_id, connector_id)  # extraDetails: <= 30 s old
 
         async def on_unauthorized() -> None:
             await self._credentials.mark_invalid(tenant_id, connection_id, "the provider rejected the credential")

@@ -8,6 +8,7 @@ tenant never configured is enabled, with no OAuth client of its own.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,10 @@ from ucf_common.errors import invalid
 from connector_service import wire
 
 _MAX_SCOPES = 100
+# `cached()` answers from the store's memory for this long; `update()` through the same store drops
+# the entry at once, a change made by another process is seen within this many seconds.
+CACHE_TTL_SECONDS = 30.0
+_CACHE_SIZE = 10_000
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,7 @@ def check_scopes(scopes: list[str]) -> list[str]:
 class ConnectorSettingsStore:
     def __init__(self, db: AsyncDatabase):
         self._col = db["connectors"]
+        self._cache: dict[tuple[str, str], tuple[float, ConnectorSettings]] = {}
 
     async def create_indexes(self) -> None:
         await self._col.create_index([("tenant_id", 1), ("connector_id", 1)], unique=True)
@@ -68,16 +74,30 @@ class ConnectorSettingsStore:
     async def get(self, tenant_id: str, connector_id: str) -> ConnectorSettings:
         return ConnectorSettings.from_doc(await self._col.find_one({"tenant_id": tenant_id, "connector_id": connector_id}))
 
+    async def cached(self, tenant_id: str, connector_id: str) -> ConnectorSettings:
+        """`get`, served from a per-process cache for up to `CACHE_TTL_SECONDS` (hot resource paths)."""
+        key = (tenant_id, connector_id)
+        entry = self._cache.get(key)
+        if entry is not None and entry[0] > time.monotonic():
+            return entry[1]
+        settings = await self.get(tenant_id, connector_id)
+        if len(self._cache) >= _CACHE_SIZE:
+            self._cache.clear()
+        self._cache[key] = (time.monotonic() + CACHE_TTL_SECONDS, settings)
+        return settings
+
     async def all(self, tenant_id: str) -> dict[str, ConnectorSettings]:
         return {doc["connector_id"]: ConnectorSettings.from_doc(doc)
                 async for doc in self._col.find({"tenant_id": tenant_id})}
 
     async def update(self, tenant_id: str, connector_id: str, changes: dict[str, Any]) -> ConnectorSettings:
         """Applies `changes` (dotted field names, e.g. `oauth.client_id`) and returns the result."""
+        self._cache.pop((tenant_id, connector_id), None)
         doc = await self._col.find_one_and_update(
             {"tenant_id": tenant_id, "connector_id": connector_id},
             {"$set": {**changes, "updated_at": wire.now()}},
             upsert=True,
             return_document=ReturnDocument.AFTER,
         )
+        self._cache.pop((tenant_id, connector_id), None)
         return ConnectorSettings.from_doc(doc)

@@ -257,7 +257,9 @@ class Credentials:
         """For resource connectors: the connection (with `metadata`) and its credential
         as a flat snake_case dict, refreshed first when due. A connection of another
         connector answers not_found, like a missing one."""
-        conn = await self._connections.get(tenant_id, connection_id)
+        # A cached credential carries its (tenant-scoped) connection record, dropped on every write.
+        cached = self._cache.get(tenant_id, connection_id)
+        conn = cached.connection if cached is not None else await self._connections.get(tenant_id, connection_id)
         if conn["connector_id"] != connector_id:
             raise UcfError(ErrorCode.NOT_FOUND, f"connection {connection_id!r} not found")
         credential = await self.read(tenant_id, connection_id)

@@ -152,3 +152,22 @@ async def test_unreachable_server_is_an_upstream_error(pg, ctx):
     with pytest.raises(UcfError) as err:
         await pg.validate(ctx(port=1))
     assert err.value.code is ErrorCode.UPSTREAM_ERROR
+
+
+async def test_cached_relation_follows_dropped_columns_revoked_tables_and_drops(schema, pg, ctx):
+    """A page read through a cached relation re-resolves when the table changed under it."""
+    with psycopg.connect(DSN, autocommit=True) as conn:
+        conn.execute(f'CREATE TABLE "{schema}".shifting (id int PRIMARY KEY, gone text, kept text)')
+        conn.execute(f"INSERT INTO \"{schema}\".shifting VALUES (1, 'g', 'k')")
+    container = f"{schema}.shifting"
+    page = await pg.list_items(ctx(), container, updated_since=None, cursor=None, limit=10)
+    assert page.items[0].fields == {"id": 1, "gone": "g", "kept": "k"}
+    with psycopg.connect(DSN, autocommit=True) as conn:
+        conn.execute(f'ALTER TABLE "{schema}".shifting DROP COLUMN gone')
+    page = await pg.list_items(ctx(), container, updated_since=None, cursor=None, limit=10)
+    assert page.items[0].fields == {"id": 1, "kept": "k"}
+    with psycopg.connect(DSN, autocommit=True) as conn:
+        conn.execute(f'DROP TABLE "{schema}".shifting')
+    with pytest.raises(UcfError) as caught:
+        await pg.list_items(ctx(), container, updated_since=None, cursor=None, limit=10)
+    assert caught.value.code is ErrorCode.NOT_FOUND

@@ -114,19 +114,73 @@ def json_safe(value: Any) -> Any:
     return str(value)
 
 
+def _set_value(target: struct_pb2.Value, value: Any) -> None:
+    """Set a Struct `Value` in place to what `Struct.update(json_safe(...))` would store.
+
+    The common scalar types are dispatched on their exact type (rows are mostly
+    str, int, float, None and datetimes); everything else goes through
+    `json_safe` and protobuf's own rules, so the result is the same message.
+    """
+    kind = type(value)
+    if kind is str:
+        target.string_value = value
+    elif kind is int or kind is float:
+        target.number_value = value
+    elif value is None:
+        target.null_value = struct_pb2.NULL_VALUE
+    elif kind is bool:
+        target.bool_value = value
+    elif kind is dt.datetime:
+        target.string_value = value.isoformat()
+    else:
+        safe = json_safe(value)
+        if isinstance(safe, Mapping):
+            target.struct_value.Clear()
+            _fill_struct(target.struct_value, safe)
+        elif isinstance(safe, list):
+            target.list_value.Clear()
+            target.list_value.extend(safe)
+        elif safe is None:
+            target.null_value = struct_pb2.NULL_VALUE
+        elif isinstance(safe, bool):
+            target.bool_value = safe
+        elif isinstance(safe, str):
+            target.string_value = safe
+        else:
+            target.number_value = safe
+
+
+def _fill_struct(target: struct_pb2.Struct, value: Mapping[str, Any]) -> None:
+    fields = target.fields
+    for key, item in value.items():
+        _set_value(fields[key if type(key) is str else str(key)], item)
+
+
 def _struct(value: Mapping[str, Any] | None) -> struct_pb2.Struct | None:
     if value is None:
         return None
     out = struct_pb2.Struct()
-    out.update(json_safe(value))
+    _fill_struct(out, value)
     return out
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _set_timestamp(target: timestamp_pb2.Timestamp, value: dt.datetime) -> None:
+    """`target.FromDatetime(value.astimezone(UTC))` without the time-tuple round trip."""
+    if value.tzinfo is None:
+        value = value.astimezone(dt.UTC)
+    delta = value - _EPOCH
+    target.seconds = delta.days * 86400 + delta.seconds
+    target.nanos = delta.microseconds * 1000
 
 
 def _timestamp(value: dt.datetime | None) -> timestamp_pb2.Timestamp | None:
     if value is None:
         return None
     out = timestamp_pb2.Timestamp()
-    out.FromDatetime(value.astimezone(dt.UTC))
+    _set_timestamp(out, value)
     return out
 
 
@@ -144,21 +198,38 @@ def container_to_proto(c: Container) -> resources_pb2.Container:
     )
 
 
+def fill_item(out: resources_pb2.Item, i: Item) -> resources_pb2.Item:
+    """Write `i` into an empty `Item` message in place (e.g. one from `response.items.add()`)."""
+    out.id = i.id
+    out.container_id = i.container_id
+    out.title = i.title
+    body = out.body
+    body.text = i.body.text
+    body.format = i.body.format
+    out.status = i.status
+    if i.author:
+        person = out.author
+        person.SetInParent()
+        person.id, person.name, person.email = i.author.id, i.author.name, i.author.email
+    for a in i.assignees:
+        person = out.assignees.add()
+        if a:
+            person.id, person.name, person.email = a.id, a.name, a.email
+    if i.created_at is not None:
+        _set_timestamp(out.created_at, i.created_at)
+    if i.updated_at is not None:
+        _set_timestamp(out.updated_at, i.updated_at)
+    out.url = i.url
+    if i.fields:
+        _fill_struct(out.fields, i.fields)
+    if i.raw is not None:
+        out.raw.SetInParent()
+        _fill_struct(out.raw, i.raw)
+    return out
+
+
 def item_to_proto(i: Item) -> resources_pb2.Item:
-    return resources_pb2.Item(
-        id=i.id,
-        container_id=i.container_id,
-        title=i.title,
-        body=_body(i.body),
-        status=i.status,
-        author=_person(i.author),
-        assignees=[_person(a) for a in i.assignees],
-        created_at=_timestamp(i.created_at),
-        updated_at=_timestamp(i.updated_at),
-        url=i.url,
-        fields=_struct(i.fields) if i.fields else None,
-        raw=_struct(i.raw),
-    )
+    return fill_item(resources_pb2.Item(), i)
 
 
 def comment_to_proto(c: Comment) -> resources_pb2.Comment:

@@ -79,9 +79,29 @@ class PgSessions:
                 raise UcfError(ErrorCode.FAILED_PRECONDITION, CREDENTIAL_REJECTED, {"provider": "postgres"}) from None
             raise UcfError(ErrorCode.UPSTREAM_ERROR, "could not reach postgres", {"provider": "postgres"}) from None
 
+    def key(self, ctx: ConnectorContext) -> str:
+        """The session key of the context's credential (a hash; never the password itself)."""
+        return self._key(connect_kwargs(ctx.credential, self.statement_timeout_ms))
+
     @asynccontextmanager
     async def transaction(self, ctx: ConnectorContext) -> AsyncIterator[psycopg.AsyncConnection]:
         """A read-only transaction on this credential's session; database errors map to the closed set."""
+        async with self._use(ctx, True) as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def statement(self, ctx: ConnectorContext) -> AsyncIterator[psycopg.AsyncConnection]:
+        """This credential's session for one statement, without BEGIN/COMMIT round trips.
+
+        The statement runs in its own implicit transaction, read-only and
+        time-bounded like any other (the session's defaults), so use it only for a
+        single statement that needs no snapshot shared with another one.
+        """
+        async with self._use(ctx, False) as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def _use(self, ctx: ConnectorContext, transaction: bool) -> AsyncIterator[psycopg.AsyncConnection]:
         kwargs = connect_kwargs(ctx.credential, self.statement_timeout_ms)
         key = self._key(kwargs)
         async with self._lock:
@@ -95,7 +115,10 @@ class PgSessions:
                 await self._open.pop(old_key).conn.close()
         async with session.busy:
             try:
-                async with session.conn.transaction():
+                if transaction:
+                    async with session.conn.transaction():
+                        yield session.conn
+                else:
                     yield session.conn
             except psycopg.Error as exc:
                 if session.conn.broken:

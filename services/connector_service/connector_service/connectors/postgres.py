@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from psycopg import sql
-from psycopg.rows import dict_row
 from ucf_common.errors import ErrorCode, UcfError
 
 from connector_service.connectors.base import Capability, Connector, ProbeResult
@@ -29,7 +32,17 @@ from connector_service.connectors.pg_catalog import Relation, list_relations, re
 from connector_service.connectors.pg_sessions import PgSessions
 
 _TITLE_COLUMNS = ("title", "name", "subject", "summary")
+_BODY_COLUMNS = ("body", "description")
 _KEY_ALIAS = "__ucf_key_"
+# Resolved relations are reused for this long per (credential, schemas, container id), so a
+# page costs one statement instead of BEGIN + three catalog queries + SELECT + COMMIT. A
+# statement that fails on a cached relation whose table, columns or privileges changed
+# (SQLSTATE class 42, or a cached plan whose result type changed) is retried once on a
+# fresh resolution, which answers not_found/forbidden exactly as before; an added column
+# shows up within this many seconds.
+RELATION_CACHE_SECONDS = 10.0
+RELATION_CACHE_SIZE = 1024
+_STALE_SQLSTATES = ("42", "0A000")
 
 
 def _schemas(ctx: ConnectorContext) -> list[str]:
@@ -63,6 +76,55 @@ def _key_match(relation: Relation, op: str) -> sql.Composable:
     return sql.SQL("({}) {} ({})").format(cols, sql.SQL(op), vals)
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """A resolved relation and how its rows (columns, then key texts) become items."""
+
+    relation: Relation
+    select: sql.Composable
+    names: tuple[str, ...]
+    index: dict[str, int]
+    title: tuple[int, ...]
+    body: tuple[int, ...]
+    created: int | None
+
+    @classmethod
+    def of(cls, relation: Relation, select: Any) -> _Plan:
+        names = tuple(c.name for c in relation.columns)
+        index = {n: i for i, n in enumerate(names)}
+        return cls(relation, select(relation), names, index,
+                   tuple(index[c] for c in _TITLE_COLUMNS if c in index),
+                   tuple(index[c] for c in _BODY_COLUMNS if c in index), index.get("created_at"))
+
+    def updated_index(self, cursor_column: Any) -> int | None:
+        return self.index.get(cursor_column) if cursor_column else None
+
+    def item(self, row: Sequence[Any], updated: int | None) -> Item:
+        width = len(self.names)
+        keys = row[width:]
+        item_id = keys[0] if len(keys) == 1 else json.dumps(list(keys)) if keys else ""
+        title = item_id
+        for i in self.title:
+            if row[i] is not None:
+                title = str(row[i])
+                break
+        body = ""
+        for i in self.body:
+            if isinstance(row[i], str):
+                body = str(row[i])
+                break
+        created = self.created
+        return Item(
+            id=item_id,
+            container_id=self.relation.id,
+            title=title,
+            body=Body(body, "plain"),
+            created_at=parse_time(row[created]) if created is not None else None,
+            updated_at=parse_time(row[updated]) if updated is not None else None,
+            fields=dict(zip(self.names, row, strict=False)),
+        )
+
+
 class PostgresConnector(Connector):
     id = "postgres"
     display_name = "PostgreSQL"
@@ -70,6 +132,7 @@ class PostgresConnector(Connector):
 
     def __init__(self, sessions: PgSessions | None = None):
         self.sessions = sessions or PgSessions()
+        self._plans: OrderedDict[tuple, tuple[_Plan, float]] = OrderedDict()
 
     async def aclose(self) -> None:
         await self.sessions.aclose()
@@ -98,21 +161,8 @@ class PostgresConnector(Connector):
         return Page([Container(id=r.id, name=r.name, key=r.id, type=r.kind, parent_id=r.schema) for r in page],
                     encode_cursor({"a": [page[-1].schema, page[-1].name]}) if more else None)
 
-    def _item(self, ctx: ConnectorContext, relation: Relation, row: dict[str, Any]) -> Item:
-        keys = [row.pop(f"{_KEY_ALIAS}{n}") for n in range(len(relation.key))]
-        item_id = keys[0] if len(keys) == 1 else json.dumps(keys) if keys else ""
-        cursor_column = ctx.setting("cursorColumn", "cursor_column")
-        title = next((str(row[c]) for c in _TITLE_COLUMNS if row.get(c) is not None), item_id)
-        body = next((str(row[c]) for c in ("body", "description") if isinstance(row.get(c), str)), "")
-        return Item(
-            id=item_id,
-            container_id=relation.id,
-            title=title,
-            body=Body(body, "plain"),
-            created_at=parse_time(row.get("created_at")),
-            updated_at=parse_time(row.get(cursor_column)) if cursor_column else None,
-            fields=row,
-        )
+    def _item(self, ctx: ConnectorContext, plan: _Plan, row: Sequence[Any]) -> Item:
+        return plan.item(row, plan.updated_index(ctx.setting("cursorColumn", "cursor_column")))
 
     def _select(self, relation: Relation) -> sql.Composable:
         keys = [sql.SQL("{}::text AS {}").format(c.ident, sql.Identifier(f"{_KEY_ALIAS}{n}"))
@@ -131,42 +181,84 @@ class PostgresConnector(Connector):
             raise UcfError(ErrorCode.INVALID_REQUEST, f"{relation.id} has no column {name!r}", {"field": "updatedSince"})
         return [sql.SQL("{} >= %s").format(column.ident)], [since]
 
+    def _cache_key(self, ctx: ConnectorContext, container_id: str) -> tuple:
+        return (self.sessions.key(ctx), tuple(_schemas(ctx)), container_id)
+
+    def _cached(self, key: tuple) -> _Plan | None:
+        entry = self._plans.get(key)
+        if entry is None:
+            return None
+        plan, until = entry
+        if until < time.monotonic():
+            del self._plans[key]
+            return None
+        return plan
+
+    def _remember(self, key: tuple, plan: _Plan) -> None:
+        self._plans.pop(key, None)
+        self._plans[key] = (plan, time.monotonic() + RELATION_CACHE_SECONDS)
+        while len(self._plans) > RELATION_CACHE_SIZE:
+            self._plans.popitem(last=False)
+
+    def _page_query(self, ctx: ConnectorContext, plan: _Plan, state: dict[str, Any],
+                    updated_since: dt.datetime | None, limit: int) -> tuple[sql.Composable, list[Any], int]:
+        relation = plan.relation
+        where, params = self._since(ctx, relation, updated_since)
+        if relation.key:
+            after = state.get("k")
+            if after is not None:
+                if not isinstance(after, list) or len(after) != len(relation.key):
+                    raise _invalid_cursor()
+                where.append(_key_match(relation, ">"))
+                params.extend(after)
+            order = sql.SQL(", ").join(c.ident for c in relation.key)
+            offset = 0
+        else:
+            offset = state.get("o", 0)
+            if not isinstance(offset, int) or offset < 0:
+                raise _invalid_cursor()
+            order = sql.SQL(", ").join(sql.SQL("{}::text").format(c.ident) for c in relation.columns)
+        query = sql.SQL("{} {} ORDER BY {} LIMIT %s OFFSET %s").format(
+            plan.select,
+            sql.SQL("WHERE ") + sql.SQL(" AND ").join(where) if where else sql.SQL(""),
+            order,
+        )
+        return query, [*params, limit + 1, offset], offset
+
     async def list_items(self, ctx, container_id, *, updated_since, cursor, limit) -> Page[Item]:
         state = decode_cursor(cursor) or {}
-        async with self.sessions.transaction(ctx) as conn:
-            relation = await resolve(conn, container_id, _schemas(ctx))
-            where, params = self._since(ctx, relation, updated_since)
-            if relation.key:
-                after = state.get("k")
-                if after is not None:
-                    if not isinstance(after, list) or len(after) != len(relation.key):
-                        raise _invalid_cursor()
-                    where.append(_key_match(relation, ">"))
-                    params.extend(after)
-                order = sql.SQL(", ").join(c.ident for c in relation.key)
-                offset = 0
-            else:
-                offset = state.get("o", 0)
-                if not isinstance(offset, int) or offset < 0:
-                    raise _invalid_cursor()
-                order = sql.SQL(", ").join(sql.SQL("{}::text").format(c.ident) for c in relation.columns)
-            query = sql.SQL("{} {} ORDER BY {} LIMIT %s OFFSET %s").format(
-                self._select(relation),
-                sql.SQL("WHERE ") + sql.SQL(" AND ").join(where) if where else sql.SQL(""),
-                order,
-            )
-            cur = conn.cursor(row_factory=dict_row)
-            await cur.execute(query, [*params, limit + 1, offset])
-            rows = await cur.fetchall()
+        key = self._cache_key(ctx, container_id)
+        plan = self._cached(key)
+        rows = None
+        if plan is not None:
+            query, params, offset = self._page_query(ctx, plan, state, updated_since, limit)
+            try:
+                async with self.sessions.statement(ctx) as conn:
+                    cur = await conn.execute(query, params)
+                    rows = await cur.fetchall()
+            except UcfError as exc:
+                if not str(exc.details.get("sqlstate", "")).startswith(_STALE_SQLSTATES):
+                    raise
+                self._plans.pop(key, None)
+        if rows is None:
+            async with self.sessions.transaction(ctx) as conn:
+                plan = _Plan.of(await resolve(conn, container_id, _schemas(ctx)), self._select)
+                query, params, offset = self._page_query(ctx, plan, state, updated_since, limit)
+                cur = await conn.execute(query, params)
+                rows = await cur.fetchall()
+            self._remember(key, plan)
+        relation = plan.relation
         more = len(rows) > limit
         rows = rows[:limit]
         if not more:
             nxt = None
         elif relation.key:
-            nxt = encode_cursor({"k": [rows[-1][f"{_KEY_ALIAS}{n}"] for n in range(len(relation.key))]})
+            width = len(relation.columns)
+            nxt = encode_cursor({"k": list(rows[-1][width:])})
         else:
             nxt = encode_cursor({"o": offset + limit})
-        return Page([self._item(ctx, relation, row) for row in rows], nxt)
+        make, updated = plan.item, plan.updated_index(ctx.setting("cursorColumn", "cursor_column"))
+        return Page([make(row, updated) for row in rows], nxt)
 
     async def get_item(self, ctx, container_id, item_id) -> Item:
         async with self.sessions.transaction(ctx) as conn:
@@ -174,9 +266,8 @@ class PostgresConnector(Connector):
             if not relation.key:
                 raise UcfError(ErrorCode.FAILED_PRECONDITION, f"{relation.id} has no primary key to address a row by")
             query = sql.SQL("{} WHERE {}").format(self._select(relation), _key_match(relation, "="))
-            cur = conn.cursor(row_factory=dict_row)
-            await cur.execute(query, _key_values(relation, item_id))
+            cur = await conn.execute(query, _key_values(relation, item_id))
             row = await cur.fetchone()
         if row is None:
             raise UcfError(ErrorCode.NOT_FOUND, f"row {item_id!r} not found in {relation.id}")
-        return self._item(ctx, relation, row)
+        return self._item(ctx, _Plan.of(relation, self._select), row)

@@ -31,6 +31,7 @@ from connector_service.connectors.models import (
     ItemDraft,
     comment_to_proto,
     container_to_proto,
+    fill_item,
     item_to_proto,
 )
 from connector_service.connectors.registry import ConnectorRegistry
@@ -86,7 +87,11 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
         connector, ctx = await self._open(request, Capability.ITEMS)
         page = await connector.list_items(ctx, request.container_id, updated_since=since,
                                           cursor=request.cursor or None, limit=limit)
-        return resources_pb2.ListItemsResponse(items=[item_to_proto(i) for i in page.items], next=page.next or "")
+        response = resources_pb2.ListItemsResponse(next=page.next or "")
+        add = response.items.add
+        for item in page.items:  # filled in place: no intermediate message per item to copy
+            fill_item(add(), item)
+        return response
 
     async def GetItem(self, request: resources_pb2.GetItemRequest, context: grpc.aio.ServicerContext):
         _required(itemId=request.item_id)
