@@ -31,3 +31,18 @@ def test_readme_links_point_to_existing_files() -> None:
     targets = re.findall(r"\]\(((?!https?://)[^)#]+)\)", readme)
     assert targets
     assert not [t for t in targets if not (ROOT / t).exists()]
+
+
+def test_every_setting_of_every_process_is_in_env_example() -> None:
+    """A variable a process reads but .env.example does not mention is one an operator never finds."""
+    from connector_service.settings import Settings as ConnectorSettings
+    from gateway.settings import GatewaySettings
+    from vault_service.settings import Settings as VaultSettings
+
+    documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]*)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
+    read = {
+        (field.alias or name).upper()
+        for cls in (ConnectorSettings, VaultSettings, GatewaySettings)
+        for name, field in cls.model_fields.items()
+    }
+    assert read <= documented, f"missing from .env.example: {sorted(read - documented)}"
