@@ -121,10 +121,4 @@ class AuditLog:
             query["connection_id"] = connection_id
         if action:
             query["action"] = action
-        after = wire.decode_cursor(cursor)
-        if after:
-            query["_id"] = {"$lt": after}
-        size = wire.page_size(limit)
-        docs = [d async for d in self._logs.find(query).sort("_id", -1).limit(size + 1)]
-        next_cursor = wire.encode_cursor(docs[size - 1]["_id"]) if len(docs) > size else ""
-        return docs[:size], next_cursor
+        return await wire.find_page(self._logs, query, cursor, limit, newest_first=True)

@@ -70,13 +70,7 @@ class ConnectionStore:
             query["workspace_id"] = workspace_id
         if connector_id:
             query["connector_id"] = connector_id
-        after = wire.decode_cursor(cursor)
-        if after:
-            query["_id"] = {"$gt": after}
-        size = wire.page_size(limit)
-        docs = [d async for d in self._col.find(query).sort("_id", 1).limit(size + 1)]
-        next_cursor = wire.encode_cursor(docs[size - 1]["_id"]) if len(docs) > size else ""
-        return docs[:size], next_cursor
+        return await wire.find_page(self._col, query, cursor, limit)
 
     async def ensure(
         self, tenant_id: str, connector_id: str, workspace_id: str, *, auth_mode: str,

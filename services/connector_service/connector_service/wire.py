@@ -96,3 +96,17 @@ def decode_cursor(cursor: str) -> str | None:
     if not _ID.match(decoded):
         raise invalid("cursor is not one this service issued", field="cursor")
     return decoded
+
+
+async def find_page(collection: Any, query: dict[str, Any], cursor: str, limit: int, *, newest_first: bool = False
+                    ) -> tuple[list[dict[str, Any]], str]:
+    """One page of `query` in `_id` (creation) order and the cursor of the next page ('' at the end).
+
+    `query` must already carry the tenant scope; the cursor only narrows it by `_id`.
+    """
+    after = decode_cursor(cursor)
+    if after:
+        query = {**query, "_id": {"$lt" if newest_first else "$gt": after}}
+    size = page_size(limit)
+    docs = [d async for d in collection.find(query).sort("_id", -1 if newest_first else 1).limit(size + 1)]
+    return docs[:size], encode_cursor(docs[size - 1]["_id"]) if len(docs) > size else ""

@@ -71,12 +71,7 @@ class JobStore:
         query: dict[str, Any] = {"tenant_id": tenant_id}
         if connection_id:
             query["connection_id"] = connection_id
-        before = wire.decode_cursor(cursor)
-        if before:
-            query["_id"] = {"$lt": before}
-        size = wire.page_size(limit)
-        docs = [d async for d in self._col.find(query).sort("_id", -1).limit(size + 1)]
-        return docs[:size], wire.encode_cursor(docs[size - 1]["_id"]) if len(docs) > size else ""
+        return await wire.find_page(self._col, query, cursor, limit, newest_first=True)
 
     async def cancel(self, tenant_id: str, job_id: str) -> dict[str, Any]:
         """A queued job is canceled at once; a running one stops at its next batch boundary."""

@@ -118,9 +118,4 @@ class WebhookStore:
         query: dict[str, Any] = {"tenant_id": tenant_id}
         if webhook_id:
             query["webhook_id"] = webhook_id
-        after = wire.decode_cursor(cursor)
-        if after:
-            query["_id"] = {"$gt": after}
-        size = wire.page_size(limit)
-        docs = [d async for d in self._dead.find(query).sort("_id", 1).limit(size + 1)]
-        return docs[:size], wire.encode_cursor(docs[size - 1]["_id"]) if len(docs) > size else ""
+        return await wire.find_page(self._dead, query, cursor, limit)
