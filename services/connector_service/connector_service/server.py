@@ -55,11 +55,7 @@ from connector_service.oauth.refresh import RefreshCoordinator
 from connector_service.oauth_clients import OAuthClients
 from connector_service.oauth_sessions import OAuthSessionStore
 from connector_service.onboarding import Onboarding
-from connector_service.pending_servicers import (
-    PendingJobServicer,
-    PendingResourceServicer,
-    PendingWebhookServicer,
-)
+from connector_service.pending_servicers import unimplemented_servicer
 from connector_service.probing import Prober
 from connector_service.settings import Settings
 from connector_service.sync_states import SyncStateStore
@@ -140,16 +136,19 @@ async def create_server(settings: Settings, db: AsyncDatabase, vault: Any, http:
     connections_pb2_grpc.add_ConnectionServiceServicer_to_server(ConnectionServicer(
         catalog=catalog, connections=connections, credentials=credentials, sync_states=sync_states,
         audit_log=audit_log), server)
-    resources = PendingResourceServicer() if registry is None else ResourceServicer(
-        registry, contexts, current_principal)
+    no_connectors = "this process runs without resource connectors"
+    resources = unimplemented_servicer(resources_pb2_grpc.ResourceServiceServicer, no_connectors) \
+        if registry is None else ResourceServicer(registry, contexts, current_principal)
     resources_pb2_grpc.add_ResourceServiceServicer_to_server(resources, server)
     background = None if registry is None else await create_background(
         settings, db, vault=vault, http=http, registry=registry, contexts=contexts, connections=connections,
         sync_states=sync_states, audit_log=audit_log, principal=current_principal)
     jobs_pb2_grpc.add_JobServiceServicer_to_server(
-        PendingJobServicer() if background is None else background.jobs, server)
+        unimplemented_servicer(jobs_pb2_grpc.JobServiceServicer, no_connectors)
+        if background is None else background.jobs, server)
     webhooks_pb2_grpc.add_WebhookServiceServicer_to_server(
-        PendingWebhookServicer() if background is None else background.webhooks, server)
+        unimplemented_servicer(webhooks_pb2_grpc.WebhookServiceServicer, no_connectors)
+        if background is None else background.webhooks, server)
 
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
