@@ -14,7 +14,7 @@ from gateway.deps import Runtime
 from gateway.envelope import EnvelopeResponse
 from gateway.errors import install_error_handlers
 from gateway.middleware import RequestContextMiddleware
-from gateway.routes import api_routers, health
+from gateway.routes import api_routers, connections, health
 from gateway.rpc import Stubs
 from gateway.schemas import install_openapi
 from gateway.settings import GatewaySettings
@@ -67,5 +67,7 @@ def create_app(settings: GatewaySettings | None = None, stubs: Stubs | None = No
     app.include_router(health.router)
     for router in api_routers:
         app.include_router(router, prefix=settings.api_prefix)
+    # The token read's common shape, matched before every router (see routes/connections.py).
+    app.router.routes.insert(0, connections.TokenReadRoute(settings.api_prefix))
     install_openapi(app)
     return app

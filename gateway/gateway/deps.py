@@ -8,6 +8,7 @@ and the request id set by `RequestContextMiddleware`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
@@ -38,18 +39,26 @@ async def runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
-async def caller(request: Request) -> Caller:
-    state: Runtime = request.app.state.runtime
-    metadata = [(REQUEST_ID_METADATA_KEY, request_id_var.get())]
-    for key, value in request.scope["headers"]:
+def call_metadata(headers: Iterable[tuple[bytes, bytes]]) -> tuple[tuple[str, str], ...]:
+    """The gRPC metadata of one request: its id plus the forwarded ASGI `headers`."""
+    metadata: tuple[tuple[str, str], ...] = ((REQUEST_ID_METADATA_KEY, request_id_var.get()),)
+    for key, value in headers:
         name = _FORWARDED_HEADERS.get(key)
         if name is not None:
             text = value.decode("latin-1")
             if not (text.isascii() and text.isprintable()):
                 # gRPC metadata values are printable ASCII; say which header, never its value.
                 raise UcfError(ErrorCode.INVALID_REQUEST, f"the {name} header must be printable ASCII")
-            metadata.append((name, text))
-    return Caller(state.stubs, tuple(metadata), state.rpc_timeout, state.upstream_rpc_timeout)
+            metadata += ((name, text),)
+    return metadata
+
+
+def caller_for(runtime: Runtime, headers: Iterable[tuple[bytes, bytes]]) -> Caller:
+    return Caller(runtime.stubs, call_metadata(headers), runtime.rpc_timeout, runtime.upstream_rpc_timeout)
+
+
+async def caller(request: Request) -> Caller:
+    return caller_for(request.app.state.runtime, request.scope["headers"])
 
 
 def timestamp(value: datetime | None) -> Timestamp | None:

@@ -1,19 +1,28 @@
 """Connection records, their credentials, sync cursors and the audit trail
-(ConnectionService). `GET /connections/{id}/token` is the hot path of internal
-callers: one dependency, one RPC, one serialisation.
+(ConnectionService).
+
+`GET /connections/{id}/token` is the hot path of internal callers. `get_token` is
+its FastAPI route (the OpenAPI entry, and every request out of the common shape);
+`TokenReadRoute`, mounted ahead of all routers, answers the common shape — GET, no
+query string — at the ASGI level: no `Request`, dependency solving or exit stacks,
+and the reply JSON built straight from the `Credential` fields. Same metadata, same
+`Caller` (so the same `error_from_rpc` errors, answered by the same handlers), same
+envelope bytes and headers.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from starlette.responses import Response
+from starlette.routing import BaseRoute, Match, NoMatchFound, compile_path, get_route_path
+from starlette.types import Receive, Scope, Send
 from ucf.connector.v1 import connections_pb2 as pb
 
 from gateway.bodies import ConnectionBody, SyncStateBody, TokenBody
-from gateway.deps import Cursor, Limit, OptionalConnectionIdQuery, Rpc
-from gateway.envelope import ok
+from gateway.deps import Cursor, Limit, OptionalConnectionIdQuery, Rpc, caller_for
+from gateway.envelope import flat_json, ok, ok_bytes
 from gateway.schemas import reply, reply_page
 
 router = APIRouter(tags=["connections"])
@@ -72,6 +81,46 @@ async def get_token(
     request = pb.GetTokenRequest(connection_id=connection_id, force_refresh=force_refresh)
     answer = await rpc(rpc.stubs.connections.GetToken, request, upstream=True)
     return ok(answer.credential)
+
+
+_credential_json = flat_json(pb.Credential.DESCRIPTOR)
+
+
+class TokenReadRoute(BaseRoute):
+    """`GET {prefix}/connections/{connection_id}/token` without a query string, as plain ASGI.
+
+    Anything else on that path (another method, `forceRefresh`, any query) does not match
+    here and reaches `get_token` through FastAPI, so validation and 405s stay FastAPI's.
+    """
+
+    def __init__(self, prefix: str) -> None:
+        self.path = prefix + "/connections/{connection_id}/token"
+        self.path_regex, self.path_format, _ = compile_path(self.path)
+        self.name = "get_token_lean"
+        self.include_in_schema = False
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] != "http" or scope["method"] != "GET" or scope["query_string"]:
+            return Match.NONE, {}
+        found = self.path_regex.match(get_route_path(scope))
+        if found is None:
+            return Match.NONE, {}
+        return Match.FULL, {"path_params": {**scope.get("path_params", {}), **found.groupdict()}}
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> Any:
+        raise NoMatchFound(name, path_params)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        rpc = caller_for(scope["app"].state.runtime, scope["headers"])  # UcfError → the error handlers
+        request = pb.GetTokenRequest(connection_id=scope["path_params"]["connection_id"])
+        answer = await rpc(rpc.stubs.connections.GetToken, request, upstream=True)
+        body = ok_bytes(_credential_json(answer.credential))
+        await send({
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-length", str(len(body)).encode("latin-1")), (b"content-type", b"application/json")],
+        })  # fmt: skip
+        await send({"type": "http.response.body", "body": body})
 
 
 @router.post("/connections/{connection_id}/validate", responses=reply(pb.ValidateConnectionResponse.DESCRIPTOR))
