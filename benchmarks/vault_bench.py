@@ -33,8 +33,8 @@ from vault_service.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tests.support.ports import free_port, wait_for_port
-from tests.vault_service.seeding import seed_secrets
+from tests.support.ports import free_port, wait_for_port  # noqa: E402 - importable only after the sys.path insert
+from tests.vault_service.seeding import seed_secrets  # noqa: E402 - importable only after the sys.path insert
 
 RESULTS = ROOT / "benchmarks" / "results"
 
@@ -74,9 +74,9 @@ async def _direct_reads(db, fernets: dict[str, Fernet], owners: list[str], n: in
 async def _grpc_rewrap(stub: vault_pb2_grpc.VaultServiceStub, token: str, batch: int) -> tuple[float, int]:
     start = time.perf_counter()
     last = None
-    async for last in stub.Rewrap(vault_pb2.RewrapRequest(batch_size=batch),
-                                  metadata=(("authorization", f"Bearer {token}"),)):
-        pass
+    async for progress in stub.Rewrap(vault_pb2.RewrapRequest(batch_size=batch),
+                                      metadata=(("authorization", f"Bearer {token}"),)):
+        last = progress
     assert last is not None and last.remaining == 0
     return last.rewrapped / (time.perf_counter() - start), last.rewrapped
 

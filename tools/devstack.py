@@ -261,6 +261,7 @@ def run(data_dir: Path, stop_event: threading.Event) -> int:
 
 def print_banner(api_key: str, key_file: Path, gateway: int, connector: int, vault: int, mongo: str) -> None:
     auth = f'"Authorization: Bearer $(cat {key_file})"'
+    grpc_auth = auth.replace("Authorization", "authorization")
     print(
         f"""
 UCF development stack
@@ -274,7 +275,7 @@ dev API key (tenant dev, scope admin, also in {key_file}): {api_key}
   curl -H {auth} http://{HOST}:{gateway}/api/connectors
   grpcurl -plaintext {HOST}:{connector} list
   grpcurl -plaintext {HOST}:{connector} grpc.health.v1.Health/Check
-  grpcurl -plaintext -H {auth.replace("Authorization", "authorization")} {HOST}:{connector} ucf.connector.v1.ConnectorService/ListConnectors
+  grpcurl -plaintext -H {grpc_auth} {HOST}:{connector} ucf.connector.v1.ConnectorService/ListConnectors
 
 devstack: ready - press Ctrl-C to stop""",
         flush=True,

@@ -78,7 +78,8 @@ async def test_another_tenant_sees_not_found_exactly_like_a_missing_connection(s
     await stack.connections.StoreToken(pb.StoreTokenRequest(connection_id=conn.id, token_string=CANARY),
                                        metadata=auth(a))
     calls = {
-        "get": lambda cid: stack.connections.GetConnection(pb.GetConnectionRequest(connection_id=cid), metadata=auth(b)),
+        "get": lambda cid: stack.connections.GetConnection(pb.GetConnectionRequest(connection_id=cid),
+                                                           metadata=auth(b)),
         "token": lambda cid: stack.connections.GetToken(pb.GetTokenRequest(connection_id=cid), metadata=auth(b)),
         "delete": lambda cid: stack.connections.DeleteConnection(pb.DeleteConnectionRequest(connection_id=cid),
                                                                  metadata=auth(b)),

@@ -60,13 +60,15 @@ class FakeConfluence(FakeProvider):
             Route("/api/v2/footer-comments", self.create_comment, methods=["POST"]),
             Route("/rest/api/user/current", self.current_user),
         ]
-        super().__init__(Starlette(routes=[Mount("/ex/confluence/{cloud_id}/wiki", routes=wiki), Mount("/wiki", routes=wiki)]))
+        super().__init__(Starlette(routes=[Mount("/ex/confluence/{cloud_id}/wiki", routes=wiki),
+                                           Mount("/wiki", routes=wiki)]))
 
     def unauthorized(self, request: Request) -> JSONResponse | None:
         return atlassian_auth_failure(request, cloud_id=CLOUD_ID, token=OAUTH_TOKEN, email=EMAIL, api_token=API_TOKEN,
                                       site_failure=_error(401, "UNAUTHORIZED", "Unauthorized"))
 
-    def _new_page(self, space_id: str, title: str, storage: str, when: dt.datetime, parent_id: str | None = None) -> dict:
+    def _new_page(self, space_id: str, title: str, storage: str, when: dt.datetime,
+                  parent_id: str | None = None) -> dict:
         page_id = str(5000 + len(self.pages))
         page = {"id": page_id, "status": "current", "title": title, "spaceId": space_id, "parentId": parent_id,
                 "authorId": self.account["accountId"], "createdAt": _iso(when),
@@ -104,7 +106,8 @@ class FakeConfluence(FakeProvider):
         if start + limit < len(everything):
             rest = {k: v for k, v in q.items() if k != "cursor"}
             nxt = request.url.path.split("/wiki", 1)[1]
-            nxt = "/wiki" + nxt + "?" + urlencode({**rest, "cursor": base64.urlsafe_b64encode(str(start + limit).encode()).decode()})
+            cursor = base64.urlsafe_b64encode(str(start + limit).encode()).decode()
+            nxt = "/wiki" + nxt + "?" + urlencode({**rest, "cursor": cursor})
             body["_links"]["next"] = nxt
             headers["Link"] = f'<{nxt}>; rel="next", <{self.base_url}/wiki>; rel="base"'
         return JSONResponse(body, headers=headers)
@@ -128,7 +131,8 @@ class FakeConfluence(FakeProvider):
         if not any(s["id"] == request.path_params["space_id"] for s in self.spaces):
             return _error(404, "NOT_FOUND", "Not Found")
         pages = [p for p in self.pages.values() if p["spaceId"] == request.path_params["space_id"]]
-        return self._page(request, self._sorted(pages, request.query_params.get("sort", "id")), self._with_body(request))
+        ordered = self._sorted(pages, request.query_params.get("sort", "id"))
+        return self._page(request, ordered, self._with_body(request))
 
     @authed
     async def get_page(self, request: Request) -> JSONResponse:

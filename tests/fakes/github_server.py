@@ -104,7 +104,9 @@ class FakeGitHub(FakeProvider):
         last = max(1, -(-len(everything) // per_page))
         if page < last:
             query = {k: v for k, v in q.items() if k != "page"}
-            make = lambda n: f"{self.base_url}{link_path}?{urlencode({**query, 'page': n})}"
+            def make(n: int) -> str:
+                return f"{self.base_url}{link_path}?{urlencode({**query, 'page': n})}"
+
             headers["Link"] = f'<{make(page + 1)}>; rel="next", <{make(last)}>; rel="last"'
         return JSONResponse(chunk, headers=headers)
 
@@ -124,7 +126,8 @@ class FakeGitHub(FakeProvider):
         if request.method == "POST":
             data = await request.json()
             if not isinstance(data.get("title"), str) or not data["title"]:
-                return _error(422, "Validation Failed", [{"resource": "Issue", "code": "missing_field", "field": "title"}])
+                return _error(422, "Validation Failed",
+                              [{"resource": "Issue", "code": "missing_field", "field": "title"}])
             issue = self._new_issue(repo["full_name"], data["title"], data.get("body") or "", dt.datetime.now(dt.UTC))
             issue["labels"] = [{"name": n} for n in data.get("labels", [])]
             return JSONResponse(issue, 201)
@@ -162,7 +165,8 @@ class FakeGitHub(FakeProvider):
         if request.method == "POST":
             data = await request.json()
             if not isinstance(data.get("body"), str) or not data["body"]:
-                return _error(422, "Validation Failed", [{"resource": "IssueComment", "code": "missing_field", "field": "body"}])
+                return _error(422, "Validation Failed",
+                              [{"resource": "IssueComment", "code": "missing_field", "field": "body"}])
             return JSONResponse(self._new_comment(*key, data["body"]), 201)
         return self._listing(request, self.comments[key], f"/repositories/1/issues/{issue['number']}/comments")
 
@@ -173,7 +177,8 @@ class FakeGitHub(FakeProvider):
         if self._repo(request) is None:
             return _error(404, "Not Found")
         if data.get("name", "web") != "web" or not str(config.get("url", "")).startswith(("http://", "https://")):
-            return _error(422, "Validation Failed", [{"resource": "Hook", "code": "custom", "message": "url is invalid"}])
+            return _error(422, "Validation Failed",
+                          [{"resource": "Hook", "code": "custom", "message": "url is invalid"}])
         hook_id = 1000 + len(self.hooks) + 1
         self.hooks[hook_id] = {"id": hook_id, "name": "web", "active": data.get("active", True),
                                "events": data.get("events") or ["push"], "config": config}

@@ -63,7 +63,8 @@ def jira_time(t: dt.datetime) -> str:
 
 
 def adf(text: str) -> dict[str, Any]:
-    return {"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": [{"type": "text", "text": text}]}]}
+    paragraph = {"type": "paragraph", "content": [{"type": "text", "text": text}]}
+    return {"type": "doc", "version": 1, "content": [paragraph]}
 
 
 def _errors(status: int, *messages: str, fields: dict[str, str] | None = None) -> JSONResponse:
@@ -130,8 +131,9 @@ class FakeJira(FakeProvider):
         return comment
 
     def unauthorized(self, request: Request) -> JSONResponse | None:
+        site_failure = _errors(401, "Client must be authenticated to access this resource.")
         return atlassian_auth_failure(request, cloud_id=CLOUD_ID, token=OAUTH_TOKEN, email=EMAIL, api_token=API_TOKEN,
-                                      site_failure=_errors(401, "Client must be authenticated to access this resource."))
+                                      site_failure=site_failure)
 
     def _issue_view(self, issue: dict, fields: list[str]) -> dict:
         base = self.base_url + "/rest/api/3/issue/" + issue["id"]
@@ -157,7 +159,8 @@ class FakeJira(FakeProvider):
                 body["fields"] = body["fields"].split(",")
         match = _JQL.match(str(body.get("jql", "")))
         if not match:
-            return _errors(400, "Unbounded JQL queries are not allowed here. Please add a search restriction to your query.")
+            return _errors(400, "Unbounded JQL queries are not allowed here."
+                                " Please add a search restriction to your query.")
         project = next((p for p in self.projects if match["project"] in (p["id"], p["key"])), None)
         if project is None:
             return _errors(400, f"The value '{match['project']}' does not exist for the field 'project'.")
@@ -208,13 +211,14 @@ class FakeJira(FakeProvider):
         if not fields.get("summary"):
             problems["summary"] = "You must specify a summary of the issue."
         if "description" in fields and not _is_adf(fields["description"]):
-            problems["description"] = "Operation value must be an Atlassian Document (see the Atlassian Document Format)"
+            problems["description"] = ("Operation value must be an Atlassian Document"
+                                       " (see the Atlassian Document Format)")
         if not (fields.get("issuetype") or {}).get("name") and not (fields.get("issuetype") or {}).get("id"):
             problems["issuetype"] = "Specify an issue type"
         if problems:
             return _errors(400, fields=problems)
-        issue = self._new_issue(project, fields["summary"], fields.get("description"), fields["issuetype"].get("name", "Task"),
-                                dt.datetime.now(dt.UTC))
+        issue = self._new_issue(project, fields["summary"], fields.get("description"),
+                                fields["issuetype"].get("name", "Task"), dt.datetime.now(dt.UTC))
         return JSONResponse({"id": issue["id"], "key": issue["key"], "self": self.base_url}, 201)
 
     @authed

@@ -24,7 +24,8 @@ from tests.fakes._provider import FakeProvider, authed, bearer_token
 
 TOKEN = "00Dfake!salesforce-access-token"
 VERSION = "v62.0"
-_SOQL = re.compile(r"^SELECT (?P<fields>[\w, ]+) FROM (?P<obj>\w+)(?: WHERE (?P<field>\w+) (?P<op>>=|=) (?P<value>\S+))?"
+_SOQL = re.compile(r"^SELECT (?P<fields>[\w, ]+) FROM (?P<obj>\w+)"
+                   r"(?: WHERE (?P<field>\w+) (?P<op>>=|=) (?P<value>\S+))?"
                    r"(?: ORDER BY (?P<order>[\w, ]+))?$")
 _OBJECTS = {
     "Account": {"nameField": "Name", "fields": ["Id", "Name", "Description", "OwnerId", "CreatedById", "CreatedDate",
@@ -53,12 +54,14 @@ class FakeSalesforce(FakeProvider):
         self.locators: dict[str, tuple[list[dict], int]] = {}
         start = dt.datetime(2024, 7, 1, tzinfo=dt.UTC)
         for n in range(accounts):
-            self._insert("Account", {"Name": f"Account {n}", "Description": f"Customer {n}"}, start + dt.timedelta(minutes=n))
+            self._insert("Account", {"Name": f"Account {n}", "Description": f"Customer {n}"},
+                         start + dt.timedelta(minutes=n))
         for n in range(cases):
             case = self._insert("Case", {"CaseNumber": f"{1000 + n:08d}", "Subject": f"Case {n}", "Status": "New",
                                          "Description": "It broke"}, start + dt.timedelta(minutes=n))
             for c in range(comments_per_case):
-                self._insert("CaseComment", {"ParentId": case["Id"], "CommentBody": f"note {c}"}, start + dt.timedelta(minutes=c))
+                self._insert("CaseComment", {"ParentId": case["Id"], "CommentBody": f"note {c}"},
+                             start + dt.timedelta(minutes=c))
         routes = [
             Route("/services/data/", self.versions),
             Route(f"/services/data/{VERSION}/limits", self.limits),
@@ -97,7 +100,8 @@ class FakeSalesforce(FakeProvider):
     @authed
     async def global_describe(self, request: Request) -> Response:
         return JSONResponse({"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": [
-            {"name": n, "label": n.replace("__c", ""), "keyPrefix": None, "queryable": True, "custom": d.get("custom", False)}
+            {"name": n, "label": n.replace("__c", ""), "keyPrefix": None, "queryable": True,
+             "custom": d.get("custom", False)}
             for n, d in _OBJECTS.items()]})
 
     @authed
@@ -132,14 +136,17 @@ class FakeSalesforce(FakeProvider):
         if found is None:
             return _error(404, "NOT_FOUND", "The requested resource does not exist")
         wanted = request.query_params.get("fields")
-        return JSONResponse(found if not wanted else {k: v for k, v in found.items() if k in wanted.split(",") + ["attributes"]})
+        if not wanted:
+            return JSONResponse(found)
+        return JSONResponse({k: v for k, v in found.items() if k in wanted.split(",") + ["attributes"]})
 
     def _batch(self, request: Request, rows: list[dict], start: int) -> Response:
         option = request.headers.get("sforce-query-options", "batchSize=2000")
         size = int(option.split("=", 1)[1]) if option.startswith("batchSize=") else 2000
         if not 200 <= size <= 2000:
             return _error(400, "INVALID_QUERY_OPTIONS", "batchSize must be between 200 and 2000")
-        body: dict[str, Any] = {"totalSize": len(rows), "done": start + size >= len(rows), "records": rows[start:start + size]}
+        body: dict[str, Any] = {"totalSize": len(rows), "done": start + size >= len(rows),
+                                "records": rows[start:start + size]}
         if not body["done"]:
             locator = f"01g{uuid.uuid4().hex[:12]}-{start + size}"
             self.locators[locator] = (rows, start + size)

@@ -173,7 +173,8 @@ class LocalStack:
         deadline = time.monotonic() + START_TIMEOUT
         while not healthy():
             if self.processes[name].poll() is not None:
-                raise ProcessFailed(f"{name} exited with {self.processes[name].returncode}:\n{self.log_text(name)[-3000:]}")
+                code, tail = self.processes[name].returncode, self.log_text(name)[-3000:]
+                raise ProcessFailed(f"{name} exited with {code}:\n{tail}")
             if time.monotonic() > deadline:
                 raise ProcessFailed(f"{name} not healthy after {START_TIMEOUT}s:\n{self.log_text(name)[-3000:]}")
             time.sleep(0.1)

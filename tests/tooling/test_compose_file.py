@@ -81,7 +81,8 @@ def test_only_the_connector_service_shares_a_network_with_the_vault(compose: dic
 def test_two_official_mongodb_instances_with_separate_credentials_and_volumes(compose: dict) -> None:
     mongo, vault_mongo = compose["services"]["mongo"], compose["services"]["vault-mongo"]
     assert mongo["image"].split(":")[0] == vault_mongo["image"].split(":")[0] == "mongo"
-    assert mongo["environment"]["MONGO_INITDB_ROOT_PASSWORD"] != vault_mongo["environment"]["MONGO_INITDB_ROOT_PASSWORD"]
+    password = "MONGO_INITDB_ROOT_PASSWORD"
+    assert mongo["environment"][password] != vault_mongo["environment"][password]
     assert set(mongo["volumes"]).isdisjoint(vault_mongo["volumes"])
     vault_env = compose["services"]["vault"]["environment"]
     connector_env = compose["services"]["connector-service"]["environment"]

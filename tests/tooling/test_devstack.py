@@ -131,7 +131,8 @@ def test_make_run_serves_the_catalog_and_stops_cleanly_on_sigterm(devstack: Devs
         headers={"Authorization": f"Bearer {printed}"}, timeout=30,
     )
     assert response.status_code == 200, response.text
-    assert {"jira", "confluence", "github", "salesforce", "postgres"} <= {c["id"] for c in response.json()["data"]["items"]}
+    listed = {c["id"] for c in response.json()["data"]["items"]}
+    assert {"jira", "confluence", "github", "salesforce", "postgres"} <= listed
 
     children = _child_pids(devstack.lines)
     assert set(children) == {"mongodb", "vault", "connector", "gateway"}

@@ -36,7 +36,8 @@ ADMIN_CALLS: dict[str, Call] = {
 ALL_CALLS = {**SECRET_CALLS, **ADMIN_CALLS}
 
 
-async def _refused(call: Call, stub: vault_pb2_grpc.VaultServiceStub, md: tuple[tuple[str, str], ...]) -> grpc.StatusCode:
+async def _refused(call: Call, stub: vault_pb2_grpc.VaultServiceStub,
+                   md: tuple[tuple[str, str], ...]) -> grpc.StatusCode:
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await call(stub, md)
     return refused.value.code()

@@ -86,9 +86,9 @@ async def test_status_rewrap_retire_and_verify_audit(mongo_url: str, db_suffix: 
 
 
 def test_serve_refuses_to_start_without_a_key_ring(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "vault_service", "serve"], cwd=tmp_path, capture_output=True, check=False,
-                            text=True, timeout=60, env={**os.environ, "VAULT_KEYS": "", "VAULT_KEYS_FILE": "",
-                                                        "VAULT_CLIENT_TOKEN": "t" * 32})
+    result = subprocess.run([sys.executable, "-m", "vault_service", "serve"], cwd=tmp_path, capture_output=True,
+                            check=False, text=True, timeout=60,
+                            env={**os.environ, "VAULT_KEYS": "", "VAULT_KEYS_FILE": "", "VAULT_CLIENT_TOKEN": "t" * 32})
     assert result.returncode == 2
     assert "no key ring configured" in result.stderr
 

@@ -72,7 +72,8 @@ class ConnectorSettingsStore:
         await self._col.create_index([("tenant_id", 1), ("connector_id", 1)], unique=True)
 
     async def get(self, tenant_id: str, connector_id: str) -> ConnectorSettings:
-        return ConnectorSettings.from_doc(await self._col.find_one({"tenant_id": tenant_id, "connector_id": connector_id}))
+        doc = await self._col.find_one({"tenant_id": tenant_id, "connector_id": connector_id})
+        return ConnectorSettings.from_doc(doc)
 
     async def cached(self, tenant_id: str, connector_id: str) -> ConnectorSettings:
         """`get`, served from a per-process cache for up to `CACHE_TTL_SECONDS` (hot resource paths)."""

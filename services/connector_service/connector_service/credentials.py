@@ -154,7 +154,8 @@ class Credentials:
             credential = await self._fresh_tokens(tenant_id, credential, force_refresh)
         elif force_refresh:
             raise UcfError(ErrorCode.FAILED_PRECONDITION, f"a {kind} credential cannot be refreshed")
-        expires_at = credential.tokens.expires_at if credential.tokens is not None else conn.get("credential_expires_at")
+        expires_at = (credential.tokens.expires_at if credential.tokens is not None
+                      else conn.get("credential_expires_at"))
         self._cache.put(tenant_id, connection_id, Credential(credential.connection, kind, credential.payload,
                                                              tokens=credential.tokens),
                         epoch=epoch, valid_until=expires_at, margin_seconds=self._margin, now=wire.now())

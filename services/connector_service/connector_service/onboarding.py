@@ -153,7 +153,8 @@ class Onboarding:
             response = await self._http.get(url, headers={"Authorization": f"Bearer {tokens.access_token}",
                                                           "Accept": "application/json"})
         except (KeyError, httpx.HTTPError) as exc:
-            raise UcfError(ErrorCode.UPSTREAM_ERROR, f"could not read connection details: {type(exc).__name__}") from None
+            raise UcfError(ErrorCode.UPSTREAM_ERROR,
+                           f"could not read connection details: {type(exc).__name__}") from None
         body = response.json() if response.is_success else None
         if isinstance(body, list):
             body = body[0] if body else None

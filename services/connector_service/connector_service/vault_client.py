@@ -120,7 +120,9 @@ def channel_for(address: str, *, ca_file: Path | None = None, cert_file: Path | 
     if ca_file is None:
         return grpc.aio.insecure_channel(address)
     credentials = grpc.ssl_channel_credentials(
-        ca_file.read_bytes(), key_file.read_bytes() if key_file else None, cert_file.read_bytes() if cert_file else None)
+        ca_file.read_bytes(),
+        key_file.read_bytes() if key_file else None,
+        cert_file.read_bytes() if cert_file else None)
     options = [("grpc.ssl_target_name_override", server_name)] if server_name else []
     return grpc.aio.secure_channel(address, credentials, options=options)
 

@@ -6,11 +6,13 @@ by it (ECDSA P-256, 825 days):
 | file | identity (CN, first DNS SAN) | used by |
 |---|---|---|
 | `ca.crt` / `ca.key` | UCF development CA | both sides trust `ca.crt`; keep `ca.key` offline |
-| `vault.crt` / `vault.key` | `vault` (+ `localhost`, 127.0.0.1) | the vault's server certificate; also a client certificate so the container healthcheck can present it |
+| `vault.crt` / `vault.key` | `vault` (+ `localhost`, 127.0.0.1) | the vault's server and client certificate |
 | `connector-service.crt` / `.key` | `connector-service` | the connector service (`VAULT_ALLOWED_CLIENTS`) |
 | `vault-admin.crt` / `.key` | `vault-admin` | the admin CLI (`VAULT_ADMIN_CLIENTS`) |
 
-These names match docker-compose.yml. Private keys are written mode 0600.
+The vault's certificate is also a client certificate so the container
+healthcheck can present it. These names match docker-compose.yml. Private
+keys are written mode 0600.
 For production, issue certificates from your own CA with the same identities.
 """
 
@@ -65,7 +67,8 @@ def issue(ca_key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificate, common_
     """A leaf certificate for `common_name` signed by the CA."""
     key = ec.generate_private_key(ec.SECP256R1())
     now = dt.datetime.now(dt.UTC)
-    usages = ([ExtendedKeyUsageOID.SERVER_AUTH] if server else []) + ([ExtendedKeyUsageOID.CLIENT_AUTH] if client else [])
+    usages = (([ExtendedKeyUsageOID.SERVER_AUTH] if server else [])
+              + ([ExtendedKeyUsageOID.CLIENT_AUTH] if client else []))
     sans: list[x509.GeneralName] = [x509.DNSName(name) for name in (common_name, *dns)]
     sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
     cert = (x509.CertificateBuilder()

@@ -36,9 +36,11 @@ def ctx(wiki, make_ctx):
 async def test_pages_follow_the_v2_cursor_across_pages(wiki, ctx):
     space = wiki.spaces[1]
     before = wiki.calls(f"/spaces/{space['id']}/pages")
-    items, pages = await collect(lambda **kw: ConfluenceConnector().list_items(ctx(), space["id"], updated_since=None, **kw), limit=3)
+    items, pages = await collect(
+        lambda **kw: ConfluenceConnector().list_items(ctx(), space["id"], updated_since=None, **kw), limit=3)
     assert pages == 3 and wiki.calls(f"/spaces/{space['id']}/pages") - before == 3
-    assert [i.id for i in items] == sorted((p["id"] for p in wiki.pages.values() if p["spaceId"] == space["id"]), key=int)
+    in_space = [p["id"] for p in wiki.pages.values() if p["spaceId"] == space["id"]]
+    assert [i.id for i in items] == sorted(in_space, key=int)
     assert items[0].body.format == "storage"
     assert items[0].body.text == "Hello page 0\n\n- one\n- two"
     assert items[0].url.startswith("https://acme.atlassian.net/wiki/spaces/")
@@ -47,9 +49,11 @@ async def test_pages_follow_the_v2_cursor_across_pages(wiki, ctx):
 
 async def test_updated_since_stops_at_the_first_older_page(wiki, ctx):
     space = wiki.spaces[0]
-    mine = sorted((p for p in wiki.pages.values() if p["spaceId"] == space["id"]), key=lambda p: p["version"]["createdAt"])
+    mine = sorted((p for p in wiki.pages.values() if p["spaceId"] == space["id"]),
+                  key=lambda p: p["version"]["createdAt"])
     since = dt.datetime.fromisoformat(mine[3]["version"]["createdAt"])
-    items, _ = await collect(lambda **kw: ConfluenceConnector().list_items(ctx(), space["id"], updated_since=since, **kw), limit=2)
+    items, _ = await collect(
+        lambda **kw: ConfluenceConnector().list_items(ctx(), space["id"], updated_since=since, **kw), limit=2)
     assert sorted(i.id for i in items) == sorted(p["id"] for p in mine[3:])
 
 
@@ -82,7 +86,8 @@ async def test_create_page_and_comment_convert_text_to_storage(wiki, ctx):
     item = await ConfluenceConnector().create_item(ctx(), space["id"], ItemDraft("Runbook", Body("Step <1>\nStep 2")))
     assert wiki.pages[item.id]["body"]["storage"]["value"] == "<p>Step &lt;1&gt;<br/>Step 2</p>"
     assert item.title == "Runbook" and item.body.text == "Step <1>\nStep 2"
-    comment = await ConfluenceConnector().create_comment(ctx(), space["id"], item.id, Body("<p>Looks <em>good</em></p>", "storage"))
+    comment = await ConfluenceConnector().create_comment(ctx(), space["id"], item.id,
+                                                         Body("<p>Looks <em>good</em></p>", "storage"))
     assert comment.body.text == "Looks good" and comment.item_id == item.id
     assert wiki.comments[item.id][-1]["body"]["storage"]["value"] == "<p>Looks <em>good</em></p>"
 

@@ -24,8 +24,9 @@ def jira():
 @pytest.fixture
 def oauth_ctx(jira, make_ctx):
     def build(token: str = OAUTH_TOKEN, **kw):
-        return make_ctx("jira", {"access_token": token, "token_type": "Bearer", "scope": "read:jira-work write:jira-work"},
-                        base_url=jira.base_url, metadata={"cloud_id": CLOUD_ID, "site_url": "https://acme.atlassian.net"}, **kw)
+        credential = {"access_token": token, "token_type": "Bearer", "scope": "read:jira-work write:jira-work"}
+        return make_ctx("jira", credential, base_url=jira.base_url,
+                        metadata={"cloud_id": CLOUD_ID, "site_url": "https://acme.atlassian.net"}, **kw)
     return build
 
 
@@ -53,7 +54,8 @@ async def test_updated_since_keeps_only_issues_changed_at_or_after_it(jira, oaut
     mine = sorted((i for i in jira.issues.values() if i["fields"]["project"]["id"] == project["id"]),
                   key=lambda i: i["fields"]["updated"])
     since = dt.datetime.fromisoformat(mine[4]["fields"]["updated"])
-    items, _ = await collect(lambda **kw: connector.list_items(ctx, project["key"], updated_since=since, **kw), limit=50)
+    items, _ = await collect(
+        lambda **kw: connector.list_items(ctx, project["key"], updated_since=since, **kw), limit=50)
     assert [i.id for i in items] == [i["id"] for i in mine[4:]]
 
 
@@ -65,7 +67,8 @@ async def test_projects_page_by_offset(jira, oauth_ctx):
 
 
 async def test_rate_limit_is_waited_out_as_the_provider_asks(jira, oauth_ctx, recorder):
-    jira.fail(429, {"errorMessages": ["Rate limit exceeded"]}, headers={"Retry-After": "3"}, path_contains="/project/search", times=2)
+    jira.fail(429, {"errorMessages": ["Rate limit exceeded"]}, headers={"Retry-After": "3"},
+              path_contains="/project/search", times=2)
     page = await JiraConnector().list_containers(oauth_ctx(), cursor=None, limit=10)
     assert len(page.items) == 3
     assert len(recorder.waits) == 2 and all(3 <= w <= 3.3 for w in recorder.waits)

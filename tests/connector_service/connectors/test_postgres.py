@@ -86,7 +86,8 @@ async def test_rows_carry_columns_title_and_cursor_time(schema, pg, ctx):
 
 async def test_updated_since_filters_on_the_cursor_column(schema, pg, ctx):
     since = START + dt.timedelta(minutes=ROWS - 25)
-    items, _ = await collect(lambda **kw: pg.list_items(ctx(), f"{schema}.tickets", updated_since=since, **kw), limit=10)
+    items, _ = await collect(
+        lambda **kw: pg.list_items(ctx(), f"{schema}.tickets", updated_since=since, **kw), limit=10)
     originals = [int(i.id) for i in items if i.title.startswith("ticket")]
     assert originals == [2 * g for g in range(ROWS - 25, ROWS + 1)]
     with pytest.raises(UcfError) as err:
@@ -118,7 +119,8 @@ async def test_containers_are_tables_and_views_of_allowed_schemas(schema, pg, ct
 
 
 async def test_views_page_by_offset_and_composite_keys_by_tuple(schema, pg, ctx):
-    rows, pages = await collect(lambda **kw: pg.list_items(ctx(), f"{schema}.recent", updated_since=None, **kw), limit=4)
+    rows, pages = await collect(
+        lambda **kw: pg.list_items(ctx(), f"{schema}.recent", updated_since=None, **kw), limit=4)
     assert sorted(int(r.fields["id"]) for r in rows) == list(range(2, 21, 2)) and pages == 3
     pairs, _ = await collect(lambda **kw: pg.list_items(ctx(), f"{schema}.pairs", updated_since=None, **kw), limit=1)
     assert [json.loads(p.id) for p in pairs] == [["x", "1"], ["x", "2"], ["y", "1"]]

@@ -65,7 +65,8 @@ def error_code(err: grpc.aio.AioRpcError) -> str:
 
 
 async def test_items_page_through_grpc_with_opaque_cursor(stub):
-    request = resources_pb2.ListItemsRequest(connector_id="github", connection_id="conn-1", container_id="octo/repo0", limit=2)
+    request = resources_pb2.ListItemsRequest(connector_id="github", connection_id="conn-1", container_id="octo/repo0",
+                                             limit=2)
     ids, pages = [], 0
     while True:
         answer = await stub.ListItems(request)
@@ -103,9 +104,11 @@ async def test_missing_capability_is_failed_precondition_before_touching_the_con
 
 
 async def test_unknown_connector_and_connection_are_not_found(stub):
-    err = await rpc_error(stub.ListContainers(resources_pb2.ListContainersRequest(connector_id="nope", connection_id="conn-1")))
+    err = await rpc_error(
+        stub.ListContainers(resources_pb2.ListContainersRequest(connector_id="nope", connection_id="conn-1")))
     assert err.code() is grpc.StatusCode.NOT_FOUND
-    err = await rpc_error(stub.ListContainers(resources_pb2.ListContainersRequest(connector_id="github", connection_id="other")))
+    err = await rpc_error(
+        stub.ListContainers(resources_pb2.ListContainersRequest(connector_id="github", connection_id="other")))
     assert err.code() is grpc.StatusCode.NOT_FOUND
 
 
@@ -125,6 +128,7 @@ async def test_create_item_and_comment_through_grpc(stub, gh):
 
 async def test_upstream_rate_limit_reaches_grpc_callers_with_retry_after(stub, gh):
     gh.fail(429, {"message": "secondary rate limit"}, headers={"retry-after": "90"}, path_contains="/user/repos")
-    err = await rpc_error(stub.ListContainers(resources_pb2.ListContainersRequest(connector_id="github", connection_id="conn-1")))
+    err = await rpc_error(
+        stub.ListContainers(resources_pb2.ListContainersRequest(connector_id="github", connection_id="conn-1")))
     assert err.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
     assert UcfError.from_rpc_error(err).details["retryAfter"] == 90

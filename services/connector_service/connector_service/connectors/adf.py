@@ -82,7 +82,7 @@ def _block(node: dict[str, Any]) -> str:
     if kind in ("bulletList", "orderedList"):
         start = int(attrs.get("order", 1) or 1)
         marks = [f"{start + n}. " if kind == "orderedList" else "- " for n in range(len(children))]
-        return "\n".join(_lines(_block(c), m, " " * len(m)) for m, c in zip(marks, children))
+        return "\n".join(_lines(_block(c), m, " " * len(m)) for m, c in zip(marks, children, strict=True))
     if kind in ("listItem", "taskItem", "decisionItem"):
         box = {"DONE": "[x] ", "TODO": "[ ] "}.get(attrs.get("state", ""), "")
         inner = "\n".join(t for t in (_block(c) if c.get("type") != "text" else _inline(c) for c in children) if t)
@@ -104,5 +104,6 @@ def _block(node: dict[str, Any]) -> str:
     if kind == "tableRow":
         return " | ".join(_block(cell).replace("\n\n", " ").replace("\n", " ") for cell in children)
     if kind in ("tableCell", "tableHeader", "mediaSingle", "mediaGroup"):
-        return "\n\n".join(t for t in (_block(c) if c.get("type") not in ("media",) else _inline(c) for c in children) if t)
+        parts = (_block(c) if c.get("type") not in ("media",) else _inline(c) for c in children)
+        return "\n\n".join(t for t in parts if t)
     return _inline(node)

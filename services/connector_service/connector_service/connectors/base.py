@@ -41,7 +41,7 @@ from connector_service.connectors.models import (
 from connector_service.connectors.paging import Page
 
 
-class Capability(str, enum.Enum):
+class Capability(enum.StrEnum):
     """Capability names as the catalog (`Connector.capabilities`) publishes them."""
 
     VALIDATE = "validate"
@@ -182,5 +182,5 @@ class Connector(abc.ABC):
         """The normalized event of a verified delivery."""
         raise unsupported(self.id, Capability.WEBHOOKS)
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 - optional hook, deliberately a no-op by default
         """Release process-wide resources (database connections); HTTP connectors hold none."""

@@ -55,7 +55,8 @@ def _api(ctx: ConnectorContext) -> Upstream:
 def _repo(container_id: str) -> str:
     """`/repos/{owner}/{repo}` for an "owner/repo" container id."""
     if not _REPO.match(container_id or ""):
-        raise UcfError(ErrorCode.INVALID_REQUEST, "containerId must be a repository as owner/name", {"field": "containerId"})
+        raise UcfError(ErrorCode.INVALID_REQUEST, "containerId must be a repository as owner/name",
+                       {"field": "containerId"})
     owner, name = container_id.split("/")
     return f"/repos/{segment(owner, 'containerId')}/{segment(name, 'containerId')}"
 
@@ -89,7 +90,8 @@ class GitHubConnector(Connector):
         me = response.json()
         scopes = tuple(s.strip() for s in response.headers.get("x-oauth-scopes", "").split(",") if s.strip())
         instance = {"api": ctx.base_url or API_BASE, "apiVersion": API_VERSION, "user": me.get("login", ""),
-                    "name": me.get("name") or "", "rateLimitRemaining": response.headers.get("x-ratelimit-remaining", "")}
+                    "name": me.get("name") or "",
+                    "rateLimitRemaining": response.headers.get("x-ratelimit-remaining", "")}
         return ProbeResult(instance, tuple(sorted(c.value for c in self.capabilities)), scopes)
 
     async def list_containers(self, ctx, *, cursor, limit, parent_id=None) -> Page[Container]:

@@ -178,7 +178,8 @@ class PostgresConnector(Connector):
             raise UcfError(ErrorCode.FAILED_PRECONDITION, "updatedSince needs the connection's cursorColumn")
         column = relation.column(str(name))
         if column is None:
-            raise UcfError(ErrorCode.INVALID_REQUEST, f"{relation.id} has no column {name!r}", {"field": "updatedSince"})
+            raise UcfError(ErrorCode.INVALID_REQUEST, f"{relation.id} has no column {name!r}",
+                           {"field": "updatedSince"})
         return [sql.SQL("{} >= %s").format(column.ident)], [since]
 
     def _cache_key(self, ctx: ConnectorContext, container_id: str) -> tuple:

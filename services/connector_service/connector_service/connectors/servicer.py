@@ -58,7 +58,8 @@ def _required(**values: str) -> None:
 
 
 class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
-    def __init__(self, registry: ConnectorRegistry, context_factory: ContextFactory, principal_getter: Callable[[], Any]):
+    def __init__(self, registry: ConnectorRegistry, context_factory: ContextFactory,
+                 principal_getter: Callable[[], Any]):
         self._registry = registry
         self._context_factory = context_factory
         self._principal = principal_getter
@@ -78,7 +79,8 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
         connector, ctx = await self._open(request, Capability.CONTAINERS)
         page = await connector.list_containers(ctx, cursor=request.cursor or None, limit=limit,
                                                parent_id=request.parent_id or None)
-        return resources_pb2.ListContainersResponse(items=[container_to_proto(c) for c in page.items], next=page.next or "")
+        return resources_pb2.ListContainersResponse(items=[container_to_proto(c) for c in page.items],
+                                                    next=page.next or "")
 
     async def ListItems(self, request: resources_pb2.ListItemsRequest, context: grpc.aio.ServicerContext):
         limit = page_limit(request.limit)

@@ -264,7 +264,8 @@ class RefreshCoordinator:
                     raise await self._record_lost(key, latest, fp) from None
                 await asyncio.sleep(0.1 * 2**attempt)
         await self._leases.finish(key, rotates=fresh.refresh_token != latest.tokens.refresh_token)
-        logger.info("token refreshed", extra=log_fields(connection_id=connection_id, owner=self.owner_id, version=version))
+        logger.info("token refreshed",
+                    extra=log_fields(connection_id=connection_id, owner=self.owner_id, version=version))
         return StoredCredential(fresh, version)
 
     async def _record_lost(self, key: dict[str, str], latest: StoredCredential, fp: str) -> UcfError:

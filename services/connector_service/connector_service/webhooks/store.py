@@ -92,7 +92,8 @@ class WebhookStore:
             {"$set": {"forward.next_at": moment + lease, "forward.worker": worker}},
             sort=[("forward.next_at", 1)], return_document=ReturnDocument.AFTER)
 
-    async def forward_failed(self, delivery: dict[str, Any], worker: str, error: str, retry_at: datetime | None) -> None:
+    async def forward_failed(self, delivery: dict[str, Any], worker: str, error: str,
+                             retry_at: datetime | None) -> None:
         attempts = delivery["forward"]["attempts"] + 1
         fields: dict[str, Any] = {"forward.attempts": attempts, "forward.last_error": error}
         if retry_at is None:
