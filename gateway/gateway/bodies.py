@@ -130,7 +130,8 @@ class WebhookRefBody(Body):
 
 
 class ConnectionBody(Body):
-    connection_id: str | None = Field(None, description="Update this connection; otherwise upsert by connector + workspace.")
+    connection_id: str | None = Field(
+        None, description="Update this connection; otherwise upsert by connector + workspace.")
     connector_id: str | None = None
     workspace_id: str | None = None
     name: str | None = None

@@ -144,7 +144,8 @@ def _use_error_envelope(document: dict[str, Any]) -> None:
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
             if responses.pop("422", None) is not None:
-                responses["400"] = _content({"$ref": _REF + _ERROR}, "Invalid request (field details, values not echoed)")
+                responses["400"] = _content(
+                    {"$ref": _REF + _ERROR}, "Invalid request (field details, values not echoed)")
             responses.setdefault("default", error)
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     schemas.pop("HTTPValidationError", None)
