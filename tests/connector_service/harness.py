@@ -71,3 +71,28 @@ async def start_stack(mongo_url: str, db_name: str, vault: Any, http: httpx.Asyn
         await server.stop(0)
         await client.drop_database(db_name)
         await client.close()
+
+
+def api_key_provider(provider_id: str, display_name: str, base_url: str, *, verify_path: str | None = None) -> str:
+    """A catalog entry (YAML) for an API-key connector whose API lives at `base_url` (a local fake);
+    with `verify_path`, onboarding checks the key with a bearer GET there."""
+    entry = f"""
+  {provider_id}:
+    display_name: {display_name}
+    auth_mode: api_key
+    base_url: {base_url}
+    credential_fields: [{{name: api_key, label: Token, type: password, secret: true}}]
+"""
+    if verify_path is not None:
+        entry += f"""    verification:
+      url: {base_url}{verify_path}
+      headers: {{Authorization: "Bearer {{api_key}}"}}
+"""
+    return entry
+
+
+def providers_file(folder: Path, *entries: str) -> Path:
+    """Writes an operator catalog (`UCF_PROVIDERS_FILE`) holding `entries` and returns its path."""
+    path = folder / "providers.yaml"
+    path.write_text("providers:" + "".join(entries))
+    return path

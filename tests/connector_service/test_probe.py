@@ -16,7 +16,7 @@ from google.protobuf import struct_pb2
 from ucf.connector.v1 import connectors_pb2 as pb
 
 from tests.connector_service.fake_vault import FakeVault
-from tests.connector_service.harness import Stack, auth, start_stack
+from tests.connector_service.harness import Stack, api_key_provider, auth, providers_file, start_stack
 from tests.fakes.github_server import TOKEN, FakeGitHub
 
 PG_CONFIG = {"host": "127.0.0.1", "port": 5432, "database": "test", "user": "postgres", "password": ""}
@@ -26,15 +26,7 @@ PG_CONFIG = {"host": "127.0.0.1", "port": 5432, "database": "test", "user": "pos
 async def stack(mongo_url: str, db_suffix: str, tmp_path: Path) -> AsyncIterator[tuple[Stack, FakeGitHub]]:
     fake = FakeGitHub(repos=1)
     with fake.serve():
-        providers = tmp_path / "providers.yaml"
-        providers.write_text(f"""
-providers:
-  github:
-    display_name: GitHub (test)
-    auth_mode: api_key
-    base_url: {fake.base_url}
-    credential_fields: [{{name: api_key, label: Token, type: password, secret: true}}]
-""")
+        providers = providers_file(tmp_path, api_key_provider("github", "GitHub (test)", fake.base_url))
         registry = ConnectorRegistry([GitHubConnector, PostgresConnector])
         async with httpx.AsyncClient(timeout=10) as http, start_stack(
                 mongo_url, f"ucf_{db_suffix}", FakeVault(), http, providers_file=providers,

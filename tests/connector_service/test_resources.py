@@ -16,7 +16,7 @@ from ucf.connector.v1 import connectors_pb2 as pb
 from ucf.connector.v1 import resources_pb2 as rpb
 
 from tests.connector_service.fake_vault import FakeVault
-from tests.connector_service.harness import Stack, auth, start_stack
+from tests.connector_service.harness import Stack, api_key_provider, auth, providers_file, start_stack
 from tests.fakes.github_server import TOKEN, FakeGitHub
 
 
@@ -24,18 +24,8 @@ from tests.fakes.github_server import TOKEN, FakeGitHub
 async def github_stack(mongo_url: str, db_suffix: str, tmp_path: Path) -> AsyncIterator[tuple[Stack, FakeGitHub]]:
     fake = FakeGitHub(repos=3)
     with fake.serve():
-        providers = tmp_path / "providers.yaml"
-        providers.write_text(f"""
-providers:
-  github:
-    display_name: GitHub (test)
-    auth_mode: api_key
-    base_url: {fake.base_url}
-    credential_fields: [{{name: api_key, label: Token, type: password, secret: true}}]
-    verification:
-      url: {fake.base_url}/user
-      headers: {{Authorization: "Bearer {{api_key}}"}}
-""")
+        providers = providers_file(tmp_path, api_key_provider("github", "GitHub (test)", fake.base_url,
+                                                              verify_path="/user"))
         async with httpx.AsyncClient(timeout=10) as http, start_stack(
                 mongo_url, f"ucf_{db_suffix}", FakeVault(), http, providers_file=providers,
                 registry=ConnectorRegistry([GitHubConnector])) as stack:

@@ -18,7 +18,7 @@ from connector_service.connectors.registry import ConnectorRegistry
 from ucf.connector.v1 import connectors_pb2 as cpb
 
 from tests.connector_service.fake_vault import FakeVault
-from tests.connector_service.harness import Stack, auth, start_stack
+from tests.connector_service.harness import Stack, api_key_provider, auth, providers_file, start_stack
 from tests.fakes.github_server import TOKEN, FakeGitHub
 
 
@@ -72,23 +72,9 @@ class HookEnv:
 async def hook_env(mongo_url: str, db_suffix: str, tmp_path: Path) -> AsyncIterator[HookEnv]:
     fake = FakeGitHub(repos=2)
     with fake.serve():
-        providers = tmp_path / "providers.yaml"
-        providers.write_text(f"""
-providers:
-  github:
-    display_name: GitHub (test)
-    auth_mode: api_key
-    base_url: {fake.base_url}
-    credential_fields: [{{name: api_key, label: Token, type: password, secret: true}}]
-    verification:
-      url: {fake.base_url}/user
-      headers: {{Authorization: "Bearer {{api_key}}"}}
-  jira:
-    display_name: Jira (test)
-    auth_mode: api_key
-    base_url: {fake.base_url}
-    credential_fields: [{{name: api_key, label: Token, type: password, secret: true}}]
-""")
+        providers = providers_file(
+            tmp_path, api_key_provider("github", "GitHub (test)", fake.base_url, verify_path="/user"),
+            api_key_provider("jira", "Jira (test)", fake.base_url))
         settings = {"ucf_job_concurrency": 0, "ucf_job_poll_seconds": 0.05, "ucf_webhook_forward_attempts": 3,
                     "ucf_webhook_retry_base_seconds": 0.01, "ucf_public_url": "https://ucf.example.test"}
         async with httpx.AsyncClient(timeout=10) as http, start_stack(
