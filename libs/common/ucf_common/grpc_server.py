@@ -76,8 +76,50 @@ def _wrap_stream(behavior: Callable[..., Any], method: str) -> Callable[..., Any
     return wrapper
 
 
+class WrappedHandlers:
+    """Per-method memo of wrapped handlers, for interceptors whose wrapping depends only on
+    the method and the inner handler.
+
+    The inner handler is still asked for on every call (so interceptors further in keep
+    their per-call say); when it is the very object wrapped last time (the generic handlers
+    of registered services return the same object per method), the wrapper built then is
+    reused instead of building three closures and a new RpcMethodHandler per call.
+    """
+
+    def __init__(self, wrap: Callable[[grpc.RpcMethodHandler, str], grpc.RpcMethodHandler]):
+        self._wrap = wrap
+        self._memo: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+
+    def get(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+        memo = self._memo.get(method)
+        if memo is not None and memo[0] is handler:
+            return memo[1]
+        wrapped = self._wrap(handler, method)
+        self._memo[method] = (handler, wrapped)  # only methods that have a handler: a finite set
+        return wrapped
+
+
+def _wrap_handler(handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+    if handler.unary_unary is not None:
+        return grpc.unary_unary_rpc_method_handler(
+            _wrap_unary(handler.unary_unary, method),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+    if handler.unary_stream is not None:
+        return grpc.unary_stream_rpc_method_handler(
+            _wrap_stream(handler.unary_stream, method),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+    return handler
+
+
 class RequestContextInterceptor(grpc.aio.ServerInterceptor):
     """Request id + domain-error mapping for unary-unary and unary-stream handlers."""
+
+    def __init__(self) -> None:
+        self._handlers = WrappedHandlers(_wrap_handler)
 
     async def intercept_service(
         self,
@@ -87,17 +129,4 @@ class RequestContextInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None:
             return handler
-        method = handler_call_details.method
-        if handler.unary_unary is not None:
-            return grpc.unary_unary_rpc_method_handler(
-                _wrap_unary(handler.unary_unary, method),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        if handler.unary_stream is not None:
-            return grpc.unary_stream_rpc_method_handler(
-                _wrap_stream(handler.unary_stream, method),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        return handler
+        return self._handlers.get(handler, handler_call_details.method)

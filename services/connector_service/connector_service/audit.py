@@ -86,8 +86,12 @@ class AuditLog:
             "created_at": wire.now(),
         }
         await self._append(entry)
-        log.info("audit %s %s", action, outcome, extra=log_fields(
-            tenant_id=tenant_id, connection_id=connection_id, actor=entry["actor"]))
+        # The record itself is the trail; the log line is for operators following writes and
+        # failures. Successful credential reads (the hot path, one per handout) log at DEBUG.
+        level = logging.DEBUG if action == CREDENTIAL_READ and outcome == "success" else logging.INFO
+        if log.isEnabledFor(level):
+            log.log(level, "audit %s %s", action, outcome, extra=log_fields(
+                tenant_id=tenant_id, connection_id=connection_id, actor=entry["actor"]))
 
     async def _append(self, entry: dict[str, Any]) -> None:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()

@@ -17,7 +17,7 @@ from typing import Any
 
 import grpc
 from ucf_common.errors import ErrorCode, UcfError
-from ucf_common.grpc_server import metadata_value
+from ucf_common.grpc_server import WrappedHandlers
 
 from connector_service.api_keys import ApiKeyStore, Principal
 
@@ -84,6 +84,20 @@ def current_principal() -> Principal:
     return principal
 
 
+def _auth_metadata(context: grpc.aio.ServicerContext) -> tuple[str, str | None]:
+    """(authorization or "", x-tenant-id or None) in one pass over the metadata; the first
+    occurrence of each key counts, as with `metadata_value`."""
+    header: str | None = None
+    tenant: str | None = None
+    for k, v in context.invocation_metadata() or ():
+        if k == "authorization":
+            if header is None:
+                header = v if isinstance(v, str) else v.decode()
+        elif k == TENANT_METADATA_KEY and tenant is None:
+            tenant = v if isinstance(v, str) else v.decode()
+    return header or "", tenant
+
+
 class Authenticator:
     """Turns request metadata into a principal allowed to call `method`."""
 
@@ -91,14 +105,13 @@ class Authenticator:
         self._keys = keys
 
     async def authenticate(self, context: grpc.aio.ServicerContext, method: str) -> Principal:
-        header = metadata_value(context, "authorization") or ""
+        header, tenant = _auth_metadata(context)
         scheme, _, key = header.strip().partition(" ")
         if scheme.lower() != "bearer" or not key.strip():
             raise UcfError(ErrorCode.UNAUTHENTICATED, "missing API key: send 'authorization: Bearer <key>'")
         principal = await self._keys.verify(key.strip())
         if principal is None:
             raise UcfError(ErrorCode.UNAUTHENTICATED, "unknown or revoked API key")
-        tenant = metadata_value(context, TENANT_METADATA_KEY)
         if tenant and tenant != principal.tenant_id:
             raise UcfError(ErrorCode.FORBIDDEN, "x-tenant-id does not match the API key's tenant")
         scope = REQUIRED_SCOPES.get(method, "admin")
@@ -108,10 +121,15 @@ class Authenticator:
 
 
 class AuthInterceptor(grpc.aio.ServerInterceptor):
-    """Authenticates every non-public unary RPC and sets the principal for the handler."""
+    """Authenticates every non-public unary RPC and sets the principal for the handler.
+
+    Authentication happens inside the wrapper, on every call; only the wrapping (closures
+    and the RpcMethodHandler) is built once per method and reused (`WrappedHandlers`).
+    """
 
     def __init__(self, authenticator: Authenticator):
         self._auth = authenticator
+        self._handlers = WrappedHandlers(self._wrap_handler)
 
     async def intercept_service(
         self,
@@ -122,6 +140,9 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         method = handler_call_details.method
         if handler is None or is_public(method):
             return handler
+        return self._handlers.get(handler, method)
+
+    def _wrap_handler(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
                 self._wrap_unary(handler.unary_unary, method),
@@ -137,8 +158,10 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         return _refuse_streaming_input(handler)
 
     def _wrap_unary(self, behavior: Callable[..., Awaitable[Any]], method: str) -> Callable[..., Awaitable[Any]]:
+        authenticate = self._auth.authenticate
+
         async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            token = principal_var.set(await self._auth.authenticate(context, method))
+            token = principal_var.set(await authenticate(context, method))
             try:
                 return await behavior(request, context)
             finally:
@@ -147,8 +170,10 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         return wrapper
 
     def _wrap_stream(self, behavior: Callable[..., Any], method: str) -> Callable[..., Any]:
+        authenticate = self._auth.authenticate
+
         async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            token = principal_var.set(await self._auth.authenticate(context, method))
+            token = principal_var.set(await authenticate(context, method))
             try:
                 async for item in behavior(request, context):
                     yield item

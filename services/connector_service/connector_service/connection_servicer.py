@@ -153,16 +153,16 @@ class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
     async def GetToken(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         credential = await self._credentials.read(current_principal().tenant_id, request.connection_id,
                                                   force_refresh=request.force_refresh)
+        tokens = credential.tokens
+        if credential.kind == "oauth2" and tokens is not None:  # the hot path: one constructor call
+            return connections_pb2.GetTokenResponse(credential=connections_pb2.Credential(
+                connection_id=request.connection_id, kind="oauth2", refreshed=credential.refreshed,
+                access_token=tokens.access_token, token_type=tokens.token_type, scope=tokens.scope or "",
+                expires_at=wire.timestamp(tokens.expires_at) if tokens.expires_at else None))
         message = connections_pb2.Credential(connection_id=request.connection_id, kind=credential.kind,
                                              refreshed=credential.refreshed)
         payload = credential.payload
-        if credential.kind == "oauth2" and credential.tokens is not None:
-            tokens = credential.tokens
-            message.access_token, message.token_type = tokens.access_token, tokens.token_type
-            message.scope = tokens.scope or ""
-            if tokens.expires_at:
-                message.expires_at.CopyFrom(wire.timestamp(tokens.expires_at))
-        elif credential.kind == "api_key":
+        if credential.kind == "api_key":
             message.access_token = payload.get("apiKey", "")
             if payload.get("apiSecret"):
                 message.fields.CopyFrom(wire.struct({"apiSecret": payload["apiSecret"]}))
