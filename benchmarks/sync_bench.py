@@ -13,11 +13,17 @@ three processes on an in-memory SecantusDB. Each round, alternating:
 
 and reports rows/s and the ratio sync/raw (goal ≥ 0.5). The schema is dropped
 afterwards. Results: benchmarks/results/sync-*.json.
+
+`--base-tree DIR` adds a third mode, `base`: the same sync job run by a second
+stack (its own database on the same SecantusDB) whose connector service imports
+`connector_service` from DIR (e.g. a `git worktree` of the previous commit), so an
+engine change is measured A/B in one run.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import tempfile
 import time
@@ -46,6 +52,8 @@ def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=int(harness.env_float("BENCH_SYNC_ROWS", 200_000)))
     parser.add_argument("--rounds", type=int, default=int(harness.env_float("BENCH_SYNC_ROUNDS", 1)))
+    parser.add_argument("--base-tree", type=Path, default=None,
+                        help="a checkout whose connector_service runs the extra `base` mode")
     return parser.parse_args()
 
 
@@ -104,23 +112,37 @@ def full_sync(channel: grpc.Channel, api_key: str, schema: str, round_no: int) -
     return job.counts.added, time.perf_counter() - started
 
 
+def _stack_channel(stacks: contextlib.ExitStack, folder: Path, mongo_url: str,
+                   env: dict[str, str]) -> tuple[grpc.Channel, str]:
+    folder.mkdir(parents=True)
+    running = stacks.enter_context(harness.stack(folder, mongo_url, env))
+    return stacks.enter_context(grpc.insecure_channel(running.connector_address)), running.api_key
+
+
 def main() -> None:
     args = _arguments()
     schema = f"ucf_sync_bench_{uuid.uuid4().hex[:8]}"
     folder = Path(tempfile.mkdtemp(prefix="sync-bench-"))
-    runs: dict[str, list[dict[str, Any]]] = {m: [] for m in MODES}
+    modes = (*MODES, "base") if args.base_tree else MODES
+    runs: dict[str, list[dict[str, Any]]] = {m: [] for m in modes}
+    env = {"CONNECTOR_HEALTH_INTERVAL_SECONDS": "5", "UCF_JOB_CONCURRENCY": "1"}
     _create_table(schema, args.rows)
     try:
-        with harness.database() as (mongo_url, _), harness.stack(
-                folder, mongo_url, {"CONNECTOR_HEALTH_INTERVAL_SECONDS": "5", "UCF_JOB_CONCURRENCY": "1"}) as stack, \
-                grpc.insecure_channel(stack.connector_address) as channel, MongoClient(mongo_url) as mongo:
-            for round_no, mode in harness.alternate(MODES, args.rounds):
+        with contextlib.ExitStack() as stacks:
+            mongo_url, _ = stacks.enter_context(harness.database())
+            mongo = stacks.enter_context(MongoClient(mongo_url))
+            channels = {"sync": _stack_channel(stacks, folder / "sync", mongo_url, env)}
+            if args.base_tree:
+                base_code = str(args.base_tree.resolve() / "services" / "connector_service")
+                channels["base"] = _stack_channel(stacks, folder / "base", mongo_url, {**env, "PYTHONPATH": base_code})
+            for round_no, mode in harness.alternate(modes, args.rounds):
                 started = time.perf_counter()
                 if mode == "raw":
                     count = copy_raw(schema, mongo, "bench_raw", round_no)
                     seconds = time.perf_counter() - started
                 else:
-                    count, seconds = full_sync(channel, stack.api_key, schema, round_no)
+                    channel, api_key = channels[mode]
+                    count, seconds = full_sync(channel, api_key, schema, round_no)
                 if count != args.rows:
                     raise SystemExit(f"{mode} copied {count} rows, expected {args.rows}")
                 runs[mode].append({"rows": count, "seconds": round(seconds, 3), "rows_per_s": round(count / seconds)})
@@ -131,6 +153,9 @@ def main() -> None:
     summary = {m: {"rows_per_s": round(statistics.median(r["rows_per_s"] for r in rs)), "runs": rs}
                for m, rs in runs.items()}
     ratio = round(summary["sync"]["rows_per_s"] / summary["raw"]["rows_per_s"], 3)
+    if args.base_tree:
+        print(f"sync/base {summary['sync']['rows_per_s'] / summary['base']['rows_per_s']:.3f}, "
+              f"base/raw {summary['base']['rows_per_s'] / summary['raw']['rows_per_s']:.3f}")
     print(harness.table([{"mode": m, "rows_per_s": s["rows_per_s"]} for m, s in summary.items()],
                         [("mode", "mode"), ("rows_per_s", "rows/s")]))
     print(f"\ngoal: sync/raw {ratio} (≥ 0.5)")

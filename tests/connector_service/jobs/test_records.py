@@ -1,6 +1,6 @@
-"""RecordStore crash replay: a batch written by a worker that died before its
-checkpoint is replayed by the next worker with the same counts and without
-repeating or losing a change in the feed."""
+"""RecordStore crash replay: a batch whose change entries a worker wrote before it
+died (records and checkpoint not written) is replayed by the next worker with the
+same counts and without repeating or losing a change in the feed."""
 
 from __future__ import annotations
 
@@ -38,23 +38,52 @@ async def _feed(db: AsyncDatabase) -> list[tuple[str, str, str]]:
     return [(c.record_id, c.action, c.record["title"]) for c in changes]
 
 
-async def test_a_replayed_batch_counts_what_the_lost_attempt_did_and_restores_lost_entries(db) -> None:
+async def test_a_replayed_batch_counts_what_the_lost_attempt_did_and_repeats_no_change(db) -> None:
     leases = StreamLeases(db)
     store = RecordStore(db, leases)
     await _hold(leases, "w1")
     await store.commit(Batch(*STREAM, "job_1", 0, "w1"), _entries(("1", "a"), ("2", "b")))
-    # Batch 1 is written, then the worker dies before its checkpoint and before one change entry landed.
-    first = await store.commit(Batch(*STREAM, "job_1", 1, "w1"), _entries(("2", "b2"), ("3", "c"), ("1", "a")))
-    await db["record_changes"].delete_one({"record_id": "3"})
-
-    await _hold(leases, "w2")
-    replay = await store.commit(Batch(*STREAM, "job_1", 1, "w2"), _entries(("2", "b2"), ("3", "c"), ("1", "a")))
-    assert replay.as_dict() == first.as_dict() == {"added": 1, "updated": 1, "deleted": 0, "unchanged": 1}
+    # Batch 1's change entries are written, then the worker dies before the records themselves
+    # were written (and before its checkpoint).
+    crashing = RecordStore(db, leases)
+    crashing._records = _Dead(db["records"])
+    with pytest.raises(_Crash):
+        await crashing.commit(Batch(*STREAM, "job_1", 1, "w1"), _entries(("2", "b2"), ("3", "c"), ("1", "a")))
     assert sorted(await _feed(db)) == [("1", "added", "a"), ("2", "added", "b"), ("2", "updated", "b2"),
                                        ("3", "added", "c")]
 
-    later = await store.commit(Batch(*STREAM, "job_1", 2, "w2"), _entries(("2", "b2"), ("3", "c")))
+    await _hold(leases, "w2")
+    replay = await store.commit(Batch(*STREAM, "job_1", 1, "w2"), _entries(("2", "b2"), ("3", "c"), ("1", "a")))
+    assert replay.as_dict() == {"added": 1, "updated": 1, "deleted": 0, "unchanged": 1}
+    assert sorted(await _feed(db)) == [("1", "added", "a"), ("2", "added", "b"), ("2", "updated", "b2"),
+                                       ("3", "added", "c")]
+    assert await db["records"].count_documents({}) == 3
+
+    # A later full sync no longer sees record 1: its deletion entry repeats the last state.
+    later = await store.commit(Batch(*STREAM, "job_2", 0, "w2", True), _entries(("2", "b2"), ("3", "c")))
     assert later.as_dict() == {"added": 0, "updated": 0, "deleted": 0, "unchanged": 2}
+    swept, more = await store.delete_unseen(Batch(*STREAM, "job_2", 1, "w2", True), None, 10)
+    assert (swept.as_dict()["deleted"], more) == (1, False)
+    assert (await _feed(db))[-1] == ("1", "deleted", "a")
+
+
+class _Crash(Exception):
+    pass
+
+
+class _Dead:
+    """A `records` collection that reads but dies on the first write."""
+
+    def __init__(self, collection) -> None:
+        self._collection = collection
+
+    def find(self, *args, **kwargs):
+        return self._collection.find(*args, **kwargs)
+
+    async def _die(self, *args, **kwargs):
+        raise _Crash
+
+    insert_many = bulk_write = update_many = _die
 
 
 async def test_a_worker_that_lost_the_stream_cannot_commit_changes(db) -> None:

@@ -29,6 +29,7 @@ from connector_service.jobs.records import change_id
 from connector_service.jobs.shapes import STREAMS
 
 _LAST_SEQ = 10**15 - 1
+_FIELDS = {"record_id": 1, "action": 1, "json": 1, "committed_at": 1, "seq": 1}
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ class RecordFeed:
         for stream in streams:
             bounds = {"$gt": change_id(tenant_id, connection_id, stream, position[stream]),
                       "$lte": change_id(tenant_id, connection_id, stream, _LAST_SEQ)}
-            found = self._changes.find({"_id": bounds, "tenant_id": tenant_id}).sort("_id", 1).limit(limit)
+            found = self._changes.find({"_id": bounds, "tenant_id": tenant_id}, _FIELDS).sort("_id", 1).limit(limit)
             runs.append([Change(d["record_id"], stream, d["action"], json.loads(d["json"]), d["committed_at"], d["seq"])
                          async for d in found])
         merged = list(heapq.merge(*runs, key=lambda c: (c.committed_at, STREAMS.index(c.stream), c.seq)))[:limit]

@@ -9,7 +9,9 @@ the same job (resumed by another worker) takes its own lease back at once.
 Sequence numbers are allocated only by the lease holder (`allocate` matches
 the holder's worker token), so a worker that lost its lease cannot commit
 changes behind its successor's back, and a stream's sequence grows
-monotonically with exactly one writer at a time.
+monotonically with exactly one writer at a time. The last allocation is
+kept as `pending` {job, batch, count}: the range (seq - count, seq] is
+where that batch's change entries are, for crash recovery (records.py).
 """
 
 from __future__ import annotations
@@ -65,12 +67,18 @@ class StreamLeases:
         await self._col.update_many({"job_id": job_id, "worker": worker},
                                     {"$set": {"job_id": None, "worker": None, "lease_until": None}})
 
-    async def allocate(self, tenant_id: str, connection_id: str, stream: str, worker: str, count: int) -> int:
-        """Reserves `count` sequence numbers; returns the first. Raises LeaseLost for a non-holder."""
+    async def allocate(self, tenant_id: str, connection_id: str, stream: str, worker: str, count: int,
+                       claim: dict[str, Any] | None = None) -> int:
+        """Reserves `count` sequence numbers; returns the first. Raises LeaseLost for a non-holder.
+
+        `claim` (the writing batch's stamp) is stored with the range as `pending`, so a worker that
+        resumes the batch after a crash can find the change entries the lost attempt wrote."""
+        update: dict[str, Any] = {"$inc": {"seq": count}}
+        if claim is not None:
+            update["$set"] = {"pending": {**claim, "count": count}}
         doc = await self._col.find_one_and_update(
             {"_id": stream_key(tenant_id, connection_id, stream), "tenant_id": tenant_id, "worker": worker},
-            {"$inc": {"seq": count}},
-            return_document=ReturnDocument.AFTER,
+            update, return_document=ReturnDocument.AFTER,
         )
         if doc is None:
             raise LeaseLost(f"stream {stream} of {connection_id} is held by another worker")

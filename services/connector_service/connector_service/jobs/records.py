@@ -2,22 +2,28 @@
 
 `records` holds the latest known state of every source record, keyed by
 (tenant, connection, stream, record id) — that tuple is the document `_id` —
-with the SHA-256 of its canonical JSON. `commit` compares each incoming record with the stored hash: new ids
+as the SHA-256 of its canonical JSON plus the sequence number of its last
+change; the canonical JSON itself is stored once, in that change entry.
+`commit` compares each incoming record with the stored hash: new ids
 are *added*, a different hash is *updated*, the same hash is *unchanged* and
 writes no change. Every added/updated/deleted record gets the next sequence
 number of its stream (allocated by the stream's lease holder) and one entry
 in `record_changes`, the feed, whose `_id` is the stream key plus the
 zero-padded sequence, so `_id` order is commit order within a stream and
-the feed needs no secondary index.
+the feed needs no secondary index. A deletion's entry repeats the record's
+last state, read from the entry its `records` document points to.
 
-Crash safety without transactions: records are written first, marked with
-the (job, batch) that changed them, then the change entries, then the caller
-checkpoints the job. A worker that resumes a job replays the uncommitted
-batch: a record already carrying (job, batch) is counted as the change it
-was, and its change entry is inserted under its original sequence number if
-the crash lost it (the entry id is derived from the sequence, so this is
-idempotent). Counts and the feed therefore match what a crash-free run
-would have produced.
+Crash safety without transactions: a batch allocates its sequence range
+together with a `pending` claim {job, batch, count} on the stream
+(leases.py), writes its change entries (in sequence order, so a crash leaves
+a prefix), then the `records` documents stamped with (job, batch), then the
+caller checkpoints the job. A worker that resumes the job first rolls the
+claimed range forward: every entry the lost attempt wrote is applied to
+`records` (idempotently); then it replays the batch, and a record already
+carrying (job, batch) is counted as the change it was. Sequence numbers the
+lost attempt allocated but never wrote stay unused (the feed tolerates gaps
+and never fills one later). Counts and the feed therefore match what a
+crash-free run would have produced.
 """
 
 from __future__ import annotations
@@ -29,14 +35,12 @@ from typing import Any
 
 from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
 
 from connector_service import wire
 from connector_service.jobs.leases import StreamLeases, stream_key
 from connector_service.jobs.shapes import canonical, content_hash
 
 ADDED, UPDATED, DELETED, UNCHANGED = "added", "updated", "deleted", "unchanged"
-_DUPLICATE_KEY = 11000
 
 
 @dataclass
@@ -105,7 +109,6 @@ def record_key(batch: Batch, record_id: str) -> str:
 @dataclass
 class _Pending:
     changes: list[dict[str, Any]] = field(default_factory=list)
-    replayed: list[dict[str, Any]] = field(default_factory=list)
     seen: list[Any] = field(default_factory=list)
 
 
@@ -114,6 +117,8 @@ class RecordStore:
         self._records = db["records"]
         self._changes = db["record_changes"]
         self._leases = leases
+        #: (stream key, job, worker) whose crashed predecessor's pending range was already rolled forward.
+        self._recovered: set[tuple[str, str, str]] = set()
 
     async def create_indexes(self) -> None:
         """None beyond `_id`: every query is a key lookup or a range of one stream's `_id` prefix
@@ -121,18 +126,17 @@ class RecordStore:
 
     async def commit(self, batch: Batch, entries: Iterable[Entry]) -> Counts:
         """Stores a batch of source records; answers what changed."""
+        await self._recover(batch)
         unique = {e.record_id: e for e in entries}
         existing = {d["record_id"]: d async for d in self._records.find(
             {"_id": {"$in": [record_key(batch, r) for r in unique]}, "tenant_id": batch.tenant_id},
-            {"record_id": 1, "hash": 1, "deleted": 1, "action": 1, "changed_in": 1, "seq": 1})}
+            {"record_id": 1, "hash": 1, "deleted": 1, "action": 1, "changed_in": 1})}
         counts, pending = Counts(), _Pending()
         for entry in unique.values():
             text = canonical(entry.record)
             digest = content_hash(text)
             old = existing.get(entry.record_id)
             replayed = old is not None and old.get("changed_in") == batch.stamp
-            if replayed:
-                pending.replayed.append(old)
             if old is not None and not old.get("deleted") and old.get("hash") == digest:
                 counts.add(old["action"] if replayed else UNCHANGED)
                 if batch.mark_seen:
@@ -142,7 +146,6 @@ class RecordStore:
             counts.add(old["action"] if replayed else action)
             pending.changes.append({"entry": entry, "text": text, "hash": digest, "action": action,
                                     "exists": old is not None})
-        await self._restore_changes(batch, pending.replayed)
         if pending.changes:
             await self._write(batch, pending.changes)
         if pending.seen:
@@ -150,75 +153,93 @@ class RecordStore:
         return counts
 
     async def _write(self, batch: Batch, changes: list[dict[str, Any]]) -> None:
-        first = await self._leases.allocate(batch.tenant_id, batch.connection_id, batch.stream, batch.worker,
-                                            len(changes))
+        first = await self._allocate(batch, len(changes))
         moment = wire.now()
         inserts, updates, log = [], [], []
         for offset, change in enumerate(changes):
             entry: Entry = change["entry"]
             seq = first + offset
-            fields = {"container_id": entry.container_id, "parent_id": entry.parent_id, "json": change["text"],
-                      "hash": change["hash"], "updated_at": entry.updated_at, "deleted": False, "seq": seq,
-                      "action": change["action"], "changed_in": batch.stamp, "committed_at": moment,
-                      "seen": batch.job_id}
+            fields = _state(batch, seq, change["action"], change["hash"], entry.container_id, entry.parent_id,
+                            entry.updated_at)
             key = record_key(batch, entry.record_id)
             if change["exists"]:
                 updates.append(UpdateOne({"_id": key}, {"$set": fields}))
             else:
                 # The stream lease makes this job the only writer, so "not found" above still holds.
-                inserts.append({"_id": key, **batch.key, "record_id": entry.record_id, **fields})
-            log.append(self._change(batch, seq, entry.record_id, change["action"], change["text"], moment))
+                inserts.append({"_id": key, "tenant_id": batch.tenant_id, "connection_id": batch.connection_id,
+                                "record_id": entry.record_id, **fields})
+            log.append(_change(batch, seq, entry.record_id, change["action"], change["text"], moment,
+                               entry.container_id, entry.parent_id, entry.updated_at))
+        await self._changes.insert_many(log, ordered=True)
         if inserts:
             await self._records.insert_many(inserts, ordered=False)
         if updates:
             await self._records.bulk_write(updates, ordered=False)
-        await self._changes.insert_many(log, ordered=True)
 
     async def delete_unseen(self, batch: Batch, container_ids: list[str] | None, limit: int) -> tuple[Counts, bool]:
         """Marks up to `limit` records this full sync did not see as deleted; answers (counts, more left)."""
+        await self._recover(batch)
         scope: dict[str, Any] = {"_id": _stream_range(batch.tenant_id, batch.connection_id, batch.stream),
-                                 **batch.key}
+                                 "tenant_id": batch.tenant_id, "connection_id": batch.connection_id}
         if container_ids is not None:
             scope["container_id"] = {"$in": container_ids}
-        replayed = [d async for d in self._records.find({**scope, "changed_in": batch.stamp, "action": DELETED})]
-        await self._restore_changes(batch, replayed)
-        counts = Counts(deleted=len(replayed))
+        counts = Counts(deleted=await self._records.count_documents(
+            {**scope, "changed_in": batch.stamp, "action": DELETED}))
         victims = [d async for d in self._records.find(
-            {**scope, "deleted": False, "seen": {"$ne": batch.job_id}}, {"record_id": 1, "json": 1}).limit(limit)]
+            {**scope, "deleted": False, "seen": {"$ne": batch.job_id}},
+            {"record_id": 1, "seq": 1, "json": 1, "container_id": 1, "parent_id": 1, "updated_at": 1}).limit(limit)]
         if victims:
-            first = await self._leases.allocate(batch.tenant_id, batch.connection_id, batch.stream, batch.worker,
-                                                len(victims))
+            # The last state of each victim: the change entry its record points to (records written
+            # before the change log held the full record kept a copy in `json`).
+            last = {v["seq"]: change_id(batch.tenant_id, batch.connection_id, batch.stream, v["seq"])
+                    for v in victims if "json" not in v}
+            texts = {d["_id"]: d["json"] async for d in self._changes.find(
+                {"_id": {"$in": list(last.values())}}, {"json": 1})} if last else {}
+            first = await self._allocate(batch, len(victims))
             moment = wire.now()
             ops, log = [], []
             for offset, doc in enumerate(victims):
                 seq = first + offset
-                ops.append(UpdateOne({"_id": doc["_id"]}, {"$set": {
-                    "deleted": True, "hash": None, "seq": seq, "action": DELETED, "changed_in": batch.stamp,
-                    "committed_at": moment}}))
-                log.append(self._change(batch, seq, doc["record_id"], DELETED, doc["json"], moment))
-            await self._records.bulk_write(ops, ordered=False)
+                text = doc["json"] if "json" in doc else texts.get(last[doc["seq"]], "null")
+                ops.append(UpdateOne({"_id": doc["_id"]}, {"$set": _deleted(batch, seq)}))
+                log.append(_change(batch, seq, doc["record_id"], DELETED, text, moment, doc.get("container_id", ""),
+                                   doc.get("parent_id", ""), doc.get("updated_at")))
             await self._changes.insert_many(log, ordered=True)
+            await self._records.bulk_write(ops, ordered=False)
             counts.add(DELETED, len(victims))
         return counts, len(victims) == limit
 
-    async def _restore_changes(self, batch: Batch, replayed: list[dict[str, Any]]) -> None:
-        """Re-inserts change entries a crashed attempt of this batch may have lost."""
-        if not replayed:
-            return
-        ids = [d["_id"] for d in replayed]
-        docs = [d async for d in self._records.find({"_id": {"$in": ids}})]
-        log = [self._change(batch, d["seq"], d["record_id"], d["action"], d["json"], d["committed_at"])
-               for d in sorted(docs, key=lambda d: d["seq"])]
-        try:
-            await self._changes.insert_many(log, ordered=False)
-        except BulkWriteError as err:
-            if any(e.get("code") != _DUPLICATE_KEY for e in err.details.get("writeErrors", [])):
-                raise
+    async def _allocate(self, batch: Batch, count: int) -> int:
+        return await self._leases.allocate(batch.tenant_id, batch.connection_id, batch.stream, batch.worker, count,
+                                           claim=batch.stamp)
 
-    @staticmethod
-    def _change(batch: Batch, seq: int, record_id: str, action: str, text: str, moment: datetime) -> dict[str, Any]:
-        return {"_id": change_id(batch.tenant_id, batch.connection_id, batch.stream, seq), **batch.key, "seq": seq,
-                "record_id": record_id, "action": action, "json": text, "committed_at": moment}
+    async def _recover(self, batch: Batch) -> None:
+        """Once per (stream, job, worker): applies to `records` the change entries that a crashed attempt of
+        this very batch wrote (its `pending` claim) before it could write the records themselves."""
+        marker = (record_key(batch, ""), batch.job_id, batch.worker)
+        if marker in self._recovered:
+            return
+        stream = await self._leases.holder(batch.tenant_id, batch.connection_id, batch.stream) or {}
+        claim = stream.get("pending") or {}
+        if claim.get("job") == batch.job_id and claim.get("batch") == batch.number:
+            last = int(stream["seq"])
+            first = last - int(claim["count"]) + 1
+            ops = []
+            async for d in self._changes.find(
+                    {"_id": {"$gte": change_id(batch.tenant_id, batch.connection_id, batch.stream, first),
+                             "$lte": change_id(batch.tenant_id, batch.connection_id, batch.stream, last)},
+                     "tenant_id": batch.tenant_id}).sort("_id", 1):
+                if d["action"] == DELETED:
+                    update: dict[str, Any] = {"$set": _deleted(batch, d["seq"])}
+                else:
+                    update = {"$set": _state(batch, d["seq"], d["action"], content_hash(d["json"]),
+                                             d.get("container_id", ""), d.get("parent_id", ""), d.get("updated_at")),
+                              "$setOnInsert": {"tenant_id": batch.tenant_id, "connection_id": batch.connection_id,
+                                               "record_id": d["record_id"]}}
+                ops.append(UpdateOne({"_id": record_key(batch, d["record_id"])}, update, upsert=True))
+            if ops:
+                await self._records.bulk_write(ops, ordered=True)
+        self._recovered.add(marker)
 
     async def items_changed_since(self, tenant_id: str, connection_id: str, container_id: str,
                                   since: datetime | None, after: str, limit: int) -> list[dict[str, Any]]:
@@ -230,6 +251,28 @@ class RecordStore:
             query["$or"] = [{"updated_at": {"$gte": since}}, {"updated_at": None}]
         cursor = self._records.find(query, {"record_id": 1}).sort("_id", 1).limit(limit)
         return [d async for d in cursor]
+
+
+
+def _state(batch: Batch, seq: int, action: str, digest: str, container_id: str, parent_id: str,
+           updated_at: datetime | None) -> dict[str, Any]:
+    """A `records` document's fields after an added/updated change (the record itself is in its change entry)."""
+    return {"container_id": container_id, "parent_id": parent_id, "hash": digest, "updated_at": updated_at,
+            "deleted": False, "seq": seq, "action": action, "changed_in": batch.stamp, "seen": batch.job_id}
+
+
+def _deleted(batch: Batch, seq: int) -> dict[str, Any]:
+    return {"deleted": True, "hash": None, "seq": seq, "action": DELETED, "changed_in": batch.stamp}
+
+
+def _change(batch: Batch, seq: int, record_id: str, action: str, text: str, moment: datetime, container_id: str,
+            parent_id: str, updated_at: datetime | None) -> dict[str, Any]:
+    doc = {"_id": change_id(batch.tenant_id, batch.connection_id, batch.stream, seq), **batch.key, "seq": seq,
+           "record_id": record_id, "action": action, "json": text, "committed_at": moment,
+           "container_id": container_id, "updated_at": updated_at}
+    if parent_id:
+        doc["parent_id"] = parent_id
+    return doc
 
 
 #: Sorts after any record id's first character that ids use (ids are printable, below U+FFFF).
