@@ -74,25 +74,58 @@ def mask_secrets(text: str) -> str:
     return text
 
 
+def _dumps(entry: dict[str, object]) -> str:
+    return json.dumps(entry, default=str)
+
+
+try:  # optional: the gateway depends on orjson; ucf_common itself does not (the vault stays small)
+    import orjson
+except ImportError:  # pragma: no cover - depends on the installation
+    orjson = None
+else:
+    # values as json.dumps(default=str) renders them: datetimes and dataclasses through str()
+    _ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+    def _dumps(entry: dict[str, object]) -> str:
+        try:
+            return orjson.dumps(entry, default=str, option=_ORJSON_OPTIONS).decode()
+        except TypeError:  # e.g. an int beyond 64 bits: the standard library takes anything
+            return json.dumps(entry, default=str)
+
+
 class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ts, level, service, logger, request_id, msg, then the
+    record's `fields` and `exc`. Uses orjson when installed (same keys and values, compact
+    separators), and formats the timestamp's second once per second."""
+
     def __init__(self, service: str):
         super().__init__()
         self.service = service
+        self._second = -1
+        self._second_text = ""
+
+    def _timestamp(self, created: float) -> str:
+        second = int(created)
+        if second != self._second:
+            self._second_text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            self._second = second
+        return f"{self._second_text}.{int((created - second) * 1000):03d}+00:00"
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "ts": self._timestamp(record.created),
             "level": record.levelname.lower(),
             "service": self.service,
             "logger": record.name,
-            "request_id": getattr(record, "request_id", request_id_var.get()),
+            "request_id": record.request_id if hasattr(record, "request_id") else request_id_var.get(),
             "msg": record.getMessage(),
         }
-        for key, value in getattr(record, "fields", {}).items():
-            entry[key] = value
+        fields = getattr(record, "fields", None)
+        if fields:
+            entry.update(fields)
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return mask_secrets(json.dumps(entry, default=str))
+        return mask_secrets(_dumps(entry))
 
 
 class PlainFormatter(logging.Formatter):
