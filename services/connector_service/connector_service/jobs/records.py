@@ -74,6 +74,14 @@ class Entry:
     container_id: str = ""
     parent_id: str = ""
     updated_at: datetime | None = None
+    #: The record's canonical JSON, when computed ahead (`Entry.of`); else `commit` computes it.
+    text: str = ""
+
+    @classmethod
+    def of(cls, record_id: str, record: dict[str, Any], container_id: str = "", parent_id: str = "",
+           updated_at: datetime | None = None) -> Entry:
+        """An entry with its canonical text computed now (e.g. while the previous batch is written)."""
+        return cls(record_id, record, container_id, parent_id, updated_at, canonical(record))
 
 
 @dataclass(frozen=True)
@@ -133,7 +141,7 @@ class RecordStore:
             {"record_id": 1, "hash": 1, "deleted": 1, "action": 1, "changed_in": 1})}
         counts, pending = Counts(), _Pending()
         for entry in unique.values():
-            text = canonical(entry.record)
+            text = entry.text or canonical(entry.record)
             digest = content_hash(text)
             old = existing.get(entry.record_id)
             replayed = old is not None and old.get("changed_in") == batch.stamp

@@ -19,6 +19,8 @@ not see. `import` reads everything but never deletes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import copy
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -73,6 +75,10 @@ def required_capabilities(streams: list[str]) -> list[Capability]:
 
 def _iso(value: dt.datetime | None) -> str | None:
     return value.astimezone(dt.UTC).isoformat() if value else None
+
+
+def _resume_point(state: dict[str, Any]) -> dict[str, Any]:
+    return {k: state.get(k) for k in ("container", "page", "phase") if state.get(k) is not None}
 
 
 class SyncEngine:
@@ -131,24 +137,25 @@ class _StreamRun:
         self.position, self.state = position, position["state"]
         self.index, self.total = index, total
 
-    def _progress(self) -> int:
-        scope = self.state.get("scope")
-        fraction = len(self.state["done"]) / len(scope) if scope else 0.0
+    def _progress(self, state: dict[str, Any]) -> int:
+        scope = state.get("scope")
+        fraction = len(state["done"]) / len(scope) if scope else 0.0
         return min(99, int(100 * (self.index + fraction) / self.total))
 
-    async def _commit(self, entries: list[Entry]) -> None:
+    async def _commit(self, entries: list[Entry], position: dict[str, Any] | None = None) -> None:
+        """Commits a batch and checkpoints `position` (default: the live one; a snapshot when the
+        reading has already moved on while this batch is written)."""
         stream = self.position["stream"]
         delta = await self.e._records.commit(self.run.batch(stream, self.mode.deletes), entries)
-        await self._checkpoint(delta)
+        await self._checkpoint(delta, position)
 
-    async def _checkpoint(self, delta: Counts) -> None:
+    async def _checkpoint(self, delta: Counts, position: dict[str, Any] | None = None) -> None:
         job = self.run.job
-        await self.e._states.set(job["tenant_id"], job["connection_id"], self.position["stream"],
-                                 {**self.state["cursor"], "run": {"job": job["_id"], **self._resume_point()}}, None)
-        await self.run.committed(self.position, delta, self._progress())
-
-    def _resume_point(self) -> dict[str, Any]:
-        return {k: self.state.get(k) for k in ("container", "page", "phase") if self.state.get(k) is not None}
+        position = position or self.position
+        state = position["state"]
+        await self.e._states.set(job["tenant_id"], job["connection_id"], position["stream"],
+                                 {**state["cursor"], "run": {"job": job["_id"], **_resume_point(state)}}, None)
+        await self.run.committed(position, delta, self._progress(state))
 
     async def _sweep(self, containers: list[str] | None) -> None:
         """Phase "sweep" (full syncs only): delete what this run did not see; then phase "done"."""
@@ -186,38 +193,52 @@ class _StreamRun:
         self.state.update(container=None, page=None)
 
     async def _read_items(self, container: str, marks: dict[str, str]) -> None:
-        """Pages of one container, committed every `_COMMIT_ROWS` rows (a batch) and at its end."""
+        """Pages of one container, committed every `_COMMIT_ROWS` rows (a batch) and at its end.
+
+        One batch is in flight: while batch N is written and checkpointed (with a snapshot of the
+        position it reached), the next pages are read and converted; batch N+1 starts only after N's
+        checkpoint, so batches still commit one at a time and in order."""
         since = parse_time(self.state.get("since"))
         entries: list[Entry] = []
+        inflight: asyncio.Task[None] | None = None
 
         def fetch(cursor: str | None) -> asyncio.Task[Page[Item]]:
             return asyncio.create_task(self.connector.list_items(self.ctx, container, updated_since=since,
                                                                  cursor=cursor, limit=self.e._page))
 
         upcoming = fetch(self.state["page"])
-        while True:
-            page = await upcoming
-            if page.next is not None:
-                upcoming = fetch(page.next)  # read ahead while this batch is written
-            latest = parse_time(self.state.get("max"))
-            for item in page.items:
-                if item.updated_at and (latest is None or item.updated_at > latest):
-                    latest = item.updated_at
-                entries.append(Entry(item.id, item_record(item), container, updated_at=item.updated_at))
-            self.state.update(page=page.next, max=_iso(latest))
-            if page.next is None:
-                self.state["done"] = [*self.state["done"], container]
-                if latest is not None:
-                    marks[container] = _iso(latest)
-            if page.next is None or len(entries) >= _COMMIT_ROWS:
-                try:
-                    await self._commit(entries)
-                except BaseException:
-                    upcoming.cancel()
-                    raise
-                entries = []
-            if page.next is None:
-                return
+        try:
+            while True:
+                page = await upcoming
+                if page.next is not None:
+                    upcoming = fetch(page.next)  # read ahead while this batch is written
+                latest = parse_time(self.state.get("max"))
+                for item in page.items:
+                    if item.updated_at and (latest is None or item.updated_at > latest):
+                        latest = item.updated_at
+                    entries.append(Entry.of(item.id, item_record(item), container, updated_at=item.updated_at))
+                self.state.update(page=page.next, max=_iso(latest))
+                if page.next is None:
+                    self.state["done"] = [*self.state["done"], container]
+                    if latest is not None:
+                        marks[container] = _iso(latest)
+                if page.next is None or len(entries) >= _COMMIT_ROWS:
+                    if inflight is not None:
+                        task, inflight = inflight, None
+                        await task
+                    inflight = asyncio.create_task(self._commit(entries, copy.deepcopy(self.position)))
+                    entries = []
+                if page.next is None:
+                    task, inflight = inflight, None
+                    await task
+                    return
+        except BaseException:
+            upcoming.cancel()
+            if inflight is not None:
+                # Let the batch in flight finish (its checkpoint is valid); the first error wins.
+                with contextlib.suppress(BaseException):
+                    await inflight
+            raise
 
     async def comments(self) -> None:
         since = parse_time(self.state.get("since"))
