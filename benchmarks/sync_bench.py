@@ -113,10 +113,11 @@ def full_sync(channel: grpc.Channel, api_key: str, schema: str, round_no: int) -
 
 
 def _stack_channel(stacks: contextlib.ExitStack, folder: Path, mongo_url: str,
-                   env: dict[str, str]) -> tuple[grpc.Channel, str]:
+                   env: dict[str, str]) -> tuple[grpc.Channel, str, str]:
     folder.mkdir(parents=True)
     running = stacks.enter_context(harness.stack(folder, mongo_url, env))
-    return stacks.enter_context(grpc.insecure_channel(running.connector_address)), running.api_key
+    return (stacks.enter_context(grpc.insecure_channel(running.connector_address)), running.api_key,
+            running.env["MONGODB_DB"])
 
 
 def main() -> None:
@@ -140,9 +141,12 @@ def main() -> None:
                 if mode == "raw":
                     count = copy_raw(schema, mongo, "bench_raw", round_no)
                     seconds = time.perf_counter() - started
+                    mongo["bench_raw"].drop_collection(f"raw_copy_{round_no}")
                 else:
-                    channel, api_key = channels[mode]
+                    channel, api_key, db = channels[mode]
                     count, seconds = full_sync(channel, api_key, schema, round_no)
+                    for written in ("records", "record_changes"):  # keeps the in-memory database small
+                        mongo[db].drop_collection(written)
                 if count != args.rows:
                     raise SystemExit(f"{mode} copied {count} rows, expected {args.rows}")
                 runs[mode].append({"rows": count, "seconds": round(seconds, 3), "rows_per_s": round(count / seconds)})
