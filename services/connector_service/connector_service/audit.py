@@ -61,7 +61,8 @@ class AuditLog:
     One caller at a time costs one insert, as before; many concurrent token reads
     share a round trip instead of queueing one insert each, and while the previous batch
     had more than one record the writer lingers `_LINGER_SECONDS` (1 ms) before taking
-    the next one, so that batch is fuller (fewer commands for the database).
+    the next one, so that batch is fuller (fewer commands for the database). A writer
+    cancelled before it took some records fails their callers (`_writer_finished`).
     """
 
     def __init__(self, db: AsyncDatabase):
@@ -111,7 +112,18 @@ class AuditLog:
         self._pending.append((entry, done))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_pending())
+            self._writer.add_done_callback(self._writer_finished)
         await asyncio.shield(done)
+
+    def _writer_finished(self, writer: asyncio.Task[None]) -> None:
+        """A writer cancelled (or crashed) before taking some records fails their callers:
+        nobody goes on without their record written."""
+        if not writer.cancelled() and writer.exception() is None:
+            return
+        pending, self._pending = self._pending, []
+        for _, done in pending:
+            if not done.done():
+                done.set_exception(RuntimeError("audit write interrupted"))
 
     async def _write_pending(self) -> None:
         while self._pending:
@@ -119,14 +131,7 @@ class AuditLog:
                 # Group commit under concurrency (the last batch had company): give concurrent
                 # readers a moment to join this insert. The database's cost is mostly per
                 # command, so a fuller batch is cheaper per record. A lone caller never waits.
-                try:
-                    await asyncio.sleep(_LINGER_SECONDS)
-                except asyncio.CancelledError:  # nobody is left waiting for an answer
-                    pending, self._pending = self._pending, []
-                    for _, done in pending:
-                        if not done.done():
-                            done.set_exception(RuntimeError("audit write interrupted"))
-                    raise
+                await asyncio.sleep(_LINGER_SECONDS)
             batch, self._pending = self._pending[:_BATCH], self._pending[_BATCH:]
             self._last_batch = len(batch)
             failure: BaseException | None = None

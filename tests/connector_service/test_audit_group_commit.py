@@ -1,0 +1,81 @@
+"""The audit log's group commit: every record is written before its caller goes on,
+concurrent records share inserts, and a failed insert fails every caller whose record
+it carried (so no credential is handed out without its audit record)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from connector_service import audit
+from connector_service.audit import AuditLog
+from pymongo.errors import PyMongoError
+
+
+class _Collection:
+    def __init__(self, fail: bool = False):
+        self.fail = fail
+        self.batches: list[list[dict[str, Any]]] = []
+
+    async def insert_many(self, documents: list[dict[str, Any]], ordered: bool = True) -> None:
+        await asyncio.sleep(0)  # a round trip: others may queue meanwhile
+        if self.fail:
+            raise PyMongoError("insert refused")
+        assert ordered is False
+        self.batches.append(list(documents))
+
+
+class _Db:
+    def __init__(self, collection: _Collection):
+        self.collection = collection
+
+    def __getitem__(self, name: str) -> _Collection:
+        assert name == "audit_logs"
+        return self.collection
+
+
+async def test_concurrent_records_are_all_written_in_shared_inserts() -> None:
+    collection = _Collection()
+    log = AuditLog(_Db(collection))  # type: ignore[arg-type]
+    await asyncio.gather(*(log.record("t1", audit.CREDENTIAL_READ, "success", connection_id=f"c{i}",
+                                      refreshed=False) for i in range(50)))
+    written = [doc["connection_id"] for batch in collection.batches for doc in batch]
+    assert sorted(written) == sorted(f"c{i}" for i in range(50))
+    assert len(collection.batches) < 50
+    assert all(doc["tenant_id"] == "t1" and doc["action"] == "credential.read"
+               for batch in collection.batches for doc in batch)
+
+
+async def test_a_lone_caller_is_written_before_it_returns() -> None:
+    collection = _Collection()
+    log = AuditLog(_Db(collection))  # type: ignore[arg-type]
+    for i in range(3):
+        await log.record("t1", audit.CREDENTIAL_READ, "success", connection_id=f"c{i}")
+        assert [doc["connection_id"] for doc in collection.batches[-1]] == [f"c{i}"]
+
+
+async def test_a_failed_insert_fails_every_caller_of_its_batch() -> None:
+    collection = _Collection(fail=True)
+    log = AuditLog(_Db(collection))  # type: ignore[arg-type]
+    outcomes = await asyncio.gather(*(log.record("t1", audit.CREDENTIAL_READ, "success", connection_id=f"c{i}")
+                                      for i in range(20)), return_exceptions=True)
+    assert all(isinstance(outcome, PyMongoError) for outcome in outcomes)
+
+
+async def test_a_cancelled_writer_fails_the_records_it_had_not_written() -> None:
+    collection = _Collection()
+    log = AuditLog(_Db(collection))  # type: ignore[arg-type]
+    await asyncio.gather(*(log.record("t1", audit.CREDENTIAL_READ, "success") for _ in range(4)))
+    callers = [asyncio.create_task(log.record("t1", audit.CREDENTIAL_READ, "success")) for _ in range(3)]
+    while log._writer is None or log._writer.done() or not log._pending:
+        await asyncio.sleep(0)
+    log._writer.cancel()
+    outcomes = await asyncio.gather(*callers, return_exceptions=True)
+    assert all(isinstance(outcome, Exception) for outcome in outcomes)
+
+
+def test_credential_named_details_are_refused() -> None:
+    with pytest.raises(ValueError, match="credential"):
+        audit._check_details({"access_token": "x"})
+    assert audit._check_details({"refreshed": True}) == {"refreshed": True}
