@@ -88,12 +88,13 @@ class CpuMeter:
 
 
 @contextmanager
-def database() -> Iterator[tuple[str, int]]:
-    """SecantusDB in memory on a free port: yields (mongodb URL, pid)."""
+def database(cache_size: str | None = None) -> Iterator[tuple[str, int]]:
+    """SecantusDB in memory on a free port: yields (mongodb URL, pid). `cache_size` (e.g. "4G") bounds what
+    the in-memory store can hold (SecantusDB's default, 1G, answers InternalError once it is full)."""
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "secantus", "--host", HOST, "--port", str(port), "--storage-path", ":memory:",
-         "--log-level", "WARNING"],
+         "--log-level", "WARNING", *(["--cache-size", cache_size] if cache_size else [])],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:

@@ -130,7 +130,7 @@ def main() -> None:
     _create_table(schema, args.rows)
     try:
         with contextlib.ExitStack() as stacks:
-            mongo_url, _ = stacks.enter_context(harness.database())
+            mongo_url, _ = stacks.enter_context(harness.database(cache_size="4G"))
             mongo = stacks.enter_context(MongoClient(mongo_url))
             channels = {"sync": _stack_channel(stacks, folder / "sync", mongo_url, env)}
             if args.base_tree:
