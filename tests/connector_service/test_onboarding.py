@@ -36,20 +36,7 @@ def provider() -> Iterator[FakeOAuthServer]:
 async def oauth_stack(provider: FakeOAuthServer, mongo_url: str, db_suffix: str, tmp_path: Path
                       ) -> AsyncIterator[tuple[Stack, str, httpx.AsyncClient]]:
     providers = tmp_path / "providers.yaml"
-    providers.write_text(f"""
-providers:
-  acme:
-    display_name: Acme
-    auth_mode: oauth2
-    authorization_url: {provider.url("authorize")}
-    token_url: {provider.url("token")}
-    revocation_url: {provider.url("revoke")}
-    issuer: {provider.issuer}
-    default_scopes: [read, write]
-    token_auth_method: client_secret_basic
-    verification:
-      url: {provider.url("userinfo")}
-      headers: {{Authorization: "Bearer {{access_token}}"}}
+    providers.write_text("providers:" + provider.catalog_entry() + f"""
   acme-keys:
     display_name: Acme with API keys
     auth_mode: api_key

@@ -180,6 +180,24 @@ class FakeOAuthServer:
         """`authorize`, `token`, `revoke`, `introspect` or `userinfo`."""
         return f"{self._provider.base_url}/{endpoint}"
 
+    def catalog_entry(self, provider_id: str = "acme", display_name: str = "Acme") -> str:
+        """This server as an operator catalog entry (the YAML under `providers:`), confidential
+        client with basic auth, RFC 7009 revocation and RFC 9207 issuer; userinfo proves a token."""
+        return f"""
+  {provider_id}:
+    display_name: {display_name}
+    auth_mode: oauth2
+    authorization_url: {self.url("authorize")}
+    token_url: {self.url("token")}
+    revocation_url: {self.url("revoke")}
+    issuer: {self.issuer}
+    default_scopes: [read, write]
+    token_auth_method: client_secret_basic
+    verification:
+      url: {self.url("userinfo")}
+      headers: {{Authorization: "Bearer {{access_token}}"}}
+"""
+
     def fail_next(self, endpoint: str, status: int = 500, body: Any = None, times: int = 1) -> None:
         self._provider.fail(status, body, path_contains=f"/{endpoint}", times=times)
 

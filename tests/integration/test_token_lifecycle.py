@@ -44,21 +44,7 @@ def running(mongo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     provider = FakeOAuthServer(access_token_lifetime=3600)
     with provider.serve():
         providers = folder / "providers.yaml"
-        providers.write_text(f"""
-providers:
-  acme:
-    display_name: Acme
-    auth_mode: oauth2
-    authorization_url: {provider.url("authorize")}
-    token_url: {provider.url("token")}
-    revocation_url: {provider.url("revoke")}
-    issuer: {provider.issuer}
-    default_scopes: [read, write]
-    token_auth_method: client_secret_basic
-    verification:
-      url: {provider.url("userinfo")}
-      headers: {{Authorization: "Bearer {{access_token}}"}}
-""")
+        providers.write_text("providers:" + provider.catalog_entry())
         stack = LocalStack(folder / "stack", mongo_url, extra_env={"UCF_PROVIDERS_FILE": str(providers)})
         provider.register_client(CLIENT_ID, secret=CLIENT_SECRET,
                                  redirect_uris=[stack.gateway_url + "/api/oauth/callback"],
