@@ -30,11 +30,12 @@ import grpc
 import harness
 import httpx
 import orjson
+import pg_tickets
 import psycopg
 from psycopg import sql
 from ucf.connector.v1 import resources_pb2, resources_pb2_grpc
 
-DSN = "host=127.0.0.1 port=5432 dbname=test user=postgres"
+DSN = pg_tickets.DSN
 MODES = ("raw", "raw_paged", "grpc", "rest")
 PATHS = {"raw": (), "raw_paged": (), "grpc": ("connector", "vault", "db"),
          "rest": ("gateway", "connector", "vault", "db")}
@@ -47,24 +48,6 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=int(harness.env_float("BENCH_ROUNDS", 2)))
     parser.add_argument("--modes", default=",".join(MODES))
     return parser.parse_args()
-
-
-def _create_table(schema: str, rows: int) -> None:
-    with psycopg.connect(DSN, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-        conn.execute(sql.SQL(
-            "CREATE TABLE {}.tickets (id bigint PRIMARY KEY, title text NOT NULL, body text, status text,"
-            " created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL)").format(sql.Identifier(schema)))
-        conn.execute(sql.SQL(
-            "INSERT INTO {}.tickets SELECT g, 'Ticket ' || g, repeat('lorem ipsum ', 1 + g %% 8),"
-            " (ARRAY['open','closed','pending'])[1 + g %% 3], now() - g * interval '1 minute', now()"
-            " FROM generate_series(1, %s) AS g").format(sql.Identifier(schema)), [rows])
-        conn.execute(sql.SQL("ANALYZE {}.tickets").format(sql.Identifier(schema)))
-
-
-def _drop(schema: str) -> None:
-    with psycopg.connect(DSN, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 
 def read_raw(table: sql.Composable) -> int:
@@ -125,7 +108,7 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="pg-bench-"))
     runs: dict[str, list[dict[str, Any]]] = {m: [] for m in modes}
     try:
-        _create_table(schema, args.rows)
+        pg_tickets.create(schema, args.rows)
         with harness.database() as (mongo_url, db_pid), harness.stack(
                 folder, mongo_url, {"CONNECTOR_HEALTH_INTERVAL_SECONDS": "5"}) as stack:
             with httpx.Client(base_url=stack.gateway_url, headers=stack.auth_headers, timeout=60) as client:
@@ -159,7 +142,7 @@ def main() -> None:
                 runs[mode].append({"rows": count, "seconds": round(seconds, 4), "rows_per_s": round(count / seconds),
                                    "cpu": cpu})
     finally:
-        _drop(schema)
+        pg_tickets.drop(schema)
 
     summary = {}
     for mode, results in runs.items():

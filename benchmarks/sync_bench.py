@@ -33,6 +33,7 @@ from typing import Any
 
 import grpc
 import harness
+import pg_tickets
 import psycopg
 from google.protobuf import struct_pb2
 from psycopg import sql
@@ -44,7 +45,7 @@ from ucf.connector.v1 import (
     jobs_pb2_grpc,
 )
 
-DSN = "host=127.0.0.1 port=5432 dbname=test user=postgres"
+DSN = pg_tickets.DSN
 MODES = ("raw", "sync")
 
 
@@ -55,25 +56,6 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--base-tree", type=Path, default=None,
                         help="a checkout whose connector_service runs the extra `base` mode")
     return parser.parse_args()
-
-
-def _create_table(schema: str, rows: int) -> None:
-    with psycopg.connect(DSN, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-        conn.execute(sql.SQL(
-            "CREATE TABLE {}.tickets (id bigint PRIMARY KEY, title text NOT NULL, body text, status text,"
-            " created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL)").format(sql.Identifier(schema)))
-        conn.execute(sql.SQL(
-            "INSERT INTO {}.tickets SELECT g, 'Ticket ' || g, repeat('lorem ipsum ', 1 + g %% 8),"
-            " (ARRAY['open','closed','pending'])[1 + g %% 3], now() - g * interval '1 minute',"
-            " now() - g * interval '1 second' FROM generate_series(1, %s) AS g").format(sql.Identifier(schema)),
-            [rows])
-        conn.execute(sql.SQL("ANALYZE {}.tickets").format(sql.Identifier(schema)))
-
-
-def _drop(schema: str) -> None:
-    with psycopg.connect(DSN, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 
 def copy_raw(schema: str, mongo: MongoClient, db: str, round_no: int) -> int:
@@ -127,7 +109,7 @@ def main() -> None:
     modes = (*MODES, "base") if args.base_tree else MODES
     runs: dict[str, list[dict[str, Any]]] = {m: [] for m in modes}
     env = {"CONNECTOR_HEALTH_INTERVAL_SECONDS": "5", "UCF_JOB_CONCURRENCY": "1"}
-    _create_table(schema, args.rows)
+    pg_tickets.create(schema, args.rows, distinct_updates=True)
     try:
         with contextlib.ExitStack() as stacks:
             mongo_url, _ = stacks.enter_context(harness.database(cache_size="4G"))
@@ -152,7 +134,7 @@ def main() -> None:
                 runs[mode].append({"rows": count, "seconds": round(seconds, 3), "rows_per_s": round(count / seconds)})
                 print(f"round {round_no} {mode}: {count / seconds:.0f} rows/s", flush=True)
     finally:
-        _drop(schema)
+        pg_tickets.drop(schema)
 
     summary = {m: {"rows_per_s": round(statistics.median(r["rows_per_s"] for r in rs)), "runs": rs}
                for m, rs in runs.items()}
@@ -166,7 +148,7 @@ def main() -> None:
     path = harness.write_result("sync", {
         "benchmark": "sync", "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "rows": args.rows,
         "rounds": args.rounds, "ratio_sync_raw": ratio, "results": summary})
-    print(f"wrote {path.relative_to(harness.ROOT)}")
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":
