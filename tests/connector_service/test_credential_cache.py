@@ -4,6 +4,8 @@ still audited."""
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
 import pytest
 from ucf.connector.v1 import connections_pb2 as pb
@@ -53,3 +55,24 @@ async def test_every_read_is_audited_cached_or_not(stack: Stack) -> None:
         await _token(stack, key, cid)
     reads = await stack.db["audit_logs"].count_documents({"connection_id": cid, "action": "credential.read"})
     assert reads == 3
+
+
+async def test_concurrent_readers_that_miss_the_cache_share_one_vault_read(stack: Stack) -> None:
+    key = await stack.key()
+    cid = await _store(stack, key, "shared-load-token")
+    stack.server.credentials._cache.drop("acme", cid)  # a cold cache, as after a restart
+    reads = 0
+    vault_get = stack.vault.get
+
+    async def counting_get(*args, **kwargs):
+        nonlocal reads
+        reads += 1
+        await asyncio.sleep(0.05)  # a vault round trip long enough for the readers to overlap
+        return await vault_get(*args, **kwargs)
+
+    stack.vault.get = counting_get
+    tokens = await asyncio.gather(*[_token(stack, key, cid) for _ in range(20)])
+    assert tokens == ["shared-load-token"] * 20
+    assert reads == 1
+    audited = await stack.db["audit_logs"].count_documents({"connection_id": cid, "action": "credential.read"})
+    assert audited == 20

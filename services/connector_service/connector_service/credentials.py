@@ -7,6 +7,7 @@ connection record gets the non-secret facts and every step is audited.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -98,6 +99,8 @@ class Credentials:
         self._margin = refresh_margin_seconds
         self._coordinator = coordinator
         self._cache = cache if cache is not None else CredentialCache()
+        #: Loads in flight, per (tenant, connection): concurrent readers that miss the cache share one.
+        self._loading: dict[tuple[str, str], asyncio.Future[Credential]] = {}
         connections.on_change(self._cache.drop)
 
     def provider(self, connector_id: str) -> ProviderSpec:
@@ -131,6 +134,8 @@ class Credentials:
         """The credential valid now; OAuth2 tokens due within the margin are refreshed first.
 
         Served from the `CredentialCache` while an entry is there (see credential_cache.py);
+        concurrent readers that miss it share one load (vault read and, when due, refresh) in this
+        process instead of queueing one each; every reader is still audited on its own.
         `force_refresh` always goes to the vault and the provider.
         """
         cached = None if force_refresh else self._cache.get(tenant_id, connection_id)
@@ -139,6 +144,33 @@ class Credentials:
                 await self._audit.record(tenant_id, audit.CREDENTIAL_READ, "success", connection_id=connection_id,
                                          connector_id=cached.connection["connector_id"], refreshed=False)
             return cached
+        credential = await (self._load(tenant_id, connection_id, True) if force_refresh
+                            else self._shared_load(tenant_id, connection_id))
+        if audited:
+            await self._audit.record(tenant_id, audit.CREDENTIAL_READ, "success", connection_id=connection_id,
+                                     connector_id=credential.connection["connector_id"],
+                                     refreshed=credential.refreshed)
+        return credential
+
+    async def _shared_load(self, tenant_id: str, connection_id: str) -> Credential:
+        key = (tenant_id, connection_id)
+        loading = self._loading.get(key)
+        if loading is None:
+            loading = asyncio.ensure_future(self._load(tenant_id, connection_id, False))
+            self._loading[key] = loading
+
+            def settled(done: asyncio.Future[Credential]) -> None:
+                if self._loading.get(key) is done:
+                    del self._loading[key]
+                if not done.cancelled():
+                    done.exception()  # retrieved here too, in case every reader went away
+
+            loading.add_done_callback(settled)
+        # A reader that gives up (deadline) does not cancel the load the others wait for.
+        return await asyncio.shield(loading)
+
+    async def _load(self, tenant_id: str, connection_id: str, force_refresh: bool) -> Credential:
+        """The vault read (and refresh when due) behind a cache miss; stores the result in the cache."""
         epoch = self._cache.epoch
         conn = await self._connections.get(tenant_id, connection_id)
         if conn["status"] == REVOKED:
@@ -159,9 +191,6 @@ class Credentials:
         self._cache.put(tenant_id, connection_id, Credential(credential.connection, kind, credential.payload,
                                                              tokens=credential.tokens),
                         epoch=epoch, valid_until=expires_at, margin_seconds=self._margin, now=wire.now())
-        if audited:
-            await self._audit.record(tenant_id, audit.CREDENTIAL_READ, "success", connection_id=connection_id,
-                                     connector_id=conn["connector_id"], refreshed=credential.refreshed)
         return credential
 
     async def _fresh_tokens(self, tenant_id: str, credential: Credential, force: bool) -> Credential:
