@@ -8,7 +8,9 @@ error path at the gRPC edge.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -130,3 +132,12 @@ class RequestContextInterceptor(grpc.aio.ServerInterceptor):
         if handler is None:
             return handler
         return self._handlers.get(handler, handler_call_details.method)
+
+
+async def until_stop_signal() -> None:
+    """Returns once the process gets SIGTERM or SIGINT: the start of a graceful shutdown."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()

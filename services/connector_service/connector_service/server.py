@@ -9,9 +9,7 @@ until SIGTERM/SIGINT and then drains in-flight RPCs for a grace period.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import signal
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +31,7 @@ from ucf.connector.v1 import (
     webhooks_pb2,
     webhooks_pb2_grpc,
 )
-from ucf_common.grpc_server import RequestContextInterceptor
+from ucf_common.grpc_server import RequestContextInterceptor, until_stop_signal
 from ucf_common.health import HealthPublisher
 from ucf_common.logging import configure_logging
 
@@ -46,6 +44,7 @@ from connector_service.connections import ConnectionStore
 from connector_service.connector_contexts import ConnectorContexts
 from connector_service.connector_servicer import ConnectorServicer
 from connector_service.connector_settings import ConnectorSettingsStore
+from connector_service.connectors.http import create_http_client
 from connector_service.connectors.registry import ConnectorRegistry
 from connector_service.connectors.servicer import ResourceServicer
 from connector_service.credentials import Credentials, VaultTokenStore
@@ -170,7 +169,8 @@ async def serve(settings: Settings | None = None) -> None:
     configure_logging("connector", settings.log_level, settings.log_json)
     catalog = load_catalog(settings.ucf_providers_file)
     mongo: AsyncMongoClient = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
-    http = httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0), follow_redirects=False)
+    # Read timeout below the 30 s refresh lease, so a slow token endpoint is never taken for a lost refresh.
+    http = create_http_client(read_timeout=15.0)
     vault = VaultClient.from_settings(settings)
     registry = ConnectorRegistry.default()
     try:
@@ -178,11 +178,7 @@ async def serve(settings: Settings | None = None) -> None:
                                            registry=registry)
         await server.start()
         log.info("connector service listening on %s:%s", settings.connector_host, port)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
+        await until_stop_signal()
         log.info("shutting down (grace %ss)", settings.connector_shutdown_grace_seconds)
         await server.stop(settings.connector_shutdown_grace_seconds)
     finally:

@@ -8,9 +8,7 @@ loop, and a graceful stop on SIGTERM/SIGINT.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import signal
 from dataclasses import dataclass
 
 import grpc
@@ -19,7 +17,7 @@ from grpc_reflection.v1alpha import reflection
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from ucf.vault.v1 import vault_pb2, vault_pb2_grpc
-from ucf_common.grpc_server import RequestContextInterceptor
+from ucf_common.grpc_server import RequestContextInterceptor, until_stop_signal
 from ucf_common.health import HealthPublisher
 from ucf_common.logging import configure_logging
 
@@ -111,11 +109,7 @@ async def serve(settings: Settings, keyring: KeyRing) -> None:
         log.info("vault listening on %s:%s (%s callers, primary key %s, reflection %s)", settings.vault_host, port,
                  "mTLS" if settings.tls_enabled else "token", keyring.primary_id,
                  "on" if settings.vault_reflection else "off")
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
+        await until_stop_signal()
         log.info("shutting down (grace %ss)", settings.vault_shutdown_grace_seconds)
         await vault.stop(settings.vault_shutdown_grace_seconds)
     finally:
