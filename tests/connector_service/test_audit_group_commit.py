@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from connector_service import audit
 from connector_service.audit import AuditLog
-from pymongo.errors import PyMongoError
+from pymongo.errors import AutoReconnect, BulkWriteError, PyMongoError
 
 
 class _Collection:
@@ -79,3 +79,50 @@ def test_credential_named_details_are_refused() -> None:
     with pytest.raises(ValueError, match="credential"):
         audit._check_details({"access_token": "x"})
     assert audit._check_details({"refreshed": True}) == {"refreshed": True}
+
+
+class _LosingCollection(_Collection):
+    """Writes every batch, then loses the answer of the first `lose` inserts (a dropped
+    connection after the server had written); a repeated `_id` is a duplicate key."""
+
+    def __init__(self, lose: int = 1, other_error: bool = False):
+        super().__init__()
+        self.lose = lose
+        self.other_error = other_error
+        self.ids: set[str] = set()
+        self.attempts = 0
+
+    async def insert_many(self, documents: list[dict[str, Any]], ordered: bool = True) -> None:
+        self.attempts += 1
+        fresh = [doc for doc in documents if doc["_id"] not in self.ids]
+        errors = [
+            {"index": i, "code": 11000, "errmsg": "duplicate key"}
+            for i, doc in enumerate(documents)
+            if doc["_id"] in self.ids
+        ]
+        if self.other_error and errors:
+            errors[0] = {**errors[0], "code": 121, "errmsg": "document failed validation"}
+        self.ids.update(doc["_id"] for doc in fresh)
+        if fresh:
+            self.batches.append(fresh)
+        if self.lose:
+            self.lose -= 1
+            raise AutoReconnect("connection closed")
+        if errors:
+            raise BulkWriteError({"writeErrors": errors, "nInserted": len(fresh)})
+
+
+async def test_a_lost_answer_is_retried_once_and_a_duplicate_key_counts_as_written() -> None:
+    collection = _LosingCollection(lose=1)
+    log = AuditLog(_Db(_Collection()), append_db=_Db(collection))  # type: ignore[arg-type]
+    await log.record("t1", audit.CREDENTIAL_READ, "success", connection_id="c1")
+    assert collection.attempts == 2
+    assert [doc["connection_id"] for batch in collection.batches for doc in batch] == ["c1"]
+
+
+async def test_a_retry_that_fails_otherwise_fails_the_caller() -> None:
+    for collection in (_LosingCollection(lose=2), _LosingCollection(lose=1, other_error=True)):
+        log = AuditLog(_Db(_Collection()), append_db=_Db(collection))  # type: ignore[arg-type]
+        with pytest.raises(PyMongoError):
+            await log.record("t1", audit.CREDENTIAL_READ, "success", connection_id="c1")
+        assert collection.attempts == 2

@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import PyMongoError
+from pymongo.errors import BulkWriteError, ConnectionFailure, PyMongoError
 from ucf_common.logging import log_fields
 from ucf_common.request_context import current_request_id
 
@@ -37,6 +37,7 @@ _BATCH = 500
 _LINGER_SECONDS = 0.001
 _LINGER_BELOW = 16
 _SECRET_WORDS = ("token", "secret", "password", "verifier", "api_key", "apikey")
+_DUPLICATE_KEY = 11000
 
 
 #: Detail names already checked and found harmless (names come from code: a small set).
@@ -63,10 +64,18 @@ class AuditLog:
     had more than one record the writer lingers `_LINGER_SECONDS` (1 ms) before taking
     the next one, so that batch is fuller (fewer commands for the database). A writer
     cancelled before it took some records fails their callers (`_writer_finished`).
+
+    Appends are idempotent by themselves (every record carries its own `_id`), so they may go
+    through `append_db`: the same database on a client with the driver's retryable writes
+    off. The retry is ours (`_insert`): once, after a connection failure, counting a
+    duplicate key as already written. That spares the server the per-command session
+    bookkeeping that retryable writes cost (the hot path writes one insert per batch of
+    reads); everything else still uses `db`.
     """
 
-    def __init__(self, db: AsyncDatabase):
+    def __init__(self, db: AsyncDatabase, *, append_db: AsyncDatabase | None = None):
         self._logs = db["audit_logs"]
+        self._appends = (db if append_db is None else append_db)["audit_logs"]
         self._pending: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
         self._last_batch = 0
@@ -136,7 +145,7 @@ class AuditLog:
             self._last_batch = len(batch)
             failure: BaseException | None = None
             try:
-                await self._logs.insert_many([entry for entry, _ in batch], ordered=False)
+                await self._insert([entry for entry, _ in batch])
             except PyMongoError as err:
                 failure = err
             finally:  # every waiter of the batch hears how its write went, even on cancellation
@@ -146,6 +155,19 @@ class AuditLog:
                             done.set_result(None)
                         else:
                             done.set_exception(failure or RuntimeError("audit write interrupted"))
+
+    async def _insert(self, entries: list[dict[str, Any]]) -> None:
+        try:
+            await self._appends.insert_many(entries, ordered=False)
+        except ConnectionFailure:  # the answer was lost, not necessarily the write: try once more
+            try:
+                await self._appends.insert_many(entries, ordered=False)
+            except BulkWriteError as err:
+                # Unordered: every record not written before went in now; the others answer
+                # a duplicate key, which means the first attempt had written them.
+                if any(e.get("code") != _DUPLICATE_KEY for e in err.details.get("writeErrors", [])) \
+                        or err.details.get("writeConcernErrors"):
+                    raise
 
     async def list(
         self, tenant_id: str, *, connection_id: str = "", action: str = "", cursor: str = "", limit: int = 0

@@ -102,13 +102,15 @@ class ConnectorServer:
 
 async def create_server(settings: Settings, db: AsyncDatabase, vault: Any, http: httpx.AsyncClient, *,
                         catalog: Catalog | None = None,
-                        registry: ConnectorRegistry | None = None) -> tuple[ConnectorServer, int]:
+                        registry: ConnectorRegistry | None = None,
+                        append_db: AsyncDatabase | None = None) -> tuple[ConnectorServer, int]:
     """Everything wired and the port bound. `registry` holds the resource
     connectors (capabilities and ResourceService); without one, connectors
-    report no capabilities and resource RPCs answer unimplemented."""
+    report no capabilities and resource RPCs answer unimplemented. `append_db` is
+    `db` on a client without retryable writes, for the audit log's idempotent appends."""
     catalog = catalog or load_catalog(settings.ucf_providers_file)
     api_keys = ApiKeyStore(db)
-    audit_log = AuditLog(db)
+    audit_log = AuditLog(db, append_db=append_db)
     connections = ConnectionStore(db)
     connector_settings = ConnectorSettingsStore(db)
     sessions = OAuthSessionStore(db)
@@ -169,13 +171,15 @@ async def serve(settings: Settings | None = None) -> None:
     configure_logging("connector", settings.log_level, settings.log_json)
     catalog = load_catalog(settings.ucf_providers_file)
     mongo: AsyncMongoClient = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
+    # The audit log's appends retry on their own (see AuditLog): no per-command session bookkeeping.
+    appends: AsyncMongoClient = AsyncMongoClient(settings.mongodb_url, tz_aware=True, retryWrites=False)
     # Read timeout below the 30 s refresh lease, so a slow token endpoint is never taken for a lost refresh.
     http = create_http_client(read_timeout=15.0)
     vault = VaultClient.from_settings(settings)
     registry = ConnectorRegistry.default()
     try:
         server, port = await create_server(settings, mongo[settings.mongodb_db], vault, http, catalog=catalog,
-                                           registry=registry)
+                                           registry=registry, append_db=appends[settings.mongodb_db])
         await server.start()
         log.info("connector service listening on %s:%s", settings.connector_host, port)
         await until_stop_signal()
@@ -185,4 +189,5 @@ async def serve(settings: Settings | None = None) -> None:
         await registry.aclose()
         await vault.close()
         await http.aclose()
+        await appends.close()
         await mongo.close()
