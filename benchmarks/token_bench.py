@@ -70,7 +70,7 @@ def _profile(folder: Path, pids: dict[str, int], names: tuple[str, ...], label: 
          str(int(seconds)), "--rate", "200", "--format", "raw", "--output",
          str(folder / f"{label}-{name}.folded")],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for name in names if name not in ("db",)]
+        for name in names]
 
 
 def main() -> None:

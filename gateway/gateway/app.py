@@ -9,6 +9,8 @@ from contextlib import asynccontextmanager
 
 import grpc
 from fastapi import FastAPI
+from starlette.routing import Match
+from starlette.types import Receive, Scope, Send
 
 from gateway.deps import Runtime
 from gateway.envelope import EnvelopeResponse
@@ -28,7 +30,31 @@ _CHANNEL_OPTIONS = (
 )
 
 
-def create_app(settings: GatewaySettings | None = None, stubs: Stubs | None = None) -> FastAPI:
+class GatewayApp(FastAPI):
+    """FastAPI, with the token read's common shape (`TokenReadRoute`) answered ahead of the
+    middleware stack: the hot path skips Starlette's error and exception middlewares and the
+    router, and keeps what it needs of them — `RequestContextMiddleware` (request id, echo,
+    access line, 500 envelope) wraps it too, and `UcfError`s get the same envelope."""
+
+    token_read: connections.TokenReadRoute | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        route = self.token_read
+        if route is not None and scope["type"] == "http":
+            match, child = route.matches(scope)
+            if match is Match.FULL:
+                scope["app"] = self
+                scope.update(child)
+                await self._token_read_app(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+    def serve_token_reads(self, route: connections.TokenReadRoute) -> None:
+        self.token_read = route
+        self._token_read_app = RequestContextMiddleware(route.handle)
+
+
+def create_app(settings: GatewaySettings | None = None, stubs: Stubs | None = None) -> GatewayApp:
     """The gateway. With `stubs`, the caller owns the channel; otherwise the
     lifespan opens one to `settings.connector_address` and closes it on shutdown.
     """
@@ -51,7 +77,7 @@ def create_app(settings: GatewaySettings | None = None, stubs: Stubs | None = No
             if channel is not None:
                 await channel.close(grace=settings.gateway_shutdown_grace_seconds)
 
-    app = FastAPI(
+    app = GatewayApp(
         title="Unified Connector Framework",
         version="1.0.0",
         description=(
@@ -67,7 +93,7 @@ def create_app(settings: GatewaySettings | None = None, stubs: Stubs | None = No
     app.include_router(health.router)
     for router in api_routers:
         app.include_router(router, prefix=settings.api_prefix)
-    # The token read's common shape, matched before every router (see routes/connections.py).
-    app.router.routes.insert(0, connections.TokenReadRoute(settings.api_prefix))
+    # The token read's common shape, answered before the middleware stack (see routes/connections.py).
+    app.serve_token_reads(connections.TokenReadRoute(settings.api_prefix))
     install_openapi(app)
     return app

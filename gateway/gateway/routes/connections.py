@@ -3,11 +3,11 @@
 
 `GET /connections/{id}/token` is the hot path of internal callers. `get_token` is
 its FastAPI route (the OpenAPI entry, and every request out of the common shape);
-`TokenReadRoute`, mounted ahead of all routers, answers the common shape — GET, no
-query string — at the ASGI level: no `Request`, dependency solving or exit stacks,
-and the reply JSON built straight from the `Credential` fields. Same metadata, same
-`Caller` (so the same `error_from_rpc` errors, answered by the same handlers), same
-envelope bytes and headers.
+`TokenReadRoute` answers the common shape — GET, no query string — as plain ASGI, ahead
+of FastAPI's middleware stack and router (see `gateway.app.GatewayApp`): no `Request`,
+dependency solving or exit stacks, and the reply JSON built straight from the
+`Credential` fields. Same metadata, same `Caller` (so the same `error_from_rpc` errors),
+same envelope bytes and headers.
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, NoMatchFound, compile_path, get_route_path
 from starlette.types import Receive, Scope, Send
 from ucf.connector.v1 import connections_pb2 as pb
+from ucf_common.errors import UcfError
 
 from gateway.bodies import ConnectionBody, SyncStateBody, TokenBody
 from gateway.deps import Cursor, Limit, OptionalConnectionIdQuery, Rpc, caller_for
-from gateway.envelope import flat_json, ok, ok_bytes
+from gateway.envelope import failure, flat_json, ok, ok_bytes
 from gateway.schemas import reply, reply_page
 
 router = APIRouter(tags=["connections"])
@@ -111,9 +112,14 @@ class TokenReadRoute(BaseRoute):
         raise NoMatchFound(name, path_params)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        rpc = caller_for(scope["app"].state.runtime, scope["headers"])  # UcfError → the error handlers
-        request = pb.GetTokenRequest(connection_id=scope["path_params"]["connection_id"])
-        answer = await rpc(rpc.stubs.connections.GetToken, request, upstream=True)
+        """Answers a scope `matches` accepted; a `UcfError` gets the error handlers' envelope."""
+        try:
+            rpc = caller_for(scope["app"].state.runtime, scope["headers"])
+            request = pb.GetTokenRequest(connection_id=scope["path_params"]["connection_id"])
+            answer = await rpc(rpc.stubs.connections.GetToken, request, upstream=True)
+        except UcfError as err:
+            await failure(err)(scope, receive, send)
+            return
         body = ok_bytes(_credential_json(answer.credential))
         await send({
             "type": "http.response.start",
