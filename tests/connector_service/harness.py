@@ -10,6 +10,7 @@ from typing import Any
 
 import grpc
 import httpx
+from connector_service.audit import SEGMENTS
 from connector_service.catalog import load_catalog
 from connector_service.server import ConnectorServer, create_server
 from connector_service.settings import Settings
@@ -39,6 +40,13 @@ class Stack:
     async def key(self, tenant: str = "acme", scopes: str = "all") -> str:
         key, _ = await self.server.api_keys.create(tenant, scopes, "test")
         return key
+
+    async def audited(self, connection_id: str, action: str) -> int:
+        """How many audit records of `action` on the connection are stored (any tenant)."""
+        count = 0
+        async for segment in self.db[SEGMENTS].find({"connection_ids": connection_id}):
+            count += sum(e["connection_id"] == connection_id and e["action"] == action for e in segment["entries"])
+        return count
 
 
 def auth(key: str, tenant: str | None = None, request_id: str | None = None) -> list[tuple[str, str]]:

@@ -31,8 +31,14 @@ class _Db:
         self.collection = collection
 
     def __getitem__(self, name: str) -> _Collection:
-        assert name == "audit_logs"
+        assert name == audit.SEGMENTS
         return self.collection
+
+
+def _entries(collection: _Collection) -> list[dict[str, Any]]:
+    """The records written, in write order, each with its segment's tenant."""
+    return [{"tenant_id": segment["tenant_id"], **entry}
+            for batch in collection.batches for segment in batch for entry in segment["entries"]]
 
 
 async def test_concurrent_records_are_all_written_in_shared_inserts() -> None:
@@ -40,11 +46,12 @@ async def test_concurrent_records_are_all_written_in_shared_inserts() -> None:
     log = AuditLog(_Db(collection))  # type: ignore[arg-type]
     await asyncio.gather(*(log.record("t1", audit.CREDENTIAL_READ, "success", connection_id=f"c{i}",
                                       refreshed=False) for i in range(50)))
-    written = [doc["connection_id"] for batch in collection.batches for doc in batch]
+    written = [entry["connection_id"] for entry in _entries(collection)]
     assert sorted(written) == sorted(f"c{i}" for i in range(50))
     assert len(collection.batches) < 50
-    assert all(doc["tenant_id"] == "t1" and doc["action"] == "credential.read"
-               for batch in collection.batches for doc in batch)
+    assert all(entry["tenant_id"] == "t1" and entry["action"] == "credential.read" for entry in _entries(collection))
+    ids = [entry["id"] for entry in _entries(collection)]
+    assert ids == sorted(ids) and len(set(ids)) == 50  # minted in commit order
 
 
 async def test_a_lone_caller_is_written_before_it_returns() -> None:
@@ -52,7 +59,8 @@ async def test_a_lone_caller_is_written_before_it_returns() -> None:
     log = AuditLog(_Db(collection))  # type: ignore[arg-type]
     for i in range(3):
         await log.record("t1", audit.CREDENTIAL_READ, "success", connection_id=f"c{i}")
-        assert [doc["connection_id"] for doc in collection.batches[-1]] == [f"c{i}"]
+        assert [entry["connection_id"] for segment in collection.batches[-1] for entry in segment["entries"]] \
+            == [f"c{i}"]
 
 
 async def test_a_failed_insert_fails_every_caller_of_its_batch() -> None:
@@ -73,6 +81,23 @@ async def test_a_cancelled_writer_fails_the_records_it_had_not_written() -> None
     log._writer.cancel()
     outcomes = await asyncio.gather(*callers, return_exceptions=True)
     assert all(isinstance(outcome, Exception) for outcome in outcomes)
+
+
+async def test_a_batch_is_one_segment_per_tenant() -> None:
+    collection = _Collection()
+    log = AuditLog(_Db(collection))  # type: ignore[arg-type]
+    await log.record("t0", audit.CREDENTIAL_READ, "success")  # a lone first write
+    await asyncio.gather(*(log.record(f"t{i % 2}", audit.CREDENTIAL_READ if i % 3 else audit.CREDENTIAL_STORED,
+                                      "success", connection_id=f"c{i % 4}") for i in range(12)))
+    segments = collection.batches[1]
+    assert sorted(s["tenant_id"] for s in segments) == ["t0", "t1"]
+    for segment in segments:
+        ids = [entry["id"] for entry in segment["entries"]]
+        assert segment["oldest"] == ids[0] == min(ids) and segment["newest"] == ids[-1] == segment["_id"]
+        assert segment["connection_ids"] == sorted({entry["connection_id"] for entry in segment["entries"]})
+        assert segment["actions"] == sorted({entry["action"] for entry in segment["entries"]})
+        assert len({entry_id[:16] for entry_id in ids}) == 1  # one millisecond per segment
+        assert all("tenant_id" not in entry for entry in segment["entries"])
 
 
 def test_credential_named_details_are_refused() -> None:
@@ -117,7 +142,7 @@ async def test_a_lost_answer_is_retried_once_and_a_duplicate_key_counts_as_writt
     log = AuditLog(_Db(_Collection()), append_db=_Db(collection))  # type: ignore[arg-type]
     await log.record("t1", audit.CREDENTIAL_READ, "success", connection_id="c1")
     assert collection.attempts == 2
-    assert [doc["connection_id"] for batch in collection.batches for doc in batch] == ["c1"]
+    assert [entry["connection_id"] for entry in _entries(collection)] == ["c1"]
 
 
 async def test_a_retry_that_fails_otherwise_fails_the_caller() -> None:

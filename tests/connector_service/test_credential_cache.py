@@ -53,8 +53,7 @@ async def test_every_read_is_audited_cached_or_not(stack: Stack) -> None:
     cid = await _store(stack, key, "audited-token-value")
     for _ in range(3):
         await _token(stack, key, cid)
-    reads = await stack.db["audit_logs"].count_documents({"connection_id": cid, "action": "credential.read"})
-    assert reads == 3
+    assert await stack.audited(cid, "credential.read") == 3
 
 
 async def test_concurrent_readers_that_miss_the_cache_share_one_vault_read(stack: Stack) -> None:
@@ -74,5 +73,4 @@ async def test_concurrent_readers_that_miss_the_cache_share_one_vault_read(stack
     tokens = await asyncio.gather(*[_token(stack, key, cid) for _ in range(20)])
     assert tokens == ["shared-load-token"] * 20
     assert reads == 1
-    audited = await stack.db["audit_logs"].count_documents({"connection_id": cid, "action": "credential.read"})
-    assert audited == 20
+    assert await stack.audited(cid, "credential.read") == 20

@@ -1,4 +1,4 @@
-"""The connector-side audit trail (`audit_logs`): who did what to which
+"""The connector-side audit trail (`audit_segments`): who did what to which
 connection, with which outcome, under which request id.
 
 Records hold ids, action names, outcomes and small non-secret facts only.
@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import sys
+import time
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -36,6 +38,9 @@ CONNECTOR_UPDATED = "connector.updated"
 _BATCH = 500
 _LINGER_SECONDS = 0.001
 _LINGER_BELOW = 16
+SEGMENTS = "audit_segments"
+_ID_PREFIX = "aud_"
+_SUFFIX_SPACE = 16**10  # the 10 hex digits after an id's millisecond
 _SECRET_WORDS = ("token", "secret", "password", "verifier", "api_key", "apikey")
 _DUPLICATE_KEY = 11000
 
@@ -57,31 +62,38 @@ def _check_details(details: dict[str, Any]) -> dict[str, Any]:
 
 class AuditLog:
     """Appends are group-committed: records that arrive while a write is in flight
-    go to the database together in the next `insert_many`, and each `record` call
-    returns only once its own entry is written (or raises what the write raised).
-    One caller at a time costs one insert, as before; many concurrent token reads
-    share a round trip instead of queueing one insert each, and while the previous batch
-    had more than one record the writer lingers `_LINGER_SECONDS` (1 ms) before taking
-    the next one, so that batch is fuller (fewer commands for the database). A writer
-    cancelled before it took some records fails their callers (`_writer_finished`).
+    go to the database together in the next write, and each `record` call returns
+    only once its own entry is written (or raises what the write raised). One caller
+    at a time costs one insert; many concurrent token reads share one. While the previous
+    batch had more than one record the writer lingers `_LINGER_SECONDS` (1 ms) before
+    taking the next one, so that batch is fuller. A writer cancelled before it took some
+    records fails their callers (`_writer_finished`).
 
-    Appends are idempotent by themselves (every record carries its own `_id`), so they may go
-    through `append_db`: the same database on a client with the driver's retryable writes
-    off. The retry is ours (`_insert`): once, after a connection failure, counting a
-    duplicate key as already written. That spares the server the per-command session
-    bookkeeping that retryable writes cost (the hot path writes one insert per batch of
-    reads); everything else still uses `db`.
+    Storage: a batch is written as one *segment* document per tenant (`audit_segments`:
+    `tenant_id`, `oldest`/`newest` entry id, the distinct `connection_ids` and `actions`,
+    and the `entries`), so the database pays its per-document costs (index keys, oplog
+    entry) once per batch instead of once per record. Entry ids are minted when the
+    batch is taken, all with that moment's millisecond and consecutive random suffixes:
+    they sort in commit order, and a segment's ids share one millisecond, which is what
+    lets `list` stop scanning early (see there).
+
+    Appends are idempotent by themselves (every segment carries its own `_id`), so they may
+    go through `append_db`: the same database on a client with the driver's retryable
+    writes off. The retry is ours (`_insert`): once, after a connection failure, counting
+    a duplicate key as already written. That spares the server the per-command session
+    bookkeeping that retryable writes cost; everything else still uses `db`.
     """
 
     def __init__(self, db: AsyncDatabase, *, append_db: AsyncDatabase | None = None):
-        self._logs = db["audit_logs"]
-        self._appends = (db if append_db is None else append_db)["audit_logs"]
+        self._segments = db[SEGMENTS]
+        self._appends = (db if append_db is None else append_db)[SEGMENTS]
         self._pending: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
         self._last_batch = 0
 
     async def create_indexes(self) -> None:
-        await self._logs.create_index([("tenant_id", 1), ("connection_id", 1), ("_id", -1)])
+        await self._segments.create_index([("tenant_id", 1), ("oldest", -1)])
+        await self._segments.create_index([("tenant_id", 1), ("connection_ids", 1), ("oldest", -1)])
 
     async def record(
         self,
@@ -97,7 +109,6 @@ class AuditLog:
         """Appends one entry; the actor defaults to the calling API key's id."""
         principal = principal_var.get()
         entry = {
-            "_id": wire.new_id("aud"),
             "tenant_id": tenant_id,
             "action": action,
             "outcome": outcome,
@@ -145,7 +156,7 @@ class AuditLog:
             self._last_batch = len(batch)
             failure: BaseException | None = None
             try:
-                await self._insert([entry for entry, _ in batch])
+                await self._insert(_segments([entry for entry, _ in batch]))
             except PyMongoError as err:
                 failure = err
             finally:  # every waiter of the batch hears how its write went, even on cancellation
@@ -172,10 +183,59 @@ class AuditLog:
     async def list(
         self, tenant_id: str, *, connection_id: str = "", action: str = "", cursor: str = "", limit: int = 0
     ) -> tuple[list[dict[str, Any]], str]:
-        """Newest first; returns the page and the cursor of the next one ('' at the end)."""
+        """Newest first; returns the page (entries shaped as documents: `_id`, `tenant_id`, ...)
+        and the cursor of the next one ('' at the end).
+
+        Segments are read in `oldest`-descending order. A segment's ids share the millisecond
+        of its `oldest`, so once `size + 1` entries are held and a segment's millisecond is
+        below that of the last entry held, neither it nor any segment after it can hold a
+        newer entry: the scan stops there.
+        """
         query: dict[str, Any] = {"tenant_id": tenant_id}
         if connection_id:
-            query["connection_id"] = connection_id
+            query["connection_ids"] = connection_id
         if action:
-            query["action"] = action
-        return await wire.find_page(self._logs, query, cursor, limit, newest_first=True)
+            query["actions"] = action
+        after = wire.decode_cursor(cursor)
+        if after:
+            query["oldest"] = {"$lt": after}
+        size = wire.page_size(limit)
+        picked: list[dict[str, Any]] = []
+        async for segment in self._segments.find(query).sort("oldest", -1).batch_size(size + 1):
+            if len(picked) > size and _millisecond(segment["oldest"]) < _millisecond(picked[size]["_id"]):
+                break
+            picked.extend(
+                {"_id": entry["id"], "tenant_id": tenant_id, **entry}
+                for entry in segment["entries"]
+                if (not after or entry["id"] < after)
+                and (not connection_id or entry["connection_id"] == connection_id)
+                and (not action or entry["action"] == action))
+            picked.sort(key=lambda entry: entry["_id"], reverse=True)
+            del picked[size + 1:]
+        for entry in picked:
+            del entry["id"]
+        return picked[:size], wire.encode_cursor(picked[size - 1]["_id"]) if len(picked) > size else ""
+
+
+def _millisecond(entry_id: str) -> str:
+    return entry_id[len(_ID_PREFIX):len(_ID_PREFIX) + 12]
+
+
+def _segments(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One segment per tenant; entries get consecutive ids of this millisecond, in order."""
+    millisecond = f"{int(time.time() * 1000):012x}"
+    first = secrets.randbelow(_SUFFIX_SPACE - len(entries))
+    by_tenant: dict[str, list[dict[str, Any]]] = {}
+    for offset, entry in enumerate(entries):
+        tenant = entry.pop("tenant_id")
+        entry["id"] = f"{_ID_PREFIX}{millisecond}{first + offset:010x}"
+        by_tenant.setdefault(tenant, []).append(entry)
+    return [{
+        "_id": grouped[-1]["id"],
+        "tenant_id": tenant,
+        "oldest": grouped[0]["id"],
+        "newest": grouped[-1]["id"],
+        "connection_ids": sorted({e["connection_id"] for e in grouped}),
+        "actions": sorted({e["action"] for e in grouped}),
+        "entries": grouped,
+    } for tenant, grouped in by_tenant.items()]
