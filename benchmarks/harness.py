@@ -249,7 +249,7 @@ def _fmt(value: Any) -> str:
 
 
 def write_result(name: str, payload: dict[str, Any]) -> Path:
-    RESULTS_DIR.mkdir(exist_ok=True)
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S")
     path = RESULTS_DIR / f"{name}-{stamp}.json"
     body = json.dumps(payload, indent=2, sort_keys=False)

@@ -7,7 +7,8 @@ binding checks and compare-and-swap cost on rewrap.
    + `bulk_write` on a copy of the same data.
 
 Starts its own SecantusDB on a free port; prints a table and writes JSON to
-benchmarks/results/vault_bench.json. Run: `.venv/bin/python benchmarks/vault_bench.py [--secrets N --reads N]`.
+benchmarks/results/vault-<time>.json and vault-latest.json (`BENCH_RESULTS_DIR` moves them).
+Run: `.venv/bin/python benchmarks/vault_bench.py [--secrets N --reads N]`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import time
 from pathlib import Path
 
 import grpc
+import harness
 from cryptography.fernet import Fernet, MultiFernet
 from pymongo import AsyncMongoClient, UpdateOne
 from ucf.vault.v1 import vault_pb2, vault_pb2_grpc
@@ -35,8 +37,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from tests.support.ports import free_port, wait_for_port  # noqa: E402 - importable only after the sys.path insert
 from tests.vault_service.seeding import seed_secrets  # noqa: E402 - importable only after the sys.path insert
-
-RESULTS = ROOT / "benchmarks" / "results"
 
 
 def _keys(*ids: str) -> str:
@@ -157,9 +157,7 @@ def main() -> int:
           f"{reads['ratio_in_process_over_grpc']:>6}x")
     print(f"{'rewrap secrets / s':<34} {rewrap['vault_rpc']:>14} {rewrap['raw_loop']:>16} "
           f"{rewrap['ratio_raw_over_vault']:>6}x")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "vault_bench.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(f"written to {RESULTS / 'vault_bench.json'}")
+    print(f"wrote {harness.write_result('vault', result)}")
     return 0
 
 
