@@ -107,3 +107,17 @@ def test_token_bench_writes_a_result_file(tmp_path: Path) -> None:
     result = json.loads((tmp_path / "token-latest.json").read_text())
     assert set(result["results"]["2"]) == {"baseline", "rest", "grpc", "connectors"}
     assert "rest/baseline" in result["ratios"]["2"]
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(bool(_STACK_MISSING), reason=f"needs the connector service: {_STACK_MISSING}")
+def test_audit_bench_measures_every_layout(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "audit_bench.py"), "--records", "16", "--rounds", "1", "--batches", "1,8"],
+        capture_output=True, text=True, timeout=240, check=False,
+        env={**os.environ, "BENCH_RESULTS_DIR": str(tmp_path)})
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads((tmp_path / "audit-latest.json").read_text())
+    for size in ("1", "8"):
+        assert set(result["medians"][size]) == {"documents+retry", "documents", "segments+retry", "segments"}
+        assert all(m["records_per_s"] > 0 for m in result["medians"][size].values())
