@@ -95,16 +95,19 @@ _STACK_MISSING = [m for m in ("vault_service.__main__", "connector_service.vault
                   if importlib.util.find_spec(m) is None]
 
 
+def _run_bench(results: Path, name: str, *args: str) -> dict:
+    """Runs benchmarks/<name>_bench.py with `args`, writing into `results`; its latest result."""
+    done = subprocess.run([sys.executable, str(BENCH / f"{name}_bench.py"), *args], capture_output=True, text=True,
+                          timeout=240, check=False, env={**os.environ, "BENCH_RESULTS_DIR": str(results)})
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads((results / f"{name}-latest.json").read_text())
+
+
 @pytest.mark.integration
 @pytest.mark.skipif(bool(_STACK_MISSING) or shutil.which("wrk") is None,
                     reason=f"needs wrk and the three processes: {_STACK_MISSING}")
 def test_token_bench_writes_a_result_file(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, str(BENCH / "token_bench.py"), "--seconds", "0.5", "--rounds", "1", "--concurrency", "2"],
-        capture_output=True, text=True, timeout=240, check=False,
-        env={**os.environ, "BENCH_RESULTS_DIR": str(tmp_path)})
-    assert done.returncode == 0, done.stdout + done.stderr
-    result = json.loads((tmp_path / "token-latest.json").read_text())
+    result = _run_bench(tmp_path, "token", "--seconds", "0.5", "--rounds", "1", "--concurrency", "2")
     assert set(result["results"]["2"]) == {"baseline", "rest", "grpc", "connectors"}
     assert "rest/baseline" in result["ratios"]["2"]
 
@@ -112,12 +115,7 @@ def test_token_bench_writes_a_result_file(tmp_path: Path) -> None:
 @pytest.mark.integration
 @pytest.mark.skipif(bool(_STACK_MISSING), reason=f"needs the connector service: {_STACK_MISSING}")
 def test_audit_bench_measures_every_layout(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, str(BENCH / "audit_bench.py"), "--records", "16", "--rounds", "1", "--batches", "1,8"],
-        capture_output=True, text=True, timeout=240, check=False,
-        env={**os.environ, "BENCH_RESULTS_DIR": str(tmp_path)})
-    assert done.returncode == 0, done.stdout + done.stderr
-    result = json.loads((tmp_path / "audit-latest.json").read_text())
+    result = _run_bench(tmp_path, "audit", "--records", "16", "--rounds", "1", "--batches", "1,8")
     for size in ("1", "8"):
         assert set(result["medians"][size]) == {"documents+retry", "documents", "segments+retry", "segments"}
         assert all(m["records_per_s"] > 0 for m in result["medians"][size].values())
