@@ -208,6 +208,8 @@ def run(data_dir: Path, stop_event: threading.Event) -> int:
         "VAULT_CLIENT_TOKEN_FILE": str(data_dir / "vault-client-token"),
         "CONNECTOR_HOST": HOST,
         "CONNECTOR_PORT": str(connector_port),
+        # local development reaches a local PostgreSQL or provider fake; other private ranges stay refused
+        "UCF_EGRESS_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
         "VAULT_ADDRESS": f"{HOST}:{vault_port}",
         "GATEWAY_HOST": HOST,
         "GATEWAY_PORT": str(gateway_port),

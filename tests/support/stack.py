@@ -79,6 +79,7 @@ class LocalStack:
             "VAULT_ADDRESS": self.vault_address,
             "VAULT_TIMEOUT_SECONDS": "3",
             "CONNECTOR_HEALTH_INTERVAL_SECONDS": "0.5",
+            "UCF_EGRESS_ALLOWED_NETWORKS": "127.0.0.0/8",  # the provider fakes and PostgreSQL
             "GATEWAY_HOST": HOST,
             "GATEWAY_PORT": str(self.gateway_port),
             "CONNECTOR_ADDRESS": self.connector_address,

@@ -35,6 +35,7 @@ from ucf_common.grpc_server import RequestContextInterceptor, until_stop_signal
 from ucf_common.health import HealthPublisher
 from ucf_common.logging import configure_logging
 
+from connector_service import egress
 from connector_service.api_keys import ApiKeyStore
 from connector_service.audit import AuditLog
 from connector_service.auth import Authenticator, AuthInterceptor, current_principal
@@ -173,8 +174,10 @@ async def serve(settings: Settings | None = None) -> None:
     mongo: AsyncMongoClient = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
     # The audit log's appends retry on their own (see AuditLog): no per-command session bookkeeping.
     appends: AsyncMongoClient = AsyncMongoClient(settings.mongodb_url, tz_aware=True, retryWrites=False)
+    policy = egress.EgressPolicy.from_setting(settings.ucf_egress_allowed_networks)
+    egress.configure(policy)
     # Read timeout below the 30 s refresh lease, so a slow token endpoint is never taken for a lost refresh.
-    http = create_http_client(read_timeout=15.0)
+    http = create_http_client(read_timeout=15.0, policy=policy)
     vault = VaultClient.from_settings(settings)
     registry = ConnectorRegistry.default()
     try:

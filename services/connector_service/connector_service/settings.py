@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     ucf_providers_file: Path | None = None
     ucf_refresh_margin_seconds: int = Field(300, ge=0)
     ucf_public_url: str = "http://localhost:8000"
+    #: Networks (comma-separated CIDRs) this service may connect to besides globally routable
+    #: addresses: tenant-chosen hosts (Atlassian sites, webhook callbacks, PostgreSQL) and
+    #: catalog endpoints alike. Empty: public addresses only. See connector_service/egress.py.
+    ucf_egress_allowed_networks: str = ""
 
     #: How often the health monitor pings MongoDB and the vault.
     connector_health_interval_seconds: float = Field(5.0, gt=0)

@@ -21,6 +21,7 @@ import psycopg
 from ucf_common.errors import ErrorCode, UcfError
 from ucf_common.logging import mask_secrets
 
+from connector_service import egress
 from connector_service.catalog import ProviderSpec, VerificationSpec
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
@@ -90,6 +91,8 @@ async def _verify_http(spec: VerificationSpec, values: dict[str, Any], http: htt
     except httpx.TimeoutException:
         raise UcfError(ErrorCode.TIMEOUT, "the provider did not answer the verification request in time") from None
     except httpx.HTTPError as exc:
+        if refused := egress.refusal(exc):
+            raise egress.refused_error(refused) from None
         raise UcfError(ErrorCode.UPSTREAM_ERROR, f"could not reach the provider: {type(exc).__name__}") from None
     if response.is_success:
         return Verdict(True, "the provider accepted the credential")
@@ -118,7 +121,7 @@ def postgres_conninfo(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _verify_postgres(fields: dict[str, Any]) -> Verdict:
-    params = postgres_conninfo(fields)
+    params = await egress.checked_pg_params(postgres_conninfo(fields), ErrorCode.INVALID_REQUEST)
     try:
         async with await psycopg.AsyncConnection.connect(**params) as conn:
             await (await conn.execute("select 1")).fetchone()

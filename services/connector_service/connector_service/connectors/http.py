@@ -20,8 +20,10 @@ from urllib.parse import quote
 import httpx
 from ucf_common.errors import ErrorCode, UcfError
 
+from connector_service import egress
 from connector_service.connectors.context import ConnectorContext
 from connector_service.connectors.retry import is_rate_limited, retry_after_seconds
+from connector_service.egress import EgressPolicy, GuardedBackend
 
 log = logging.getLogger("ucf.connectors.http")
 
@@ -35,10 +37,24 @@ def create_http_client(
     max_keepalive_connections: int = 20,
     connect_timeout: float = 5.0,
     read_timeout: float = 30.0,
+    policy: EgressPolicy | None = None,
 ) -> httpx.AsyncClient:
-    """The shared client: bounded pool, explicit timeouts, no redirects to other hosts."""
+    """The shared client: bounded pool, explicit timeouts, no redirects to other hosts.
+
+    With an egress `policy`, every connection dials only addresses the policy permits (see
+    `connector_service.egress`), and proxy settings from the environment are not read:
+    a proxy would make the connections the policy exists to check.
+    """
+    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_keepalive_connections)
+    transport = None
+    if policy is not None:
+        transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
+        # httpx takes no network backend; its pool (httpcore) does, and dials through this one.
+        transport._pool._network_backend = GuardedBackend(policy)
     return httpx.AsyncClient(
-        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_keepalive_connections),
+        limits=limits,
+        transport=transport,
+        trust_env=policy is None,
         timeout=httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout),
         follow_redirects=False,
         headers={"User-Agent": "ucf-connector-service/0.1"},
@@ -129,6 +145,8 @@ class Upstream:
                     method, url, params=params, json=json, headers={**self._headers, **(headers or {})}
                 )
             except httpx.ConnectError as exc:
+                if refused := egress.refusal(exc):  # a host the egress policy refuses: retrying cannot help
+                    raise egress.refused_error(refused, code=ErrorCode.FAILED_PRECONDITION) from None
                 if attempt >= policy.max_attempts:
                     raise UcfError(ErrorCode.UPSTREAM_ERROR, f"could not reach {self.provider}") from exc
                 await policy.sleep(policy.backoff(attempt))

@@ -21,6 +21,7 @@ from typing import Any
 import psycopg
 from ucf_common.errors import ErrorCode, UcfError
 
+from connector_service import egress
 from connector_service.connectors.context import ConnectorContext
 from connector_service.connectors.http import CREDENTIAL_REJECTED
 
@@ -70,6 +71,7 @@ class PgSessions:
         return hashlib.sha256(json.dumps(kwargs, sort_keys=True, default=str).encode()).hexdigest()
 
     async def _connect(self, ctx: ConnectorContext, kwargs: dict[str, Any]) -> psycopg.AsyncConnection:
+        kwargs = await egress.checked_pg_params(kwargs, ErrorCode.FAILED_PRECONDITION)
         try:
             return await psycopg.AsyncConnection.connect(**kwargs)
         except psycopg.OperationalError as exc:

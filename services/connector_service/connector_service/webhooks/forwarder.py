@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 from ucf_common.logging import log_fields
 
-from connector_service import wire
+from connector_service import egress, wire
 from connector_service.webhooks import signing
 from connector_service.webhooks.store import SECRET_KIND, WebhookStore
 
@@ -81,7 +81,8 @@ class Forwarder:
                 return
             error = f"callback answered HTTP {response.status_code}"
         except httpx.HTTPError as exc:
-            error = f"callback unreachable ({type(exc).__name__})"
+            refused = egress.refusal(exc)
+            error = f"callback refused: {refused}" if refused else f"callback unreachable ({type(exc).__name__})"
         except Exception as exc:  # noqa: BLE001 - the vault or an unusable secret: retried like a failed POST
             error = f"could not sign the event ({type(exc).__name__})"
         attempt = forward["attempts"] + 1

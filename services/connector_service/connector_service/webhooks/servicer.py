@@ -18,10 +18,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import grpc
+import httpcore
 from ucf.connector.v1 import webhooks_pb2, webhooks_pb2_grpc
 from ucf_common.errors import ErrorCode, UcfError, invalid, not_found
 
-from connector_service import wire
+from connector_service import egress, wire
 from connector_service.audit import AuditLog
 from connector_service.connections import ConnectionStore
 from connector_service.connector_contexts import ConnectorContexts
@@ -47,6 +48,21 @@ def _callback_url(value: str) -> str:
     return value
 
 
+async def _check_egress(callback_url: str) -> None:
+    """A callback the egress policy refuses is refused now, not after five failed forwards.
+    A host that does not resolve yet is accepted: every forward is checked again."""
+    policy = egress.current()
+    if not callback_url or policy is None:
+        return
+    parts = urlsplit(callback_url)
+    try:
+        await policy.resolve(parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
+    except egress.EgressRefused as refused:
+        raise egress.refused_error(refused, "callbackUrl") from None
+    except httpcore.ConnectError:
+        pass
+
+
 class WebhookServicer(webhooks_pb2_grpc.WebhookServiceServicer):
     def __init__(self, *, store: WebhookStore, receiver: Receiver, connections: ConnectionStore,
                  registry: ConnectorRegistry, contexts: ConnectorContexts, vault: Any, audit_log: AuditLog,
@@ -63,6 +79,7 @@ class WebhookServicer(webhooks_pb2_grpc.WebhookServiceServicer):
         if len(events) > _MAX_EVENTS or any(not e or len(e) > 100 or not e.isprintable() for e in events):
             raise invalid(f"events must be at most {_MAX_EVENTS} event names", field="events")
         callback_url = _callback_url(request.callback_url)
+        await _check_egress(callback_url)
         conn = await self._connections.get(tenant_id, request.connection_id)
         if conn["connector_id"] != request.connector_id:
             raise not_found("connection", request.connection_id)
