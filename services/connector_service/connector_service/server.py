@@ -176,6 +176,7 @@ async def serve(settings: Settings | None = None) -> None:
     appends: AsyncMongoClient = AsyncMongoClient(settings.mongodb_url, tz_aware=True, retryWrites=False)
     policy = egress.EgressPolicy.from_setting(settings.ucf_egress_allowed_networks)
     egress.configure(policy)
+    log.info("egress: public addresses%s", "".join(f", {network}" for network in policy.allowed) or " only")
     # Read timeout below the 30 s refresh lease, so a slow token endpoint is never taken for a lost refresh.
     http = create_http_client(read_timeout=15.0, policy=policy)
     vault = VaultClient.from_settings(settings)
