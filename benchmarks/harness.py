@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -28,6 +27,7 @@ if str(ROOT) not in sys.path:  # `python benchmarks/x_bench.py` puts benchmarks/
     sys.path.insert(0, str(ROOT))
 
 from tests.support.ports import free_port, wait_for_port  # noqa: E402
+from tests.support.processes import terminate  # noqa: E402
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = Path(os.environ.get("BENCH_RESULTS_DIR") or BENCH_DIR / "results")
@@ -105,13 +105,7 @@ def database(cache_size: str | None = None) -> Iterator[tuple[str, int]]:
 
 
 def stop(proc: subprocess.Popen[Any], timeout: float = 15.0) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    terminate(proc, timeout)
 
 
 @contextmanager

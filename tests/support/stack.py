@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ from cryptography.fernet import Fernet
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from tests.support.ports import free_port
+from tests.support.processes import terminate
 
 HOST = "127.0.0.1"
 START_TIMEOUT = 90.0
@@ -142,15 +142,7 @@ class LocalStack:
 
     def stop_process(self, name: str) -> int:
         """SIGTERM, then SIGKILL after STOP_TIMEOUT; returns the exit code."""
-        proc = self.processes[name]
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        return proc.returncode
+        return terminate(self.processes[name], STOP_TIMEOUT)
 
     def stop(self) -> None:
         for name in reversed(list(self.processes)):
