@@ -167,14 +167,14 @@ class AuditLog:
                         else:
                             done.set_exception(failure or RuntimeError("audit write interrupted"))
 
-    async def _insert(self, entries: list[dict[str, Any]]) -> None:
+    async def _insert(self, segments: list[dict[str, Any]]) -> None:
         try:
-            await self._appends.insert_many(entries, ordered=False)
+            await self._appends.insert_many(segments, ordered=False)
         except ConnectionFailure:  # the answer was lost, not necessarily the write: try once more
             try:
-                await self._appends.insert_many(entries, ordered=False)
+                await self._appends.insert_many(segments, ordered=False)
             except BulkWriteError as err:
-                # Unordered: every record not written before went in now; the others answer
+                # Unordered: every segment not written before went in now; the others answer
                 # a duplicate key, which means the first attempt had written them.
                 if any(e.get("code") != _DUPLICATE_KEY for e in err.details.get("writeErrors", [])) \
                         or err.details.get("writeConcernErrors"):

@@ -45,7 +45,6 @@ class EgressRefused(httpcore.ConnectError):
 
     def __init__(self, host: str, why: str):
         super().__init__(f"connections to {host} are not permitted: {why} (see {SETTING})")
-        self.host = host
 
 
 class EgressPolicy:
@@ -122,26 +121,22 @@ def refused_error(refused: EgressRefused, field: str = "", code: ErrorCode = Err
 
 
 async def checked_pg_params(params: dict[str, typing.Any], code: ErrorCode) -> dict[str, typing.Any]:
-    """psycopg `params` with `hostaddr` set to the checked address of their `host` (no change
-    without a policy); a refused host answers `refused_error`, an unresolvable one `upstream_error`."""
+    """psycopg `params` with libpq's `hostaddr` set to the checked address of their `host` (no
+    change without a policy). A refused host — a Unix-socket path is a local connection — answers
+    `refused_error`, an unresolvable one `upstream_error`."""
+    policy = _policy
+    if policy is None:
+        return params
+    host = str(params["host"])
     try:
-        hostaddr = await checked_hostaddr(str(params["host"]), int(params["port"]))
+        if host.startswith(("/", "@")):
+            raise EgressRefused(host, "it is a local socket")
+        addresses = await policy.resolve(host, int(params["port"]))
     except EgressRefused as refused:
         raise refused_error(refused, "host", code) from None
     except httpcore.ConnectError as err:
         raise UcfError(ErrorCode.UPSTREAM_ERROR, f"could not reach postgres: {err}", {"provider": "postgres"}) from None
-    return params if hostaddr is None else {**params, "hostaddr": hostaddr}
-
-
-async def checked_hostaddr(host: str, port: int) -> str | None:
-    """For libpq: the permitted address to dial for `host` (its `hostaddr`), or None when no policy
-    is set. A Unix-socket path is a local connection and is refused under a policy."""
-    policy = _policy
-    if policy is None:
-        return None
-    if host.startswith("/") or host.startswith("@"):
-        raise EgressRefused(host, "it is a local socket")
-    return (await policy.resolve(host, port))[0]
+    return {**params, "hostaddr": addresses[0]}
 
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):
