@@ -98,15 +98,15 @@ async def test_batches_of_one_millisecond_from_two_processes_list_in_id_order(
     log = AuditLog(db)
     await log.create_indexes()
     starts = iter([50, 300, 7])
-    monkeypatch.setattr(audit.secrets, "randbelow", lambda _: next(starts))
+    monkeypatch.setattr(audit.wire.secrets, "randbelow", lambda _: next(starts))
 
     def entry(n: int) -> dict:
         return {"tenant_id": "t0", "action": audit.CREDENTIAL_READ, "outcome": "success", "actor": "k",
                 "request_id": f"r{n}", "connection_id": "c1", "connector_id": "github", "details": {"n": n}}
 
-    monkeypatch.setattr(audit.time, "time", lambda: 1_700_000_000.123)
+    monkeypatch.setattr(audit.wire.time, "time", lambda: 1_700_000_000.123)
     big, small = audit._segments([entry(n) for n in range(150)]), audit._segments([entry(n) for n in range(10)])
-    monkeypatch.setattr(audit.time, "time", lambda: 1_700_000_000.122)  # one millisecond earlier
+    monkeypatch.setattr(audit.wire.time, "time", lambda: 1_700_000_000.122)  # one millisecond earlier
     earlier = audit._segments([entry(n) for n in range(3)])
     await db[audit.SEGMENTS].insert_many([*earlier, *small, *big])
     expected = sorted((e["id"] for s in (*big, *small, *earlier) for e in s["entries"]), reverse=True)

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import sys
-import time
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -39,8 +37,6 @@ _BATCH = 500
 _LINGER_SECONDS = 0.001
 _LINGER_BELOW = 16
 SEGMENTS = "audit_segments"
-_ID_PREFIX = "aud_"
-_SUFFIX_SPACE = 16**10  # the 10 hex digits after an id's millisecond
 _SECRET_WORDS = ("token", "secret", "password", "verifier", "api_key", "apikey")
 _DUPLICATE_KEY = 11000
 
@@ -202,7 +198,7 @@ class AuditLog:
         size = wire.page_size(limit)
         picked: list[dict[str, Any]] = []
         async for segment in self._segments.find(query).sort("oldest", -1).batch_size(size + 1):
-            if len(picked) > size and _millisecond(segment["oldest"]) < _millisecond(picked[size]["_id"]):
+            if len(picked) > size and wire.id_millisecond(segment["oldest"]) < wire.id_millisecond(picked[size]["_id"]):
                 break
             picked.extend(
                 {"_id": entry["id"], "tenant_id": tenant_id, **entry}
@@ -217,18 +213,12 @@ class AuditLog:
         return picked[:size], wire.encode_cursor(picked[size - 1]["_id"]) if len(picked) > size else ""
 
 
-def _millisecond(entry_id: str) -> str:
-    return entry_id[len(_ID_PREFIX):len(_ID_PREFIX) + 12]
-
-
 def _segments(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One segment per tenant; entries get consecutive ids of this millisecond, in order."""
-    millisecond = f"{int(time.time() * 1000):012x}"
-    first = secrets.randbelow(_SUFFIX_SPACE - len(entries))
     by_tenant: dict[str, list[dict[str, Any]]] = {}
-    for offset, entry in enumerate(entries):
+    for entry, entry_id in zip(entries, wire.consecutive_ids("aud", len(entries)), strict=True):
         tenant = entry.pop("tenant_id")
-        entry["id"] = f"{_ID_PREFIX}{millisecond}{first + offset:010x}"
+        entry["id"] = entry_id
         by_tenant.setdefault(tenant, []).append(entry)
     return [{
         "_id": grouped[-1]["id"],

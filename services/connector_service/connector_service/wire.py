@@ -24,8 +24,23 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 
 
+_SUFFIX_SPACE = 16**10  # the 10 hex digits after an id's millisecond
+
+
 def new_id(prefix: str) -> str:
     return f"{prefix}_{int(time.time() * 1000):012x}{secrets.token_hex(5)}"
+
+
+def consecutive_ids(prefix: str, count: int) -> list[str]:
+    """`count` ids of this millisecond with consecutive random suffixes: they sort in the order given."""
+    millisecond = f"{int(time.time() * 1000):012x}"
+    first = secrets.randbelow(_SUFFIX_SPACE - count)
+    return [f"{prefix}_{millisecond}{first + offset:010x}" for offset in range(count)]
+
+
+def id_millisecond(value: str) -> str:
+    """The millisecond part of an id (12 hex digits after `<prefix>_`)."""
+    return value[4:16]
 
 
 def now() -> datetime:
