@@ -135,7 +135,10 @@ class ConnectionBody(Body):
     connector_id: str | None = None
     workspace_id: str | None = None
     name: str | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = Field(
+        None, description="JSON merge patch (RFC 7396) of the connection's own metadata: absent keys are kept, "
+                          "null deletes a key. System metadata keys (instanceUrl-like facts set by onboarding) "
+                          "are refused.")
 
 
 class TokenSetBody(Body):
@@ -144,6 +147,8 @@ class TokenSetBody(Body):
     expires_at: AwareDatetime | None = None
     token_type: str | None = None
     scope: str | None = None
+    metadata: dict[str, Any] | None = Field(
+        None, description="Non-secret token-response fields the provider keeps, e.g. Salesforce instance_url.")
 
 
 class TokenBody(Body):

@@ -40,9 +40,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from tests.fakes._provider import FakeProvider, atlassian_auth_failure, authed
+from tests.fakes._provider import FakeProvider, atlassian_auth_failure, authed, bearer_token
 
 CLOUD_ID = "11111111-2222-3333-4444-555555555555"
+SITE_URL = "https://acme.atlassian.net"
 OAUTH_TOKEN = "jira-oauth-access-token"
 EMAIL, API_TOKEN = "dev@example.com", "jira-api-token"
 _SEARCH_KEYS = {"jql", "nextPageToken", "maxResults", "fields", "expand", "properties", "fieldsByKeys",
@@ -107,7 +108,8 @@ class FakeJira(FakeProvider):
             Route("/webhook", self.webhook, methods=["GET", "POST", "DELETE"]),
             Route("/webhook/refresh", self.refresh_webhooks, methods=["PUT"]),
         ]
-        app = Starlette(routes=[Mount("/ex/jira/{cloud_id}/rest/api/3", routes=api), Mount("/rest/api/3", routes=api)])
+        app = Starlette(routes=[Mount("/ex/jira/{cloud_id}/rest/api/3", routes=api), Mount("/rest/api/3", routes=api),
+                                Route("/oauth/token/accessible-resources", self.accessible_resources)])
         super().__init__(app)
 
     def _new_issue(self, project: dict, summary: str, description: Any, issue_type: str, when: dt.datetime) -> dict:
@@ -236,6 +238,14 @@ class FakeJira(FakeProvider):
         comments = self.comments[issue["id"]]
         return JSONResponse({"startAt": start, "maxResults": size, "total": len(comments),
                              "comments": comments[start:start + size]})
+
+    async def accessible_resources(self, request: Request) -> JSONResponse:
+        """The API gateway's list of sites an OAuth grant reaches (bearer only)."""
+        if bearer_token(request.headers) != OAUTH_TOKEN:
+            return JSONResponse({"code": 401, "message": "Unauthorized"}, 401)
+        return JSONResponse([{"id": CLOUD_ID, "url": SITE_URL, "name": "acme",
+                              "scopes": ["read:jira-work", "manage:jira-webhook"],
+                              "avatarUrl": f"{SITE_URL}/avatar.png"}])
 
     @authed
     async def myself(self, request: Request) -> JSONResponse:

@@ -13,9 +13,17 @@ from ucf_common.errors import invalid, not_found
 from connector_service import audit, wire
 from connector_service.audit import AuditLog
 from connector_service.auth import current_principal
-from connector_service.catalog import Catalog
+from connector_service.catalog import Catalog, ProviderSpec
+from connector_service.connection_metadata import (
+    checked_user_metadata,
+    checked_user_patch,
+    merge_patch,
+    system_keys,
+)
 from connector_service.connections import ConnectionStore
 from connector_service.credentials import Credentials
+from connector_service.oauth.tokens import TokenSet
+from connector_service.onboarding import http_url
 from connector_service.sync_states import SyncStateStore
 
 _AUTH_MODES = {"oauth2": connectors_pb2.AUTH_MODE_OAUTH2, "api_key": connectors_pb2.AUTH_MODE_API_KEY,
@@ -44,11 +52,31 @@ def connection_message(doc: dict[str, Any]) -> connections_pb2.Connection:
         credential_set=bool(doc.get("credential_kind")),
         credential_expires_at=wire.timestamp(doc.get("credential_expires_at")),
         scopes=doc.get("scopes", []), metadata=wire.struct(doc.get("metadata")),
+        system_metadata=wire.struct(doc.get("system_metadata")),
         status_reason=doc.get("status_reason", ""),
         last_validated_at=wire.timestamp(doc.get("last_validated_at")),
         last_refreshed_at=wire.timestamp(doc.get("last_refreshed_at")),
         created_at=wire.timestamp(doc.get("created_at")), updated_at=wire.timestamp(doc.get("updated_at")),
     )
+
+
+def _token_set(message: connections_pb2.TokenSet, spec: ProviderSpec | None) -> TokenSet:
+    """A client-supplied token set, with only the token-response facts its provider keeps."""
+    if not message.access_token or len(message.access_token) > _MAX_TOKEN:
+        raise invalid("token.accessToken is required", field="token.accessToken")
+    facts = wire.from_struct(message.metadata) if message.HasField("metadata") else {}
+    kept = set(spec.token_response_metadata if spec else ())
+    for key, value in facts.items():
+        if key not in kept:
+            raise invalid(f"token.metadata.{key} is not a token-response field this provider keeps "
+                          f"({', '.join(sorted(kept)) or 'none'})", field=f"token.metadata.{key}")
+        if not isinstance(value, str) or len(value) > 2048:
+            raise invalid(f"token.metadata.{key} must be a string", field=f"token.metadata.{key}")
+        if key.endswith("_url"):
+            facts[key] = http_url(f"token.metadata.{key}", value)
+    return TokenSet(access_token=message.access_token, refresh_token=message.refresh_token or None,
+                    expires_at=wire.from_timestamp(message.expires_at, message.HasField("expires_at")),
+                    token_type=message.token_type or "Bearer", scope=message.scope or None, metadata=facts)
 
 
 def _sync_message(doc: dict[str, Any]) -> connections_pb2.SyncState:
@@ -78,28 +106,27 @@ class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
 
     async def UpsertConnection(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         tenant = current_principal().tenant_id
-        metadata = wire.from_struct(request.metadata) if request.HasField("metadata") else None
+        patch = wire.from_struct(request.metadata) if request.HasField("metadata") else None
         if request.connection_id:
             doc, created = await self._connections.get(tenant, request.connection_id), False
             if request.connector_id and request.connector_id != doc["connector_id"]:
                 raise invalid("a connection's connector cannot change", field="connectorId")
+            spec = self._catalog.get(doc["connector_id"])
         else:
             spec = self._credentials.provider(request.connector_id)
+        if patch is not None:
+            patch = checked_user_patch(patch, system_keys(spec))
+        if not request.connection_id:
             doc, created = await self._connections.ensure(
                 tenant, request.connector_id, request.workspace_id, auth_mode=spec.auth_mode, name=request.name,
-                metadata=metadata)
-        changes: dict[str, Any] = {}
+                metadata=checked_user_metadata(merge_patch({}, patch)) if patch else None)
+        changed: list[str] = []
         if not created:
-            if request.name:
-                changes["name"] = request.name[:200]
-            if metadata is not None:
-                changes["metadata"] = metadata
-            if changes:
-                doc = await self._connections.update(tenant, doc["_id"], **changes)
-        if created or changes:
+            doc, changed = await self._connections.patch_user(tenant, doc["_id"], name=request.name, patch=patch)
+        if created or changed:
             action = audit.CONNECTION_CREATED if created else audit.CONNECTION_UPDATED
             await self._audit.record(tenant, action, "success", connection_id=doc["_id"],
-                                     connector_id=doc["connector_id"], fields=sorted(changes))
+                                     connector_id=doc["connector_id"], fields=changed)
         return connections_pb2.UpsertConnectionResponse(connection=connection_message(doc), created=created)
 
     async def DeleteConnection(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
@@ -132,19 +159,10 @@ class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
             payload = {"accessToken": token, "tokenType": "Bearer"} if kind == "oauth2" else {"apiKey": token}
             expires_at, scopes = None, []
         elif which == "token_set":
-            tokens = request.token_set
-            if not tokens.access_token or len(tokens.access_token) > _MAX_TOKEN:
-                raise invalid("token.accessToken is required", field="token.accessToken")
-            kind = "oauth2"
-            expires_at = wire.from_timestamp(tokens.expires_at, tokens.HasField("expires_at"))
-            payload = {"accessToken": tokens.access_token, "tokenType": tokens.token_type or "Bearer"}
-            if tokens.refresh_token:
-                payload["refreshToken"] = tokens.refresh_token
-            if expires_at:
-                payload["expiresAt"] = expires_at.isoformat()
-            if tokens.scope:
-                payload["scope"] = tokens.scope
-            scopes = tokens.scope.replace(",", " ").split()
+            tokens = _token_set(request.token_set, self._catalog.get(conn["connector_id"]))
+            facts = await self._credentials.discover(self._credentials.provider(conn["connector_id"]), tokens)
+            conn = await self._credentials.store_tokens(tenant, conn, tokens, facts)
+            return connections_pb2.StoreTokenResponse(connection=connection_message(conn))
         else:
             raise invalid("token is required (a string or a token set)", field="token")
         conn = await self._credentials.store(tenant, conn, kind, payload, expires_at=expires_at, scopes=scopes)

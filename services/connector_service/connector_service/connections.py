@@ -21,11 +21,13 @@ from pymongo.errors import DuplicateKeyError
 from ucf_common.errors import ErrorCode, UcfError, invalid, not_found
 
 from connector_service import wire
+from connector_service.connection_metadata import checked_user_metadata, merge_patch
 
 PENDING, CONNECTED, EXPIRED, REFRESH_FAILED, INVALID, REVOKED = (
     "pending", "connected", "expired", "refresh_failed", "invalid", "revoked")
 STATUSES = (PENDING, CONNECTED, EXPIRED, REFRESH_FAILED, INVALID, REVOKED)
 _MAX_NAME = 200
+_PATCH_ATTEMPTS = 5
 
 
 def _require(value: str, field: str) -> str:
@@ -96,6 +98,7 @@ class ConnectionStore:
             "credential_expires_at": None,
             "scopes": [],
             "metadata": metadata or {},
+            "system_metadata": {},
             "status_reason": "",
             "last_validated_at": None,
             "last_refreshed_at": None,
@@ -133,18 +136,75 @@ class ConnectionStore:
 
     async def record_credential(
         self, tenant_id: str, connection_id: str, *, kind: str, expires_at: datetime | None,
-        scopes: list[str], refreshed: bool = False, metadata: dict[str, Any] | None = None,
+        scopes: list[str], refreshed: bool = False, system_metadata: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Notes the non-secret facts of a credential just written to the vault."""
+        """Notes the non-secret facts of a credential just written to the vault.
+
+        Onboarding (`refreshed=False`) replaces the system metadata with what it found, so a
+        connection onboarded again keeps no fact of its former account; a refresh merges the
+        token response's facts into it.
+        """
         fields: dict[str, Any] = {
             "status": CONNECTED, "status_reason": "", "credential_kind": kind,
             "credential_expires_at": expires_at, "scopes": scopes,
         }
         if refreshed:
             fields["last_refreshed_at"] = wire.now()
-        for key, value in (metadata or {}).items():
-            fields[f"metadata.{key}"] = value
+            for key, value in (system_metadata or {}).items():
+                fields[f"system_metadata.{key}"] = value
+        else:
+            fields["system_metadata"] = dict(system_metadata or {})
         return await self.update(tenant_id, connection_id, **fields)
+
+    async def patch_user(self, tenant_id: str, connection_id: str, *, name: str = "",
+                         patch: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[str]]:
+        """Renames and/or merge-patches (RFC 7396) the user metadata; returns the record and the
+        fields that changed. The metadata is written with a compare-and-set on its previous
+        value, so concurrent patches of one connection each apply in full."""
+        for _ in range(_PATCH_ATTEMPTS):
+            doc = await self.get(tenant_id, connection_id)
+            fields: dict[str, Any] = {}
+            if name and name != doc.get("name"):
+                fields["name"] = name[:_MAX_NAME]
+            current = doc.get("metadata") or {}
+            if patch is not None:
+                merged = checked_user_metadata(merge_patch(current, patch))
+                if merged != current:
+                    fields["metadata"] = merged
+            if not fields:
+                return doc, []
+            fields["updated_at"] = wire.now()
+            self._changed(tenant_id, connection_id)
+            try:
+                updated = await self._col.find_one_and_update(
+                    {"_id": connection_id, "tenant_id": tenant_id, "metadata": doc.get("metadata")},
+                    {"$set": fields}, return_document=ReturnDocument.AFTER)
+            finally:
+                self._changed(tenant_id, connection_id)
+            if updated is not None:
+                return updated, sorted(k for k in fields if k != "updated_at")
+        raise UcfError(ErrorCode.CONFLICT, "the connection's metadata changed concurrently; try again")
+
+    async def adopt_system_metadata(self, system_keys: Callable[[str], frozenset[str]]) -> int:
+        """Once per record written before system metadata existed: moves its provider-derived
+        keys (`system_keys(connector_id)`) out of the user metadata. Returns how many moved.
+
+        This start-up migration is the one query not scoped by tenant: it is the operator's
+        process upgrading every tenant's records, and each update names its record's tenant."""
+        moved = 0
+        async for doc in self._col.find({"system_metadata": {"$exists": False}},
+                                        {"tenant_id": 1, "connector_id": 1, "metadata": 1}):
+            metadata = doc.get("metadata") or {}
+            keys = system_keys(doc["connector_id"])
+            system = {k: v for k, v in metadata.items() if k in keys}
+            user = {k: v for k, v in metadata.items() if k not in keys}
+            result = await self._col.update_one(
+                {"_id": doc["_id"], "tenant_id": doc["tenant_id"], "system_metadata": {"$exists": False}},
+                {"$set": {"system_metadata": system, "metadata": user}})
+            if result.modified_count:
+                self._changed(doc["tenant_id"], doc["_id"])
+                moved += 1
+        return moved
 
     async def delete(self, tenant_id: str, connection_id: str) -> None:
         self._changed(tenant_id, connection_id)

@@ -3,7 +3,8 @@
 
 Per call it loads the tenant's connection (not_found for another tenant's or
 another connector's), refreshes the credential when due, fills the catalog's
-`base_url` template from the connection metadata, and hands the connector a
+`base_url` template from the connection's system metadata (never the caller's
+own metadata: it decides where the credential goes), and hands the connector a
 callback that marks the connection `invalid` when the provider answers 401.
 """
 
@@ -28,7 +29,7 @@ class ConnectorContexts:
 
     async def __call__(self, tenant_id: str, connection_id: str, connector_id: str) -> ConnectorContext:
         conn, credential = await self._credentials.provide(tenant_id, connection_id, connector_id)
-        metadata = dict(conn.get("metadata") or {})
+        metadata = dict(conn.get("system_metadata") or {})
         spec = self._catalog.get(connector_id)
         try:
             base_url = fill(spec.base_url or "", {**metadata, **credential}) if spec else ""
@@ -41,5 +42,6 @@ class ConnectorContexts:
 
         return ConnectorContext(
             connector_id=connector_id, credential=credential, http=self._http, base_url=base_url,
-            metadata=metadata, extra_details=settings.extra_details, tenant_id=tenant_id,
+            metadata=metadata, user_metadata=dict(conn.get("metadata") or {}),
+            extra_details=settings.extra_details, tenant_id=tenant_id,
             connection_id=connection_id, on_unauthorized=on_unauthorized)

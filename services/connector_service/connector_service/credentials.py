@@ -33,7 +33,7 @@ from connector_service.oauth.errors import RefreshFailed, RefreshFailureReason
 from connector_service.oauth.refresh import RefreshCoordinator, StoredCredential
 from connector_service.oauth.tokens import TokenSet
 from connector_service.oauth_clients import OAuthClients
-from connector_service.verification import Verdict, verify
+from connector_service.verification import Verdict, fill, verify
 
 log = logging.getLogger("connector_service.credentials")
 
@@ -65,7 +65,7 @@ class VaultTokenStore:
                                      expires_at=tokens.expires_at, expected_version=expected_version)
         conn = await self._connections.record_credential(
             tenant, connection_id, kind="oauth2", expires_at=tokens.expires_at, scopes=_scopes(tokens.scope),
-            refreshed=True, metadata=dict(tokens.metadata))
+            refreshed=True, system_metadata=dict(tokens.metadata))
         await self._audit.record(tenant, audit.CREDENTIAL_REFRESHED, "success", connection_id=connection_id,
                                  connector_id=conn["connector_id"], expiry_source=tokens.expiry_source)
         return meta.version
@@ -111,8 +111,9 @@ class Credentials:
 
     async def store(self, tenant_id: str, connection: dict[str, Any], kind: str, payload: dict[str, Any], *,
                     expires_at: datetime | None = None, scopes: list[str] | None = None,
-                    metadata: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Writes the credential to the vault, then marks the connection connected."""
+                    system_metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Writes the credential to the vault, then marks the connection connected with
+        `system_metadata` (the provider-derived facts onboarding found) as its system metadata."""
         cid = connection["_id"]
         try:
             await self._vault.put(tenant_id, cid, vault_kinds.BY_AUTH_MODE[kind], payload, expires_at=expires_at)
@@ -124,10 +125,40 @@ class Credentials:
         if previous and previous != kind:
             await self._delete_secret(tenant_id, cid, previous)
         updated = await self._connections.record_credential(
-            tenant_id, cid, kind=kind, expires_at=expires_at, scopes=scopes or [], metadata=metadata)
+            tenant_id, cid, kind=kind, expires_at=expires_at, scopes=scopes or [],
+            system_metadata=system_metadata)
         await self._audit.record(tenant_id, audit.CREDENTIAL_STORED, "success", connection_id=cid,
                                  connector_id=connection["connector_id"], kind=kind)
         return updated
+
+    async def discover(self, spec: ProviderSpec, tokens: TokenSet) -> dict[str, Any]:
+        """The system metadata an OAuth2 grant establishes: the token response's kept fields plus
+        the facts the provider tells only after consent (the catalog's `connection_metadata`
+        request, e.g. the Atlassian cloud id). Upstream failures raise before anything is stored."""
+        facts = dict(tokens.metadata)
+        request = spec.connection_metadata
+        if request is None:
+            return facts
+        try:
+            url = fill(request.url, facts)
+            response = await self._http.get(url, headers={"Authorization": f"Bearer {tokens.access_token}",
+                                                          "Accept": "application/json"})
+        except (KeyError, httpx.HTTPError) as exc:
+            raise UcfError(ErrorCode.UPSTREAM_ERROR,
+                           f"could not read connection details: {type(exc).__name__}") from None
+        body = response.json() if response.is_success else None
+        if isinstance(body, list):
+            body = body[0] if body else None
+        if not isinstance(body, dict):
+            raise UcfError(ErrorCode.UPSTREAM_ERROR, "the provider returned no accessible resource for this account",
+                           {"providerStatus": response.status_code})
+        return {**facts, **{name: body[key] for name, key in request.fields.items() if key in body}}
+
+    async def store_tokens(self, tenant_id: str, connection: dict[str, Any], tokens: TokenSet,
+                           facts: dict[str, Any], *, default_scopes: list[str] | None = None) -> dict[str, Any]:
+        """Stores an OAuth2 token set with the system metadata `discover` found for it."""
+        return await self.store(tenant_id, connection, "oauth2", tokens.to_payload(), expires_at=tokens.expires_at,
+                                scopes=_scopes(tokens.scope) or list(default_scopes or []), system_metadata=facts)
 
     async def read(self, tenant_id: str, connection_id: str, *, force_refresh: bool = False,
                    audited: bool = True) -> Credential:
@@ -219,7 +250,7 @@ class Credentials:
         credential = await self.read(tenant_id, connection_id, audited=False)
         conn = credential.connection
         verdict = await verify(self.provider(conn["connector_id"]), credential.kind, credential.payload,
-                               conn.get("metadata") or {}, self._http)
+                               conn.get("system_metadata") or {}, self._http)
         status = CONNECTED if verdict.valid else INVALID
         updated = await self._connections.set_status(tenant_id, connection_id, status,
                                                      "" if verdict.valid else verdict.message,
@@ -284,7 +315,7 @@ class Credentials:
 
     async def provide(self, tenant_id: str, connection_id: str, connector_id: str
                       ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """For resource connectors: the connection (with `metadata`) and its credential
+        """For resource connectors: the connection (with `system_metadata`) and its credential
         as a flat snake_case dict, refreshed first when due. A connection of another
         connector answers not_found, like a missing one."""
         # A cached credential carries its (tenant-scoped) connection record, dropped on every write.

@@ -34,10 +34,9 @@ from connector_service.oauth.authorization import (
     build_authorization_request,
     parse_authorization_response,
 )
-from connector_service.oauth.tokens import TokenSet
 from connector_service.oauth_clients import OAuthClients, endpoints
 from connector_service.oauth_sessions import OAuthSession, OAuthSessionStore
-from connector_service.verification import fill, verify
+from connector_service.verification import verify
 
 log = logging.getLogger("connector_service.onboarding")
 
@@ -136,32 +135,10 @@ class Onboarding:
         client = await self._oauth.client(tenant_id, connector_id, spec)
         tokens = await client.exchange_code(code, redirect_uri=session.redirect_uri,
                                             code_verifier=session.code_verifier)
-        metadata = {**dict(tokens.metadata), **await self._discover(spec, tokens)}
+        facts = await self._credentials.discover(spec, tokens)
         conn = await self._ensure(tenant_id, connector_id, session.workspace_id, "oauth2", data.name)
-        scopes = [s for s in (tokens.scope or "").replace(",", " ").split() if s] or session.scopes
-        conn = await self._credentials.store(tenant_id, conn, "oauth2", tokens.to_payload(),
-                                             expires_at=tokens.expires_at, scopes=scopes, metadata=metadata)
+        conn = await self._credentials.store_tokens(tenant_id, conn, tokens, facts, default_scopes=session.scopes)
         return conn, session.return_url
-
-    async def _discover(self, spec: ProviderSpec, tokens: TokenSet) -> dict[str, Any]:
-        """Non-secret facts the provider tells only after consent (Atlassian cloud id)."""
-        request = spec.connection_metadata
-        if request is None:
-            return {}
-        try:
-            url = fill(request.url, {**dict(tokens.metadata)})
-            response = await self._http.get(url, headers={"Authorization": f"Bearer {tokens.access_token}",
-                                                          "Accept": "application/json"})
-        except (KeyError, httpx.HTTPError) as exc:
-            raise UcfError(ErrorCode.UPSTREAM_ERROR,
-                           f"could not read connection details: {type(exc).__name__}") from None
-        body = response.json() if response.is_success else None
-        if isinstance(body, list):
-            body = body[0] if body else None
-        if not isinstance(body, dict):
-            raise UcfError(ErrorCode.UPSTREAM_ERROR, "the provider returned no accessible resource for this account",
-                           {"providerStatus": response.status_code})
-        return {name: body[key] for name, key in request.fields.items() if key in body}
 
     async def _store_form(self, tenant_id: str, data: CallbackInput) -> dict[str, Any]:
         method = data.method or ("credentials" if data.credentials else "api_key" if data.api_key else "")
@@ -211,11 +188,11 @@ def _form_payload(spec: ProviderSpec, method: str, data: CallbackInput) -> dict[
         raise invalid(f"missing credential fields: {', '.join(missing)}", fields=missing)
     for f in fields:
         if f.type == "url" and given.get(f.name) not in (None, ""):
-            given[f.name] = _http_url(f.name, given[f.name])
+            given[f.name] = http_url(f.name, given[f.name])
     return {k: v for k, v in given.items() if v not in (None, "")}
 
 
-def _http_url(name: str, value: Any) -> str:
+def http_url(name: str, value: Any) -> str:
     """An http(s) URL naming a host, without query, fragment or trailing slash."""
     parts = urlsplit(str(value).strip()) if isinstance(value, str) else None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.query \

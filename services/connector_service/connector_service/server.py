@@ -40,6 +40,7 @@ from connector_service.api_keys import ApiKeyStore
 from connector_service.audit import AuditLog
 from connector_service.auth import Authenticator, AuthInterceptor, current_principal
 from connector_service.catalog import Catalog, load_catalog
+from connector_service.connection_metadata import system_keys
 from connector_service.connection_servicer import ConnectionServicer
 from connector_service.connections import ConnectionStore
 from connector_service.connector_contexts import ConnectorContexts
@@ -118,6 +119,7 @@ async def create_server(settings: Settings, db: AsyncDatabase, vault: Any, http:
     sync_states = SyncStateStore(db)
     for store in (api_keys, audit_log, connections, connector_settings, sessions, sync_states):
         await store.create_indexes()
+    await connections.adopt_system_metadata(lambda connector_id: system_keys(catalog.get(connector_id)))
 
     oauth_clients = OAuthClients(connector_settings, vault, http)
     coordinator = RefreshCoordinator(db, VaultTokenStore(vault, connections, audit_log))

@@ -58,6 +58,9 @@ providers:
     default_scopes: [read:jira-work, manage:jira-webhook]
     scope_separator: " "
     base_url: {fake.base_url}
+    connection_metadata:
+      url: {fake.base_url}/oauth/token/accessible-resources
+      fields: {{cloud_id: id, site_url: url, site_name: name}}
     modes:
       basic:
         credential_fields:
@@ -77,10 +80,8 @@ providers:
             await stack.connectors.UpdateConnector(cpb.UpdateConnectorRequest(
                 connector_id="jira", oauth=cpb.OAuthSettings(client_id="jira-app", client_secret=CLIENT_SECRET)),
                 metadata=auth(key))
-            metadata = struct_pb2.Struct()
-            metadata.update({"cloud_id": CLOUD_ID, "site_url": "https://acme.atlassian.net"})
             conn = await stack.connections.UpsertConnection(conn_pb.UpsertConnectionRequest(
-                connector_id="jira", workspace_id="acme", metadata=metadata), metadata=auth(key))
+                connector_id="jira", workspace_id="acme"), metadata=auth(key))
             await stack.connections.StoreToken(conn_pb.StoreTokenRequest(
                 connection_id=conn.connection.id, token_set=conn_pb.TokenSet(
                     access_token=OAUTH_TOKEN, token_type="Bearer", scope="read:jira-work manage:jira-webhook")),

@@ -12,7 +12,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Connection(_message.Message):
-    __slots__ = ("id", "tenant_id", "workspace_id", "connector_id", "name", "status", "auth_mode", "credential_set", "credential_expires_at", "scopes", "metadata", "status_reason", "last_validated_at", "last_refreshed_at", "created_at", "updated_at")
+    __slots__ = ("id", "tenant_id", "workspace_id", "connector_id", "name", "status", "auth_mode", "credential_set", "credential_expires_at", "scopes", "metadata", "status_reason", "last_validated_at", "last_refreshed_at", "created_at", "updated_at", "system_metadata")
     ID_FIELD_NUMBER: _ClassVar[int]
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -29,6 +29,7 @@ class Connection(_message.Message):
     LAST_REFRESHED_AT_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    SYSTEM_METADATA_FIELD_NUMBER: _ClassVar[int]
     id: str
     tenant_id: str
     workspace_id: str
@@ -45,7 +46,8 @@ class Connection(_message.Message):
     last_refreshed_at: _timestamp_pb2.Timestamp
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., connector_id: _Optional[str] = ..., name: _Optional[str] = ..., status: _Optional[str] = ..., auth_mode: _Optional[_Union[_connectors_pb2.AuthMode, str]] = ..., credential_set: _Optional[bool] = ..., credential_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., scopes: _Optional[_Iterable[str]] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., status_reason: _Optional[str] = ..., last_validated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_refreshed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    system_metadata: _struct_pb2.Struct
+    def __init__(self, id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., connector_id: _Optional[str] = ..., name: _Optional[str] = ..., status: _Optional[str] = ..., auth_mode: _Optional[_Union[_connectors_pb2.AuthMode, str]] = ..., credential_set: _Optional[bool] = ..., credential_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., scopes: _Optional[_Iterable[str]] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., status_reason: _Optional[str] = ..., last_validated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_refreshed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., system_metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class ListConnectionsRequest(_message.Message):
     __slots__ = ("workspace_id", "connector_id", "cursor", "limit")
@@ -114,18 +116,20 @@ class DeleteConnectionResponse(_message.Message):
     def __init__(self, connection_id: _Optional[str] = ...) -> None: ...
 
 class TokenSet(_message.Message):
-    __slots__ = ("access_token", "refresh_token", "expires_at", "token_type", "scope")
+    __slots__ = ("access_token", "refresh_token", "expires_at", "token_type", "scope", "metadata")
     ACCESS_TOKEN_FIELD_NUMBER: _ClassVar[int]
     REFRESH_TOKEN_FIELD_NUMBER: _ClassVar[int]
     EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     TOKEN_TYPE_FIELD_NUMBER: _ClassVar[int]
     SCOPE_FIELD_NUMBER: _ClassVar[int]
+    METADATA_FIELD_NUMBER: _ClassVar[int]
     access_token: str
     refresh_token: str
     expires_at: _timestamp_pb2.Timestamp
     token_type: str
     scope: str
-    def __init__(self, access_token: _Optional[str] = ..., refresh_token: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., token_type: _Optional[str] = ..., scope: _Optional[str] = ...) -> None: ...
+    metadata: _struct_pb2.Struct
+    def __init__(self, access_token: _Optional[str] = ..., refresh_token: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., token_type: _Optional[str] = ..., scope: _Optional[str] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class StoreTokenRequest(_message.Message):
     __slots__ = ("connection_id", "connector_id", "workspace_id", "token_string", "token_set")

@@ -31,8 +31,10 @@ class ConnectorContext:
     sslmode?, schemas?, cursorColumn?}`. It is excluded from `repr` so that a
     logged context never shows it.
 
-    `metadata` holds non-secret connection facts discovered at onboarding
-    (Atlassian `cloud_id` and `site_url`, Salesforce `instance_url`).
+    `metadata` holds the connection's system metadata: non-secret facts that
+    onboarding or refresh found (Atlassian `cloud_id` and `site_url`, Salesforce
+    `instance_url`); only these and the credential may decide a host.
+    `user_metadata` is the caller's own metadata: options, never a host.
     `base_url` is the catalog's API base for the connector (for Jira/Confluence
     OAuth: the Atlassian API gateway). `on_unauthorized` is awaited once when
     the provider rejects the credential, so the core can mark the connection
@@ -44,6 +46,7 @@ class ConnectorContext:
     http: httpx.AsyncClient = field(repr=False)
     base_url: str = ""
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    user_metadata: Mapping[str, Any] = field(default_factory=dict)
     extra_details: bool = False
     tenant_id: str = ""
     connection_id: str = ""
@@ -51,7 +54,8 @@ class ConnectorContext:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     def setting(self, name: str, *fallbacks: str) -> Any:
-        """The first non-empty value of `name` (or a fallback name) in the credential, then the metadata."""
+        """The first non-empty value of `name` (or a fallback name) in the credential, then the
+        system metadata (never the user metadata)."""
         for source in (self.credential, self.metadata):
             for key in (name, *fallbacks):
                 value = source.get(key)

@@ -38,6 +38,7 @@ from connector_service.connectors.paging import (
 )
 
 API_VERSION = "v62.0"
+_VERSION = re.compile(r"^v\d{2,3}\.\d$")
 _ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
 _ITEM_FIELDS = ("Id", "Subject", "Description", "Status", "OwnerId", "CreatedById", "CreatedDate",
                 "LastModifiedDate", "SystemModstamp")
@@ -47,7 +48,14 @@ _FEED_COMMENTS = ("FeedItem", "ParentId", "Body")
 
 
 def _version(ctx: ConnectorContext) -> str:
-    return str(ctx.metadata.get("api_version") or API_VERSION)
+    """The REST API version: the caller's `api_version` metadata (`v62.0`), else ours."""
+    chosen = ctx.user_metadata.get("api_version")
+    if chosen in (None, ""):
+        return API_VERSION
+    if not isinstance(chosen, str) or not _VERSION.match(chosen):
+        raise UcfError(ErrorCode.INVALID_REQUEST, "metadata.api_version must look like v62.0",
+                       {"field": "metadata.api_version"})
+    return chosen
 
 
 def _api(ctx: ConnectorContext) -> Upstream:
