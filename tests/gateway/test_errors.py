@@ -23,9 +23,10 @@ S = grpc.StatusCode
 @pytest.mark.parametrize(
     ("failure", "http_status", "code", "message"),
     [
-        pytest.param(Failure(S.INVALID_ARGUMENT, "bad id", "invalid_request"), 400, "invalid_request", "bad id", id="invalid_argument"),
-        pytest.param(Failure(S.UNAUTHENTICATED, "missing key", "unauthenticated"), 401, "unauthenticated", "missing key",
-                     id="unauthenticated"),
+        pytest.param(Failure(S.INVALID_ARGUMENT, "bad id", "invalid_request"), 400, "invalid_request", "bad id",
+                     id="invalid_argument"),
+        pytest.param(Failure(S.UNAUTHENTICATED, "missing key", "unauthenticated"), 401, "unauthenticated",
+                     "missing key", id="unauthenticated"),
         pytest.param(Failure(S.PERMISSION_DENIED, "tenant mismatch", "forbidden"), 403, "forbidden", "tenant mismatch",
                      id="permission_denied"),
         pytest.param(Failure(S.NOT_FOUND, "connection 'c1' not found", "not_found"), 404, "not_found",
