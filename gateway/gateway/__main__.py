@@ -29,6 +29,9 @@ def main() -> None:
         log_config=None,
         server_header=False,
         timeout_graceful_shutdown=settings.gateway_shutdown_grace_seconds,
+        # Only the h11 protocol has a header limit of its own; it is set above the app's
+        # (`RequestEdge`, 431 in the envelope) so it is a backstop, not what callers see.
+        h11_max_incomplete_event_size=2 * settings.gateway_max_header_bytes + 8192,
     )
 
 

@@ -18,9 +18,13 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from ucf_common.errors import ErrorCode, UcfError
 from ucf_common.request_context import REQUEST_ID_METADATA_KEY, request_id_var
 
+from gateway.envelope import SizeRefused
 from gateway.rpc import Caller, Stubs
 
 _FORWARDED_HEADERS = {b"authorization": "authorization", b"x-tenant-id": "x-tenant-id"}
+#: Most bytes of forwarded headers (names and values): well inside grpc-core's metadata limits
+#: (8 KiB soft, 16 KiB hard), which would otherwise refuse the call with grpc-core's own words.
+METADATA_BUDGET = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +46,14 @@ async def runtime(request: Request) -> Runtime:
 def call_metadata(headers: Iterable[tuple[bytes, bytes]]) -> tuple[tuple[str, str], ...]:
     """The gRPC metadata of one request: its id plus the forwarded ASGI `headers`."""
     metadata: tuple[tuple[str, str], ...] = ((REQUEST_ID_METADATA_KEY, request_id_var.get()),)
+    size = 0
     for key, value in headers:
         name = _FORWARDED_HEADERS.get(key)
         if name is not None:
+            size += len(key) + len(value)
+            if size > METADATA_BUDGET:
+                message = f"the authorization and x-tenant-id headers are larger than {METADATA_BUDGET} bytes"
+                raise SizeRefused(431, message, {"maxHeaderBytes": METADATA_BUDGET})
             text = value.decode("latin-1")
             if not (text.isascii() and text.isprintable()):
                 # gRPC metadata values are printable ASCII; say which header, never its value.

@@ -16,7 +16,7 @@ from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 from starlette.responses import Response
-from ucf_common.errors import UcfError
+from ucf_common.errors import ErrorCode, UcfError
 
 # 64-bit integers may be quoted and floats special-cased by the JSON mapping; bytes are base64.
 _NOT_PLAIN = frozenset({
@@ -86,7 +86,17 @@ def ok(data: Message | dict[str, Any] | None, status_code: int = 200) -> Envelop
     return EnvelopeResponse({"ok": True, "data": payload}, status_code=status_code)
 
 
+class SizeRefused(UcfError):
+    """An `invalid_request` for something too large: answered 413 (body, message) or 431
+    (headers, metadata) instead of the code's 400."""
+
+    def __init__(self, status_code: int, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(ErrorCode.INVALID_REQUEST, message, details)
+        self.status_code = status_code
+
+
 def failure(err: UcfError, status_code: int | None = None) -> EnvelopeResponse:
-    """The error envelope; the HTTP status comes from the error-code table."""
+    """The error envelope; the HTTP status comes from the error-code table (or `SizeRefused`)."""
     body = {"ok": False, "error": {"code": err.code.wire, "message": err.message, "details": err.details}}
-    return EnvelopeResponse(body, status_code=status_code or err.code.http_status)
+    own = err.status_code if isinstance(err, SizeRefused) else None
+    return EnvelopeResponse(body, status_code=status_code or own or err.code.http_status)

@@ -3,7 +3,7 @@
 - `UcfError` (raised by `Caller` from a failed RPC, or by a route) → its code's HTTP status.
 - Request validation (bad JSON, wrong types, unknown fields) → 400 `invalid_request` naming the
   fields; the submitted values are never repeated, since a body may carry a secret.
-- Starlette HTTP errors (unknown route, wrong method) → the envelope with their status.
+- Starlette HTTP errors (unknown route, wrong method) → the envelope with their status, in our words.
 Unexpected exceptions are answered by `RequestContextMiddleware` (500 `internal`).
 """
 
@@ -20,6 +20,8 @@ from ucf_common.errors import ErrorCode, UcfError
 from gateway.envelope import EnvelopeResponse, failure
 
 _HTTP_CODES = {code.http_status: code for code in ErrorCode}
+# Starlette's own words stay out of answers, like every library's.
+_HTTP_MESSAGES = {404: "no such endpoint", 405: "this method is not allowed on this endpoint"}
 
 
 def field_errors(errors: Any) -> list[dict[str, str]]:
@@ -62,7 +64,7 @@ async def _on_parse_error(_: Request, exc: Exception) -> EnvelopeResponse:
 async def _on_http_error(_: Request, exc: Exception) -> EnvelopeResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, ErrorCode.INVALID_REQUEST)
-    message = "no such endpoint" if exc.status_code == 404 else str(exc.detail).lower()
+    message = _HTTP_MESSAGES.get(exc.status_code, "the request is invalid")
     return failure(UcfError(code, message), status_code=exc.status_code)
 
 

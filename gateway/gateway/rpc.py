@@ -26,18 +26,22 @@ from ucf.connector.v1 import (
 )
 from ucf_common.errors import CODE_METADATA_KEY, ErrorCode, UcfError
 
+from gateway.envelope import SizeRefused
+
 log = logging.getLogger("ucf.gateway.rpc")
 
 Reply = TypeVar("Reply", bound=Message)
 Method = Callable[..., Awaitable[Reply]]
 
-# Transport-level failures carry grpc-core internals (addresses, socket errors)
-# in their details: callers get a plain sentence instead.
-_TRANSPORT_MESSAGES = {
+# A status without our `ucf-error-code` trailer was not raised by the connector service's code
+# but by grpc-core (or a library) on either side, and its details carry their internals
+# (addresses, socket errors, limits): callers get a sentence of ours, the log gets the details.
+_BARE_MESSAGES = {
     ErrorCode.UNAVAILABLE: "the connector service is unavailable",
     ErrorCode.TIMEOUT: "the connector service did not answer in time",
     ErrorCode.INTERNAL: "internal error",
 }
+_BARE_MESSAGE = "the connector service could not handle the request"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,14 +68,21 @@ class Stubs:
 
 
 def error_from_rpc(err: grpc.RpcError) -> UcfError:
-    """The domain error behind a failed call, without transport internals."""
-    error = UcfError.from_rpc_error(err)
+    """The domain error behind a failed call, without transport internals.
+
+    A bare RESOURCE_EXHAUSTED is grpc-core refusing a message over its size limit, not a rate
+    limit (ours carry the trailer): 413 `invalid_request`. Metadata never reaches grpc-core's
+    limit, since `gateway.deps.call_metadata` refuses oversized forwarded headers first (431).
+    """
     trailers = err.trailing_metadata() if hasattr(err, "trailing_metadata") else None
-    from_peer = any(key == CODE_METADATA_KEY for key, _ in trailers or ())
-    if not from_peer and error.code in _TRANSPORT_MESSAGES:
-        log.warning("connector call failed: %s %s", err.code(), err.details())
-        error = UcfError(error.code, _TRANSPORT_MESSAGES[error.code])
-    return error
+    if any(key == CODE_METADATA_KEY for key, _ in trailers or ()):
+        return UcfError.from_rpc_error(err)
+    status = err.code() if hasattr(err, "code") else grpc.StatusCode.UNKNOWN
+    log.warning("connector call failed: %s %s", status, err.details() if hasattr(err, "details") else "")
+    if status == grpc.StatusCode.RESOURCE_EXHAUSTED:
+        return SizeRefused(413, "the request is too large for the connector service")
+    code = ErrorCode.from_grpc(status)
+    return UcfError(code, _BARE_MESSAGES.get(code, _BARE_MESSAGE))
 
 
 class Caller:

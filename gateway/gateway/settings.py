@@ -33,6 +33,20 @@ class GatewaySettings(BaseSettings):
     #: Seconds in-flight requests get to finish after SIGTERM/SIGINT.
     gateway_shutdown_grace_seconds: float = Field(10.0, ge=0)
 
+    #: Largest request body (bytes); larger ones get 413 before any other work.
+    gateway_max_body_bytes: int = Field(1024 * 1024, ge=1)
+    #: Largest provider delivery to `POST {prefix}/webhooks/{id}` (bytes).
+    gateway_max_webhook_body_bytes: int = Field(5 * 1024 * 1024, ge=1)
+    #: Most request headers, and most bytes of them (names plus values); more get 431.
+    gateway_max_headers: int = Field(100, ge=1)
+    gateway_max_header_bytes: int = Field(16 * 1024, ge=1)
+    #: Comma-separated `Host` names served (`*.example.com` for subdomains); empty serves any.
+    gateway_allowed_hosts: str = ""
+
+    @property
+    def allowed_hosts(self) -> tuple[str, ...]:
+        return tuple(host.strip() for host in self.gateway_allowed_hosts.split(",") if host.strip())
+
     @field_validator("api_prefix")
     @classmethod
     def _normalise_prefix(cls, value: str) -> str:

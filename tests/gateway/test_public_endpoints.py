@@ -61,7 +61,9 @@ async def test_oauth_callback_without_return_url_answers_json(
 async def test_oauth_callback_bad_state_without_return_url_is_an_error_envelope(
     client: httpx.AsyncClient, fake: FakeConnectorService
 ) -> None:
-    fake.failures["CompleteOAuthRedirect"] = Failure(grpc.StatusCode.INVALID_ARGUMENT, "unknown state")
+    fake.failures["CompleteOAuthRedirect"] = Failure(
+        grpc.StatusCode.INVALID_ARGUMENT, "unknown state", "invalid_request"
+    )
     response = await client.get("/api/oauth/callback", params={"code": "abc", "state": "forged"})
     assert response.status_code == 400
     assert response.json()["error"]["message"] == "unknown state"

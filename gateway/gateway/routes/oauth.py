@@ -19,8 +19,9 @@ from gateway.schemas import reply
 
 router = APIRouter(tags=["onboarding"])
 
-# The URL that reached us holds an authorization code: keep it out of caches and Referer headers.
-_PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+# The URL that reached us holds an authorization code: `RequestEdge` keeps every answer out of
+# caches and Referer headers (no-store, no-referrer). Redirect targets are the return URL given at
+# connect time, never built from the request's Host.
 
 
 def with_query(url: str, params: dict[str, str]) -> str:
@@ -51,13 +52,11 @@ async def oauth_callback(
         if not isinstance(return_url, str) or not return_url:
             raise
         target = with_query(return_url, {"error": failed.code.wire, "errorDescription": failed.message})
-        return RedirectResponse(target, status_code=303, headers=_PRIVATE)
+        return RedirectResponse(target, status_code=303)
     if not answer.return_url:
-        response = ok(answer)
-        response.headers.update(_PRIVATE)
-        return response
+        return ok(answer)
     target = with_query(
         answer.return_url,
         {"connectionId": answer.connection_id, "connectorId": answer.connector_id, "status": answer.status},
     )
-    return RedirectResponse(target, status_code=303, headers=_PRIVATE)
+    return RedirectResponse(target, status_code=303)
