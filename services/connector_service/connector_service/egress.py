@@ -168,9 +168,10 @@ def refused_error(refused: EgressRefused, field: str = "", code: ErrorCode = Err
 
 
 async def checked_pg_params(params: dict[str, typing.Any], code: ErrorCode) -> dict[str, typing.Any]:
-    """psycopg `params` with libpq's `hostaddr` set to the checked address of their `host` (no
-    change without a policy). A refused host — a Unix-socket path is a local connection — answers
-    `refused_error`, an unresolvable one `upstream_error`."""
+    """psycopg `params` with libpq's `hostaddr` set to the checked address of their `host` (only
+    the host's spelling is checked without a policy: `destinations.host`, a 400). A refused host —
+    a Unix-socket path is a local connection — answers `refused_error`, an unresolvable one
+    `upstream_error`."""
     host = str(params["host"])
     if not host.startswith(("/", "@")):  # a socket path is judged below, as a local connection
         host = destinations.host(host, "host")
