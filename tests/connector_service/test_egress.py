@@ -4,6 +4,7 @@ the addresses the HTTP client and PostgreSQL actually dial, answered with a clea
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import AsyncIterator, Iterator
 
 import grpc
@@ -51,9 +52,60 @@ def test_listed_networks_are_permitted_and_nothing_more() -> None:
         EgressPolicy.from_setting("10.0.0.0/33")
 
 
-async def test_a_name_is_refused_when_it_resolves_to_a_refused_address() -> None:
-    with pytest.raises(egress.EgressRefused, match="localhost.*127.0.0.1"):
+@pytest.mark.parametrize(("inside", "public"), [
+    pytest.param("::ffff:{}", True, id="ipv4-mapped"),
+    pytest.param("::ffff:0:{}", True, id="ipv4-translated"),
+    pytest.param("::{}", True, id="ipv4-compatible"),
+    pytest.param("64:ff9b::{}", True, id="nat64"),
+    pytest.param("64:ff9b:1::{}", True, id="nat64-local-use"),
+    pytest.param("2002:{0}::1", True, id="6to4"),
+    pytest.param("2001:0:{0}::1", False, id="teredo-server"),
+])
+@pytest.mark.parametrize("v4", ["127.0.0.1", "10.0.0.7", "169.254.169.254", "192.168.1.1", "0.0.0.0"])
+def test_ipv6_that_carries_a_private_ipv4_address_is_refused(inside: str, public: bool, v4: str) -> None:
+    """An IPv6 form that reaches an IPv4 address through a translator or tunnel is judged by
+    the IPv4 address inside it: a private one is refused, a public one permitted."""
+    policy = EgressPolicy()
+    assert not policy.permits(_embed(inside, v4))
+    assert policy.permits(_embed(inside, "8.8.8.8")) is public
+    assert EgressPolicy([f"{v4}/32"]).permits(_embed(inside, v4)) is public  # the operator allowed that IPv4
+
+
+def _embed(template: str, v4: str) -> str:
+    """`template` with `v4` in it: dotted where `{}`, as two hex groups where `{0}`."""
+    if "{0}" not in template:
+        return template.format(v4)
+    packed = int(ipaddress.IPv4Address(v4))
+    return template.format(f"{packed >> 16:x}:{packed & 0xFFFF:x}")
+
+
+def test_teredo_is_judged_by_both_of_its_ipv4_addresses() -> None:
+    def teredo(server: str, client: str) -> str:
+        address = (0x20010000 << 96) | (int(ipaddress.IPv4Address(server)) << 64) \
+            | (int(ipaddress.IPv4Address(client)) ^ 0xFFFFFFFF)
+        return str(ipaddress.IPv6Address(address))
+
+    policy = EgressPolicy()
+    assert policy.permits(teredo("8.8.8.8", "1.1.1.1"))
+    assert not policy.permits(teredo("8.8.8.8", "127.0.0.1"))  # the client end is loopback
+    assert not policy.permits(teredo("10.0.0.1", "1.1.1.1"))
+
+
+@pytest.mark.parametrize("address", [
+    "fec0::1", "fec0:0:0:1::7f00:1", "100::1", "2001:db8::1", "64:ff9b:1:ffff::808:808", "ff02::1", "4000::1",
+])
+def test_non_global_ipv6_ranges_are_refused(address: str) -> None:
+    assert not EgressPolicy().permits(address)
+
+
+async def test_a_refusal_does_not_tell_the_tenant_what_a_name_resolved_to(
+        caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="ucf.egress"), pytest.raises(egress.EgressRefused) as caught:
         await EgressPolicy().resolve("localhost", 80)
+    answer = egress.refused_error(caught.value, "site")
+    assert answer.message.startswith("site: destination not allowed") and answer.details == {"field": "site"}
+    assert "127.0.0.1" not in answer.message and "localhost" not in answer.message
+    assert "localhost" in caplog.text and "127.0.0.1" in caplog.text  # the operator can still see why
     assert await EgressPolicy(LOOPBACK).resolve("127.0.0.1", 80) == ["127.0.0.1"]
 
 
@@ -88,7 +140,7 @@ async def test_a_stored_connection_on_a_refused_address_answers_412_without_retr
                                retry=RetryPolicy(max_attempts=3, sleep=wait))
         with pytest.raises(UcfError) as caught:
             await Upstream(ctx, "jira", jira.base_url, {}).get("/rest/api/3/project/search")
-    assert caught.value.code is ErrorCode.FAILED_PRECONDITION and "not permitted" in caught.value.message
+    assert caught.value.code is ErrorCode.FAILED_PRECONDITION and "destination not allowed" in caught.value.message
     assert jira.seen == [] and waits == []  # refused once, not retried
 
 
@@ -125,8 +177,9 @@ async def test_an_atlassian_site_on_a_refused_address_is_a_clear_400(guarded, ji
         with pytest.raises(grpc.aio.AioRpcError) as caught:
             await _connect(stack, key, "jira", site=site, email=EMAIL, api_token=API_TOKEN)
         assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
-        assert "not permitted" in caught.value.details() and "UCF_EGRESS_ALLOWED_NETWORKS" in caught.value.details()
-        assert API_TOKEN not in caught.value.details()
+        assert caught.value.details().startswith("site: destination not allowed")
+        assert "UCF_EGRESS_ALLOWED_NETWORKS" in caught.value.details()
+        assert API_TOKEN not in caught.value.details() and "127.0.0.1" not in caught.value.details()
     assert jira.calls("/rest/api/3/myself") == 0
     nothing = await stack.connections.ListConnections(cpb.ListConnectionsRequest(), metadata=auth(key))
     assert list(nothing.items) == []
@@ -144,7 +197,8 @@ async def test_a_postgresql_host_on_a_refused_address_is_refused_before_connecti
         with pytest.raises(grpc.aio.AioRpcError) as caught:
             await _connect(stack, key, "postgres", host=host, database="test", user="postgres", password="pw-canary")
         assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
-        assert "not permitted" in caught.value.details() and "pw-canary" not in caught.value.details()
+        assert caught.value.details().startswith("host: destination not allowed")
+        assert "pw-canary" not in caught.value.details()
 
     policy.allowed = EgressPolicy(LOOPBACK).allowed
     done = await _connect(stack, key, "postgres", host="localhost", database="test", user="postgres", password="x")
@@ -160,4 +214,4 @@ async def test_a_webhook_callback_on_a_refused_address_is_refused_at_registratio
                 connector_id="jira", connection_id="con_missing", container_id="P1", callback_url=callback),
                 metadata=auth(key))
         assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
-        assert "not permitted" in caught.value.details()
+        assert caught.value.details().startswith("callbackUrl: destination not allowed")

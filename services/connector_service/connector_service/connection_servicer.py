@@ -23,7 +23,7 @@ from connector_service.connection_metadata import (
 from connector_service.connections import ConnectionStore
 from connector_service.credentials import Credentials
 from connector_service.oauth.tokens import TokenSet
-from connector_service.onboarding import http_url
+from connector_service.onboarding import base_url
 from connector_service.sync_states import SyncStateStore
 
 _AUTH_MODES = {"oauth2": connectors_pb2.AUTH_MODE_OAUTH2, "api_key": connectors_pb2.AUTH_MODE_API_KEY,
@@ -73,7 +73,7 @@ def _token_set(message: connections_pb2.TokenSet, spec: ProviderSpec | None) -> 
         if not isinstance(value, str) or len(value) > 2048:
             raise invalid(f"token.metadata.{key} must be a string", field=f"token.metadata.{key}")
         if key.endswith("_url"):
-            facts[key] = http_url(f"token.metadata.{key}", value)
+            facts[key] = base_url(f"token.metadata.{key}", value)
     return TokenSet(access_token=message.access_token, refresh_token=message.refresh_token or None,
                     expires_at=wire.from_timestamp(message.expires_at, message.HasField("expires_at")),
                     token_type=message.token_type or "Bearer", scope=message.scope or None, metadata=facts)

@@ -14,13 +14,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlunsplit
 
 import httpx
 from ucf_common.errors import ErrorCode, UcfError, invalid
 from ucf_common.logging import log_fields
 
-from connector_service import audit, wire
+from connector_service import audit, destinations, wire
 from connector_service.audit import AuditLog
 from connector_service.catalog import CredentialFieldSpec, ProviderSpec
 from connector_service.connections import ConnectionStore
@@ -188,14 +188,14 @@ def _form_payload(spec: ProviderSpec, method: str, data: CallbackInput) -> dict[
         raise invalid(f"missing credential fields: {', '.join(missing)}", fields=missing)
     for f in fields:
         if f.type == "url" and given.get(f.name) not in (None, ""):
-            given[f.name] = http_url(f.name, given[f.name])
+            given[f.name] = base_url(f.name, given[f.name])
     return {k: v for k, v in given.items() if v not in (None, "")}
 
 
-def http_url(name: str, value: Any) -> str:
-    """An http(s) URL naming a host, without query, fragment or trailing slash."""
-    parts = urlsplit(str(value).strip()) if isinstance(value, str) else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.query \
-            or parts.fragment or parts.username or parts.password:
-        raise invalid(f"{name} must be an http(s) URL such as https://example.atlassian.net", field=name)
+def base_url(name: str, value: Any) -> str:
+    """An http(s) URL naming a host (`destinations.http_url`), without query, fragment or trailing slash."""
+    parts = destinations.http_url(value, name)
+    if parts.query or parts.fragment:
+        raise invalid(f"{name} must be an http(s) URL such as https://example.atlassian.net, without ? or #",
+                      field=name)
     return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))

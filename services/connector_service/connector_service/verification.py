@@ -21,7 +21,7 @@ import psycopg
 from ucf_common.errors import ErrorCode, UcfError
 from ucf_common.logging import mask_secrets
 
-from connector_service import egress
+from connector_service import destinations, egress
 from connector_service.catalog import ProviderSpec, VerificationSpec
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
@@ -86,13 +86,16 @@ async def _verify_http(spec: VerificationSpec, values: dict[str, Any], http: htt
                 f"{fill(spec.basic_auth.username, values)}:{fill(spec.basic_auth.password, values)}".encode()).decode()
     except KeyError as missing:
         return Verdict(False, f"the credential lacks {missing.args[0]!r} needed to verify it")
+    field = _chosen_by(spec.url or "")
     try:
         response = await http.get(url, headers=headers)
     except httpx.TimeoutException:
         raise UcfError(ErrorCode.TIMEOUT, "the provider did not answer the verification request in time") from None
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol):
+        raise destinations.unusable_url(field) from None
     except httpx.HTTPError as exc:
         if refused := egress.refusal(exc):
-            raise egress.refused_error(refused) from None
+            raise egress.refused_error(refused, field) from None
         raise UcfError(ErrorCode.UPSTREAM_ERROR, f"could not reach the provider: {type(exc).__name__}") from None
     if response.is_success:
         return Verdict(True, "the provider accepted the credential")
@@ -100,6 +103,12 @@ async def _verify_http(spec: VerificationSpec, values: dict[str, Any], http: htt
         return Verdict(False, f"the provider rejected the credential (HTTP {response.status_code})")
     raise UcfError(ErrorCode.UPSTREAM_ERROR, f"the provider answered HTTP {response.status_code} to verification",
                    {"providerStatus": response.status_code})
+
+
+def _chosen_by(template: str) -> str:
+    """The value a URL template takes its host from (`{site}/rest/...` -> site), "" for a fixed host."""
+    match = _PLACEHOLDER.match(template)
+    return match.group(1) if match else ""
 
 
 def postgres_conninfo(fields: dict[str, Any]) -> dict[str, Any]:
@@ -112,7 +121,9 @@ def postgres_conninfo(fields: dict[str, Any]) -> dict[str, Any]:
         port = int(fields.get("port") or 5432)
     except (TypeError, ValueError):
         raise UcfError(ErrorCode.INVALID_REQUEST, "port must be a number", {"field": "port"}) from None
-    params = {"host": str(fields["host"]), "port": port, "dbname": str(fields["database"]),
+    if not 0 < port <= 65535:
+        raise UcfError(ErrorCode.INVALID_REQUEST, "port must be a number from 1 to 65535", {"field": "port"})
+    params = {"host": str(fields["host"]).strip(), "port": port, "dbname": str(fields["database"]),
               "user": str(fields["user"]), "password": str(fields.get("password") or ""),
               "connect_timeout": _PG_TIMEOUT_SECONDS}
     if fields.get("sslmode"):

@@ -116,6 +116,18 @@ async def test_the_same_delivery_twice_is_processed_once(hook_env: HookEnv) -> N
         ("sync", [REPO], ["items"], False)]
 
 
+async def test_a_signed_body_replayed_under_a_new_delivery_id_is_a_duplicate(hook_env: HookEnv) -> None:
+    """A captured delivery resent within the tolerance with a fresh `X-GitHub-Delivery`."""
+    reply = await _register(hook_env)
+    headers, body = _github_delivery(hook_env)
+    first = await _receive(hook_env, reply.webhook_id, headers, body)
+    replayed = await _receive(hook_env, reply.webhook_id, {**headers, "X-GitHub-Delivery": str(uuid.uuid4())}, body)
+    assert (first.processed, replayed.processed) == (True, False)
+    assert len(await _jobs(hook_env)) == 1
+    other_headers, other_body = _github_delivery(hook_env, updated_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5))
+    assert (await _receive(hook_env, reply.webhook_id, other_headers, other_body)).processed  # a new event still is
+
+
 async def test_a_stale_delivery_is_refused(hook_env: HookEnv) -> None:
     reply = await _register(hook_env)
     headers, body = _github_delivery(hook_env, updated_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))

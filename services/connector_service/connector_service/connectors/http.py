@@ -20,7 +20,7 @@ from urllib.parse import quote
 import httpx
 from ucf_common.errors import ErrorCode, UcfError
 
-from connector_service import egress
+from connector_service import destinations, egress
 from connector_service.connectors.context import ConnectorContext
 from connector_service.connectors.retry import is_rate_limited, retry_after_seconds
 from connector_service.egress import EgressPolicy, GuardedBackend
@@ -106,13 +106,19 @@ class Upstream:
         self.provider = provider
         self.base_url = base_url.rstrip("/")
         self._headers = dict(headers)
-        self._origin = httpx.URL(self.base_url).copy_with(path="/", query=None, fragment=None)
+        try:
+            self._origin = httpx.URL(self.base_url).copy_with(path="/", query=None, fragment=None)
+        except httpx.InvalidURL:
+            raise destinations.unusable_url(subject=f"the {provider} URL of this connection") from None
 
     def url(self, path: str) -> str:
         if path.startswith("/"):
             return self.base_url + path
-        url = httpx.URL(path)
-        if url.copy_with(path="/", query=None, fragment=None) != self._origin:
+        try:
+            origin = httpx.URL(path).copy_with(path="/", query=None, fragment=None)
+        except httpx.InvalidURL:
+            origin = None
+        if origin != self._origin:
             raise UcfError(ErrorCode.INVALID_REQUEST, "cursor is not valid for this connection")
         return path
 
@@ -151,6 +157,8 @@ class Upstream:
                     raise UcfError(ErrorCode.UPSTREAM_ERROR, f"could not reach {self.provider}") from exc
                 await policy.sleep(policy.backoff(attempt))
                 continue
+            except (httpx.InvalidURL, httpx.UnsupportedProtocol):  # a stored or given URL httpx cannot use
+                raise destinations.unusable_url(subject=f"the {self.provider} URL of this connection") from None
             except httpx.TimeoutException as exc:
                 if not policy.should_retry(method, attempt, None):
                     raise UcfError(ErrorCode.TIMEOUT, f"{self.provider} did not answer in time") from exc

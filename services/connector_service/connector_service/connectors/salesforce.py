@@ -17,6 +17,7 @@ from typing import Any
 
 from ucf_common.errors import ErrorCode, UcfError
 
+from connector_service import destinations
 from connector_service.connectors.base import Capability, Connector, ProbeResult
 from connector_service.connectors.context import ConnectorContext
 from connector_service.connectors.http import Upstream, bearer, segment
@@ -63,6 +64,7 @@ def _api(ctx: ConnectorContext) -> Upstream:
     instance = ctx.setting("instance_url") or ctx.base_url
     if not token or not instance:
         raise UcfError(ErrorCode.FAILED_PRECONDITION, "salesforce connection has no access token or instance_url")
+    destinations.http_url(str(instance), "instance_url")
     return Upstream(ctx, "salesforce", str(instance), {"Accept": "application/json", **bearer(token)})
 
 

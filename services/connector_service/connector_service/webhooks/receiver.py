@@ -18,7 +18,12 @@ update time is the event's time except for deletions, which are not judged).
 A delivery that carries no time at all is judged by its id alone.
 
 Each provider delivery id is processed once (unique index); a provider that
-sends no id gets the SHA-256 of the body as one.
+sends no id gets the SHA-256 of the body as one. A signed body is processed once
+too, whatever delivery id it comes with (a captured delivery resent under a new
+`X-GitHub-Delivery` is a duplicate): the SHA-256 of the webhook id and the body is
+claimed for twice the tolerance, as long as the body can still pass the staleness
+check (its event time is within the tolerance of both its acceptance and a replay).
+A duplicate of either kind answers as one: `processed` false, nothing triggered.
 """
 
 from __future__ import annotations
@@ -98,7 +103,17 @@ class Receiver:
         if hook.get("callback_url"):
             forward = {"status": PENDING, "attempts": 0, "next_at": wire.now(), "callback_url": hook["callback_url"],
                        "body": json.dumps(self._forwarded(hook, event, delivery_id), separators=(",", ":"))}
-        if await self._store.record_delivery(hook, delivery_id, event.kind, forward) is None:
+        digest = hashlib.sha256(hook["_id"].encode() + b"\0" + body).hexdigest()
+        if not await self._store.claim_body(hook, digest, wire.now() + 2 * self._tolerance):
+            log.info("webhook body replayed under another delivery id",
+                     extra=log_fields(webhook_id=hook["_id"], delivery_id=delivery_id))
+            return delivery_id, False
+        try:
+            recorded = await self._store.record_delivery(hook, delivery_id, event.kind, forward)
+        except BaseException:
+            await self._store.release_body(hook, digest)
+            raise
+        if recorded is None:
             return delivery_id, False
         fields = log_fields(webhook_id=hook["_id"], delivery_id=delivery_id, kind=event.kind)
         containers = [event.container_id or hook.get("container_id") or ""]

@@ -22,7 +22,7 @@ import httpcore
 from ucf.connector.v1 import webhooks_pb2, webhooks_pb2_grpc
 from ucf_common.errors import ErrorCode, UcfError, invalid, not_found
 
-from connector_service import egress, wire
+from connector_service import destinations, egress, wire
 from connector_service.audit import AuditLog
 from connector_service.connections import ConnectionStore
 from connector_service.connector_contexts import ConnectorContexts
@@ -42,10 +42,8 @@ def _unsupported_reason(connector_id: str) -> str:
 def _callback_url(value: str) -> str:
     if not value:
         return ""
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or len(value) > 2000:
-        raise invalid("callbackUrl must be an absolute http(s) URL", field="callbackUrl")
-    return value
+    destinations.http_url(value, "callbackUrl")
+    return value.strip()
 
 
 async def _check_egress(callback_url: str) -> None:

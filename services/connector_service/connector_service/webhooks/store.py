@@ -1,5 +1,5 @@
-"""Webhook registrations (`webhooks`), deliveries (`webhook_deliveries`) and
-dead letters (`webhook_dead_letters`).
+"""Webhook registrations (`webhooks`), deliveries (`webhook_deliveries`), the digests
+of accepted signed bodies (`webhook_bodies`) and dead letters (`webhook_dead_letters`).
 
 A registration holds ids and settings only; the provider signing secret and
 the tenant callback secret live in the vault (kind WEBHOOK_SIGNING_SECRET,
@@ -7,6 +7,10 @@ owner = webhook id). A delivery is unique per (webhook, provider delivery
 id): inserting it is how a delivery is processed exactly once. A delivery
 with a callback carries its forwarding state (`forward`), claimed by the
 forwarder with a lease like jobs are, so forwards survive restarts.
+
+A signed body is accepted once per webhook, whatever delivery id comes with it:
+its digest is claimed by a unique insert and kept (TTL index) for as long as the
+body could still pass the staleness check.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ class WebhookStore:
         self._hooks = db["webhooks"]
         self._deliveries = db["webhook_deliveries"]
         self._dead = db["webhook_dead_letters"]
+        self._bodies = db["webhook_bodies"]
 
     async def create_indexes(self) -> None:
         await self._hooks.create_index([("tenant_id", 1), ("connection_id", 1)])
@@ -39,6 +44,8 @@ class WebhookStore:
         await self._deliveries.create_index([("webhook_id", 1), ("delivery_id", 1)], unique=True)
         await self._deliveries.create_index([("forward.status", 1), ("forward.next_at", 1)])
         await self._dead.create_index([("tenant_id", 1), ("webhook_id", 1), ("_id", 1)])
+        await self._bodies.create_index([("tenant_id", 1), ("webhook_id", 1), ("digest", 1)], unique=True)
+        await self._bodies.create_index([("expires_at", 1)], expireAfterSeconds=0)
 
     async def add(self, doc: dict[str, Any]) -> None:
         await self._hooks.insert_one(doc)
@@ -84,6 +91,19 @@ class WebhookStore:
         except DuplicateKeyError:
             return None
         return doc
+
+    async def claim_body(self, hook: dict[str, Any], digest: str, keep_until: datetime) -> bool:
+        """Claims a signed body's digest for this webhook; False when it was accepted before."""
+        try:
+            await self._bodies.insert_one({"_id": wire.new_id("bod"), "tenant_id": hook["tenant_id"],
+                                           "webhook_id": hook["_id"], "digest": digest, "expires_at": keep_until})
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def release_body(self, hook: dict[str, Any], digest: str) -> None:
+        """Gives a claimed digest back (the delivery could not be stored), so a retry is accepted."""
+        await self._bodies.delete_one({"tenant_id": hook["tenant_id"], "webhook_id": hook["_id"], "digest": digest})
 
     async def claim_forward(self, worker: str, lease: timedelta) -> dict[str, Any] | None:
         moment = wire.now()
