@@ -5,6 +5,7 @@ restarts.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
@@ -33,6 +34,16 @@ def health_status(address: str, timeout: float = 0.5) -> int | None:
                                                              timeout=timeout).status
         except grpc.RpcError:
             return None
+
+
+async def vault_cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """Runs `python -m vault_service ARGS` without blocking the loop an in-process vault is served from;
+    exit code, stdout, stderr."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "vault_service", *args, env={**os.environ, **(env or {})},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    return process.returncode or 0, out.decode(), err.decode()
 
 
 class VaultProcess:
