@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from ucf_common.request_context import request_id_var
 from vault_service.certs import issue_dev_pki
 
 from tests.vault_service.harness import RunningVault, running_vault
+from tests.vault_service.process import VaultProcess
 
 API_KEY = vault_pb2.SECRET_KIND_API_KEY
 TOKENS = vault_pb2.SECRET_KIND_OAUTH2_TOKENS
@@ -144,3 +146,52 @@ async def test_mutual_tls_with_the_generated_certificates(mongo_url: str, db_suf
         finally:
             await client.close()
             await admin_as_client.close()
+
+
+async def test_reads_recover_within_half_a_second_of_a_restarted_vault_serving(mongo_url: str, db_suffix: str,
+                                                                               tmp_path: Path) -> None:
+    vault = VaultProcess(tmp_path, mongo_url, f"ucf_vault_{db_suffix}")
+    vault.start()
+    client: VaultClient | None = None
+    try:
+        await asyncio.to_thread(vault.wait_serving)
+        client = VaultClient.connect(vault.address, token=vault.token, timeout=5)
+        await client.put("acme", "conn-1", API_KEY, {"apiKey": "survives-restarts"})
+        reads: list[tuple[float, float, bool]] = []  # started, finished, succeeded
+        stop = asyncio.Event()
+
+        async def reader() -> None:
+            assert client is not None
+            while not stop.is_set():
+                started = time.monotonic()
+                try:
+                    ok = (await client.get("acme", "conn-1", API_KEY)).payload == {"apiKey": "survives-restarts"}
+                except UcfError as err:
+                    assert err.code is ErrorCode.UNAVAILABLE
+                    ok = False
+                reads.append((started, time.monotonic(), ok))
+                await asyncio.sleep(0.01)
+
+        readers = [asyncio.create_task(reader()) for _ in range(8)]
+        await asyncio.sleep(0.5)
+        vault.kill()
+        killed = time.monotonic()
+        await asyncio.sleep(3)  # down long enough for gRPC's default reconnect backoff to grow past 2 s
+        restarted = time.monotonic()
+        vault.start()
+        serving = await asyncio.to_thread(vault.wait_serving, 0.01)
+        await asyncio.sleep(1.5)
+        stop.set()
+        await asyncio.gather(*readers)
+    finally:
+        if client is not None:
+            await client.close()
+        vault.stop()
+
+    assert any(ok and finished < killed for _, finished, ok in reads)
+    assert not any(ok for started, finished, ok in reads if killed < started and finished < restarted)
+    back = min(finished for started, finished, ok in reads if ok and started > killed)
+    print(f"vault reads back {1000 * (back - serving):.0f} ms after its health was seen SERVING")
+    assert back - serving < 0.5, f"reads came back {back - serving:.2f} s after the vault was SERVING"
+    late_failures = [started - serving for started, _, ok in reads if not ok and started > serving + 0.5]
+    assert late_failures == []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
@@ -18,16 +17,8 @@ from vault_service.keyring import KeyRing
 
 from tests.support.ports import free_port
 from tests.vault_service.harness import RunningVault, new_key_text, running_vault
+from tests.vault_service.process import vault_cli as _cli
 from tests.vault_service.seeding import seed_secrets
-
-
-async def _cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    """Runs the CLI without blocking the loop the in-process vault is served from."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "vault_service", *args, env={**os.environ, **(env or {})},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    return process.returncode or 0, out.decode(), err.decode()
 
 
 def _env_for(vault: RunningVault, mongo_url: str, db_name: str) -> dict[str, str]:

@@ -17,6 +17,16 @@ knows how to answer:
 
 Payloads travel as `google.protobuf.Struct`, which only has doubles: whole
 numbers come back as `int`.
+
+Recovery after a vault restart: the channel retries the connection every
+100-250 ms (gRPC's default backoff grows from 1 s and left reads failing for
+seconds after the vault was back), and every call is made `wait_for_ready`, so
+a call that arrives while the channel is reconnecting waits for the connection
+instead of failing at once. The wait is bounded by the call's deadline
+(VAULT_TIMEOUT_SECONDS): a vault that is really down still fails the call with
+`unavailable` — after the deadline rather than immediately — and nothing is
+ever answered without the vault. The health check is not `wait_for_ready`: it
+reports the vault's state as it is now.
 """
 
 from __future__ import annotations
@@ -45,6 +55,15 @@ _PASSED_THROUGH = {
     grpc.StatusCode.FAILED_PRECONDITION: ErrorCode.FAILED_PRECONDITION,
 }
 _MAX_EXACT_INT = 2**53
+#: Reconnect quickly once the vault is back (see the module docstring). `min_reconnect_backoff_ms` is, in
+#: gRPC core, the shortest time a connection attempt (TCP and TLS handshake) is given, so it stays generous.
+#: Names are re-resolved at most once a second, for a vault whose address changes when it restarts.
+CHANNEL_OPTIONS: tuple[tuple[str, int], ...] = (
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 250),
+    ("grpc.min_reconnect_backoff_ms", 2000),
+    ("grpc.dns_min_time_between_resolutions_ms", 1000),
+)
 
 
 @dataclass(frozen=True)
@@ -117,13 +136,15 @@ def _metadata(meta: vault_pb2.SecretMetadata) -> SecretMetadata:
 def channel_for(address: str, *, ca_file: Path | None = None, cert_file: Path | None = None,
                 key_file: Path | None = None, server_name: str | None = None) -> grpc.aio.Channel:
     """A channel to the vault: mutual TLS when a CA is given (with the client certificate), plaintext otherwise."""
+    options: list[tuple[str, int | str]] = list(CHANNEL_OPTIONS)
     if ca_file is None:
-        return grpc.aio.insecure_channel(address)
+        return grpc.aio.insecure_channel(address, options=options)
     credentials = grpc.ssl_channel_credentials(
         ca_file.read_bytes(),
         key_file.read_bytes() if key_file else None,
         cert_file.read_bytes() if cert_file else None)
-    options = [("grpc.ssl_target_name_override", server_name)] if server_name else []
+    if server_name:
+        options.append(("grpc.ssl_target_name_override", server_name))
     return grpc.aio.secure_channel(address, credentials, options=options)
 
 
@@ -160,7 +181,8 @@ class VaultClient:
 
     async def _call(self, method: Any, request: Any) -> Any:
         try:
-            return await method(request, metadata=outgoing_metadata(*self._auth), timeout=self._timeout)
+            return await method(request, metadata=outgoing_metadata(*self._auth), timeout=self._timeout,
+                                wait_for_ready=True)
         except grpc.RpcError as err:
             raise map_vault_error(err) from None
 

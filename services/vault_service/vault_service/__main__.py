@@ -6,6 +6,7 @@
     rewrap                re-encrypt everything under the primary key         (admin RPC)
     retire KEY_ID         retire a key no secret uses any more                (admin RPC)
     verify-audit          walk the audit hash chain, report the first break   (reads MongoDB)
+      [--expect-head COUNT:HASH]  and fail when the chain lacks a head taken from shipped logs
     certs --out DIR       development CA + vault / connector / admin certificates
     healthcheck           exit 0 when the local vault reports SERVING (container probe)
 
@@ -28,6 +29,7 @@ from cryptography.fernet import Fernet
 from pydantic import ValidationError
 
 from vault_service.admin import AdminClient, Connection, print_rewrap
+from vault_service.audit_head import AuditHead
 from vault_service.keyring import KeyRing, KeyRingError
 from vault_service.settings import Settings
 
@@ -126,22 +128,32 @@ def cmd_verify_audit(args: argparse.Namespace) -> int:
     from pymongo import AsyncMongoClient
 
     from vault_service.audit import verify_chain
+    from vault_service.audit_head import head_mismatch
 
     settings = _settings()
+    expected: AuditHead | None = args.expect_head
 
     async def run() -> int:
         client: AsyncMongoClient = AsyncMongoClient(settings.vault_mongodb_url, tz_aware=True,
                                                     serverSelectionTimeoutMS=5000)
         try:
-            report = await verify_chain(client[settings.vault_mongodb_db]["vault_audit"])
+            collection = client[settings.vault_mongodb_db]["vault_audit"]
+            report = await verify_chain(collection)
+            mismatch = await head_mismatch(collection, report, expected) if expected and report.intact else None
         finally:
             await client.close()
-        if report.intact:
-            print(f"audit chain intact: {report.records} records, head {report.head_hash}")
-            return 0
-        print(f"audit chain BROKEN at record {report.first_break}: {report.reason} "
-              f"({report.records} records verified before it)")
-        return 1
+        if not report.intact:
+            print(f"audit chain BROKEN at record {report.first_break}: {report.reason} "
+                  f"({report.records} records verified before it)")
+            return 1
+        if mismatch is not None:
+            print(f"audit chain does NOT contain the expected head {expected}: {mismatch}")
+            return 1
+        print(f"audit chain intact: {report.records} records, head {report.head_hash}")
+        if expected is not None:
+            print(f"expected head {expected.count}:{expected.hash[:12]}... found; "
+                  f"{report.records - expected.count} records after it")
+        return 0
 
     return asyncio.run(run())
 
@@ -174,6 +186,13 @@ def cmd_healthcheck(args: argparse.Namespace) -> int:
     return health_probe.main(argv)
 
 
+def _head_argument(text: str) -> AuditHead:
+    try:
+        return AuditHead.parse(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python -m vault_service", description=__doc__.splitlines()[0],
                                   formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
@@ -200,7 +219,11 @@ def parser() -> argparse.ArgumentParser:
     retire = admin_command("retire", "retire a key no secret uses")
     retire.add_argument("key_id")
     retire.set_defaults(run=cmd_retire)
-    commands.add_parser("verify-audit", help="verify the audit hash chain").set_defaults(run=cmd_verify_audit)
+    verify = commands.add_parser("verify-audit", help="verify the audit hash chain")
+    verify.add_argument("--expect-head", type=_head_argument, metavar="COUNT:HASH",
+                        help="a head from the vault's `vault.audit_head` log lines: fail when the chain is shorter "
+                             "or record COUNT has another hash")
+    verify.set_defaults(run=cmd_verify_audit)
     certs = commands.add_parser("certs", help="write a development CA and certificates")
     certs.add_argument("--out", type=Path, required=True)
     certs.add_argument("--force", action="store_true", help="replace an existing set")

@@ -115,6 +115,10 @@ class AuditLog:
         last = await self._collection.find_one({}, sort=[("_id", DESCENDING)], projection={"hash": 1})
         return (0, GENESIS_HASH) if last is None else (int(last["_id"]), str(last["hash"]))
 
+    async def head(self) -> tuple[int, str]:
+        """The newest record's sequence number and hash as stored now (0 and the genesis hash when empty)."""
+        return await self._load_head()
+
     async def readable(self) -> bool:
         """True when the head of the chain can be read (used by the health check)."""
         try:

@@ -22,6 +22,7 @@ from ucf_common.health import HealthPublisher
 from ucf_common.logging import configure_logging
 
 from vault_service.audit import AuditLog
+from vault_service.audit_head import AuditHeadReporter
 from vault_service.auth import CallerAuth
 from vault_service.health import health_monitor
 from vault_service.keyring import KeyRing
@@ -36,21 +37,25 @@ VAULT_SERVICE = vault_pb2.DESCRIPTOR.services_by_name["VaultService"].full_name
 
 @dataclass
 class VaultServer:
-    """The gRPC server plus the health monitor that must run beside it."""
+    """The gRPC server plus the health monitor and the audit-head reporter that run beside it."""
 
     server: grpc.aio.Server
     monitor: HealthPublisher
     store: SecretStore
     audit: AuditLog
     port: int
+    audit_head: AuditHeadReporter
 
     async def start(self) -> None:
         await self.server.start()
         await self.monitor.start()
+        await self.audit_head.start()
 
     async def stop(self, grace: float | None = None) -> None:
         await self.monitor.stop()
         await self.server.stop(grace)
+        # After draining, so the last head line covers every call the vault answered.
+        await self.audit_head.stop()
 
 
 def caller_auth(settings: Settings) -> CallerAuth:
@@ -95,7 +100,8 @@ async def create_server(settings: Settings, db: AsyncDatabase, keyring: KeyRing,
         port = server.add_insecure_port(address)
     if port == 0:
         raise RuntimeError(f"could not bind {address}")
-    return VaultServer(server, monitor, store, audit, port), port
+    audit_head = AuditHeadReporter(audit, settings.vault_audit_head_interval_seconds)
+    return VaultServer(server, monitor, store, audit, port, audit_head), port
 
 
 async def serve(settings: Settings, keyring: KeyRing) -> None:

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     vault_health_interval_seconds: float = Field(5.0, gt=0)
     #: Seconds in-flight RPCs get to finish after SIGTERM/SIGINT.
     vault_shutdown_grace_seconds: float = Field(10.0, ge=0)
+    #: Seconds between the audit-head log lines (also written at start and stop; see audit_head.py).
+    vault_audit_head_interval_seconds: float = Field(300.0, gt=0)
     #: Secrets re-encrypted per batch when a Rewrap request leaves batch_size at 0.
     vault_rewrap_batch_size: int = Field(200, ge=1, le=10_000)
 
