@@ -79,9 +79,28 @@ def test_refusal_comes_before_the_body_is_sent(gateway: tuple[str, int, int]) ->
         sock.sendall(b"POST /api/connections HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n")
         for _ in range(32):
             sock.sendall(b"10000\r\n" + b"x" * 0x10000 + b"\r\n")
-        head = sock.recv(65536)
-    assert head.startswith(b"HTTP/1.1 413 ")
-    assert b'"code":"invalid_request"' in head
+        answer = _read_response(sock)
+    assert answer.startswith(b"HTTP/1.1 413 ")
+    assert b'"code":"invalid_request"' in answer
+
+
+def _read_response(sock: socket.socket) -> bytes:
+    """One HTTP response with a Content-Length body: head and body may come in separate segments."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                   if line.lower().startswith(b"content-length:")), 0)
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
 
 
 @pytest.mark.parametrize(
