@@ -16,7 +16,7 @@ from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 from starlette.responses import Response
-from ucf_common.errors import UcfError
+from ucf_common.errors import ErrorCode, UcfError
 
 # 64-bit integers may be quoted and floats special-cased by the JSON mapping; bytes are base64.
 _NOT_PLAIN = frozenset({
@@ -87,6 +87,12 @@ def ok(data: Message | dict[str, Any] | None, status_code: int = 200) -> Envelop
 
 
 def failure(err: UcfError, status_code: int | None = None) -> EnvelopeResponse:
-    """The error envelope; the HTTP status comes from the error-code table."""
+    """The error envelope; the HTTP status comes from the error-code table. A `rate_limited`
+    error whose details carry `retryAfterSeconds` also sends it as `Retry-After`."""
     body = {"ok": False, "error": {"code": err.code.wire, "message": err.message, "details": err.details}}
-    return EnvelopeResponse(body, status_code=status_code or err.code.http_status)
+    headers = None
+    if err.code is ErrorCode.RATE_LIMITED:
+        wait = err.details.get("retryAfterSeconds") if isinstance(err.details, dict) else None
+        if isinstance(wait, int) and not isinstance(wait, bool) and wait >= 0:
+            headers = {"Retry-After": str(wait)}
+    return EnvelopeResponse(body, status_code=status_code or err.code.http_status, headers=headers)
