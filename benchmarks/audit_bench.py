@@ -44,7 +44,7 @@ def _arguments() -> argparse.Namespace:
 
 def _record(n: int) -> dict[str, Any]:
     """A credential.read record as `AuditLog.record` builds it (before ids are minted)."""
-    return {"tenant_id": "acme", "action": audit.CREDENTIAL_READ, "outcome": "success", "actor": "k7f3a9c2e1d0",
+    return {"tenant_id": "acme", "action": audit.CREDENTIAL_USED, "outcome": "success", "actor": "k7f3a9c2e1d0",
             "request_id": f"{n:032x}", "connection_id": f"con_{n % 7:022x}", "connector_id": "github",
             "details": {"refreshed": False}, "created_at": datetime.now(UTC)}
 

@@ -2,8 +2,11 @@
 
 `Rpc` is the per-request `Caller`: the process's stubs plus the metadata the
 connector service needs — `authorization` and `x-tenant-id` copied from the
-HTTP headers (the connector service authenticates; the gateway only forwards)
-and the request id set by `RequestContextMiddleware`.
+HTTP headers (the connector service authenticates; the gateway only forwards),
+the request id set by `RequestContextMiddleware`, and the client's address as
+`x-forwarded-for` (the TCP peer uvicorn saw; a client's own `X-Forwarded-For`
+header is never forwarded), which the connector service believes only from the
+peers it lists in `UCF_TRUSTED_PROXIES` and uses to throttle failed authentications.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from ucf_common.request_context import REQUEST_ID_METADATA_KEY, request_id_var
 from gateway.envelope import SizeRefused
 from gateway.rpc import Caller, Stubs
 
+FORWARDED_FOR_METADATA_KEY = "x-forwarded-for"
 _FORWARDED_HEADERS = {b"authorization": "authorization", b"x-tenant-id": "x-tenant-id"}
 #: Most bytes of forwarded headers (names and values): well inside grpc-core's metadata limits
 #: (8 KiB soft, 16 KiB hard), which would otherwise refuse the call with grpc-core's own words.
@@ -43,10 +47,14 @@ async def runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
-def call_metadata(headers: Iterable[tuple[bytes, bytes]]) -> tuple[tuple[str, str], ...]:
-    """The gRPC metadata of one request: its id plus the forwarded ASGI `headers`."""
+def call_metadata(headers: Iterable[tuple[bytes, bytes]], client: tuple[str, int] | None = None
+                  ) -> tuple[tuple[str, str], ...]:
+    """The gRPC metadata of one request: its id, the client's address (ASGI `client`) and the
+    forwarded ASGI `headers`."""
     metadata: tuple[tuple[str, str], ...] = ((REQUEST_ID_METADATA_KEY, request_id_var.get()),)
     size = 0
+    if client and client[0].isascii() and client[0].isprintable():
+        metadata += ((FORWARDED_FOR_METADATA_KEY, client[0]),)
     for key, value in headers:
         name = _FORWARDED_HEADERS.get(key)
         if name is not None:
@@ -62,12 +70,13 @@ def call_metadata(headers: Iterable[tuple[bytes, bytes]]) -> tuple[tuple[str, st
     return metadata
 
 
-def caller_for(runtime: Runtime, headers: Iterable[tuple[bytes, bytes]]) -> Caller:
-    return Caller(runtime.stubs, call_metadata(headers), runtime.rpc_timeout, runtime.upstream_rpc_timeout)
+def caller_for(runtime: Runtime, headers: Iterable[tuple[bytes, bytes]], client: tuple[str, int] | None = None
+               ) -> Caller:
+    return Caller(runtime.stubs, call_metadata(headers, client), runtime.rpc_timeout, runtime.upstream_rpc_timeout)
 
 
 async def caller(request: Request) -> Caller:
-    return caller_for(request.app.state.runtime, request.scope["headers"])
+    return caller_for(request.app.state.runtime, request.scope["headers"], request.scope.get("client"))
 
 
 def timestamp(value: datetime | None) -> Timestamp | None:

@@ -96,7 +96,13 @@ class SizeRefused(UcfError):
 
 
 def failure(err: UcfError, status_code: int | None = None) -> EnvelopeResponse:
-    """The error envelope; the HTTP status comes from the error-code table (or `SizeRefused`)."""
+    """The error envelope; the HTTP status comes from the error-code table (or `SizeRefused`).
+    A `rate_limited` error whose details carry `retryAfterSeconds` also sends it as `Retry-After`."""
     body = {"ok": False, "error": {"code": err.code.wire, "message": err.message, "details": err.details}}
     own = err.status_code if isinstance(err, SizeRefused) else None
-    return EnvelopeResponse(body, status_code=status_code or own or err.code.http_status)
+    headers = None
+    if err.code is ErrorCode.RATE_LIMITED:
+        wait = err.details.get("retryAfterSeconds") if isinstance(err.details, dict) else None
+        if isinstance(wait, int) and not isinstance(wait, bool) and wait >= 0:
+            headers = {"Retry-After": str(wait)}
+    return EnvelopeResponse(body, status_code=status_code or own or err.code.http_status, headers=headers)

@@ -44,12 +44,12 @@ def _entries(collection: _Collection) -> list[dict[str, Any]]:
 async def test_concurrent_records_are_all_written_in_shared_inserts() -> None:
     collection = _Collection()
     log = AuditLog(_Db(collection))  # type: ignore[arg-type]
-    await asyncio.gather(*(log.record("t1", audit.CREDENTIAL_READ, "success", connection_id=f"c{i}",
+    await asyncio.gather(*(log.record("t1", audit.CREDENTIAL_USED, "success", connection_id=f"c{i}",
                                       refreshed=False) for i in range(50)))
     written = [entry["connection_id"] for entry in _entries(collection)]
     assert sorted(written) == sorted(f"c{i}" for i in range(50))
     assert len(collection.batches) < 50
-    assert all(entry["tenant_id"] == "t1" and entry["action"] == "credential.read" for entry in _entries(collection))
+    assert all(entry["tenant_id"] == "t1" and entry["action"] == "credential.use" for entry in _entries(collection))
     ids = [entry["id"] for entry in _entries(collection)]
     assert ids == sorted(ids) and len(set(ids)) == 50  # minted in commit order
 
@@ -58,7 +58,7 @@ async def test_a_lone_caller_is_written_before_it_returns() -> None:
     collection = _Collection()
     log = AuditLog(_Db(collection))  # type: ignore[arg-type]
     for i in range(3):
-        await log.record("t1", audit.CREDENTIAL_READ, "success", connection_id=f"c{i}")
+        await log.record("t1", audit.CREDENTIAL_USED, "success", connection_id=f"c{i}")
         assert [entry["connection_id"] for segment in collection.batches[-1] for entry in segment["entries"]] \
             == [f"c{i}"]
 
@@ -66,7 +66,7 @@ async def test_a_lone_caller_is_written_before_it_returns() -> None:
 async def test_a_failed_insert_fails_every_caller_of_its_batch() -> None:
     collection = _Collection(fail=True)
     log = AuditLog(_Db(collection))  # type: ignore[arg-type]
-    outcomes = await asyncio.gather(*(log.record("t1", audit.CREDENTIAL_READ, "success", connection_id=f"c{i}")
+    outcomes = await asyncio.gather(*(log.record("t1", audit.CREDENTIAL_USED, "success", connection_id=f"c{i}")
                                       for i in range(20)), return_exceptions=True)
     assert all(isinstance(outcome, PyMongoError) for outcome in outcomes)
 
@@ -74,8 +74,8 @@ async def test_a_failed_insert_fails_every_caller_of_its_batch() -> None:
 async def test_a_cancelled_writer_fails_the_records_it_had_not_written() -> None:
     collection = _Collection()
     log = AuditLog(_Db(collection))  # type: ignore[arg-type]
-    await asyncio.gather(*(log.record("t1", audit.CREDENTIAL_READ, "success") for _ in range(4)))
-    callers = [asyncio.create_task(log.record("t1", audit.CREDENTIAL_READ, "success")) for _ in range(3)]
+    await asyncio.gather(*(log.record("t1", audit.CREDENTIAL_USED, "success") for _ in range(4)))
+    callers = [asyncio.create_task(log.record("t1", audit.CREDENTIAL_USED, "success")) for _ in range(3)]
     while log._writer is None or log._writer.done() or not log._pending:
         await asyncio.sleep(0)
     log._writer.cancel()
@@ -86,8 +86,8 @@ async def test_a_cancelled_writer_fails_the_records_it_had_not_written() -> None
 async def test_a_batch_is_one_segment_per_tenant() -> None:
     collection = _Collection()
     log = AuditLog(_Db(collection))  # type: ignore[arg-type]
-    await log.record("t0", audit.CREDENTIAL_READ, "success")  # a lone first write
-    await asyncio.gather(*(log.record(f"t{i % 2}", audit.CREDENTIAL_READ if i % 3 else audit.CREDENTIAL_STORED,
+    await log.record("t0", audit.CREDENTIAL_USED, "success")  # a lone first write
+    await asyncio.gather(*(log.record(f"t{i % 2}", audit.CREDENTIAL_USED if i % 3 else audit.CREDENTIAL_STORED,
                                       "success", connection_id=f"c{i % 4}") for i in range(12)))
     segments = collection.batches[1]
     assert sorted(s["tenant_id"] for s in segments) == ["t0", "t1"]
@@ -140,7 +140,7 @@ class _LosingCollection(_Collection):
 async def test_a_lost_answer_is_retried_once_and_a_duplicate_key_counts_as_written() -> None:
     collection = _LosingCollection(lose=1)
     log = AuditLog(_Db(_Collection()), append_db=_Db(collection))  # type: ignore[arg-type]
-    await log.record("t1", audit.CREDENTIAL_READ, "success", connection_id="c1")
+    await log.record("t1", audit.CREDENTIAL_USED, "success", connection_id="c1")
     assert collection.attempts == 2
     assert [entry["connection_id"] for entry in _entries(collection)] == ["c1"]
 
@@ -149,5 +149,5 @@ async def test_a_retry_that_fails_otherwise_fails_the_caller() -> None:
     for collection in (_LosingCollection(lose=2), _LosingCollection(lose=1, other_error=True)):
         log = AuditLog(_Db(_Collection()), append_db=_Db(collection))  # type: ignore[arg-type]
         with pytest.raises(PyMongoError):
-            await log.record("t1", audit.CREDENTIAL_READ, "success", connection_id="c1")
+            await log.record("t1", audit.CREDENTIAL_USED, "success", connection_id="c1")
         assert collection.attempts == 2

@@ -29,7 +29,7 @@ async def _write(log: AuditLog) -> None:
     """Six concurrent waves of 17 records over two tenants, then five lone records in t0."""
     for wave in range(6):
         await asyncio.gather(*(
-            log.record(f"t{i % 2}", audit.CREDENTIAL_READ if i % 3 else audit.CREDENTIAL_STORED, "success",
+            log.record(f"t{i % 2}", audit.CREDENTIAL_USED if i % 3 else audit.CREDENTIAL_STORED, "success",
                        connection_id=f"c{(i + wave) % 3}", wave=wave, n=i)
             for i in range(17)))
     for i in range(5):
@@ -63,7 +63,7 @@ async def test_pages_list_every_record_once_newest_first(db: AsyncDatabase) -> N
 
 
 @pytest.mark.parametrize("filters", [{"connection_id": "c1"}, {"action": audit.CREDENTIAL_STORED},
-                                     {"connection_id": "c2", "action": audit.CREDENTIAL_READ}])
+                                     {"connection_id": "c2", "action": audit.CREDENTIAL_USED}])
 async def test_filters_narrow_every_page(db: AsyncDatabase, filters: dict[str, str]) -> None:
     log = AuditLog(db)
     await log.create_indexes()
@@ -101,7 +101,7 @@ async def test_batches_of_one_millisecond_from_two_processes_list_in_id_order(
     monkeypatch.setattr(audit.wire.secrets, "randbelow", lambda _: next(starts))
 
     def entry(n: int) -> dict:
-        return {"tenant_id": "t0", "action": audit.CREDENTIAL_READ, "outcome": "success", "actor": "k",
+        return {"tenant_id": "t0", "action": audit.CREDENTIAL_USED, "outcome": "success", "actor": "k",
                 "request_id": f"r{n}", "connection_id": "c1", "connector_id": "github", "details": {"n": n}}
 
     monkeypatch.setattr(audit.wire.time, "time", lambda: 1_700_000_000.123)

@@ -206,7 +206,7 @@ async def test_audit_log_records_who_did_what_without_secrets(stack: Stack) -> N
     await _upsert(stack, key, "other-ws")
     logs = await stack.connections.ListAuditLogs(pb.ListAuditLogsRequest(connection_id=cid), metadata=auth(key))
     actions = [entry.action for entry in logs.items]
-    assert actions == ["credential.revoked", "credential.read", "credential.stored", "connection.created"]
+    assert actions == ["credential.revoked", "credential.export", "credential.stored", "connection.created"]
     assert {entry.actor for entry in logs.items} == {key_id}
     assert {entry.outcome for entry in logs.items} == {"success"}
     assert logs.items[-1].request_id == "req-audit-1"

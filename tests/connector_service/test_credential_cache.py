@@ -53,7 +53,7 @@ async def test_every_read_is_audited_cached_or_not(stack: Stack) -> None:
     cid = await _store(stack, key, "audited-token-value")
     for _ in range(3):
         await _token(stack, key, cid)
-    assert await stack.audited(cid, "credential.read") == 3
+    assert await stack.audited(cid, "credential.export") == 3
 
 
 async def test_concurrent_readers_that_miss_the_cache_share_one_vault_read(stack: Stack) -> None:
@@ -73,4 +73,4 @@ async def test_concurrent_readers_that_miss_the_cache_share_one_vault_read(stack
     tokens = await asyncio.gather(*[_token(stack, key, cid) for _ in range(20)])
     assert tokens == ["shared-load-token"] * 20
     assert reads == 1
-    assert await stack.audited(cid, "credential.read") == 20
+    assert await stack.audited(cid, "credential.export") == 20

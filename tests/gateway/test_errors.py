@@ -161,3 +161,19 @@ async def test_unexpected_exception_is_a_bare_500(fake_server) -> None:
     assert response.json() == {"ok": False, "error": {"code": "internal", "message": "internal error", "details": {}}}
     assert response.headers["x-request-id"] == "req-500"
     assert CANARY not in response.text
+
+
+@pytest.mark.parametrize("path", [
+    pytest.param("/api/connections/c1/token", id="lean-token-route"),
+    pytest.param("/api/connections/c1", id="fastapi-route"),
+])
+async def test_a_throttled_caller_is_told_when_to_retry(
+    client: httpx.AsyncClient, fake: FakeConnectorService, path: str
+) -> None:
+    failure = Failure(S.RESOURCE_EXHAUSTED, "too many failed authentications; retry after 42 s", "rate_limited",
+                      {"retryAfterSeconds": 42})
+    fake.failures["GetToken"] = fake.failures["GetConnection"] = failure
+    response = await client.get(path)
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "42"
+    assert response.json()["error"]["code"] == "rate_limited"

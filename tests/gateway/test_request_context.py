@@ -107,3 +107,15 @@ async def test_header_that_cannot_travel_as_metadata_is_400(
     assert response.json()["error"]["message"] == "the authorization header must be printable ASCII"
     assert "caf" not in response.text
     assert fake.calls == []
+
+
+@pytest.mark.parametrize("path", [
+    pytest.param("/api/connections/c1/token", id="lean-token-route"),
+    pytest.param("/api/connections/c1", id="fastapi-route"),
+])
+async def test_the_client_address_is_forwarded_and_a_client_cannot_choose_it(
+    client: httpx.AsyncClient, fake: FakeConnectorService, path: str
+) -> None:
+    # The connector service throttles failed authentications by this address.
+    await client.get(path, headers={"Authorization": "Bearer k", "X-Forwarded-For": "203.0.113.9"})
+    assert fake.only_call().metadata["x-forwarded-for"] == "127.0.0.1"  # httpx's ASGI client address

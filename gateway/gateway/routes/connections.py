@@ -114,7 +114,7 @@ class TokenReadRoute(BaseRoute):
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answers a scope `matches` accepted; a `UcfError` gets the error handlers' envelope."""
         try:
-            rpc = caller_for(scope["app"].state.runtime, scope["headers"])
+            rpc = caller_for(scope["app"].state.runtime, scope["headers"], scope.get("client"))
             request = pb.GetTokenRequest(connection_id=scope["path_params"]["connection_id"])
             answer = await rpc(rpc.stubs.connections.GetToken, request, upstream=True)
         except UcfError as err:

@@ -36,6 +36,7 @@ SCOPES = (
 ADMIN_SCOPE = "admin"
 CACHE_TTL_SECONDS = 30.0
 _KEY_FORMAT = re.compile(r"^ucf_([0-9a-f]{16})_([A-Za-z0-9_\-]{32,128})$")
+_KEY_ID_PREFIX = re.compile(r"^ucf_([0-9a-f]{16})_")
 _TENANT_FORMAT = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
@@ -49,6 +50,22 @@ class Principal:
 
     def allows(self, scope: str) -> bool:
         return ADMIN_SCOPE in self.scopes or scope in self.scopes
+
+
+@dataclass(frozen=True)
+class KeyRefusal:
+    """Why a presented key was not accepted: `key_id` when the key names one (never the secret),
+    `tenant_id` when that key id is registered, and a `reason` word."""
+
+    reason: str  # malformed | unknown_key | revoked | wrong_secret
+    key_id: str = ""
+    tenant_id: str = ""
+
+
+def key_id_of(key: str) -> str:
+    """The key id a presented `ucf_<key id>_<secret>` names, '' when it names none."""
+    match = _KEY_ID_PREFIX.match(key)
+    return match.group(1) if match else ""
 
 
 def _digest(text: str) -> str:
@@ -144,6 +161,11 @@ class ApiKeyStore:
 
     async def verify(self, key: str) -> Principal | None:
         """The principal of a valid, unrevoked key, else None."""
+        result = await self.check(key)
+        return result if isinstance(result, Principal) else None
+
+    async def check(self, key: str) -> Principal | KeyRefusal:
+        """The principal of a valid, unrevoked key, else why not (with the key's tenant when known)."""
         cache_key = _digest(key)
         cached = self._cache.get(cache_key)
         now = time.monotonic()
@@ -151,12 +173,14 @@ class ApiKeyStore:
             return cached[0]
         match = _KEY_FORMAT.match(key)
         if not match:
-            return None
+            return KeyRefusal("malformed", key_id_of(key))
         key_id, secret = match.groups()
         doc = await self._keys.find_one({"_id": key_id})
         if doc is None or doc.get("revoked") or not hmac.compare_digest(doc["secret_hash"], _digest(secret)):
             self._cache.pop(cache_key, None)
-            return None
+            if doc is None:
+                return KeyRefusal("unknown_key", key_id)
+            return KeyRefusal("revoked" if doc.get("revoked") else "wrong_secret", key_id, doc["tenant_id"])
         principal = Principal(doc["tenant_id"], key_id, frozenset(doc.get("scopes", ())))
         self._cache[cache_key] = (principal, now + self._ttl)
         return principal

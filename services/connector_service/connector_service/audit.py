@@ -3,23 +3,34 @@ connection, with which outcome, under which request id.
 
 Records hold ids, action names, outcomes and small non-secret facts only.
 `details` keys that name a credential are refused, so a token cannot slip
-into an audit record by mistake.
+into an audit record by mistake; they are stored lowerCamelCase, like every
+other field of the API (`expiry_source` → `expirySource`).
+
+Every entry has an outcome from the closed set `OUTCOMES`: `success`, `denied`
+(the caller was refused: authentication, scope, tenant, egress, a revoked
+connection, a refused onboarding) or `failed` (the service or a provider could
+not do it). Denials are written with `record_denial`, which never raises and
+keeps at most `DENIAL_BUDGET` entries per tenant and action per
+`DENIAL_WINDOW_SECONDS` in one process, so refused requests cannot flood the
+trail (refused authentications are bounded further by `AuthThrottle`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import sys
+import time
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, ConnectionFailure, PyMongoError
+from ucf_common.errors import ErrorCode
 from ucf_common.logging import log_fields
 from ucf_common.request_context import current_request_id
 
-from connector_service import wire
-from connector_service.auth import principal_var
+from connector_service import auth, wire
 
 log = logging.getLogger("connector_service.audit")
 
@@ -27,11 +38,42 @@ CONNECTION_CREATED = "connection.created"
 CONNECTION_UPDATED = "connection.updated"
 CONNECTION_DELETED = "connection.deleted"
 CREDENTIAL_STORED = "credential.stored"
-CREDENTIAL_READ = "credential.read"
+#: The service's own use of a credential: resource reads, sync jobs, verification.
+CREDENTIAL_USED = "credential.use"
+#: A plaintext credential handed to a caller (`GetToken`, REST `GET …/token`).
+CREDENTIAL_EXPORTED = "credential.export"
 CREDENTIAL_REFRESHED = "credential.refreshed"
 CREDENTIAL_REVOKED = "credential.revoked"
 CREDENTIAL_VALIDATED = "credential.validated"
 CONNECTOR_UPDATED = "connector.updated"
+AUTH_FAILED = "auth.failed"
+ACCESS_DENIED = "access.denied"
+EGRESS_REFUSED = "egress.refused"
+ONBOARDING_FAILED = "connection.onboarding"
+JOB_CREATED = "job.created"
+JOB_CANCELLED = "job.cancelled"
+SYNC_STATE_WRITTEN = "sync_state.written"
+WEBHOOK_REGISTERED = "webhook.registered"
+WEBHOOK_UNREGISTERED = "webhook.unregistered"
+
+_QUIET_ACTIONS = frozenset({CREDENTIAL_USED, CREDENTIAL_EXPORTED})
+
+SUCCESS, DENIED, FAILED = "success", "denied", "failed"
+OUTCOMES = frozenset({SUCCESS, DENIED, FAILED})
+#: Error codes that mean the caller was refused (`denied`); any other means `failed`.
+_DENIED_CODES = frozenset({ErrorCode.INVALID_REQUEST, ErrorCode.UNAUTHENTICATED, ErrorCode.FORBIDDEN,
+                           ErrorCode.NOT_FOUND, ErrorCode.CONFLICT, ErrorCode.FAILED_PRECONDITION,
+                           ErrorCode.RATE_LIMITED})
+
+
+def outcome_of(code: ErrorCode) -> str:
+    """The outcome of a request refused with `code`: `denied` for the caller's side, else `failed`."""
+    return DENIED if code in _DENIED_CODES else FAILED
+
+
+#: Denial entries kept per (tenant, action) per window in one process; the rest are counted in the log.
+DENIAL_BUDGET = 100
+DENIAL_WINDOW_SECONDS = 60.0
 
 _BATCH = 500
 _LINGER_SECONDS = 0.001
@@ -46,14 +88,22 @@ _HARMLESS_NAMES: set[str] = set()
 
 
 def _check_details(details: dict[str, Any]) -> dict[str, Any]:
+    """The details with lowerCamelCase keys; a key naming a credential is refused."""
     for name in details:
         if name in _HARMLESS_NAMES:
             continue
-        if any(word in name.lower() for word in _SECRET_WORDS):
+        if any(word in name.lower().replace("_", "") for word in _SECRET_WORDS):
             raise ValueError(f"audit detail {name!r} looks like a credential field")
         if len(_HARMLESS_NAMES) < 1024:
             _HARMLESS_NAMES.add(name)
-    return details
+    return {camel_case(name): value for name, value in details.items()}
+
+
+@functools.lru_cache(maxsize=1024)
+def camel_case(name: str) -> str:
+    """`expiry_source` → `expirySource`; a name without underscores is kept as it is."""
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
 class AuditLog:
@@ -86,6 +136,8 @@ class AuditLog:
         self._pending: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
         self._last_batch = 0
+        #: (tenant, action) → (window start, denial entries written in it, entries dropped).
+        self._denials: dict[tuple[str, str], list[float]] = {}
 
     async def create_indexes(self) -> None:
         await self._segments.create_index([("tenant_id", 1), ("oldest", -1)])
@@ -102,8 +154,11 @@ class AuditLog:
         actor: str | None = None,
         **details: Any,
     ) -> None:
-        """Appends one entry; the actor defaults to the calling API key's id."""
-        principal = principal_var.get()
+        """Appends one entry; the actor defaults to the calling API key's id. `outcome` must be
+        one of `OUTCOMES`; `details` keys are stored lowerCamelCase."""
+        if outcome not in OUTCOMES:
+            raise ValueError(f"audit outcome must be one of {sorted(OUTCOMES)}, not {outcome!r}")
+        principal = auth.principal_var.get()
         entry = {
             "tenant_id": tenant_id,
             "action": action,
@@ -117,11 +172,43 @@ class AuditLog:
         }
         await self._append(entry)
         # The record itself is the trail; the log line is for operators following writes and
-        # failures. Successful credential reads (the hot path, one per handout) log at DEBUG.
-        level = logging.DEBUG if action == CREDENTIAL_READ and outcome == "success" else logging.INFO
+        # failures. Successful credential uses and exports (the hot path, one per handout) log at DEBUG.
+        level = logging.DEBUG if action in _QUIET_ACTIONS and outcome == SUCCESS else logging.INFO
         if log.isEnabledFor(level):
             log.log(level, "audit %s %s", action, outcome, extra=log_fields(
                 tenant_id=tenant_id, connection_id=connection_id, actor=entry["actor"]))
+
+    async def record_denial(self, tenant_id: str, action: str, *, outcome: str = DENIED, connection_id: str = "",
+                            connector_id: str = "", actor: str | None = None, **details: Any) -> None:
+        """Records a refused request (`outcome: denied`, or `failed` for a refusal the service or a
+        provider caused) without ever raising: the caller goes on to answer its refusal whether or
+        not this write worked. Beyond `DENIAL_BUDGET` entries per (tenant, action) per window this
+        process writes none and logs how many it dropped."""
+        if not self._denial_allowed(tenant_id, action):
+            return
+        try:
+            await self.record(tenant_id, action, outcome, connection_id=connection_id, connector_id=connector_id,
+                              actor=actor, **details)
+        except Exception as err:  # noqa: BLE001 - the refusal must still be answered
+            log.warning("audit write of a denial failed: %s", type(err).__name__, extra=log_fields(
+                tenant_id=tenant_id, action=action))
+
+    def _denial_allowed(self, tenant_id: str, action: str) -> bool:
+        now = time.monotonic()
+        key = (tenant_id, action)
+        window = self._denials.get(key)
+        if window is None or now - window[0] >= DENIAL_WINDOW_SECONDS:
+            if window is not None and window[2]:
+                log.warning("audit: %d denials not recorded in the last window", int(window[2]),
+                            extra=log_fields(tenant_id=tenant_id, action=action))
+            if len(self._denials) >= 10_000:
+                self._denials = {k: w for k, w in self._denials.items() if now - w[0] < DENIAL_WINDOW_SECONDS}
+            window = self._denials[key] = [now, 0.0, 0.0]
+        if window[1] >= DENIAL_BUDGET:
+            window[2] += 1
+            return False
+        window[1] += 1
+        return True
 
     async def _append(self, entry: dict[str, Any]) -> None:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()

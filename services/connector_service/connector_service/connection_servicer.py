@@ -8,7 +8,7 @@ from typing import Any
 
 import grpc
 from ucf.connector.v1 import connections_pb2, connections_pb2_grpc, connectors_pb2
-from ucf_common.errors import invalid, not_found
+from ucf_common.errors import ErrorCode, UcfError, invalid, not_found
 
 from connector_service import audit, wire
 from connector_service.audit import AuditLog
@@ -169,8 +169,16 @@ class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
         return connections_pb2.StoreTokenResponse(connection=connection_message(conn))
 
     async def GetToken(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
-        credential = await self._credentials.read(current_principal().tenant_id, request.connection_id,
-                                                  force_refresh=request.force_refresh)
+        tenant = current_principal().tenant_id
+        try:
+            credential = await self._credentials.read(tenant, request.connection_id,
+                                                      force_refresh=request.force_refresh,
+                                                      action=audit.CREDENTIAL_EXPORTED)
+        except UcfError as err:
+            if err.code is ErrorCode.NOT_FOUND:  # another tenant's or a made-up connection id
+                await self._audit.record_denial(tenant, audit.CREDENTIAL_EXPORTED,
+                                                connection_id=request.connection_id[:100], reason="not_found")
+            raise
         tokens = credential.tokens
         if credential.kind == "oauth2" and tokens is not None:  # the hot path: one constructor call
             return connections_pb2.GetTokenResponse(credential=connections_pb2.Credential(
@@ -207,10 +215,12 @@ class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
 
     async def SetSyncState(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         tenant = current_principal().tenant_id
-        await self._connections.get(tenant, request.connection_id)
+        conn = await self._connections.get(tenant, request.connection_id)
         expected = request.expected_version if request.HasField("expected_version") else None
         state = await self._sync.set(tenant, request.connection_id, request.stream,
                                      wire.from_struct(request.cursor), expected)
+        await self._audit.record(tenant, audit.SYNC_STATE_WRITTEN, audit.SUCCESS, connection_id=request.connection_id,
+                                 connector_id=conn["connector_id"], stream=state["stream"], version=state["version"])
         return connections_pb2.SetSyncStateResponse(state=_sync_message(state))
 
     async def ListAuditLogs(self, request: Any, context: grpc.aio.ServicerContext) -> Any:

@@ -118,7 +118,7 @@ class Credentials:
         try:
             await self._vault.put(tenant_id, cid, vault_kinds.BY_AUTH_MODE[kind], payload, expires_at=expires_at)
         except UcfError as err:
-            await self._audit.record(tenant_id, audit.CREDENTIAL_STORED, "failure", connection_id=cid,
+            await self._audit.record(tenant_id, audit.CREDENTIAL_STORED, "failed", connection_id=cid,
                                      connector_id=connection["connector_id"], kind=kind, error=err.code.wire)
             raise
         previous = connection.get("credential_kind")
@@ -161,8 +161,12 @@ class Credentials:
                                 scopes=_scopes(tokens.scope) or list(default_scopes or []), system_metadata=facts)
 
     async def read(self, tenant_id: str, connection_id: str, *, force_refresh: bool = False,
-                   audited: bool = True) -> Credential:
+                   audited: bool = True, action: str = audit.CREDENTIAL_USED) -> Credential:
         """The credential valid now; OAuth2 tokens due within the margin are refreshed first.
+
+        Audited as `action`: `credential.use` for the service's own use, `credential.export` when
+        the plaintext goes to the caller. A read refused because the connection is revoked is
+        recorded as a denial of that action.
 
         Served from the `CredentialCache` while an entry is there (see credential_cache.py);
         concurrent readers that miss it share one load (vault read and, when due, refresh) in this
@@ -172,13 +176,18 @@ class Credentials:
         cached = None if force_refresh else self._cache.get(tenant_id, connection_id)
         if cached is not None:
             if audited:
-                await self._audit.record(tenant_id, audit.CREDENTIAL_READ, "success", connection_id=connection_id,
+                await self._audit.record(tenant_id, action, "success", connection_id=connection_id,
                                          connector_id=cached.connection["connector_id"], refreshed=False)
             return cached
-        credential = await (self._load(tenant_id, connection_id, True) if force_refresh
-                            else self._shared_load(tenant_id, connection_id))
+        try:
+            credential = await (self._load(tenant_id, connection_id, True) if force_refresh
+                                else self._shared_load(tenant_id, connection_id))
+        except UcfError as err:
+            if audited and err.details.get("status") == REVOKED:
+                await self._audit.record_denial(tenant_id, action, connection_id=connection_id, reason="revoked")
+            raise
         if audited:
-            await self._audit.record(tenant_id, audit.CREDENTIAL_READ, "success", connection_id=connection_id,
+            await self._audit.record(tenant_id, action, "success", connection_id=connection_id,
                                      connector_id=credential.connection["connector_id"],
                                      refreshed=credential.refreshed)
         return credential
@@ -255,7 +264,7 @@ class Credentials:
         updated = await self._connections.set_status(tenant_id, connection_id, status,
                                                      "" if verdict.valid else verdict.message,
                                                      last_validated_at=wire.now())
-        await self._audit.record(tenant_id, audit.CREDENTIAL_VALIDATED, "success" if verdict.valid else "failure",
+        await self._audit.record(tenant_id, audit.CREDENTIAL_VALIDATED, "success" if verdict.valid else "failed",
                                  connection_id=connection_id, connector_id=conn["connector_id"],
                                  checked=verdict.checked)
         return verdict, updated

@@ -124,7 +124,14 @@ class Onboarding:
         session = await self._sessions.take(data.state) if data.state else None
         if session is None:
             raise invalid(_BAD_STATE, field="state")
-        return await self._finish_oauth(session, data)
+        try:
+            return await self._finish_oauth(session, data)
+        except UcfError as err:  # the API-key callers' failures are audited by the auth interceptor
+            await self._audit.record_denial(session.tenant_id, audit.ONBOARDING_FAILED,
+                                            outcome=audit.outcome_of(err.code), actor="oauth-redirect",
+                                            connector_id=session.connector_id, method="CompleteOAuthRedirect",
+                                            code=err.code.wire)
+            raise
 
     async def _finish_oauth(self, session: OAuthSession, data: CallbackInput) -> tuple[dict[str, Any], str]:
         tenant_id, connector_id = session.tenant_id, session.connector_id

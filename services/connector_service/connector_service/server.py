@@ -39,6 +39,7 @@ from connector_service import egress
 from connector_service.api_keys import ApiKeyStore
 from connector_service.audit import AuditLog
 from connector_service.auth import Authenticator, AuthInterceptor, current_principal
+from connector_service.auth_throttle import AuthThrottle
 from connector_service.catalog import Catalog, load_catalog
 from connector_service.connection_metadata import system_keys
 from connector_service.connection_servicer import ConnectionServicer
@@ -113,11 +114,13 @@ async def create_server(settings: Settings, db: AsyncDatabase, vault: Any, http:
     catalog = catalog or load_catalog(settings.ucf_providers_file)
     api_keys = ApiKeyStore(db)
     audit_log = AuditLog(db, append_db=append_db)
+    throttle = AuthThrottle(db, limit=settings.ucf_auth_failure_limit,
+                            window_seconds=settings.ucf_auth_failure_window_seconds)
     connections = ConnectionStore(db)
     connector_settings = ConnectorSettingsStore(db)
     sessions = OAuthSessionStore(db)
     sync_states = SyncStateStore(db)
-    for store in (api_keys, audit_log, connections, connector_settings, sessions, sync_states):
+    for store in (api_keys, audit_log, throttle, connections, connector_settings, sessions, sync_states):
         await store.create_indexes()
     await connections.adopt_system_metadata(lambda connector_id: system_keys(catalog.get(connector_id)))
 
@@ -131,7 +134,9 @@ async def create_server(settings: Settings, db: AsyncDatabase, vault: Any, http:
                             http=http, public_url=settings.ucf_public_url)
 
     contexts = ConnectorContexts(credentials, catalog, connector_settings, http)
-    server = grpc.aio.server(interceptors=[RequestContextInterceptor(), AuthInterceptor(Authenticator(api_keys))])
+    authenticator = Authenticator(api_keys, throttle=throttle, audit_log=audit_log,
+                                  trusted_proxies=settings.ucf_trusted_proxies.split(","))
+    server = grpc.aio.server(interceptors=[RequestContextInterceptor(), AuthInterceptor(authenticator)])
     connectors_pb2_grpc.add_ConnectorServiceServicer_to_server(ConnectorServicer(
         catalog=catalog, settings=connector_settings, connections=connections, credentials=credentials,
         onboarding=onboarding, vault=vault, audit_log=audit_log,

@@ -43,6 +43,13 @@ class Settings(BaseSettings):
     #: addresses: tenant-chosen hosts (Atlassian sites, webhook callbacks, PostgreSQL) and
     #: catalog endpoints alike. Empty: public addresses only. See connector_service/egress.py.
     ucf_egress_allowed_networks: str = ""
+    #: Failed authentications allowed per source address and per API key id in each window;
+    #: beyond it they answer 429 rate_limited with Retry-After (see connector_service/auth.py).
+    ucf_auth_failure_limit: int = Field(20, ge=1)
+    ucf_auth_failure_window_seconds: float = Field(60.0, gt=0)
+    #: Peers (comma-separated CIDRs) whose `x-forwarded-for` metadata names the caller's address:
+    #: the gateway's. Anyone else is identified by its own peer address.
+    ucf_trusted_proxies: str = "127.0.0.1/32,::1/128"
 
     #: How often the health monitor pings MongoDB and the vault.
     connector_health_interval_seconds: float = Field(5.0, gt=0)

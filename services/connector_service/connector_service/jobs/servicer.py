@@ -17,7 +17,8 @@ import grpc
 from ucf.connector.v1 import jobs_pb2, jobs_pb2_grpc
 from ucf_common.errors import invalid, not_found
 
-from connector_service import wire
+from connector_service import audit, wire
+from connector_service.audit import AuditLog
 from connector_service.connections import ConnectionStore
 from connector_service.connectors.base import Capability
 from connector_service.connectors.registry import ConnectorRegistry
@@ -46,9 +47,9 @@ def job_to_proto(doc: dict[str, Any]) -> jobs_pb2.Job:
 
 class JobServicer(jobs_pb2_grpc.JobServiceServicer):
     def __init__(self, *, jobs: JobStore, connections: ConnectionStore, registry: ConnectorRegistry | None,
-                 feed: RecordFeed, principal: Callable[[], Any], wake: Callable[[], None]):
+                 feed: RecordFeed, principal: Callable[[], Any], wake: Callable[[], None], audit_log: AuditLog):
         self._jobs, self._connections, self._registry = jobs, connections, registry
-        self._feed, self._principal, self._wake = feed, principal, wake
+        self._feed, self._principal, self._wake, self._audit = feed, principal, wake, audit_log
 
     async def enqueue(self, tenant_id: str, connector_id: str, connection_id: str, job_type: str,
                       containers: list[str], streams: list[str], full: bool) -> dict[str, Any]:
@@ -87,9 +88,12 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
             raise invalid("connectorId is required", field="connectorId")
         if not request.connection_id:
             raise invalid("connectionId is required", field="connectionId")
-        doc = await self.enqueue(self._principal().tenant_id, request.connector_id, request.connection_id,
+        tenant_id = self._principal().tenant_id
+        doc = await self.enqueue(tenant_id, request.connector_id, request.connection_id,
                                  request.type, list(request.params.containers), list(request.params.streams),
                                  request.params.full)
+        await self._audit.record(tenant_id, audit.JOB_CREATED, audit.SUCCESS, connection_id=doc["connection_id"],
+                                 connector_id=doc["connector_id"], job_id=doc["_id"], type=doc["type"])
         return jobs_pb2.CreateJobResponse(job=job_to_proto(doc))
 
     async def GetJob(self, request: jobs_pb2.GetJobRequest, context: grpc.aio.ServicerContext):
@@ -102,8 +106,11 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
         return jobs_pb2.ListJobsResponse(items=[job_to_proto(d) for d in docs], next=nxt)
 
     async def CancelJob(self, request: jobs_pb2.CancelJobRequest, context: grpc.aio.ServicerContext):
-        return jobs_pb2.CancelJobResponse(job=job_to_proto(await self._jobs.cancel(self._principal().tenant_id,
-                                                                                    request.job_id)))
+        tenant_id = self._principal().tenant_id
+        doc = await self._jobs.cancel(tenant_id, request.job_id)
+        await self._audit.record(tenant_id, audit.JOB_CANCELLED, audit.SUCCESS, connection_id=doc["connection_id"],
+                                 connector_id=doc["connector_id"], job_id=doc["_id"], status=doc["status"])
+        return jobs_pb2.CancelJobResponse(job=job_to_proto(doc))
 
     async def ListRecords(self, request: jobs_pb2.ListRecordsRequest, context: grpc.aio.ServicerContext):
         tenant_id = self._principal().tenant_id

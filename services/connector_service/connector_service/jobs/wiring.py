@@ -74,7 +74,7 @@ async def create_background(settings: Settings, db: AsyncDatabase, *, vault: Any
     workers = JobWorkers(job_store, runner, concurrency=settings.ucf_job_concurrency, lease=lease,
                          poll_seconds=settings.ucf_job_poll_seconds)
     job_servicer = JobServicer(jobs=job_store, connections=connections, registry=registry, feed=RecordFeed(db),
-                               principal=principal, wake=workers.wake)
+                               principal=principal, wake=workers.wake, audit_log=audit_log)
 
     async def trigger(tenant_id: str, connector_id: str, connection_id: str, containers: list[str],
                       streams: list[str]) -> None:

@@ -22,7 +22,7 @@ import httpcore
 from ucf.connector.v1 import webhooks_pb2, webhooks_pb2_grpc
 from ucf_common.errors import ErrorCode, UcfError, invalid, not_found
 
-from connector_service import destinations, egress, wire
+from connector_service import audit, destinations, egress, wire
 from connector_service.audit import AuditLog
 from connector_service.connections import ConnectionStore
 from connector_service.connector_contexts import ConnectorContexts
@@ -106,8 +106,9 @@ class WebhookServicer(webhooks_pb2_grpc.WebhookServiceServicer):
             "upstream_id": registration.upstream_id, "events": list(registration.events),
             "callback_url": callback_url, "created_at": wire.now(), "expires_at": registration.expires_at,
             "refresh_after": wire.now()})
-        await self._audit.record(tenant_id, "webhook.registered", "success", connection_id=request.connection_id,
-                                 connector_id=request.connector_id, webhook_id=webhook_id)
+        await self._audit.record(tenant_id, audit.WEBHOOK_REGISTERED, audit.SUCCESS,
+                                 connection_id=request.connection_id, connector_id=request.connector_id,
+                                 webhook_id=webhook_id)
         return webhooks_pb2.RegisterWebhookResponse(webhook_id=webhook_id, receiver_url=receiver_url,
                                                     callback_secret=callback_secret if callback_url else "")
 
@@ -126,8 +127,9 @@ class WebhookServicer(webhooks_pb2_grpc.WebhookServiceServicer):
             if err.code is not ErrorCode.NOT_FOUND:
                 raise
         await self._store.remove(tenant_id, hook["_id"])
-        await self._audit.record(tenant_id, "webhook.unregistered", "success", connection_id=hook["connection_id"],
-                                 connector_id=hook["connector_id"], webhook_id=hook["_id"])
+        await self._audit.record(tenant_id, audit.WEBHOOK_UNREGISTERED, audit.SUCCESS,
+                                 connection_id=hook["connection_id"], connector_id=hook["connector_id"],
+                                 webhook_id=hook["_id"])
         return webhooks_pb2.UnregisterWebhookResponse(webhook_id=hook["_id"])
 
     async def ReceiveWebhook(self, request: webhooks_pb2.ReceiveWebhookRequest, context: grpc.aio.ServicerContext):
