@@ -7,7 +7,7 @@ for batches of 1, 8, 16 and 64 records (what a group commit holds at rising conc
     documents   one document per record (`insert_many`), with a (tenant, connection, _id)
                 index: the layout before audit segments
     segments    what `AuditLog` writes: one segment document per tenant and batch
-                (`connector_service.audit._segments`), with `AuditLog`'s indexes
+                (`connector_service.connections.audit._segments`), with `AuditLog`'s indexes
 
 each through a client with the driver's retryable writes on (`+retry`) and off (what the
 audit log uses). Modes alternate per round. Columns: database CPU ms per record (the
@@ -27,8 +27,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import harness
-from connector_service import audit
-from connector_service.audit import AuditLog
+from connector_service.connections import audit
+from connector_service.connections.audit import AuditLog
 from pymongo import AsyncMongoClient
 
 MODES = ("documents+retry", "documents", "segments+retry", "segments")

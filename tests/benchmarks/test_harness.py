@@ -91,7 +91,7 @@ def test_wrk_driver_reports_requests_latency_and_cpu(baseline: str) -> None:
     assert run.requests > 0 and run.errors == 0 and run.p99_ms >= run.p50_ms > 0 and "self" in run.cpu
 
 
-_STACK_MISSING = [m for m in ("vault_service.__main__", "connector_service.vault_client", "gateway.__main__")
+_STACK_MISSING = [m for m in ("vault_service.__main__", "connector_service.vault.client", "gateway.__main__")
                   if importlib.util.find_spec(m) is None]
 
 

@@ -1,4 +1,4 @@
-"""An in-memory stand-in for `connector_service.vault_client.VaultClient` for
+"""An in-memory stand-in for `connector_service.vault.client.VaultClient` for
 unit tests: same methods, versions and error codes, no encryption. It also
 lets a test look at everything stored, to prove secrets went to the vault."""
 

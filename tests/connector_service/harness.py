@@ -10,10 +10,10 @@ from typing import Any
 
 import grpc
 import httpx
-from connector_service.audit import SEGMENTS
-from connector_service.catalog import load_catalog
-from connector_service.server import ConnectorServer, create_server
-from connector_service.settings import Settings
+from connector_service.app.server import ConnectorServer, create_server
+from connector_service.app.settings import Settings
+from connector_service.catalog.providers import load_catalog
+from connector_service.connections.audit import SEGMENTS
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from ucf.connector.v1 import (

@@ -35,7 +35,7 @@ def test_readme_links_point_to_existing_files() -> None:
 
 def test_every_setting_of_every_process_is_in_env_example() -> None:
     """A variable a process reads but .env.example does not mention is one an operator never finds."""
-    from connector_service.settings import Settings as ConnectorSettings
+    from connector_service.app.settings import Settings as ConnectorSettings
     from gateway.settings import GatewaySettings
     from vault_service.settings import Settings as VaultSettings
 

@@ -1,8 +1,8 @@
-"""`python -m connector_service ...`; see connector_service.cli."""
+"""`python -m connector_service ...`; see connector_service.app.cli."""
 
 import sys
 
-from connector_service.cli import main
+from connector_service.app.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

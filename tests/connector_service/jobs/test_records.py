@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from connector_service import wire
 from connector_service.jobs.feed import RecordFeed
 from connector_service.jobs.leases import LeaseLost, StreamLeases
 from connector_service.jobs.records import Batch, Entry, RecordStore
+from connector_service.platform import wire
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 

@@ -20,10 +20,10 @@ from urllib.parse import quote
 import httpx
 from ucf_common.errors import ErrorCode, UcfError
 
-from connector_service import destinations, egress
 from connector_service.connectors.context import ConnectorContext
 from connector_service.connectors.retry import is_rate_limited, retry_after_seconds
-from connector_service.egress import EgressPolicy, GuardedBackend
+from connector_service.platform import destinations, egress
+from connector_service.platform.egress import EgressPolicy, GuardedBackend
 
 log = logging.getLogger("ucf.connectors.http")
 
@@ -42,7 +42,7 @@ def create_http_client(
     """The shared client: bounded pool, explicit timeouts, no redirects to other hosts.
 
     With an egress `policy`, every connection dials only addresses the policy permits (see
-    `connector_service.egress`), and proxy settings from the environment are not read:
+    `connector_service.platform.egress`), and proxy settings from the environment are not read:
     a proxy would make the connections the policy exists to check.
     """
     limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_keepalive_connections)

@@ -21,9 +21,9 @@ from typing import Any
 import psycopg
 from ucf_common.errors import ErrorCode, UcfError
 
-from connector_service import egress
 from connector_service.connectors.context import ConnectorContext
 from connector_service.connectors.http import CREDENTIAL_REJECTED
+from connector_service.platform import egress
 
 _AUTH_FAILURES = ("password authentication failed", "no pg_hba.conf entry", "role \"")
 

@@ -17,7 +17,6 @@ from typing import Any
 
 from ucf_common.errors import ErrorCode, UcfError
 
-from connector_service import destinations
 from connector_service.connectors.base import Capability, Connector, ProbeResult
 from connector_service.connectors.context import ConnectorContext
 from connector_service.connectors.http import Upstream, bearer, segment
@@ -37,6 +36,7 @@ from connector_service.connectors.paging import (
     encode_cursor,
     fetch_page,
 )
+from connector_service.platform import destinations
 
 API_VERSION = "v62.0"
 _VERSION = re.compile(r"^v\d{2,3}\.\d$")

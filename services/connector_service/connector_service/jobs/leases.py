@@ -23,7 +23,7 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from connector_service import wire
+from connector_service.platform import wire
 
 
 class LeaseLost(Exception):

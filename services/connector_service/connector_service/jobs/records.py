@@ -36,9 +36,9 @@ from typing import Any
 from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
-from connector_service import wire
 from connector_service.jobs.leases import StreamLeases, stream_key
 from connector_service.jobs.shapes import canonical, content_hash
+from connector_service.platform import wire
 
 ADDED, UPDATED, DELETED, UNCHANGED = "added", "updated", "deleted", "unchanged"
 

@@ -21,8 +21,6 @@ from typing import Any
 from ucf_common.errors import UcfError
 from ucf_common.logging import log_fields
 
-from connector_service import wire
-from connector_service.connector_contexts import ConnectorContexts
 from connector_service.connectors.registry import ConnectorRegistry
 from connector_service.jobs.leases import LeaseLost, StreamLeases
 from connector_service.jobs.records import Batch, Counts
@@ -34,6 +32,8 @@ from connector_service.jobs.store import (
     JobStore,
 )
 from connector_service.jobs.sync import SyncEngine, required_capabilities
+from connector_service.platform import wire
+from connector_service.resources.contexts import ConnectorContexts
 
 log = logging.getLogger("connector_service.jobs")
 

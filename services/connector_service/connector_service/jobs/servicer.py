@@ -17,15 +17,16 @@ import grpc
 from ucf.connector.v1 import jobs_pb2, jobs_pb2_grpc
 from ucf_common.errors import invalid, not_found
 
-from connector_service import audit, wire
-from connector_service.audit import AuditLog
-from connector_service.connections import ConnectionStore
+from connector_service.connections import audit
+from connector_service.connections.audit import AuditLog
+from connector_service.connections.store import ConnectionStore
 from connector_service.connectors.base import Capability
 from connector_service.connectors.registry import ConnectorRegistry
 from connector_service.jobs.feed import RecordFeed
 from connector_service.jobs.shapes import CONTAINERS, ITEMS, STREAMS
 from connector_service.jobs.store import TYPES, JobStore
 from connector_service.jobs.sync import required_capabilities
+from connector_service.platform import wire
 
 _MAX_CONTAINERS = 500
 

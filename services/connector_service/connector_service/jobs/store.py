@@ -21,8 +21,8 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from ucf_common.errors import ErrorCode, UcfError, not_found
 
-from connector_service import wire
 from connector_service.jobs.records import Counts
+from connector_service.platform import wire
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELED = "queued", "running", "succeeded", "failed", "canceled"
 FINISHED = (SUCCEEDED, FAILED, CANCELED)

@@ -25,6 +25,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from connector_service.connections.sync_states import SyncStateStore
 from connector_service.connectors.base import Capability, Connector
 from connector_service.connectors.context import ConnectorContext
 from connector_service.connectors.models import Item, parse_time
@@ -39,7 +40,6 @@ from connector_service.jobs.shapes import (
     container_record,
     item_record,
 )
-from connector_service.sync_states import SyncStateStore
 
 _SWEEP_BATCH = 1000
 #: Rows read (over several connector pages) before they are committed as one batch.

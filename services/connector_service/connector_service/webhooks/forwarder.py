@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 from ucf_common.logging import log_fields
 
-from connector_service import egress, wire
+from connector_service.platform import egress, wire
 from connector_service.webhooks import signing
 from connector_service.webhooks.store import SECRET_KIND, WebhookStore
 

@@ -38,10 +38,10 @@ from typing import Any
 from ucf_common.errors import ErrorCode, UcfError
 from ucf_common.logging import log_fields
 
-from connector_service import wire
 from connector_service.connectors.base import WebhookEvent, WebhookSecret
 from connector_service.connectors.models import parse_time
 from connector_service.connectors.registry import ConnectorRegistry
+from connector_service.platform import wire
 from connector_service.webhooks.store import PENDING, SECRET_KIND, WebhookStore
 
 log = logging.getLogger("connector_service.webhooks")

@@ -20,9 +20,9 @@ from typing import Any
 from ucf_common.errors import UcfError
 from ucf_common.logging import log_fields
 
-from connector_service import wire
-from connector_service.connector_contexts import ConnectorContexts
 from connector_service.connectors.registry import ConnectorRegistry
+from connector_service.platform import wire
+from connector_service.resources.contexts import ConnectorContexts
 from connector_service.webhooks.store import WebhookStore
 
 log = logging.getLogger("connector_service.webhooks")

@@ -22,12 +22,13 @@ import httpcore
 from ucf.connector.v1 import webhooks_pb2, webhooks_pb2_grpc
 from ucf_common.errors import ErrorCode, UcfError, invalid, not_found
 
-from connector_service import audit, destinations, egress, wire
-from connector_service.audit import AuditLog
-from connector_service.connections import ConnectionStore
-from connector_service.connector_contexts import ConnectorContexts
+from connector_service.connections import audit
+from connector_service.connections.audit import AuditLog
+from connector_service.connections.store import ConnectionStore
 from connector_service.connectors.base import Capability
 from connector_service.connectors.registry import ConnectorRegistry
+from connector_service.platform import destinations, egress, wire
+from connector_service.resources.contexts import ConnectorContexts
 from connector_service.webhooks import signing
 from connector_service.webhooks.receiver import Receiver
 from connector_service.webhooks.store import SECRET_KIND, WebhookStore

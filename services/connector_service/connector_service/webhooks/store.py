@@ -24,7 +24,7 @@ from pymongo.errors import DuplicateKeyError
 from ucf.vault.v1 import vault_pb2
 from ucf_common.errors import not_found
 
-from connector_service import wire
+from connector_service.platform import wire
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
 #: Vault kind of `{providerSecret, callbackSecret}`, owner = webhook id.

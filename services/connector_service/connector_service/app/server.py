@@ -1,0 +1,204 @@
+"""Building and running the connector service's gRPC server.
+
+`create_server` wires the stores, servicers, interceptors, health and
+reflection around dependencies it is given (database, vault client, httpx
+client), binds the port (0 in tests) and returns `(server, port)` without
+starting it. `serve` creates those dependencies inside the running loop, runs
+until SIGTERM/SIGINT and then drains in-flight RPCs for a grace period.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+import httpx
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+from ucf.connector.v1 import (
+    connections_pb2,
+    connections_pb2_grpc,
+    connectors_pb2,
+    connectors_pb2_grpc,
+    jobs_pb2,
+    jobs_pb2_grpc,
+    resources_pb2,
+    resources_pb2_grpc,
+    webhooks_pb2,
+    webhooks_pb2_grpc,
+)
+from ucf_common.grpc_server import RequestContextInterceptor, until_stop_signal
+from ucf_common.health import HealthPublisher
+from ucf_common.logging import configure_logging
+
+from connector_service.app.health import health_monitor
+from connector_service.app.settings import Settings
+from connector_service.app.unimplemented import unimplemented_servicer
+from connector_service.app.wiring import Background, create_background
+from connector_service.auth.api_keys import ApiKeyStore
+from connector_service.auth.interceptor import Authenticator, AuthInterceptor, current_principal
+from connector_service.auth.throttle import AuthThrottle
+from connector_service.catalog.providers import Catalog, load_catalog
+from connector_service.catalog.servicer import ConnectorServicer
+from connector_service.catalog.settings import ConnectorSettingsStore
+from connector_service.connections.audit import AuditLog
+from connector_service.connections.credentials import Credentials, VaultTokenStore
+from connector_service.connections.metadata import system_keys
+from connector_service.connections.servicer import ConnectionServicer
+from connector_service.connections.store import ConnectionStore
+from connector_service.connections.sync_states import SyncStateStore
+from connector_service.connectors.http import create_http_client
+from connector_service.connectors.registry import ConnectorRegistry
+from connector_service.oauth.clients import OAuthClients
+from connector_service.oauth.refresh import RefreshCoordinator
+from connector_service.onboarding.flow import Onboarding
+from connector_service.onboarding.probing import Prober
+from connector_service.onboarding.sessions import OAuthSessionStore
+from connector_service.platform import egress
+from connector_service.resources.contexts import ConnectorContexts
+from connector_service.resources.servicer import ResourceServicer
+
+log = logging.getLogger("connector_service.server")
+
+UCF_SERVICES = [
+    connectors_pb2.DESCRIPTOR.services_by_name["ConnectorService"].full_name,
+    connections_pb2.DESCRIPTOR.services_by_name["ConnectionService"].full_name,
+    resources_pb2.DESCRIPTOR.services_by_name["ResourceService"].full_name,
+    jobs_pb2.DESCRIPTOR.services_by_name["JobService"].full_name,
+    webhooks_pb2.DESCRIPTOR.services_by_name["WebhookService"].full_name,
+]
+
+
+@dataclass
+class ConnectorServer:
+    """The gRPC server plus what must start and stop with it."""
+
+    grpc_server: grpc.aio.Server
+    monitor: HealthPublisher
+    api_keys: ApiKeyStore
+    credentials: Credentials
+    coordinator: RefreshCoordinator
+    port: int
+    #: Job workers and webhook forwarder (None without a connector registry).
+    background: Background | None = None
+
+    async def start(self) -> None:
+        await self.monitor.start()
+        await self.grpc_server.start()
+        if self.background is not None:
+            await self.background.start()
+
+    async def stop(self, grace: float | None = None) -> None:
+        if self.background is not None:
+            await self.background.stop(grace or 0)
+        await self.monitor.stop()
+        await self.grpc_server.stop(grace)
+        await self.coordinator.wait_idle()
+
+    async def wait_for_termination(self) -> None:
+        await self.grpc_server.wait_for_termination()
+
+
+async def create_server(settings: Settings, db: AsyncDatabase, vault: Any, http: httpx.AsyncClient, *,
+                        catalog: Catalog | None = None,
+                        registry: ConnectorRegistry | None = None,
+                        append_db: AsyncDatabase | None = None) -> tuple[ConnectorServer, int]:
+    """Everything wired and the port bound. `registry` holds the resource
+    connectors (capabilities and ResourceService); without one, connectors
+    report no capabilities and resource RPCs answer unimplemented. `append_db` is
+    `db` on a client without retryable writes, for the audit log's idempotent appends."""
+    catalog = catalog or load_catalog(settings.ucf_providers_file)
+    api_keys = ApiKeyStore(db)
+    audit_log = AuditLog(db, append_db=append_db)
+    throttle = AuthThrottle(db, limit=settings.ucf_auth_failure_limit,
+                            window_seconds=settings.ucf_auth_failure_window_seconds)
+    connections = ConnectionStore(db)
+    connector_settings = ConnectorSettingsStore(db)
+    sessions = OAuthSessionStore(db)
+    sync_states = SyncStateStore(db)
+    for store in (api_keys, audit_log, throttle, connections, connector_settings, sessions, sync_states):
+        await store.create_indexes()
+    await connections.adopt_system_metadata(lambda connector_id: system_keys(catalog.get(connector_id)))
+
+    oauth_clients = OAuthClients(connector_settings, vault, http)
+    coordinator = RefreshCoordinator(db, VaultTokenStore(vault, connections, audit_log))
+    credentials = Credentials(connections=connections, vault=vault, audit_log=audit_log, catalog=catalog,
+                              oauth_clients=oauth_clients, http=http,
+                              refresh_margin_seconds=settings.ucf_refresh_margin_seconds, coordinator=coordinator)
+    onboarding = Onboarding(credentials=credentials, connections=connections, sessions=sessions,
+                            settings=connector_settings, oauth_clients=oauth_clients, audit_log=audit_log,
+                            http=http, public_url=settings.ucf_public_url)
+
+    contexts = ConnectorContexts(credentials, catalog, connector_settings, http)
+    authenticator = Authenticator(api_keys, throttle=throttle, audit_log=audit_log,
+                                  trusted_proxies=settings.ucf_trusted_proxies.split(","))
+    server = grpc.aio.server(interceptors=[RequestContextInterceptor(), AuthInterceptor(authenticator)])
+    connectors_pb2_grpc.add_ConnectorServiceServicer_to_server(ConnectorServicer(
+        catalog=catalog, settings=connector_settings, connections=connections, credentials=credentials,
+        onboarding=onboarding, vault=vault, audit_log=audit_log,
+        capabilities=registry.capabilities if registry is not None else None,
+        prober=Prober(registry, contexts, catalog, http) if registry is not None else None), server)
+    connections_pb2_grpc.add_ConnectionServiceServicer_to_server(ConnectionServicer(
+        catalog=catalog, connections=connections, credentials=credentials, sync_states=sync_states,
+        audit_log=audit_log), server)
+    no_connectors = "this process runs without resource connectors"
+    resources = unimplemented_servicer(resources_pb2_grpc.ResourceServiceServicer, no_connectors) \
+        if registry is None else ResourceServicer(registry, contexts, current_principal)
+    resources_pb2_grpc.add_ResourceServiceServicer_to_server(resources, server)
+    background = None if registry is None else await create_background(
+        settings, db, vault=vault, http=http, registry=registry, contexts=contexts, connections=connections,
+        sync_states=sync_states, audit_log=audit_log, principal=current_principal)
+    jobs_pb2_grpc.add_JobServiceServicer_to_server(
+        unimplemented_servicer(jobs_pb2_grpc.JobServiceServicer, no_connectors)
+        if background is None else background.jobs, server)
+    webhooks_pb2_grpc.add_WebhookServiceServicer_to_server(
+        unimplemented_servicer(webhooks_pb2_grpc.WebhookServiceServicer, no_connectors)
+        if background is None else background.webhooks, server)
+
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        [*UCF_SERVICES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME], server)
+    monitor = health_monitor(health_servicer, db, vault, UCF_SERVICES, settings.connector_health_interval_seconds)
+
+    port = server.add_insecure_port(f"{settings.connector_host}:{settings.connector_port}")
+    if port == 0:
+        raise RuntimeError(f"could not bind {settings.connector_host}:{settings.connector_port}")
+    return ConnectorServer(server, monitor, api_keys, credentials, coordinator, port, background), port
+
+
+async def serve(settings: Settings | None = None) -> None:
+    """Runs the service until SIGTERM/SIGINT."""
+    from connector_service.vault.client import VaultClient
+
+    settings = settings or Settings()
+    configure_logging("connector", settings.log_level, settings.log_json)
+    catalog = load_catalog(settings.ucf_providers_file)
+    mongo: AsyncMongoClient = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
+    # The audit log's appends retry on their own (see AuditLog): no per-command session bookkeeping.
+    appends: AsyncMongoClient = AsyncMongoClient(settings.mongodb_url, tz_aware=True, retryWrites=False)
+    policy = egress.EgressPolicy.from_setting(settings.ucf_egress_allowed_networks)
+    egress.configure(policy)
+    log.info("egress: public addresses%s", "".join(f", {network}" for network in policy.allowed) or " only")
+    # Read timeout below the 30 s refresh lease, so a slow token endpoint is never taken for a lost refresh.
+    http = create_http_client(read_timeout=15.0, policy=policy)
+    vault = VaultClient.from_settings(settings)
+    registry = ConnectorRegistry.default()
+    try:
+        server, port = await create_server(settings, mongo[settings.mongodb_db], vault, http, catalog=catalog,
+                                           registry=registry, append_db=appends[settings.mongodb_db])
+        await server.start()
+        log.info("connector service listening on %s:%s", settings.connector_host, port)
+        await until_stop_signal()
+        log.info("shutting down (grace %ss)", settings.connector_shutdown_grace_seconds)
+        await server.stop(settings.connector_shutdown_grace_seconds)
+    finally:
+        await registry.aclose()
+        await vault.close()
+        await http.aclose()
+        await appends.close()
+        await mongo.close()

@@ -1,0 +1,2 @@
+"""Who is calling: API keys and their scopes (`api_keys`), the gRPC auth interceptor (`interceptor`).
+"""

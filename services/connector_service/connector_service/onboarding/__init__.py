@@ -1,0 +1,3 @@
+"""Connecting an account: the connect/callback flow (`flow`), OAuth state sessions (`sessions`), upstream
+credential checks (`verification`) and probing (`probing`).
+"""

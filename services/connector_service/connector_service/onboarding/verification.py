@@ -1,0 +1,147 @@
+"""Proving a credential works upstream, as the provider's catalog entry says.
+
+An `http` verification is a GET whose URL, headers and optional Basic auth are
+filled from the credential and connection metadata (`{access_token}`,
+`{api_key}`, `{instance_url}`, `{site}`, ...) and must answer 2xx; a `postgres`
+verification connects and runs `select 1`. A provider may check each auth mode
+its own way (`ProviderSpec.verification_for`).
+`verify` answers a `Verdict`; it raises only when the provider could not be
+asked at all. Messages never echo the credential.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import psycopg
+from ucf_common.errors import ErrorCode, UcfError
+from ucf_common.logging import mask_secrets
+
+from connector_service.catalog.providers import ProviderSpec, VerificationSpec
+from connector_service.platform import destinations, egress
+
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+_PG_TIMEOUT_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class Verdict:
+    valid: bool
+    message: str
+    #: False when the provider has no way to check; `valid` is then True by assumption.
+    checked: bool = True
+
+
+def fill(template: str, values: dict[str, Any]) -> str:
+    """Replaces `{name}` placeholders; a missing value makes the template unusable."""
+
+    def sub(match: re.Match[str]) -> str:
+        value = values.get(match.group(1))
+        if value in (None, ""):
+            raise KeyError(match.group(1))
+        return str(value)
+
+    return _PLACEHOLDER.sub(sub, template)
+
+
+def template_values(kind: str, payload: dict[str, Any], metadata: dict[str, Any]) -> dict[str, Any]:
+    """Names usable in catalog templates for a credential of `kind`."""
+    values: dict[str, Any] = {k: v for k, v in metadata.items() if isinstance(v, str | int | float)}
+    if kind == "oauth2":
+        values.update(payload.get("metadata") or {})
+        values["access_token"] = payload.get("accessToken")
+    elif kind == "api_key":
+        values["api_key"] = values["access_token"] = payload.get("apiKey")
+        values["api_secret"] = payload.get("apiSecret")
+    elif kind == "basic":
+        values.update({k: v for k, v in payload.items() if isinstance(v, str | int | float)})
+        values["username"], values["password"] = payload.get("username"), payload.get("password")
+        raw = f"{payload.get('username', '')}:{payload.get('password', '')}".encode()
+        values["basic_auth"] = base64.b64encode(raw).decode()
+    else:
+        values.update({k: v for k, v in payload.items() if isinstance(v, str | int | float)})
+    return values
+
+
+async def verify(provider: ProviderSpec, kind: str, payload: dict[str, Any], metadata: dict[str, Any],
+                 http: httpx.AsyncClient) -> Verdict:
+    spec = provider.verification_for(kind)
+    if spec is None:
+        return Verdict(True, "the provider offers no way to verify credentials", checked=False)
+    if spec.kind == "postgres":
+        return await _verify_postgres(payload)
+    return await _verify_http(spec, template_values(kind, payload, metadata), http)
+
+
+async def _verify_http(spec: VerificationSpec, values: dict[str, Any], http: httpx.AsyncClient) -> Verdict:
+    try:
+        url = fill(spec.url or "", values)
+        headers = {name: fill(value, values) for name, value in spec.headers.items()}
+        if spec.basic_auth:
+            headers["Authorization"] = "Basic " + base64.b64encode(
+                f"{fill(spec.basic_auth.username, values)}:{fill(spec.basic_auth.password, values)}".encode()).decode()
+    except KeyError as missing:
+        return Verdict(False, f"the credential lacks {missing.args[0]!r} needed to verify it")
+    field = _chosen_by(spec.url or "")
+    try:
+        response = await http.get(url, headers=headers)
+    except httpx.TimeoutException:
+        raise UcfError(ErrorCode.TIMEOUT, "the provider did not answer the verification request in time") from None
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol):
+        raise destinations.unusable_url(field) from None
+    except httpx.HTTPError as exc:
+        if refused := egress.refusal(exc):
+            raise egress.refused_error(refused, field) from None
+        raise UcfError(ErrorCode.UPSTREAM_ERROR, f"could not reach the provider: {type(exc).__name__}") from None
+    if response.is_success:
+        return Verdict(True, "the provider accepted the credential")
+    if response.status_code in (401, 403):
+        return Verdict(False, f"the provider rejected the credential (HTTP {response.status_code})")
+    raise UcfError(ErrorCode.UPSTREAM_ERROR, f"the provider answered HTTP {response.status_code} to verification",
+                   {"providerStatus": response.status_code})
+
+
+def _chosen_by(template: str) -> str:
+    """The value a URL template takes its host from (`{site}/rest/...` -> site), "" for a fixed host."""
+    match = _PLACEHOLDER.match(template)
+    return match.group(1) if match else ""
+
+
+def postgres_conninfo(fields: dict[str, Any]) -> dict[str, Any]:
+    """psycopg connection keywords from the credentials form."""
+    missing = [name for name in ("host", "database", "user") if not fields.get(name)]
+    if missing:
+        raise UcfError(ErrorCode.INVALID_REQUEST, f"missing credential fields: {', '.join(missing)}",
+                       {"fields": missing})
+    try:
+        port = int(fields.get("port") or 5432)
+    except (TypeError, ValueError):
+        raise UcfError(ErrorCode.INVALID_REQUEST, "port must be a number", {"field": "port"}) from None
+    if not 0 < port <= 65535:
+        raise UcfError(ErrorCode.INVALID_REQUEST, "port must be a number from 1 to 65535", {"field": "port"})
+    params = {"host": str(fields["host"]).strip(), "port": port, "dbname": str(fields["database"]),
+              "user": str(fields["user"]), "password": str(fields.get("password") or ""),
+              "connect_timeout": _PG_TIMEOUT_SECONDS}
+    if fields.get("sslmode"):
+        params["sslmode"] = str(fields["sslmode"])
+    return params
+
+
+async def _verify_postgres(fields: dict[str, Any]) -> Verdict:
+    params = await egress.checked_pg_params(postgres_conninfo(fields), ErrorCode.INVALID_REQUEST)
+    try:
+        async with await psycopg.AsyncConnection.connect(**params) as conn:
+            await (await conn.execute("select 1")).fetchone()
+    except psycopg.OperationalError as exc:
+        text = str(exc).strip()
+        reason = mask_secrets(text.splitlines()[0] if text else "connection failed")
+        if params["password"]:
+            reason = reason.replace(params["password"], "***")
+        return Verdict(False, f"could not connect to PostgreSQL: {reason}")
+    except psycopg.Error as exc:
+        return Verdict(False, f"PostgreSQL refused the check: {type(exc).__name__}")
+    return Verdict(True, "connected to PostgreSQL and ran select 1")

@@ -1,0 +1,2 @@
+"""ResourceService (`servicer`) and the `ConnectorContext` provider it reads through (`contexts`).
+"""
