@@ -44,9 +44,17 @@ def _arguments() -> argparse.Namespace:
 
 def _record(n: int) -> dict[str, Any]:
     """A credential.read record as `AuditLog.record` builds it (before ids are minted)."""
-    return {"tenant_id": "acme", "action": audit.CREDENTIAL_USED, "outcome": "success", "actor": "k7f3a9c2e1d0",
-            "request_id": f"{n:032x}", "connection_id": f"con_{n % 7:022x}", "connector_id": "github",
-            "details": {"refreshed": False}, "created_at": datetime.now(UTC)}
+    return {
+        "tenant_id": "acme",
+        "action": audit.CREDENTIAL_USED,
+        "outcome": "success",
+        "actor": "k7f3a9c2e1d0",
+        "request_id": f"{n:032x}",
+        "connection_id": f"con_{n % 7:022x}",
+        "connector_id": "github",
+        "details": {"refreshed": False},
+        "created_at": datetime.now(UTC),
+    }
 
 
 async def _append(mode: str, collection: Any, batch: list[dict[str, Any]]) -> None:
@@ -78,9 +86,14 @@ async def _measure(url: str, db_pid: int, args: argparse.Namespace) -> dict[str,
                     await _append(mode, collection, [_record(n) for n in range(first, first + size)])
                 elapsed = time.perf_counter() - started
                 cpu = meter.stop()["db"]
-                results[str(size)][mode].append({"records": count, "seconds": round(elapsed, 4),
-                                                 "db_cpu_ms_per_record": round(cpu * 1000 / count, 4),
-                                                 "records_per_s": round(count / elapsed, 1)})
+                results[str(size)][mode].append(
+                    {
+                        "records": count,
+                        "seconds": round(elapsed, 4),
+                        "db_cpu_ms_per_record": round(cpu * 1000 / count, 4),
+                        "records_per_s": round(count / elapsed, 1),
+                    }
+                )
                 await db.client.drop_database(db.name)
     finally:
         for client in clients.values():
@@ -94,19 +107,46 @@ def main() -> None:
         runs = asyncio.run(_measure(url, db_pid, args))
     rows, summary = [], {}
     for size, by_mode in runs.items():
-        medians = {mode: {key: statistics.median(r[key] for r in rounds)
-                          for key in ("db_cpu_ms_per_record", "records_per_s")} for mode, rounds in by_mode.items()}
+        medians = {
+            mode: {key: statistics.median(r[key] for r in rounds) for key in ("db_cpu_ms_per_record", "records_per_s")}
+            for mode, rounds in by_mode.items()
+        }
         base = medians["documents+retry"]["db_cpu_ms_per_record"]
         for mode, median in medians.items():
             ratio = round(median["db_cpu_ms_per_record"] / base, 3) if base else None
-            rows.append({"batch": size, "mode": mode, "cpu": median["db_cpu_ms_per_record"],
-                         "rps": median["records_per_s"], "ratio": ratio})
+            rows.append(
+                {
+                    "batch": size,
+                    "mode": mode,
+                    "cpu": median["db_cpu_ms_per_record"],
+                    "rps": median["records_per_s"],
+                    "ratio": ratio,
+                }
+            )
         summary[size] = medians
-    print(harness.table(rows, [("batch", "batch"), ("mode", "mode"), ("cpu", "DB CPU ms/record"),
-                               ("rps", "records/s"), ("ratio", "CPU ÷ documents+retry")]))
-    path = harness.write_result("audit", {"benchmark": "audit", "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                                          "records": args.records, "rounds": args.rounds,
-                                          "medians": summary, "runs": runs})
+    print(
+        harness.table(
+            rows,
+            [
+                ("batch", "batch"),
+                ("mode", "mode"),
+                ("cpu", "DB CPU ms/record"),
+                ("rps", "records/s"),
+                ("ratio", "CPU ÷ documents+retry"),
+            ],
+        )
+    )
+    path = harness.write_result(
+        "audit",
+        {
+            "benchmark": "audit",
+            "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "records": args.records,
+            "rounds": args.rounds,
+            "medians": summary,
+            "runs": runs,
+        },
+    )
     print(f"wrote {path}")
 
 

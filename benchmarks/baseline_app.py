@@ -63,8 +63,11 @@ def create_app(mongodb_url: str, db: str, vault_db: str, keys: dict[str, Fernet]
         if tenant is None:
             _, key_id, secret = key.split("_", 2) if key.count("_") >= 2 else ("", "", "")
             doc = await state["api_keys"].find_one({"_id": key_id})
-            if doc is None or doc.get("revoked") or not hmac.compare_digest(
-                    doc["secret_hash"], hashlib.sha256(secret.encode()).hexdigest()):
+            if (
+                doc is None
+                or doc.get("revoked")
+                or not hmac.compare_digest(doc["secret_hash"], hashlib.sha256(secret.encode()).hexdigest())
+            ):
                 return None
             tenant = principals[digest] = doc["tenant_id"]
         return tenant
@@ -86,9 +89,20 @@ def create_app(mongodb_url: str, db: str, vault_db: str, keys: dict[str, Fernet]
         if not envelope or envelope.get("id") != bound:
             return _error(500, "internal", "integrity check failed")
         payload = envelope["payload"]
-        return _json(200, {"ok": True, "data": {
-            "connectionId": connection_id, "kind": "oauth2", "accessToken": payload.get("accessToken", ""),
-            "tokenType": payload.get("tokenType", ""), "scope": payload.get("scope", ""), "refreshed": False}})
+        return _json(
+            200,
+            {
+                "ok": True,
+                "data": {
+                    "connectionId": connection_id,
+                    "kind": "oauth2",
+                    "accessToken": payload.get("accessToken", ""),
+                    "tokenType": payload.get("tokenType", ""),
+                    "scope": payload.get("scope", ""),
+                    "refreshed": False,
+                },
+            },
+        )
 
     return app
 
@@ -113,8 +127,16 @@ def main() -> None:
     parser.add_argument("--keys-file", required=True)
     args = parser.parse_args()
     app = create_app(args.mongodb_url, args.db, args.vault_db, _keys(args.keys_file))
-    uvicorn.run(app, host=args.host, port=args.port, loop="uvloop", http="httptools", access_log=False,
-                log_level="warning", server_header=False)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level="warning",
+        server_header=False,
+    )
 
 
 if __name__ == "__main__":

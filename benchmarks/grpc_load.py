@@ -74,10 +74,18 @@ async def main() -> None:
         await asyncio.gather(*(worker() for _ in range(args.concurrency)))
         elapsed = time.perf_counter() - started
     latencies.sort()
-    print(json.dumps({
-        "requests": len(latencies), "errors": errors, "seconds": round(elapsed, 6),
-        "p50_ms": round(1000 * _percentile(latencies, 50), 3), "p99_ms": round(1000 * _percentile(latencies, 99), 3),
-    }), flush=True)
+    print(
+        json.dumps(
+            {
+                "requests": len(latencies),
+                "errors": errors,
+                "seconds": round(elapsed, 6),
+                "p50_ms": round(1000 * _percentile(latencies, 50), 3),
+                "p99_ms": round(1000 * _percentile(latencies, 99), 3),
+            }
+        ),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

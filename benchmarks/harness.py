@@ -37,6 +37,7 @@ _CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # --- processes and CPU ---------------------------------------------------------------
 
+
 def _tree(pid: int) -> list[int]:
     """`pid` and its live descendants (a server may fork workers)."""
     children: dict[int, list[int]] = {}
@@ -48,7 +49,7 @@ def _tree(pid: int) -> list[int]:
                 stat = handle.read()
         except OSError:
             continue
-        ppid = int(stat[stat.rindex(b")") + 2:].split()[1])
+        ppid = int(stat[stat.rindex(b")") + 2 :].split()[1])
         children.setdefault(ppid, []).append(int(entry))
     found, todo = [], [pid]
     while todo:
@@ -65,7 +66,7 @@ def cpu_seconds(pid: int) -> float:
             fields = handle.read()
     except OSError:
         return 0.0
-    rest = fields[fields.rindex(b")") + 2:].split()
+    rest = fields[fields.rindex(b")") + 2 :].split()
     return (int(rest[11]) + int(rest[12])) / _CLK_TCK
 
 
@@ -93,9 +94,22 @@ def database(cache_size: str | None = None) -> Iterator[tuple[str, int]]:
     the in-memory store can hold (SecantusDB's default, 1G, answers InternalError once it is full)."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "secantus", "--host", HOST, "--port", str(port), "--storage-path", ":memory:",
-         "--log-level", "WARNING", *(["--cache-size", cache_size] if cache_size else [])],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "secantus",
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--storage-path",
+            ":memory:",
+            "--log-level",
+            "WARNING",
+            *(["--cache-size", cache_size] if cache_size else []),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         wait_for_port(port, timeout=60)
@@ -120,6 +134,7 @@ def stack(folder: Path, mongo_url: str, extra_env: dict[str, str] | None = None)
 
 # --- load drivers -----------------------------------------------------------------------
 
+
 @dataclass
 class Run:
     """One load run against one target at one concurrency."""
@@ -143,13 +158,25 @@ class Run:
         return 1000 * sum(self.cpu.values()) / self.requests if self.requests else 0.0
 
 
-def wrk(url: str, *, concurrency: int, seconds: float, headers: dict[str, str], target: str,
-        meter: CpuMeter | None = None) -> Run:
+def wrk(
+    url: str, *, concurrency: int, seconds: float, headers: dict[str, str], target: str, meter: CpuMeter | None = None
+) -> Run:
     """HTTP load with wrk (C, separate process); the Lua `done` hook prints a JSON summary."""
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y --no-install-recommends wrk")
-    command = ["wrk", "-t", str(min(2, concurrency)), "-c", str(concurrency), "-d", f"{max(1, round(seconds))}s",
-               "--timeout", "10s", "-s", str(BENCH_DIR / "wrk_report.lua")]
+    command = [
+        "wrk",
+        "-t",
+        str(min(2, concurrency)),
+        "-c",
+        str(concurrency),
+        "-d",
+        f"{max(1, round(seconds))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(BENCH_DIR / "wrk_report.lua"),
+    ]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     command.append(url)
@@ -162,16 +189,28 @@ def wrk(url: str, *, concurrency: int, seconds: float, headers: dict[str, str], 
     cpu = meter.stop() if meter else {}
     line = next(line for line in out.splitlines() if line.startswith("{"))
     report = json.loads(line)
-    return Run(target, concurrency, report["requests"], report["errors"], report["seconds"],
-               report["p50_us"] / 1000, report["p99_us"] / 1000, cpu)
+    return Run(
+        target,
+        concurrency,
+        report["requests"],
+        report["errors"],
+        report["seconds"],
+        report["p50_us"] / 1000,
+        report["p99_us"] / 1000,
+        cpu,
+    )
 
 
 class GrpcLoad:
     """A `grpc_load.py` client process, warmed up and waiting for `run()`."""
 
     def __init__(self, args: Sequence[str]):
-        self.proc = subprocess.Popen([sys.executable, str(BENCH_DIR / "grpc_load.py"), *args],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(BENCH_DIR / "grpc_load.py"), *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         ready = self.proc.stdout.readline()  # type: ignore[union-attr]
         if ready.strip() != "ready":
             stop(self.proc)
@@ -186,23 +225,55 @@ class GrpcLoad:
         cpu = meter.stop() if meter else {}
         self.proc.wait(timeout=30)
         report = json.loads(line)
-        return Run(target, concurrency, report["requests"], report["errors"], report["seconds"],
-                   report["p50_ms"], report["p99_ms"], cpu)
+        return Run(
+            target,
+            concurrency,
+            report["requests"],
+            report["errors"],
+            report["seconds"],
+            report["p50_ms"],
+            report["p99_ms"],
+            cpu,
+        )
 
 
-def grpc_load(address: str, method: str, *, concurrency: int, seconds: float, api_key: str,
-              connection_id: str = "", target: str, meter: CpuMeter | None = None) -> Run:
-    load = GrpcLoad(["--address", address, "--method", method, "--concurrency", str(concurrency),
-                     "--seconds", str(seconds), "--api-key", api_key, "--connection-id", connection_id])
+def grpc_load(
+    address: str,
+    method: str,
+    *,
+    concurrency: int,
+    seconds: float,
+    api_key: str,
+    connection_id: str = "",
+    target: str,
+    meter: CpuMeter | None = None,
+) -> Run:
+    load = GrpcLoad(
+        [
+            "--address",
+            address,
+            "--method",
+            method,
+            "--concurrency",
+            str(concurrency),
+            "--seconds",
+            str(seconds),
+            "--api-key",
+            api_key,
+            "--connection-id",
+            connection_id,
+        ]
+    )
     return load.run(target, concurrency, meter)
 
 
 # --- rounds, summary, output --------------------------------------------------------------
 
+
 def alternate(targets: Sequence[str], rounds: int) -> Iterator[tuple[int, str]]:
     """A/B/C…, then …C/B/A, so slow drift of the machine lands on every target alike."""
     for r in range(rounds):
-        for target in (targets if r % 2 == 0 else list(reversed(targets))):
+        for target in targets if r % 2 == 0 else list(reversed(targets)):
             yield r, target
 
 

@@ -37,8 +37,12 @@ from ucf.connector.v1 import resources_pb2, resources_pb2_grpc
 
 DSN = pg_tickets.DSN
 MODES = ("raw", "raw_paged", "grpc", "rest")
-PATHS = {"raw": (), "raw_paged": (), "grpc": ("connector", "vault", "db"),
-         "rest": ("gateway", "connector", "vault", "db")}
+PATHS = {
+    "raw": (),
+    "raw_paged": (),
+    "grpc": ("connector", "vault", "db"),
+    "rest": ("gateway", "connector", "vault", "db"),
+}
 
 
 def _arguments() -> argparse.Namespace:
@@ -52,14 +56,16 @@ def _arguments() -> argparse.Namespace:
 
 def read_raw(table: sql.Composable) -> int:
     with psycopg.connect(DSN) as conn:
-        rows = conn.execute(sql.SQL("SELECT id, title, body, status, created_at, updated_at FROM {} ORDER BY id")
-                            .format(table)).fetchall()
+        rows = conn.execute(
+            sql.SQL("SELECT id, title, body, status, created_at, updated_at FROM {} ORDER BY id").format(table)
+        ).fetchall()
     return len(rows)
 
 
 def read_raw_paged(table: sql.Composable, limit: int) -> int:
-    query = sql.SQL("SELECT id, title, body, status, created_at, updated_at FROM {} WHERE id > %s ORDER BY id LIMIT %s"
-                    ).format(table)
+    query = sql.SQL(
+        "SELECT id, title, body, status, created_at, updated_at FROM {} WHERE id > %s ORDER BY id LIMIT %s"
+    ).format(table)
     count, after = 0, 0
     with psycopg.connect(DSN) as conn:
         while True:
@@ -76,9 +82,17 @@ def read_grpc(address: str, api_key: str, connection_id: str, container: str, li
     with grpc.insecure_channel(address, options=[("grpc.max_receive_message_length", 64 << 20)]) as channel:
         list_items = resources_pb2_grpc.ResourceServiceStub(channel).ListItems
         while True:
-            page = list_items(resources_pb2.ListItemsRequest(
-                connector_id="postgres", connection_id=connection_id, container_id=container, cursor=cursor,
-                limit=limit), metadata=metadata, timeout=60)
+            page = list_items(
+                resources_pb2.ListItemsRequest(
+                    connector_id="postgres",
+                    connection_id=connection_id,
+                    container_id=container,
+                    cursor=cursor,
+                    limit=limit,
+                ),
+                metadata=metadata,
+                timeout=60,
+            )
             count += len(page.items)
             cursor = page.next
             if not cursor:
@@ -89,8 +103,10 @@ def read_rest(base_url: str, headers: dict[str, str], connection_id: str, contai
     count, cursor = 0, ""
     with httpx.Client(base_url=base_url, headers=headers, timeout=60) as client:
         while True:
-            answer = client.get("/api/connectors/postgres/items", params={
-                "connectionId": connection_id, "containerId": container, "cursor": cursor, "limit": limit})
+            answer = client.get(
+                "/api/connectors/postgres/items",
+                params={"connectionId": connection_id, "containerId": container, "cursor": cursor, "limit": limit},
+            )
             answer.raise_for_status()
             data = orjson.loads(answer.content)["data"]
             count += len(data["items"])
@@ -109,19 +125,35 @@ def main() -> None:
     runs: dict[str, list[dict[str, Any]]] = {m: [] for m in modes}
     try:
         pg_tickets.create(schema, args.rows)
-        with harness.database() as (mongo_url, db_pid), harness.stack(
-                folder, mongo_url, {"CONNECTOR_HEALTH_INTERVAL_SECONDS": "5"}) as stack:
+        with (
+            harness.database() as (mongo_url, db_pid),
+            harness.stack(folder, mongo_url, {"CONNECTOR_HEALTH_INTERVAL_SECONDS": "5"}) as stack,
+        ):
             with httpx.Client(base_url=stack.gateway_url, headers=stack.auth_headers, timeout=60) as client:
-                answer = client.post("/api/connectors/postgres/connect/callback", json={
-                    "workspaceId": "bench", "credentials": {
-                        "host": "127.0.0.1", "port": 5432, "database": "test", "user": "postgres",
-                        "password": "trust-auth-ignores-it",
-                        "schemas": [schema], "cursor_column": "updated_at"}})
+                answer = client.post(
+                    "/api/connectors/postgres/connect/callback",
+                    json={
+                        "workspaceId": "bench",
+                        "credentials": {
+                            "host": "127.0.0.1",
+                            "port": 5432,
+                            "database": "test",
+                            "user": "postgres",
+                            "password": "trust-auth-ignores-it",
+                            "schemas": [schema],
+                            "cursor_column": "updated_at",
+                        },
+                    },
+                )
                 if answer.status_code != 200:
                     raise SystemExit(f"onboarding the postgres connection failed: {answer.text}")
                 connection_id = answer.json()["data"]["connectionId"]
-            pids = {"gateway": stack.processes["gateway"].pid, "connector": stack.processes["connector"].pid,
-                    "vault": stack.processes["vault"].pid, "db": db_pid}
+            pids = {
+                "gateway": stack.processes["gateway"].pid,
+                "connector": stack.processes["connector"].pid,
+                "vault": stack.processes["vault"].pid,
+                "db": db_pid,
+            }
             readers: dict[str, Callable[[], int]] = {
                 "raw": lambda: read_raw(table),
                 "raw_paged": lambda: read_raw_paged(table, args.limit),
@@ -139,8 +171,9 @@ def main() -> None:
                 count = readers[mode]()
                 seconds = time.perf_counter() - started
                 cpu = meter.stop()
-                runs[mode].append({"rows": count, "seconds": round(seconds, 4), "rows_per_s": round(count / seconds),
-                                   "cpu": cpu})
+                runs[mode].append(
+                    {"rows": count, "seconds": round(seconds, 4), "rows_per_s": round(count / seconds), "cpu": cpu}
+                )
     finally:
         pg_tickets.drop(schema)
 
@@ -148,21 +181,36 @@ def main() -> None:
     for mode, results in runs.items():
         summary[mode] = {
             "rows_per_s": round(statistics.median(r["rows_per_s"] for r in results)),
-            "cpu_ms_per_1000_rows": round(statistics.median(
-                1000 * 1000 * sum(r["cpu"].values()) / r["rows"] for r in results), 3),
+            "cpu_ms_per_1000_rows": round(
+                statistics.median(1000 * 1000 * sum(r["cpu"].values()) / r["rows"] for r in results), 3
+            ),
             "runs": results,
         }
     raw = summary.get("raw", {}).get("rows_per_s")
     ratios = {f"{m}/raw": round(summary[m]["rows_per_s"] / raw, 3) for m in summary if raw and m != "raw"}
-    rows = [{"mode": m, "rows_per_s": s["rows_per_s"], "x_raw": ratios.get(f"{m}/raw"),
-             "cpu": s["cpu_ms_per_1000_rows"]} for m, s in summary.items()]
-    print(harness.table(rows, [("mode", "mode"), ("rows_per_s", "rows/s"), ("x_raw", "x raw"),
-                               ("cpu", "CPU ms/1000 rows")]))
+    rows = [
+        {"mode": m, "rows_per_s": s["rows_per_s"], "x_raw": ratios.get(f"{m}/raw"), "cpu": s["cpu_ms_per_1000_rows"]}
+        for m, s in summary.items()
+    ]
+    print(
+        harness.table(
+            rows, [("mode", "mode"), ("rows_per_s", "rows/s"), ("x_raw", "x raw"), ("cpu", "CPU ms/1000 rows")]
+        )
+    )
     if "grpc/raw" in ratios:
         print(f"\ngoal: grpc/raw {ratios['grpc/raw']} (≥ 0.25)")
-    path = harness.write_result("pg_read", {
-        "benchmark": "pg_read", "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "rows": args.rows,
-        "page_limit": args.limit, "rounds": args.rounds, "ratios": ratios, "results": summary})
+    path = harness.write_result(
+        "pg_read",
+        {
+            "benchmark": "pg_read",
+            "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "rows": args.rows,
+            "page_limit": args.limit,
+            "rounds": args.rounds,
+            "ratios": ratios,
+            "results": summary,
+        },
+    )
     print(f"wrote {path}")
 
 

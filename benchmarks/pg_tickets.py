@@ -15,13 +15,21 @@ def create(schema: str, rows: int, *, distinct_updates: bool = False) -> None:
     updated_at = "now() - g * interval '1 second'" if distinct_updates else "now()"
     with psycopg.connect(DSN, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-        conn.execute(sql.SQL(
-            "CREATE TABLE {}.tickets (id bigint PRIMARY KEY, title text NOT NULL, body text, status text,"
-            " created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL)").format(sql.Identifier(schema)))
-        conn.execute(sql.SQL(
-            "INSERT INTO {}.tickets SELECT g, 'Ticket ' || g, repeat('lorem ipsum ', 1 + g %% 8),"
-            " (ARRAY['open','closed','pending'])[1 + g %% 3], now() - g * interval '1 minute', " + updated_at +
-            " FROM generate_series(1, %s) AS g").format(sql.Identifier(schema)), [rows])
+        conn.execute(
+            sql.SQL(
+                "CREATE TABLE {}.tickets (id bigint PRIMARY KEY, title text NOT NULL, body text, status text,"
+                " created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL)"
+            ).format(sql.Identifier(schema))
+        )
+        conn.execute(
+            sql.SQL(
+                "INSERT INTO {}.tickets SELECT g, 'Ticket ' || g, repeat('lorem ipsum ', 1 + g %% 8),"
+                " (ARRAY['open','closed','pending'])[1 + g %% 3], now() - g * interval '1 minute', "
+                + updated_at
+                + " FROM generate_series(1, %s) AS g"
+            ).format(sql.Identifier(schema)),
+            [rows],
+        )
         conn.execute(sql.SQL("ANALYZE {}.tickets").format(sql.Identifier(schema)))
 
 

@@ -53,8 +53,9 @@ def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=int(harness.env_float("BENCH_SYNC_ROWS", 200_000)))
     parser.add_argument("--rounds", type=int, default=int(harness.env_float("BENCH_SYNC_ROUNDS", 1)))
-    parser.add_argument("--base-tree", type=Path, default=None,
-                        help="a checkout whose connector_service runs the extra `base` mode")
+    parser.add_argument(
+        "--base-tree", type=Path, default=None, help="a checkout whose connector_service runs the extra `base` mode"
+    )
     return parser.parse_args()
 
 
@@ -63,8 +64,11 @@ def copy_raw(schema: str, mongo: MongoClient, db: str, round_no: int) -> int:
     count = 0
     with psycopg.connect(DSN) as conn, conn.cursor(name="bench") as cur:
         cur.itersize = 1000
-        cur.execute(sql.SQL("SELECT id, title, body, status, created_at, updated_at FROM {} ORDER BY id")
-                    .format(sql.Identifier(schema, "tickets")))
+        cur.execute(
+            sql.SQL("SELECT id, title, body, status, created_at, updated_at FROM {} ORDER BY id").format(
+                sql.Identifier(schema, "tickets")
+            )
+        )
         columns = [c.name for c in cur.description]
         while rows := cur.fetchmany(1000):
             target.insert_many([dict(zip(columns, row, strict=True)) for row in rows], ordered=False)
@@ -76,16 +80,38 @@ def full_sync(channel: grpc.Channel, api_key: str, schema: str, round_no: int) -
     """(rows added, seconds from CreateJob to succeeded)."""
     meta = [("authorization", f"Bearer {api_key}")]
     credentials = struct_pb2.Struct()
-    credentials.update({"host": "127.0.0.1", "port": 5432, "database": "test", "user": "postgres",
-                        "password": "unused", "schemas": [schema], "cursor_column": "updated_at"})
-    connection = connectors_pb2_grpc.ConnectorServiceStub(channel).ConnectCallback(
-        connectors_pb2.ConnectCallbackRequest(connector_id="postgres", workspace_id=f"bench-{round_no}",
-                                              credentials=credentials), metadata=meta).connection_id
+    credentials.update(
+        {
+            "host": "127.0.0.1",
+            "port": 5432,
+            "database": "test",
+            "user": "postgres",
+            "password": "unused",
+            "schemas": [schema],
+            "cursor_column": "updated_at",
+        }
+    )
+    connection = (
+        connectors_pb2_grpc.ConnectorServiceStub(channel)
+        .ConnectCallback(
+            connectors_pb2.ConnectCallbackRequest(
+                connector_id="postgres", workspace_id=f"bench-{round_no}", credentials=credentials
+            ),
+            metadata=meta,
+        )
+        .connection_id
+    )
     jobs = jobs_pb2_grpc.JobServiceStub(channel)
     started = time.perf_counter()
-    job = jobs.CreateJob(jobs_pb2.CreateJobRequest(
-        connector_id="postgres", connection_id=connection, type="sync",
-        params=jobs_pb2.JobParams(containers=[f"{schema}.tickets"], streams=["items"])), metadata=meta).job
+    job = jobs.CreateJob(
+        jobs_pb2.CreateJobRequest(
+            connector_id="postgres",
+            connection_id=connection,
+            type="sync",
+            params=jobs_pb2.JobParams(containers=[f"{schema}.tickets"], streams=["items"]),
+        ),
+        metadata=meta,
+    ).job
     while job.status not in ("succeeded", "failed", "canceled"):
         time.sleep(0.05)
         job = jobs.GetJob(jobs_pb2.GetJobRequest(job_id=job.id), metadata=meta).job
@@ -94,12 +120,16 @@ def full_sync(channel: grpc.Channel, api_key: str, schema: str, round_no: int) -
     return job.counts.added, time.perf_counter() - started
 
 
-def _stack_channel(stacks: contextlib.ExitStack, folder: Path, mongo_url: str,
-                   env: dict[str, str]) -> tuple[grpc.Channel, str, str]:
+def _stack_channel(
+    stacks: contextlib.ExitStack, folder: Path, mongo_url: str, env: dict[str, str]
+) -> tuple[grpc.Channel, str, str]:
     folder.mkdir(parents=True)
     running = stacks.enter_context(harness.stack(folder, mongo_url, env))
-    return (stacks.enter_context(grpc.insecure_channel(running.connector_address)), running.api_key,
-            running.env["MONGODB_DB"])
+    return (
+        stacks.enter_context(grpc.insecure_channel(running.connector_address)),
+        running.api_key,
+        running.env["MONGODB_DB"],
+    )
 
 
 def main() -> None:
@@ -136,18 +166,33 @@ def main() -> None:
     finally:
         pg_tickets.drop(schema)
 
-    summary = {m: {"rows_per_s": round(statistics.median(r["rows_per_s"] for r in rs)), "runs": rs}
-               for m, rs in runs.items()}
+    summary = {
+        m: {"rows_per_s": round(statistics.median(r["rows_per_s"] for r in rs)), "runs": rs} for m, rs in runs.items()
+    }
     ratio = round(summary["sync"]["rows_per_s"] / summary["raw"]["rows_per_s"], 3)
     if args.base_tree:
-        print(f"sync/base {summary['sync']['rows_per_s'] / summary['base']['rows_per_s']:.3f}, "
-              f"base/raw {summary['base']['rows_per_s'] / summary['raw']['rows_per_s']:.3f}")
-    print(harness.table([{"mode": m, "rows_per_s": s["rows_per_s"]} for m, s in summary.items()],
-                        [("mode", "mode"), ("rows_per_s", "rows/s")]))
+        print(
+            f"sync/base {summary['sync']['rows_per_s'] / summary['base']['rows_per_s']:.3f}, "
+            f"base/raw {summary['base']['rows_per_s'] / summary['raw']['rows_per_s']:.3f}"
+        )
+    print(
+        harness.table(
+            [{"mode": m, "rows_per_s": s["rows_per_s"]} for m, s in summary.items()],
+            [("mode", "mode"), ("rows_per_s", "rows/s")],
+        )
+    )
     print(f"\ngoal: sync/raw {ratio} (≥ 0.5)")
-    path = harness.write_result("sync", {
-        "benchmark": "sync", "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "rows": args.rows,
-        "rounds": args.rounds, "ratio_sync_raw": ratio, "results": summary})
+    path = harness.write_result(
+        "sync",
+        {
+            "benchmark": "sync",
+            "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "rows": args.rows,
+            "rounds": args.rounds,
+            "ratio_sync_raw": ratio,
+            "results": summary,
+        },
+    )
     print(f"wrote {path}")
 
 

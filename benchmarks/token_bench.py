@@ -54,23 +54,52 @@ def _arguments() -> argparse.Namespace:
 def _start_baseline(stack: Any, mongo_url: str) -> tuple[subprocess.Popen[bytes], str]:
     port = harness.free_port()
     proc = subprocess.Popen(
-        [sys.executable, str(harness.BENCH_DIR / "baseline_app.py"), "--port", str(port), "--mongodb-url", mongo_url,
-         "--db", stack.env["MONGODB_DB"], "--vault-db", stack.env["VAULT_MONGODB_DB"],
-         "--keys-file", stack.env["VAULT_KEYS_FILE"]],
-        stdout=(stack.logs / "baseline.log").open("wb"), stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            str(harness.BENCH_DIR / "baseline_app.py"),
+            "--port",
+            str(port),
+            "--mongodb-url",
+            mongo_url,
+            "--db",
+            stack.env["MONGODB_DB"],
+            "--vault-db",
+            stack.env["VAULT_MONGODB_DB"],
+            "--keys-file",
+            stack.env["VAULT_KEYS_FILE"],
+        ],
+        stdout=(stack.logs / "baseline.log").open("wb"),
+        stderr=subprocess.STDOUT,
+    )
     harness.wait_for_port(port, timeout=60)
     return proc, f"http://{harness.HOST}:{port}"
 
 
-def _profile(folder: Path, pids: dict[str, int], names: tuple[str, ...], label: str,
-             seconds: float) -> list[subprocess.Popen[bytes]]:
+def _profile(
+    folder: Path, pids: dict[str, int], names: tuple[str, ...], label: str, seconds: float
+) -> list[subprocess.Popen[bytes]]:
     folder.mkdir(parents=True, exist_ok=True)
-    return [subprocess.Popen(
-        [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pids[name]), "--duration",
-         str(int(seconds)), "--rate", "200", "--format", "raw", "--output",
-         str(folder / f"{label}-{name}.folded")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for name in names]
+    return [
+        subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "py-spy"),
+                "record",
+                "--pid",
+                str(pids[name]),
+                "--duration",
+                str(int(seconds)),
+                "--rate",
+                "200",
+                "--format",
+                "raw",
+                "--output",
+                str(folder / f"{label}-{name}.folded"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for name in names
+    ]
 
 
 def main() -> None:
@@ -78,12 +107,16 @@ def main() -> None:
     levels = [int(c) for c in args.concurrency.split(",")]
     targets = [t for t in args.targets.split(",") if t]
     folder = Path(tempfile.mkdtemp(prefix="token-bench-"))
-    with harness.database() as (mongo_url, db_pid), harness.stack(
-            folder, mongo_url, {"CONNECTOR_HEALTH_INTERVAL_SECONDS": "5"}) as stack:
+    with (
+        harness.database() as (mongo_url, db_pid),
+        harness.stack(folder, mongo_url, {"CONNECTOR_HEALTH_INTERVAL_SECONDS": "5"}) as stack,
+    ):
         headers = stack.auth_headers
         with httpx.Client(base_url=stack.gateway_url, headers=headers, timeout=30) as client:
-            stored = client.post("/api/connections/token", json={
-                "connectorId": "github", "workspaceId": "bench", "token": "gho_" + "b" * 36})
+            stored = client.post(
+                "/api/connections/token",
+                json={"connectorId": "github", "workspaceId": "bench", "token": "gho_" + "b" * 36},
+            )
             stored.raise_for_status()
             data = stored.json()["data"]
             connection_id = data["id"] if "id" in data else data["connection"]["id"]
@@ -95,19 +128,35 @@ def main() -> None:
             answer = httpx.get(baseline_url + token_path, headers=headers, timeout=30)
             answer.raise_for_status()
             assert answer.json()["data"]["accessToken"] == check.json()["data"]["accessToken"]
-            pids = {"gateway": stack.processes["gateway"].pid, "connector": stack.processes["connector"].pid,
-                    "vault": stack.processes["vault"].pid, "db": db_pid, "baseline": baseline.pid}
+            pids = {
+                "gateway": stack.processes["gateway"].pid,
+                "connector": stack.processes["connector"].pid,
+                "vault": stack.processes["vault"].pid,
+                "db": db_pid,
+                "baseline": baseline.pid,
+            }
 
             def one(target: str, concurrency: int, seconds: float, meter: bool = True) -> harness.Run:
                 cpu = harness.CpuMeter({n: pids[n] for n in PATHS[target]}) if meter else None
                 if target == "grpc":
-                    return harness.grpc_load(stack.connector_address, "token", concurrency=concurrency,
-                                             seconds=seconds, api_key=stack.api_key, connection_id=connection_id,
-                                             target=target, meter=cpu)
-                url = {"baseline": baseline_url + token_path, "rest": stack.gateway_url + token_path,
-                       "connectors": stack.gateway_url + "/api/connectors"}[target]
-                return harness.wrk(url, concurrency=concurrency, seconds=seconds, headers=headers, target=target,
-                                   meter=cpu)
+                    return harness.grpc_load(
+                        stack.connector_address,
+                        "token",
+                        concurrency=concurrency,
+                        seconds=seconds,
+                        api_key=stack.api_key,
+                        connection_id=connection_id,
+                        target=target,
+                        meter=cpu,
+                    )
+                url = {
+                    "baseline": baseline_url + token_path,
+                    "rest": stack.gateway_url + token_path,
+                    "connectors": stack.gateway_url + "/api/connectors",
+                }[target]
+                return harness.wrk(
+                    url, concurrency=concurrency, seconds=seconds, headers=headers, target=target, meter=cpu
+                )
 
             results: dict[str, dict[str, Any]] = {}
             for concurrency in levels:
@@ -117,8 +166,7 @@ def main() -> None:
                 for round_no, target in harness.alternate(targets, args.rounds):
                     spies = []
                     if args.profile and round_no == 0:
-                        spies = _profile(args.profile, pids, PATHS[target], f"{target}-c{concurrency}",
-                                         args.seconds)
+                        spies = _profile(args.profile, pids, PATHS[target], f"{target}-c{concurrency}", args.seconds)
                     runs[target].append(one(target, concurrency, args.seconds))
                     for spy in spies:
                         spy.wait(timeout=60)
@@ -130,28 +178,56 @@ def main() -> None:
     for concurrency, by_target in results.items():
         base = by_target.get("baseline")
         for target, summary in by_target.items():
-            row = {"c": concurrency, "target": target, **{k: summary[k] for k in (
-                "rps", "p50_ms", "p99_ms", "cpu_ms_per_request", "errors")}}
+            row = {
+                "c": concurrency,
+                "target": target,
+                **{k: summary[k] for k in ("rps", "p50_ms", "p99_ms", "cpu_ms_per_request", "errors")},
+            }
             if base and target != "baseline" and base["rps"]:
                 row["x_baseline"] = round(summary["rps"] / base["rps"], 3)
                 row["p50_delta_ms"] = round(summary["p50_ms"] - base["p50_ms"], 3)
             rows.append(row)
         if base:
-            ratios[concurrency] = {f"{t}/baseline": round(by_target[t]["rps"] / base["rps"], 3)
-                                   for t in ("rest", "grpc") if t in by_target}
+            ratios[concurrency] = {
+                f"{t}/baseline": round(by_target[t]["rps"] / base["rps"], 3) for t in ("rest", "grpc") if t in by_target
+            }
             if "rest" in by_target:
                 ratios[concurrency]["rest_p50_delta_ms"] = round(by_target["rest"]["p50_ms"] - base["p50_ms"], 3)
 
-    print(harness.table(rows, [("c", "conc"), ("target", "target"), ("rps", "req/s"), ("x_baseline", "x base"),
-                               ("p50_ms", "p50 ms"), ("p50_delta_ms", "Δp50 ms"), ("p99_ms", "p99 ms"),
-                               ("cpu_ms_per_request", "CPU ms/req"), ("errors", "errors")]))
+    print(
+        harness.table(
+            rows,
+            [
+                ("c", "conc"),
+                ("target", "target"),
+                ("rps", "req/s"),
+                ("x_baseline", "x base"),
+                ("p50_ms", "p50 ms"),
+                ("p50_delta_ms", "Δp50 ms"),
+                ("p99_ms", "p99 ms"),
+                ("cpu_ms_per_request", "CPU ms/req"),
+                ("errors", "errors"),
+            ],
+        )
+    )
     goals = ratios.get("16", {})
     if goals:
-        print(f"\ngoals at 16: rest/baseline {goals.get('rest/baseline')} (≥ 0.8), rest Δp50 "
-              f"{goals.get('rest_p50_delta_ms')} ms (≤ +1), grpc/baseline {goals.get('grpc/baseline')} (≥ 1.0)")
-    path = harness.write_result("token", {
-        "benchmark": "token", "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "seconds_per_run": args.seconds,
-        "rounds": args.rounds, "paths": PATHS, "ratios": ratios, "results": results})
+        print(
+            f"\ngoals at 16: rest/baseline {goals.get('rest/baseline')} (≥ 0.8), rest Δp50 "
+            f"{goals.get('rest_p50_delta_ms')} ms (≤ +1), grpc/baseline {goals.get('grpc/baseline')} (≥ 1.0)"
+        )
+    path = harness.write_result(
+        "token",
+        {
+            "benchmark": "token",
+            "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "seconds_per_run": args.seconds,
+            "rounds": args.rounds,
+            "paths": PATHS,
+            "ratios": ratios,
+            "results": results,
+        },
+    )
     print(f"wrote {path}")
 
 

@@ -43,15 +43,21 @@ def _keys(*ids: str) -> str:
     return ",".join(f"{key_id}:{Fernet.generate_key().decode()}" for key_id in ids)
 
 
-async def _grpc_reads(stub: vault_pb2_grpc.VaultServiceStub, token: str, owners: list[str], n: int,
-                      concurrency: int) -> float:
+async def _grpc_reads(
+    stub: vault_pb2_grpc.VaultServiceStub, token: str, owners: list[str], n: int, concurrency: int
+) -> float:
     md = (("authorization", f"Bearer {token}"),)
     picks = [random.choice(owners) for _ in range(n)]
 
     async def worker(chunk: list[str]) -> None:
         for owner in chunk:
-            await stub.GetSecret(vault_pb2.GetSecretRequest(ref=vault_pb2.SecretRef(
-                tenant_id="acme", owner_id=owner, kind=vault_pb2.SECRET_KIND_API_KEY)), metadata=md, timeout=10)
+            await stub.GetSecret(
+                vault_pb2.GetSecretRequest(
+                    ref=vault_pb2.SecretRef(tenant_id="acme", owner_id=owner, kind=vault_pb2.SECRET_KIND_API_KEY)
+                ),
+                metadata=md,
+                timeout=10,
+            )
 
     start = time.perf_counter()
     await asyncio.gather(*(worker(picks[i::concurrency]) for i in range(concurrency)))
@@ -74,8 +80,9 @@ async def _direct_reads(db, fernets: dict[str, Fernet], owners: list[str], n: in
 async def _grpc_rewrap(stub: vault_pb2_grpc.VaultServiceStub, token: str, batch: int) -> tuple[float, int]:
     start = time.perf_counter()
     last = None
-    async for progress in stub.Rewrap(vault_pb2.RewrapRequest(batch_size=batch),
-                                      metadata=(("authorization", f"Bearer {token}"),)):
+    async for progress in stub.Rewrap(
+        vault_pb2.RewrapRequest(batch_size=batch), metadata=(("authorization", f"Bearer {token}"),)
+    ):
         last = progress
     assert last is not None and last.remaining == 0
     return last.rewrapped / (time.perf_counter() - start), last.rewrapped
@@ -87,8 +94,15 @@ async def _raw_rewrap(db, multi: MultiFernet, primary: str, batch: int) -> tuple
         docs = await db["secrets"].find({"key_id": {"$ne": primary}}, limit=batch).to_list()
         if not docs:
             break
-        await db["secrets"].bulk_write([UpdateOne({"_id": d["_id"]}, {"$set": {
-            "key_id": primary, "ciphertext": multi.rotate(d["ciphertext"].encode()).decode()}}) for d in docs])
+        await db["secrets"].bulk_write(
+            [
+                UpdateOne(
+                    {"_id": d["_id"]},
+                    {"$set": {"key_id": primary, "ciphertext": multi.rotate(d["ciphertext"].encode()).decode()}},
+                )
+                for d in docs
+            ]
+        )
         done += len(docs)
     return done / (time.perf_counter() - start), done
 
@@ -109,8 +123,9 @@ async def run(url: str, n_secrets: int, n_reads: int, concurrency: int, batch: i
         owners = await seed_secrets(vault_db, old_ring, n_secrets)
         await seed_secrets(raw_db, old_ring, n_secrets)
         await raw_db["secrets"].create_index([("tenant_id", 1), ("owner_id", 1), ("kind", 1)], unique=True)
-        fernets = {key_id: Fernet(key.encode()) for key_id, key in
-                   (entry.split(":", 1) for entry in f"{new},{old}".split(","))}
+        fernets = {
+            key_id: Fernet(key.encode()) for key_id, key in (entry.split(":", 1) for entry in f"{new},{old}".split(","))
+        }
 
         await _grpc_reads(stub, token, owners, min(200, n_reads), concurrency)  # warm-up
         grpc_rps = await _grpc_reads(stub, token, owners, n_reads, concurrency)
@@ -124,12 +139,23 @@ async def run(url: str, n_secrets: int, n_reads: int, concurrency: int, batch: i
         await vault.stop(None)
         await client.close()
     return {
-        "secrets": n_secrets, "reads": n_reads, "concurrency": concurrency, "batch_size": batch,
-        "reads_per_s": {"grpc": round(grpc_rps, 1), "in_process": round(direct_rps, 1),
-                        "ratio_in_process_over_grpc": round(direct_rps / grpc_rps, 2)},
-        "rewrap_per_s": {"vault_rpc": round(grpc_rewrap, 1), "raw_loop": round(raw_rewrap, 1),
-                         "ratio_raw_over_vault": round(raw_rewrap / grpc_rewrap, 2), "rewrapped": [n1, n2]},
-        "python": platform.python_version(), "machine": platform.machine(),
+        "secrets": n_secrets,
+        "reads": n_reads,
+        "concurrency": concurrency,
+        "batch_size": batch,
+        "reads_per_s": {
+            "grpc": round(grpc_rps, 1),
+            "in_process": round(direct_rps, 1),
+            "ratio_in_process_over_grpc": round(direct_rps / grpc_rps, 2),
+        },
+        "rewrap_per_s": {
+            "vault_rpc": round(grpc_rewrap, 1),
+            "raw_loop": round(raw_rewrap, 1),
+            "ratio_raw_over_vault": round(raw_rewrap / grpc_rewrap, 2),
+            "rewrapped": [n1, n2],
+        },
+        "python": platform.python_version(),
+        "machine": platform.machine(),
     }
 
 
@@ -141,22 +167,47 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=500)
     args = parser.parse_args()
     port = free_port()
-    mongo = subprocess.Popen([sys.executable, "-m", "secantus", "--host", "127.0.0.1", "--port", str(port),
-                              "--storage-path", ":memory:", "--log-level", "WARNING"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    mongo = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "secantus",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--storage-path",
+            ":memory:",
+            "--log-level",
+            "WARNING",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_for_port(port, timeout=60)
-        result = asyncio.run(run(f"mongodb://127.0.0.1:{port}/?directConnection=true", args.secrets, args.reads,
-                                 args.concurrency, args.batch_size))
+        result = asyncio.run(
+            run(
+                f"mongodb://127.0.0.1:{port}/?directConnection=true",
+                args.secrets,
+                args.reads,
+                args.concurrency,
+                args.batch_size,
+            )
+        )
     finally:
         mongo.terminate()
         mongo.wait(timeout=15)
     reads, rewrap = result["reads_per_s"], result["rewrap_per_s"]
     print(f"{'measure':<34} {'vault (gRPC)':>14} {'raw in-process':>16} {'ratio':>7}")
-    print(f"{'secret reads / s':<34} {reads['grpc']:>14} {reads['in_process']:>16} "
-          f"{reads['ratio_in_process_over_grpc']:>6}x")
-    print(f"{'rewrap secrets / s':<34} {rewrap['vault_rpc']:>14} {rewrap['raw_loop']:>16} "
-          f"{rewrap['ratio_raw_over_vault']:>6}x")
+    print(
+        f"{'secret reads / s':<34} {reads['grpc']:>14} {reads['in_process']:>16} "
+        f"{reads['ratio_in_process_over_grpc']:>6}x"
+    )
+    print(
+        f"{'rewrap secrets / s':<34} {rewrap['vault_rpc']:>14} {rewrap['raw_loop']:>16} "
+        f"{rewrap['ratio_raw_over_vault']:>6}x"
+    )
     print(f"wrote {harness.write_result('vault', result)}")
     return 0
 

@@ -219,19 +219,46 @@ def run(data_dir: Path, stop_event: threading.Event) -> int:
     try:
         if not external_mongo:
             mongo = stack.start(
-                "mongodb", "-m", "secantus", "--host", HOST, "--port", str(mongo_port),
-                "--storage-path", str(data_dir / "mongo"), "--log-level", "WARNING",
+                "mongodb",
+                "-m",
+                "secantus",
+                "--host",
+                HOST,
+                "--port",
+                str(mongo_port),
+                "--storage-path",
+                str(data_dir / "mongo"),
+                "--log-level",
+                "WARNING",
             )
             stack.wait_healthy(mongo, port_open(mongo_port))
         key_file = data_dir / "dev-api-key"
         ensure = subprocess.run(
-            [sys.executable, "-m", "connector_service", "api-keys", "ensure",
-             "--tenant", "dev", "--scopes", "admin", "--key-file", str(key_file)],
-            env={**defaults, **os.environ}, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False,
+            [
+                sys.executable,
+                "-m",
+                "connector_service",
+                "api-keys",
+                "ensure",
+                "--tenant",
+                "dev",
+                "--scopes",
+                "admin",
+                "--key-file",
+                str(key_file),
+            ],
+            env={**defaults, **os.environ},
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if ensure.returncode != 0:
-            print(f"devstack: registering the development API key failed:\n{ensure.stdout}{ensure.stderr}",
-                  file=sys.stderr, flush=True)
+            print(
+                f"devstack: registering the development API key failed:\n{ensure.stdout}{ensure.stderr}",
+                file=sys.stderr,
+                flush=True,
+            )
             return 1
         vault = stack.start("vault", "-m", "vault_service", "serve", env=defaults)
         stack.wait_healthy(vault, grpc_serving(vault_port))

@@ -131,14 +131,17 @@ class WebhookRefBody(Body):
 
 class ConnectionBody(Body):
     connection_id: str | None = Field(
-        None, description="Update this connection; otherwise upsert by connector + workspace.")
+        None, description="Update this connection; otherwise upsert by connector + workspace."
+    )
     connector_id: str | None = None
     workspace_id: str | None = None
     name: str | None = None
     metadata: dict[str, Any] | None = Field(
-        None, description="JSON merge patch (RFC 7396) of the connection's own metadata: absent keys are kept, "
-                          "null deletes a key. System metadata keys (instanceUrl-like facts set by onboarding) "
-                          "are refused.")
+        None,
+        description="JSON merge patch (RFC 7396) of the connection's own metadata: absent keys are kept, "
+        "null deletes a key. System metadata keys (instanceUrl-like facts set by onboarding) "
+        "are refused.",
+    )
 
 
 class TokenSetBody(Body):
@@ -148,7 +151,8 @@ class TokenSetBody(Body):
     token_type: str | None = None
     scope: str | None = None
     metadata: dict[str, Any] | None = Field(
-        None, description="Non-secret token-response fields the provider keeps, e.g. Salesforce instance_url.")
+        None, description="Non-secret token-response fields the provider keeps, e.g. Salesforce instance_url."
+    )
 
 
 class TokenBody(Body):

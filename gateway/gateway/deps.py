@@ -47,8 +47,9 @@ async def runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
-def call_metadata(headers: Iterable[tuple[bytes, bytes]], client: tuple[str, int] | None = None
-                  ) -> tuple[tuple[str, str], ...]:
+def call_metadata(
+    headers: Iterable[tuple[bytes, bytes]], client: tuple[str, int] | None = None
+) -> tuple[tuple[str, str], ...]:
     """The gRPC metadata of one request: its id, the client's address (ASGI `client`) and the
     forwarded ASGI `headers`."""
     metadata: tuple[tuple[str, str], ...] = ((REQUEST_ID_METADATA_KEY, request_id_var.get()),)
@@ -70,8 +71,9 @@ def call_metadata(headers: Iterable[tuple[bytes, bytes]], client: tuple[str, int
     return metadata
 
 
-def caller_for(runtime: Runtime, headers: Iterable[tuple[bytes, bytes]], client: tuple[str, int] | None = None
-               ) -> Caller:
+def caller_for(
+    runtime: Runtime, headers: Iterable[tuple[bytes, bytes]], client: tuple[str, int] | None = None
+) -> Caller:
     return Caller(runtime.stubs, call_metadata(headers, client), runtime.rpc_timeout, runtime.upstream_rpc_timeout)
 
 

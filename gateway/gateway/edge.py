@@ -42,16 +42,21 @@ def html_csp(pages: Iterable[str]) -> bytes:
     FastAPI's favicon, ReDoc's search in a `blob:` worker. Nothing else loads; nothing frames them."""
     hashes = sorted({_sha256(script) for page in pages for script in _INLINE_SCRIPT.findall(page)})
     return (
-        "default-src 'none'; "
-        f"script-src 'self' https://cdn.jsdelivr.net {' '.join(hashes)}; "
-        "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-        "font-src https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com; "
-        "connect-src 'self'; worker-src blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-    ).replace("  ", " ").encode("ascii")
+        (
+            "default-src 'none'; "
+            f"script-src 'self' https://cdn.jsdelivr.net {' '.join(hashes)}; "
+            "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+            "font-src https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com; "
+            "connect-src 'self'; worker-src blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+        )
+        .replace("  ", " ")
+        .encode("ascii")
+    )
 
 
 def _sha256(script: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode("ascii") + "'"
+
 
 HARDENING_HEADERS = (
     (b"cache-control", b"no-store"),

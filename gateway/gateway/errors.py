@@ -31,8 +31,9 @@ def field_errors(errors: Any) -> list[dict[str, str]]:
         location, *path = error.get("loc") or ("body",)
         if error.get("type") == "json_invalid":
             where = f" at character {path[0]}" if path else ""
-            out.append({"location": str(location), "field": "", "message": f"not valid JSON{where}",
-                        "type": "json_invalid"})
+            out.append(
+                {"location": str(location), "field": "", "message": f"not valid JSON{where}", "type": "json_invalid"}
+            )
             continue
         out.append(
             {

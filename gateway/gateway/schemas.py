@@ -145,7 +145,8 @@ def _use_error_envelope(document: dict[str, Any]) -> None:
             responses = operation.setdefault("responses", {})
             if responses.pop("422", None) is not None:
                 responses["400"] = _content(
-                    {"$ref": _REF + _ERROR}, "Invalid request (field details, values not echoed)")
+                    {"$ref": _REF + _ERROR}, "Invalid request (field details, values not echoed)"
+                )
             responses.setdefault("default", error)
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     schemas.pop("HTTPValidationError", None)
@@ -158,9 +159,7 @@ def install_openapi(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            document = get_openapi(
-                title=app.title, version=app.version, description=app.description, routes=app.routes
-            )
+            document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
             _use_error_envelope(document)
             _add_message_components(document)
             document["components"]["schemas"] = dict(sorted(document["components"]["schemas"].items()))

@@ -34,8 +34,10 @@ def test_alternate_reverses_every_other_round() -> None:
 
 
 def test_summary_and_table_carry_every_run() -> None:
-    runs = [harness.Run("rest", 16, 1000, 0, 2.0, 1.0, 3.0, {"gateway": 0.5}),
-            harness.Run("rest", 16, 3000, 1, 2.0, 2.0, 5.0, {"gateway": 0.9})]
+    runs = [
+        harness.Run("rest", 16, 1000, 0, 2.0, 1.0, 3.0, {"gateway": 0.5}),
+        harness.Run("rest", 16, 3000, 1, 2.0, 2.0, 5.0, {"gateway": 0.9}),
+    ]
     summary = harness.summarise(runs)
     assert summary["rounds"] == 2 and summary["errors"] == 1 and summary["rps"] == 1000.0
     assert set(summary["cpu_by_process_ms_per_request"]) == {"gateway"}
@@ -58,18 +60,45 @@ def baseline(mongo_url: str, db_suffix: str, tmp_path: Path) -> Iterator[str]:
     key = Fernet.generate_key().decode()
     (tmp_path / "keys").write_text(f"k1:{key}\n")
     key_id, ciphertext = KeyRing.from_text(f"k1:{key}").seal(
-        SecretIdentity("dev", "conn1", "oauth2_tokens", 1), {"accessToken": "tok", "tokenType": "Bearer"})
+        SecretIdentity("dev", "conn1", "oauth2_tokens", 1), {"accessToken": "tok", "tokenType": "Bearer"}
+    )
     with MongoClient(mongo_url) as client:
-        client[f"v_{db_suffix}"].secrets.insert_one({
-            "tenant_id": "dev", "owner_id": "conn1", "kind": "oauth2_tokens", "version": 1, "key_id": key_id,
-            "ciphertext": ciphertext})
-        client[f"u_{db_suffix}"].api_keys.insert_one({
-            "_id": KEY_ID, "tenant_id": "dev", "scopes": ["admin"], "revoked": False,
-            "secret_hash": hashlib.sha256(SECRET.encode()).hexdigest()})
+        client[f"v_{db_suffix}"].secrets.insert_one(
+            {
+                "tenant_id": "dev",
+                "owner_id": "conn1",
+                "kind": "oauth2_tokens",
+                "version": 1,
+                "key_id": key_id,
+                "ciphertext": ciphertext,
+            }
+        )
+        client[f"u_{db_suffix}"].api_keys.insert_one(
+            {
+                "_id": KEY_ID,
+                "tenant_id": "dev",
+                "scopes": ["admin"],
+                "revoked": False,
+                "secret_hash": hashlib.sha256(SECRET.encode()).hexdigest(),
+            }
+        )
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, str(BENCH / "baseline_app.py"), "--port", str(port), "--mongodb-url", mongo_url,
-         "--db", f"u_{db_suffix}", "--vault-db", f"v_{db_suffix}", "--keys-file", str(tmp_path / "keys")])
+        [
+            sys.executable,
+            str(BENCH / "baseline_app.py"),
+            "--port",
+            str(port),
+            "--mongodb-url",
+            mongo_url,
+            "--db",
+            f"u_{db_suffix}",
+            "--vault-db",
+            f"v_{db_suffix}",
+            "--keys-file",
+            str(tmp_path / "keys"),
+        ]
+    )
     try:
         wait_for_port(port, timeout=60)
         yield f"http://127.0.0.1:{port}/api/connections/conn1/token"
@@ -86,26 +115,42 @@ def test_baseline_app_answers_the_token_and_refuses_a_wrong_key(baseline: str) -
 
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
 def test_wrk_driver_reports_requests_latency_and_cpu(baseline: str) -> None:
-    run = harness.wrk(baseline, concurrency=2, seconds=1, headers={"Authorization": f"Bearer {API_KEY}"},
-                      target="baseline", meter=harness.CpuMeter({"self": os.getpid()}))
+    run = harness.wrk(
+        baseline,
+        concurrency=2,
+        seconds=1,
+        headers={"Authorization": f"Bearer {API_KEY}"},
+        target="baseline",
+        meter=harness.CpuMeter({"self": os.getpid()}),
+    )
     assert run.requests > 0 and run.errors == 0 and run.p99_ms >= run.p50_ms > 0 and "self" in run.cpu
 
 
-_STACK_MISSING = [m for m in ("vault_service.__main__", "connector_service.vault.client", "gateway.__main__")
-                  if importlib.util.find_spec(m) is None]
+_STACK_MISSING = [
+    m
+    for m in ("vault_service.__main__", "connector_service.vault.client", "gateway.__main__")
+    if importlib.util.find_spec(m) is None
+]
 
 
 def _run_bench(results: Path, name: str, *args: str) -> dict:
     """Runs benchmarks/<name>_bench.py with `args`, writing into `results`; its latest result."""
-    done = subprocess.run([sys.executable, str(BENCH / f"{name}_bench.py"), *args], capture_output=True, text=True,
-                          timeout=240, check=False, env={**os.environ, "BENCH_RESULTS_DIR": str(results)})
+    done = subprocess.run(
+        [sys.executable, str(BENCH / f"{name}_bench.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+        env={**os.environ, "BENCH_RESULTS_DIR": str(results)},
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return json.loads((results / f"{name}-latest.json").read_text())
 
 
 @pytest.mark.integration
-@pytest.mark.skipif(bool(_STACK_MISSING) or shutil.which("wrk") is None,
-                    reason=f"needs wrk and the three processes: {_STACK_MISSING}")
+@pytest.mark.skipif(
+    bool(_STACK_MISSING) or shutil.which("wrk") is None, reason=f"needs wrk and the three processes: {_STACK_MISSING}"
+)
 def test_token_bench_writes_a_result_file(tmp_path: Path) -> None:
     result = _run_bench(tmp_path, "token", "--seconds", "0.5", "--rounds", "1", "--concurrency", "2")
     assert set(result["results"]["2"]) == {"baseline", "rest", "grpc", "connectors"}

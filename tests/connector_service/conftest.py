@@ -15,6 +15,8 @@ from tests.connector_service.harness import Stack, start_stack
 
 @pytest.fixture
 async def stack(mongo_url: str, db_suffix: str) -> AsyncIterator[Stack]:
-    async with httpx.AsyncClient(timeout=10) as http, \
-            start_stack(mongo_url, f"ucf_{db_suffix}", FakeVault(), http) as running:
+    async with (
+        httpx.AsyncClient(timeout=10) as http,
+        start_stack(mongo_url, f"ucf_{db_suffix}", FakeVault(), http) as running,
+    ):
         yield running

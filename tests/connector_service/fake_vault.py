@@ -34,8 +34,16 @@ class FakeVault:
         self.secrets: dict[tuple[str, str, int], FakeSecret] = {}
         self.healthy = True
 
-    async def put(self, tenant_id: str, owner_id: str, kind: int, payload: dict[str, Any], *,
-                  expires_at: datetime | None = None, expected_version: int | None = None) -> FakeMetadata:
+    async def put(
+        self,
+        tenant_id: str,
+        owner_id: str,
+        kind: int,
+        payload: dict[str, Any],
+        *,
+        expires_at: datetime | None = None,
+        expected_version: int | None = None,
+    ) -> FakeMetadata:
         key = (tenant_id, owner_id, kind)
         current = self.secrets.get(key)
         if expected_version is not None and (current.version if current else 0) != expected_version:
@@ -53,8 +61,7 @@ class FakeVault:
     async def get_metadata(self, tenant_id: str, owner_id: str, kind: int) -> FakeMetadata:
         return (await self.get(tenant_id, owner_id, kind)).metadata
 
-    async def delete(self, tenant_id: str, owner_id: str, kind: int, *,
-                     expected_version: int | None = None) -> int:
+    async def delete(self, tenant_id: str, owner_id: str, kind: int, *, expected_version: int | None = None) -> int:
         secret = self.secrets.pop((tenant_id, owner_id, kind), None)
         if secret is None:
             raise UcfError(ErrorCode.NOT_FOUND, "secret not found")

@@ -59,21 +59,42 @@ def auth(key: str, tenant: str | None = None, request_id: str | None = None) -> 
 
 
 @asynccontextmanager
-async def start_stack(mongo_url: str, db_name: str, vault: Any, http: httpx.AsyncClient, *,
-                      providers_file: Path | None = None, registry: Any = None,
-                      **settings: Any) -> AsyncIterator[Stack]:
-    config = Settings(connector_port=0, mongodb_url=mongo_url, mongodb_db=db_name, ucf_providers_file=providers_file,
-                      connector_health_interval_seconds=0.2, _env_file=None, **settings)
+async def start_stack(
+    mongo_url: str,
+    db_name: str,
+    vault: Any,
+    http: httpx.AsyncClient,
+    *,
+    providers_file: Path | None = None,
+    registry: Any = None,
+    **settings: Any,
+) -> AsyncIterator[Stack]:
+    config = Settings(
+        connector_port=0,
+        mongodb_url=mongo_url,
+        mongodb_db=db_name,
+        ucf_providers_file=providers_file,
+        connector_health_interval_seconds=0.2,
+        _env_file=None,
+        **settings,
+    )
     client: AsyncMongoClient = AsyncMongoClient(mongo_url, tz_aware=True)
     db = client[db_name]
-    server, port = await create_server(config, db, vault, http, catalog=load_catalog(providers_file),
-                                       registry=registry)
+    server, port = await create_server(config, db, vault, http, catalog=load_catalog(providers_file), registry=registry)
     await server.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
     try:
-        yield Stack(server, db, vault, channel, connectors_pb2_grpc.ConnectorServiceStub(channel),
-                    connections_pb2_grpc.ConnectionServiceStub(channel), jobs_pb2_grpc.JobServiceStub(channel),
-                    webhooks_pb2_grpc.WebhookServiceStub(channel), resources_pb2_grpc.ResourceServiceStub(channel))
+        yield Stack(
+            server,
+            db,
+            vault,
+            channel,
+            connectors_pb2_grpc.ConnectorServiceStub(channel),
+            connections_pb2_grpc.ConnectionServiceStub(channel),
+            jobs_pb2_grpc.JobServiceStub(channel),
+            webhooks_pb2_grpc.WebhookServiceStub(channel),
+            resources_pb2_grpc.ResourceServiceStub(channel),
+        )
     finally:
         await channel.close()
         await server.stop(0)

@@ -58,8 +58,9 @@ class FakeProvider:
     def counts(self) -> Counter[str]:
         return Counter(f"{s.method} {s.path}" for s in self.seen)
 
-    def fail(self, status: int, body: Any, *, headers: dict[str, str] | None = None,
-             path_contains: str = "", times: int = 1) -> None:
+    def fail(
+        self, status: int, body: Any, *, headers: dict[str, str] | None = None, path_contains: str = "", times: int = 1
+    ) -> None:
         """Answer the next `times` requests whose path contains `path_contains` with this failure."""
         self.faults.append(Fault(status, body, headers or {}, path_contains, times))
 
@@ -73,7 +74,8 @@ class FakeProvider:
                 if fault.times <= 0:
                     self.faults.remove(fault)
                 response: Response = (
-                    JSONResponse(fault.body, fault.status, headers=fault.headers) if fault.body is not None
+                    JSONResponse(fault.body, fault.status, headers=fault.headers)
+                    if fault.body is not None
                     else Response(status_code=fault.status, headers=fault.headers)
                 )
                 await response(scope, receive, send)
@@ -115,8 +117,9 @@ def authed(handler: Any) -> Any:
     return wrapper
 
 
-def atlassian_auth_failure(request: Request, *, cloud_id: str, token: str, email: str, api_token: str,
-                           site_failure: Response) -> Response | None:
+def atlassian_auth_failure(
+    request: Request, *, cloud_id: str, token: str, email: str, api_token: str, site_failure: Response
+) -> Response | None:
     """Atlassian's two ways in: bearer through /ex/<product>/{cloud_id}/..., basic email:token on the site."""
     if "cloud_id" in request.path_params:
         if request.path_params["cloud_id"] != cloud_id:

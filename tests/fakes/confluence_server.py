@@ -24,8 +24,20 @@ CLOUD_ID = "99999999-8888-7777-6666-555555555555"
 OAUTH_TOKEN = "confluence-oauth-access-token"
 EMAIL, API_TOKEN = "writer@example.com", "confluence-api-token"
 BODY_FORMATS = {"storage", "atlas_doc_format", "view"}
-SORTS = {"id", "-id", "key", "-key", "name", "-name", "title", "-title", "created-date", "-created-date",
-         "modified-date", "-modified-date"}
+SORTS = {
+    "id",
+    "-id",
+    "key",
+    "-key",
+    "name",
+    "-name",
+    "title",
+    "-title",
+    "created-date",
+    "-created-date",
+    "modified-date",
+    "-modified-date",
+}
 
 
 def _error(status: int, code: str, title: str, detail: str | None = None) -> JSONResponse:
@@ -39,16 +51,28 @@ def _iso(t: dt.datetime) -> str:
 class FakeConfluence(FakeProvider):
     def __init__(self, spaces: int = 3, pages_per_space: int = 7, comments_per_page: int = 4):
         self.account = {"type": "known", "accountId": "acc-9", "displayName": "Wiki Writer", "email": EMAIL}
-        self.spaces = [{"id": str(100 + n), "key": f"S{n}", "name": f"Space {n}", "type": "global",
-                        "status": "current", "_links": {"webui": f"/spaces/S{n}"}} for n in range(spaces)]
+        self.spaces = [
+            {
+                "id": str(100 + n),
+                "key": f"S{n}",
+                "name": f"Space {n}",
+                "type": "global",
+                "status": "current",
+                "_links": {"webui": f"/spaces/S{n}"},
+            }
+            for n in range(spaces)
+        ]
         self.pages: dict[str, dict[str, Any]] = {}
         self.comments: dict[str, list[dict[str, Any]]] = {}
         start = dt.datetime(2024, 3, 1, tzinfo=dt.UTC)
         for s in self.spaces:
             for n in range(pages_per_space):
-                page = self._new_page(s["id"], f"Page {n} in {s['key']}",
-                                      f"<p>Hello <strong>page {n}</strong></p><ul><li>one</li><li>two</li></ul>",
-                                      start + dt.timedelta(hours=len(self.pages)))
+                page = self._new_page(
+                    s["id"],
+                    f"Page {n} in {s['key']}",
+                    f"<p>Hello <strong>page {n}</strong></p><ul><li>one</li><li>two</li></ul>",
+                    start + dt.timedelta(hours=len(self.pages)),
+                )
                 for c in range(comments_per_page):
                     self._new_comment(page["id"], f"<p>Comment {c}</p>")
         wiki = [
@@ -60,31 +84,50 @@ class FakeConfluence(FakeProvider):
             Route("/api/v2/footer-comments", self.create_comment, methods=["POST"]),
             Route("/rest/api/user/current", self.current_user),
         ]
-        super().__init__(Starlette(routes=[Mount("/ex/confluence/{cloud_id}/wiki", routes=wiki),
-                                           Mount("/wiki", routes=wiki)]))
+        super().__init__(
+            Starlette(routes=[Mount("/ex/confluence/{cloud_id}/wiki", routes=wiki), Mount("/wiki", routes=wiki)])
+        )
 
     def unauthorized(self, request: Request) -> JSONResponse | None:
-        return atlassian_auth_failure(request, cloud_id=CLOUD_ID, token=OAUTH_TOKEN, email=EMAIL, api_token=API_TOKEN,
-                                      site_failure=_error(401, "UNAUTHORIZED", "Unauthorized"))
+        return atlassian_auth_failure(
+            request,
+            cloud_id=CLOUD_ID,
+            token=OAUTH_TOKEN,
+            email=EMAIL,
+            api_token=API_TOKEN,
+            site_failure=_error(401, "UNAUTHORIZED", "Unauthorized"),
+        )
 
-    def _new_page(self, space_id: str, title: str, storage: str, when: dt.datetime,
-                  parent_id: str | None = None) -> dict:
+    def _new_page(
+        self, space_id: str, title: str, storage: str, when: dt.datetime, parent_id: str | None = None
+    ) -> dict:
         page_id = str(5000 + len(self.pages))
-        page = {"id": page_id, "status": "current", "title": title, "spaceId": space_id, "parentId": parent_id,
-                "authorId": self.account["accountId"], "createdAt": _iso(when),
-                "version": {"number": 1, "createdAt": _iso(when), "authorId": self.account["accountId"]},
-                "body": {"storage": {"representation": "storage", "value": storage}},
-                "_links": {"webui": f"/spaces/S/pages/{page_id}"}}
+        page = {
+            "id": page_id,
+            "status": "current",
+            "title": title,
+            "spaceId": space_id,
+            "parentId": parent_id,
+            "authorId": self.account["accountId"],
+            "createdAt": _iso(when),
+            "version": {"number": 1, "createdAt": _iso(when), "authorId": self.account["accountId"]},
+            "body": {"storage": {"representation": "storage", "value": storage}},
+            "_links": {"webui": f"/spaces/S/pages/{page_id}"},
+        }
         self.pages[page_id] = page
         self.comments[page_id] = []
         return page
 
     def _new_comment(self, page_id: str, storage: str) -> dict:
         when = _iso(dt.datetime(2024, 4, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=len(self.comments[page_id])))
-        comment = {"id": str(9000 + sum(len(c) for c in self.comments.values())), "status": "current",
-                   "title": "Re: page", "pageId": page_id,
-                   "version": {"number": 1, "createdAt": when, "authorId": self.account["accountId"]},
-                   "body": {"storage": {"representation": "storage", "value": storage}}}
+        comment = {
+            "id": str(9000 + sum(len(c) for c in self.comments.values())),
+            "status": "current",
+            "title": "Re: page",
+            "pageId": page_id,
+            "version": {"number": 1, "createdAt": when, "authorId": self.account["accountId"]},
+            "body": {"storage": {"representation": "storage", "value": storage}},
+        }
         self.comments[page_id].append(comment)
         return comment
 
@@ -100,8 +143,10 @@ class FakeConfluence(FakeProvider):
             return _error(400, "INVALID_REQUEST_PARAMETER", "limit must be between 1 and 250")
         if q.get("body-format", "storage") not in BODY_FORMATS or q.get("sort", "id") not in SORTS:
             return _error(400, "INVALID_REQUEST_PARAMETER", "Invalid value for body-format or sort")
-        body: dict[str, Any] = {"results": [view(x) for x in everything[start:start + limit]],
-                                "_links": {"base": self.base_url + "/wiki"}}
+        body: dict[str, Any] = {
+            "results": [view(x) for x in everything[start : start + limit]],
+            "_links": {"base": self.base_url + "/wiki"},
+        }
         headers = {}
         if start + limit < len(everything):
             rest = {k: v for k, v in q.items() if k != "cursor"}
@@ -114,8 +159,12 @@ class FakeConfluence(FakeProvider):
 
     @staticmethod
     def _sorted(pages: list[dict], sort: str) -> list[dict]:
-        key = {"id": lambda p: int(p["id"]), "modified-date": lambda p: p["version"]["createdAt"],
-               "title": lambda p: p["title"], "created-date": lambda p: p["createdAt"]}.get(sort.lstrip("-"))
+        key = {
+            "id": lambda p: int(p["id"]),
+            "modified-date": lambda p: p["version"]["createdAt"],
+            "title": lambda p: p["title"],
+            "created-date": lambda p: p["createdAt"],
+        }.get(sort.lstrip("-"))
         return sorted(pages, key=key or (lambda p: int(p["id"])), reverse=sort.startswith("-"))
 
     def _with_body(self, request: Request):

@@ -39,34 +39,66 @@ def _iso(t: dt.datetime) -> str:
 class FakeGitHub(FakeProvider):
     def __init__(self, repos: int = 4, issues_per_repo: int = 9, pulls_per_repo: int = 2, comments_per_issue: int = 3):
         self.login = {"login": "octo", "id": 1, "name": "Octo Cat", "type": "User"}
-        self.repos = [{"id": 700 + n, "name": f"repo{n}", "full_name": f"octo/repo{n}", "private": bool(n % 2),
-                       "html_url": f"https://github.example/octo/repo{n}", "owner": self.login} for n in range(repos)]
+        self.repos = [
+            {
+                "id": 700 + n,
+                "name": f"repo{n}",
+                "full_name": f"octo/repo{n}",
+                "private": bool(n % 2),
+                "html_url": f"https://github.example/octo/repo{n}",
+                "owner": self.login,
+            }
+            for n in range(repos)
+        ]
         self.issues: dict[str, list[dict[str, Any]]] = {r["full_name"]: [] for r in self.repos}
         self.comments: dict[tuple[str, int], list[dict[str, Any]]] = {}
         self.hooks: dict[int, dict[str, Any]] = {}
         start = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
         for r in self.repos:
             for n in range(issues_per_repo + pulls_per_repo):
-                issue = self._new_issue(r["full_name"], f"Issue {n}", f"Body **{n}**", start + dt.timedelta(hours=n),
-                                        pull=n >= issues_per_repo)
+                issue = self._new_issue(
+                    r["full_name"],
+                    f"Issue {n}",
+                    f"Body **{n}**",
+                    start + dt.timedelta(hours=n),
+                    pull=n >= issues_per_repo,
+                )
                 for c in range(comments_per_issue):
                     self._new_comment(r["full_name"], issue["number"], f"comment {c}")
-        super().__init__(Starlette(routes=[
-            Route("/user", self.user),
-            Route("/user/repos", self.user_repos),
-            Route("/repos/{owner}/{repo}/issues", self.repo_issues, methods=["GET", "POST"]),
-            Route("/repos/{owner}/{repo}/issues/{number:int}", self.get_issue),
-            Route("/repos/{owner}/{repo}/issues/{number:int}/comments", self.issue_comments, methods=["GET", "POST"]),
-            Route("/repos/{owner}/{repo}/hooks", self.create_hook, methods=["POST"]),
-            Route("/repos/{owner}/{repo}/hooks/{hook_id:int}", self.delete_hook, methods=["DELETE"]),
-        ]))
+        super().__init__(
+            Starlette(
+                routes=[
+                    Route("/user", self.user),
+                    Route("/user/repos", self.user_repos),
+                    Route("/repos/{owner}/{repo}/issues", self.repo_issues, methods=["GET", "POST"]),
+                    Route("/repos/{owner}/{repo}/issues/{number:int}", self.get_issue),
+                    Route(
+                        "/repos/{owner}/{repo}/issues/{number:int}/comments",
+                        self.issue_comments,
+                        methods=["GET", "POST"],
+                    ),
+                    Route("/repos/{owner}/{repo}/hooks", self.create_hook, methods=["POST"]),
+                    Route("/repos/{owner}/{repo}/hooks/{hook_id:int}", self.delete_hook, methods=["DELETE"]),
+                ]
+            )
+        )
 
     def _new_issue(self, repo: str, title: str, body: str, when: dt.datetime, pull: bool = False) -> dict:
         number = len(self.issues[repo]) + 1
-        issue = {"id": 90000 + sum(len(v) for v in self.issues.values()), "number": number, "title": title,
-                 "body": body, "state": "open", "user": self.login, "assignees": [], "labels": [],
-                 "comments": 0, "created_at": _iso(when), "updated_at": _iso(when),
-                 "html_url": f"https://github.example/{repo}/issues/{number}"}
+        issue = {
+            "id": 90000 + sum(len(v) for v in self.issues.values()),
+            "number": number,
+            "title": title,
+            "body": body,
+            "state": "open",
+            "user": self.login,
+            "assignees": [],
+            "labels": [],
+            "comments": 0,
+            "created_at": _iso(when),
+            "updated_at": _iso(when),
+            "html_url": f"https://github.example/{repo}/issues/{number}",
+        }
         if pull:
             issue["pull_request"] = {"url": f"https://github.example/{repo}/pull/{number}"}
         self.issues[repo].append(issue)
@@ -74,8 +106,13 @@ class FakeGitHub(FakeProvider):
         return issue
 
     def _new_comment(self, repo: str, number: int, body: str) -> dict:
-        comment = {"id": 40000 + sum(len(v) for v in self.comments.values()), "body": body, "user": self.login,
-                   "created_at": "2024-06-01T00:00:00Z", "updated_at": "2024-06-01T00:00:00Z"}
+        comment = {
+            "id": 40000 + sum(len(v) for v in self.comments.values()),
+            "body": body,
+            "user": self.login,
+            "created_at": "2024-06-01T00:00:00Z",
+            "updated_at": "2024-06-01T00:00:00Z",
+        }
         self.comments[(repo, number)].append(comment)
         next(i for i in self.issues[repo] if i["number"] == number)["comments"] += 1
         return comment
@@ -98,12 +135,16 @@ class FakeGitHub(FakeProvider):
             page = int(q.get("page", 1))
         except ValueError:
             return _error(422, "Validation Failed")
-        chunk = everything[(page - 1) * per_page: page * per_page]
-        headers = {"x-ratelimit-limit": "5000", "x-ratelimit-remaining": "4999",
-                   "x-ratelimit-reset": str(int(dt.datetime.now().timestamp()) + 3600)}
+        chunk = everything[(page - 1) * per_page : page * per_page]
+        headers = {
+            "x-ratelimit-limit": "5000",
+            "x-ratelimit-remaining": "4999",
+            "x-ratelimit-reset": str(int(dt.datetime.now().timestamp()) + 3600),
+        }
         last = max(1, -(-len(everything) // per_page))
         if page < last:
             query = {k: v for k, v in q.items() if k != "page"}
+
             def make(n: int) -> str:
                 return f"{self.base_url}{link_path}?{urlencode({**query, 'page': n})}"
 
@@ -126,8 +167,9 @@ class FakeGitHub(FakeProvider):
         if request.method == "POST":
             data = await request.json()
             if not isinstance(data.get("title"), str) or not data["title"]:
-                return _error(422, "Validation Failed",
-                              [{"resource": "Issue", "code": "missing_field", "field": "title"}])
+                return _error(
+                    422, "Validation Failed", [{"resource": "Issue", "code": "missing_field", "field": "title"}]
+                )
             issue = self._new_issue(repo["full_name"], data["title"], data.get("body") or "", dt.datetime.now(dt.UTC))
             issue["labels"] = [{"name": n} for n in data.get("labels", [])]
             return JSONResponse(issue, 201)
@@ -165,8 +207,9 @@ class FakeGitHub(FakeProvider):
         if request.method == "POST":
             data = await request.json()
             if not isinstance(data.get("body"), str) or not data["body"]:
-                return _error(422, "Validation Failed",
-                              [{"resource": "IssueComment", "code": "missing_field", "field": "body"}])
+                return _error(
+                    422, "Validation Failed", [{"resource": "IssueComment", "code": "missing_field", "field": "body"}]
+                )
             return JSONResponse(self._new_comment(*key, data["body"]), 201)
         return self._listing(request, self.comments[key], f"/repositories/1/issues/{issue['number']}/comments")
 
@@ -177,11 +220,17 @@ class FakeGitHub(FakeProvider):
         if self._repo(request) is None:
             return _error(404, "Not Found")
         if data.get("name", "web") != "web" or not str(config.get("url", "")).startswith(("http://", "https://")):
-            return _error(422, "Validation Failed",
-                          [{"resource": "Hook", "code": "custom", "message": "url is invalid"}])
+            return _error(
+                422, "Validation Failed", [{"resource": "Hook", "code": "custom", "message": "url is invalid"}]
+            )
         hook_id = 1000 + len(self.hooks) + 1
-        self.hooks[hook_id] = {"id": hook_id, "name": "web", "active": data.get("active", True),
-                               "events": data.get("events") or ["push"], "config": config}
+        self.hooks[hook_id] = {
+            "id": hook_id,
+            "name": "web",
+            "active": data.get("active", True),
+            "events": data.get("events") or ["push"],
+            "config": config,
+        }
         return JSONResponse({**self.hooks[hook_id], "config": {**config, "secret": "********"}}, 201)
 
     @authed
@@ -189,4 +238,3 @@ class FakeGitHub(FakeProvider):
         if self.hooks.pop(request.path_params["hook_id"], None) is None:
             return _error(404, "Not Found")
         return Response(status_code=204)
-

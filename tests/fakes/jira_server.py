@@ -46,17 +46,37 @@ CLOUD_ID = "11111111-2222-3333-4444-555555555555"
 SITE_URL = "https://acme.atlassian.net"
 OAUTH_TOKEN = "jira-oauth-access-token"
 EMAIL, API_TOKEN = "dev@example.com", "jira-api-token"
-_SEARCH_KEYS = {"jql", "nextPageToken", "maxResults", "fields", "expand", "properties", "fieldsByKeys",
-                "failFast", "reconcileIssues"}
-WEBHOOK_EVENTS = {"jira:issue_created", "jira:issue_updated", "jira:issue_deleted", "comment_created",
-                  "comment_updated", "comment_deleted", "issue_property_set", "issue_property_deleted"}
+_SEARCH_KEYS = {
+    "jql",
+    "nextPageToken",
+    "maxResults",
+    "fields",
+    "expand",
+    "properties",
+    "fieldsByKeys",
+    "failFast",
+    "reconcileIssues",
+}
+WEBHOOK_EVENTS = {
+    "jira:issue_created",
+    "jira:issue_updated",
+    "jira:issue_deleted",
+    "comment_created",
+    "comment_updated",
+    "comment_deleted",
+    "issue_property_set",
+    "issue_property_deleted",
+}
 _WEBHOOK_KEYS = {"events", "jqlFilter", "fieldIdsFilter", "issuePropertyKeysFilter"}
 _WEBHOOK_LIFETIME = dt.timedelta(days=30)
 _WEBHOOK_JQL_CLAUSE = re.compile(
-    r'^(?P<field>issueKey|project|issuetype|status|assignee|reporter) (?P<op>=|!=|IN|NOT IN) (?P<value>.+)$')
+    r"^(?P<field>issueKey|project|issuetype|status|assignee|reporter) (?P<op>=|!=|IN|NOT IN) (?P<value>.+)$"
+)
 _INVALID_PAYLOAD = "Invalid request payload. Refer to the REST API documentation and try again."
-_JQL = re.compile(r'^project = "(?P<project>[^"]+)"(?: AND updated >= "(?P<since>\d{4}/\d{2}/\d{2} \d{2}:\d{2})")?'
-                  r"(?: ORDER BY (?P<order>.+))?$")
+_JQL = re.compile(
+    r'^project = "(?P<project>[^"]+)"(?: AND updated >= "(?P<since>\d{4}/\d{2}/\d{2} \d{2}:\d{2})")?'
+    r"(?: ORDER BY (?P<order>.+))?$"
+)
 
 
 def jira_time(t: dt.datetime) -> str:
@@ -82,8 +102,10 @@ class FakeJira(FakeProvider):
     def __init__(self, projects: int = 2, issues_per_project: int = 7, comments_per_issue: int = 3):
         self.site = ""
         self.me = {"accountId": "acc-1", "displayName": "Dev User", "emailAddress": EMAIL}
-        self.projects = [{"id": str(10000 + n), "key": f"P{n}", "name": f"Project {n}",
-                          "projectTypeKey": "software"} for n in range(projects)]
+        self.projects = [
+            {"id": str(10000 + n), "key": f"P{n}", "name": f"Project {n}", "projectTypeKey": "software"}
+            for n in range(projects)
+        ]
         self.issues: dict[str, dict[str, Any]] = {}
         #: dynamic webhooks by id: {id, url, events, jqlFilter, expires (datetime)}
         self.webhooks: dict[int, dict[str, Any]] = {}
@@ -92,8 +114,13 @@ class FakeJira(FakeProvider):
         start = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
         for p in self.projects:
             for n in range(issues_per_project):
-                issue = self._new_issue(p, f"Issue {n} of {p['key']}", adf(f"Description {n}"), "Task",
-                                        start + dt.timedelta(hours=len(self.issues)))
+                issue = self._new_issue(
+                    p,
+                    f"Issue {n} of {p['key']}",
+                    adf(f"Description {n}"),
+                    "Task",
+                    start + dt.timedelta(hours=len(self.issues)),
+                )
                 for c in range(comments_per_issue):
                     self._new_comment(issue["id"], adf(f"Comment {c}"))
         api = [
@@ -108,34 +135,57 @@ class FakeJira(FakeProvider):
             Route("/webhook", self.webhook, methods=["GET", "POST", "DELETE"]),
             Route("/webhook/refresh", self.refresh_webhooks, methods=["PUT"]),
         ]
-        app = Starlette(routes=[Mount("/ex/jira/{cloud_id}/rest/api/3", routes=api), Mount("/rest/api/3", routes=api),
-                                Route("/oauth/token/accessible-resources", self.accessible_resources)])
+        app = Starlette(
+            routes=[
+                Mount("/ex/jira/{cloud_id}/rest/api/3", routes=api),
+                Mount("/rest/api/3", routes=api),
+                Route("/oauth/token/accessible-resources", self.accessible_resources),
+            ]
+        )
         super().__init__(app)
 
     def _new_issue(self, project: dict, summary: str, description: Any, issue_type: str, when: dt.datetime) -> dict:
         number = sum(1 for i in self.issues.values() if i["fields"]["project"]["id"] == project["id"]) + 1
         issue_id = str(20000 + len(self.issues))
-        issue = {"id": issue_id, "key": f"{project['key']}-{number}", "fields": {
-            "summary": summary, "description": description, "status": {"name": "To Do"},
-            "reporter": self.me, "creator": self.me, "assignee": None,
-            "created": jira_time(when), "updated": jira_time(when), "issuetype": {"name": issue_type},
-            "priority": {"name": "Medium"}, "labels": [], "project": {k: project[k] for k in ("id", "key", "name")},
-        }}
+        issue = {
+            "id": issue_id,
+            "key": f"{project['key']}-{number}",
+            "fields": {
+                "summary": summary,
+                "description": description,
+                "status": {"name": "To Do"},
+                "reporter": self.me,
+                "creator": self.me,
+                "assignee": None,
+                "created": jira_time(when),
+                "updated": jira_time(when),
+                "issuetype": {"name": issue_type},
+                "priority": {"name": "Medium"},
+                "labels": [],
+                "project": {k: project[k] for k in ("id", "key", "name")},
+            },
+        }
         self.issues[issue_id] = issue
         self.comments[issue_id] = []
         return issue
 
     def _new_comment(self, issue_id: str, body: Any) -> dict:
         now = jira_time(dt.datetime(2024, 2, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=len(self.comments[issue_id])))
-        comment = {"id": str(30000 + sum(len(c) for c in self.comments.values())), "author": self.me,
-                   "body": body, "created": now, "updated": now}
+        comment = {
+            "id": str(30000 + sum(len(c) for c in self.comments.values())),
+            "author": self.me,
+            "body": body,
+            "created": now,
+            "updated": now,
+        }
         self.comments[issue_id].append(comment)
         return comment
 
     def unauthorized(self, request: Request) -> JSONResponse | None:
         site_failure = _errors(401, "Client must be authenticated to access this resource.")
-        return atlassian_auth_failure(request, cloud_id=CLOUD_ID, token=OAUTH_TOKEN, email=EMAIL, api_token=API_TOKEN,
-                                      site_failure=site_failure)
+        return atlassian_auth_failure(
+            request, cloud_id=CLOUD_ID, token=OAUTH_TOKEN, email=EMAIL, api_token=API_TOKEN, site_failure=site_failure
+        )
 
     def _issue_view(self, issue: dict, fields: list[str]) -> dict:
         base = self.base_url + "/rest/api/3/issue/" + issue["id"]
@@ -161,8 +211,9 @@ class FakeJira(FakeProvider):
                 body["fields"] = body["fields"].split(",")
         match = _JQL.match(str(body.get("jql", "")))
         if not match:
-            return _errors(400, "Unbounded JQL queries are not allowed here."
-                                " Please add a search restriction to your query.")
+            return _errors(
+                400, "Unbounded JQL queries are not allowed here. Please add a search restriction to your query."
+            )
         project = next((p for p in self.projects if match["project"] in (p["id"], p["key"])), None)
         if project is None:
             return _errors(400, f"The value '{match['project']}' does not exist for the field 'project'.")
@@ -177,10 +228,12 @@ class FakeJira(FakeProvider):
             start = int(base64.urlsafe_b64decode(token).decode()) if token else 0
         except ValueError:
             return _errors(400, "The provided next page token is invalid or expired.")
-        page = found[start:start + size]
+        page = found[start : start + size]
         fields = body.get("fields") or ["id"]
-        answer: dict[str, Any] = {"issues": [self._issue_view(i, fields) for i in page],
-                                  "isLast": start + size >= len(found)}
+        answer: dict[str, Any] = {
+            "issues": [self._issue_view(i, fields) for i in page],
+            "isLast": start + size >= len(found),
+        }
         if not answer["isLast"]:
             answer["nextPageToken"] = base64.urlsafe_b64encode(str(start + size).encode()).decode()
         return JSONResponse(answer)
@@ -190,9 +243,16 @@ class FakeJira(FakeProvider):
         start = int(request.query_params.get("startAt", 0))
         size = max(1, min(int(request.query_params.get("maxResults", 50)), 50))
         projects = sorted(self.projects, key=lambda p: p["key"])
-        page = projects[start:start + size]
-        return JSONResponse({"startAt": start, "maxResults": size, "total": len(projects),
-                             "isLast": start + size >= len(projects), "values": page})
+        page = projects[start : start + size]
+        return JSONResponse(
+            {
+                "startAt": start,
+                "maxResults": size,
+                "total": len(projects),
+                "isLast": start + size >= len(projects),
+                "values": page,
+            }
+        )
 
     @authed
     async def get_issue(self, request: Request) -> JSONResponse:
@@ -213,14 +273,20 @@ class FakeJira(FakeProvider):
         if not fields.get("summary"):
             problems["summary"] = "You must specify a summary of the issue."
         if "description" in fields and not _is_adf(fields["description"]):
-            problems["description"] = ("Operation value must be an Atlassian Document"
-                                       " (see the Atlassian Document Format)")
+            problems["description"] = (
+                "Operation value must be an Atlassian Document (see the Atlassian Document Format)"
+            )
         if not (fields.get("issuetype") or {}).get("name") and not (fields.get("issuetype") or {}).get("id"):
             problems["issuetype"] = "Specify an issue type"
         if problems:
             return _errors(400, fields=problems)
-        issue = self._new_issue(project, fields["summary"], fields.get("description"),
-                                fields["issuetype"].get("name", "Task"), dt.datetime.now(dt.UTC))
+        issue = self._new_issue(
+            project,
+            fields["summary"],
+            fields.get("description"),
+            fields["issuetype"].get("name", "Task"),
+            dt.datetime.now(dt.UTC),
+        )
         return JSONResponse({"id": issue["id"], "key": issue["key"], "self": self.base_url}, 201)
 
     @authed
@@ -236,16 +302,25 @@ class FakeJira(FakeProvider):
         start = int(request.query_params.get("startAt", 0))
         size = max(1, min(int(request.query_params.get("maxResults", 100)), 100))
         comments = self.comments[issue["id"]]
-        return JSONResponse({"startAt": start, "maxResults": size, "total": len(comments),
-                             "comments": comments[start:start + size]})
+        return JSONResponse(
+            {"startAt": start, "maxResults": size, "total": len(comments), "comments": comments[start : start + size]}
+        )
 
     async def accessible_resources(self, request: Request) -> JSONResponse:
         """The API gateway's list of sites an OAuth grant reaches (bearer only)."""
         if bearer_token(request.headers) != OAUTH_TOKEN:
             return JSONResponse({"code": 401, "message": "Unauthorized"}, 401)
-        return JSONResponse([{"id": CLOUD_ID, "url": SITE_URL, "name": "acme",
-                              "scopes": ["read:jira-work", "manage:jira-webhook"],
-                              "avatarUrl": f"{SITE_URL}/avatar.png"}])
+        return JSONResponse(
+            [
+                {
+                    "id": CLOUD_ID,
+                    "url": SITE_URL,
+                    "name": "acme",
+                    "scopes": ["read:jira-work", "manage:jira-webhook"],
+                    "avatarUrl": f"{SITE_URL}/avatar.png",
+                }
+            ]
+        )
 
     @authed
     async def myself(self, request: Request) -> JSONResponse:
@@ -253,8 +328,16 @@ class FakeJira(FakeProvider):
 
     @authed
     async def server_info(self, request: Request) -> JSONResponse:
-        return JSONResponse({"baseUrl": self.base_url, "version": "1001.0.0-SNAPSHOT", "versionNumbers": [1001, 0, 0],
-                             "deploymentType": "Cloud", "buildNumber": 100, "serverTitle": "Jira"})
+        return JSONResponse(
+            {
+                "baseUrl": self.base_url,
+                "version": "1001.0.0-SNAPSHOT",
+                "versionNumbers": [1001, 0, 0],
+                "deploymentType": "Cloud",
+                "buildNumber": 100,
+                "serverTitle": "Jira",
+            }
+        )
 
     # Dynamic webhooks (OAuth 2.0 apps only).
 
@@ -284,11 +367,24 @@ class FakeJira(FakeProvider):
             start = int(request.query_params.get("startAt", 0))
             size = max(1, min(int(request.query_params.get("maxResults", 100)), 100))
             hooks = sorted(self.webhooks.values(), key=lambda h: h["id"])
-            page = hooks[start:start + size]
-            return JSONResponse({"startAt": start, "maxResults": size, "total": len(hooks),
-                                 "isLast": start + size >= len(hooks),
-                                 "values": [{"id": h["id"], "jqlFilter": h["jqlFilter"], "events": h["events"],
-                                             "expirationDate": int(h["expires"].timestamp() * 1000)} for h in page]})
+            page = hooks[start : start + size]
+            return JSONResponse(
+                {
+                    "startAt": start,
+                    "maxResults": size,
+                    "total": len(hooks),
+                    "isLast": start + size >= len(hooks),
+                    "values": [
+                        {
+                            "id": h["id"],
+                            "jqlFilter": h["jqlFilter"],
+                            "events": h["events"],
+                            "expirationDate": int(h["expires"].timestamp() * 1000),
+                        }
+                        for h in page
+                    ],
+                }
+            )
         try:
             body = await request.json()
         except ValueError:
@@ -300,14 +396,26 @@ class FakeJira(FakeProvider):
             for webhook_id in ids:
                 self.webhooks.pop(webhook_id, None)
             return Response(status_code=202)
-        if (not isinstance(body, dict) or set(body) - {"url", "webhooks"} or not isinstance(body.get("url"), str)
-                or not body["url"] or not isinstance(body.get("webhooks"), list) or not body["webhooks"]):
+        if (
+            not isinstance(body, dict)
+            or set(body) - {"url", "webhooks"}
+            or not isinstance(body.get("url"), str)
+            or not body["url"]
+            or not isinstance(body.get("webhooks"), list)
+            or not body["webhooks"]
+        ):
             return _errors(400, _INVALID_PAYLOAD)
         for details in body["webhooks"]:
             events = details.get("events") if isinstance(details, dict) else None
-            if (not isinstance(details, dict) or set(details) - _WEBHOOK_KEYS or not isinstance(events, list)
-                    or not events or any(e not in WEBHOOK_EVENTS for e in events)
-                    or not isinstance(details.get("jqlFilter"), str) or not details["jqlFilter"]):
+            if (
+                not isinstance(details, dict)
+                or set(details) - _WEBHOOK_KEYS
+                or not isinstance(events, list)
+                or not events
+                or any(e not in WEBHOOK_EVENTS for e in events)
+                or not isinstance(details.get("jqlFilter"), str)
+                or not details["jqlFilter"]
+            ):
                 return _errors(400, _INVALID_PAYLOAD)
         results = []
         for details in body["webhooks"]:
@@ -316,9 +424,13 @@ class FakeJira(FakeProvider):
                 results.append({"errors": problems})
                 continue
             webhook_id = next(self._webhook_ids)
-            self.webhooks[webhook_id] = {"id": webhook_id, "url": body["url"], "events": list(details["events"]),
-                                         "jqlFilter": details["jqlFilter"],
-                                         "expires": dt.datetime.now(dt.UTC) + _WEBHOOK_LIFETIME}
+            self.webhooks[webhook_id] = {
+                "id": webhook_id,
+                "url": body["url"],
+                "events": list(details["events"]),
+                "jqlFilter": details["jqlFilter"],
+                "expires": dt.datetime.now(dt.UTC) + _WEBHOOK_LIFETIME,
+            }
             results.append({"createdWebhookId": webhook_id})
         return JSONResponse({"webhookRegistrationResult": results})
 
@@ -338,23 +450,37 @@ class FakeJira(FakeProvider):
                 self.webhooks[webhook_id]["expires"] = expires
         return JSONResponse({"expirationDate": int(expires.timestamp() * 1000)})
 
-    def delivery(self, webhook_id: int, event: str, client_secret: str, *, issue_id: str | None = None,
-                 when: dt.datetime | None = None, identifier: str | None = None) -> tuple[dict[str, str], bytes]:
+    def delivery(
+        self,
+        webhook_id: int,
+        event: str,
+        client_secret: str,
+        *,
+        issue_id: str | None = None,
+        when: dt.datetime | None = None,
+        identifier: str | None = None,
+    ) -> tuple[dict[str, str], bytes]:
         """What Jira POSTs to a registered webhook's URL for `event` on an issue (the first one by default)."""
         issue = self.issues[issue_id] if issue_id else next(iter(self.issues.values()))
         moment = when or dt.datetime.now(dt.UTC)
         payload: dict[str, Any] = {
-            "timestamp": int(moment.timestamp() * 1000), "webhookEvent": event, "user": self.me,
-            "issue": self._issue_view(issue, ["*all"]), "matchedWebhookIds": [webhook_id]}
+            "timestamp": int(moment.timestamp() * 1000),
+            "webhookEvent": event,
+            "user": self.me,
+            "issue": self._issue_view(issue, ["*all"]),
+            "matchedWebhookIds": [webhook_id],
+        }
         if event.startswith("jira:issue_"):
             payload["issue_event_type_name"] = event.removeprefix("jira:")
         if event.startswith("comment_"):
             payload["comment"] = (self.comments[issue["id"]] or [{}])[-1]
         body = json.dumps(payload).encode()
-        return {"Authorization": "Bearer " + jwt_hs256(client_secret, {"iat": int(time.time()),
-                                                                        "exp": int(time.time()) + 300}),
-                "X-Atlassian-Webhook-Identifier": identifier or str(uuid.uuid4()),
-                "Content-Type": "application/json"}, body
+        return {
+            "Authorization": "Bearer "
+            + jwt_hs256(client_secret, {"iat": int(time.time()), "exp": int(time.time()) + 300}),
+            "X-Atlassian-Webhook-Identifier": identifier or str(uuid.uuid4()),
+            "Content-Type": "application/json",
+        }, body
 
 
 def _b64url(data: bytes) -> str:

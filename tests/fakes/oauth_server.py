@@ -108,8 +108,11 @@ class _OAuthError(Exception):
         self.error, self.description, self.status, self.headers = error, description, status, headers or {}
 
     def response(self) -> JSONResponse:
-        return JSONResponse({"error": self.error, "error_description": self.description}, self.status,
-                            headers={**_NO_STORE, **self.headers})
+        return JSONResponse(
+            {"error": self.error, "error_description": self.description},
+            self.status,
+            headers={**_NO_STORE, **self.headers},
+        )
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -128,9 +131,16 @@ def s256(verifier: str) -> str:
 class FakeOAuthServer:
     """See the module docstring. Register clients, then `with server.serve(): ...`."""
 
-    def __init__(self, *, access_token_lifetime: int | None = 3600, jwt_access_tokens: bool = False,
-                 code_lifetime: float = 60, form_encoded_answers: bool = False,
-                 extra_token_fields: dict[str, str] | None = None, rotate_refresh_tokens: bool = True):
+    def __init__(
+        self,
+        *,
+        access_token_lifetime: int | None = 3600,
+        jwt_access_tokens: bool = False,
+        code_lifetime: float = 60,
+        form_encoded_answers: bool = False,
+        extra_token_fields: dict[str, str] | None = None,
+        rotate_refresh_tokens: bool = True,
+    ):
         self.rotate_refresh_tokens = rotate_refresh_tokens
         self.access_token_lifetime = access_token_lifetime
         self.jwt_access_tokens = jwt_access_tokens
@@ -150,19 +160,30 @@ class FakeOAuthServer:
         self._delays: dict[str, float] = {}
         self._signing_key = secrets.token_bytes(32)
         self._lock = threading.Lock()
-        self._provider = FakeProvider(Starlette(routes=[
-            Route("/authorize", self._authorize, methods=["GET"]),
-            Route("/token", self._token, methods=["POST"]),
-            Route("/revoke", self._revoke, methods=["POST"]),
-            Route("/introspect", self._introspect, methods=["POST"]),
-            Route("/userinfo", self._userinfo, methods=["GET"]),
-            Route("/.well-known/oauth-authorization-server", self._metadata, methods=["GET"]),
-        ]))
+        self._provider = FakeProvider(
+            Starlette(
+                routes=[
+                    Route("/authorize", self._authorize, methods=["GET"]),
+                    Route("/token", self._token, methods=["POST"]),
+                    Route("/revoke", self._revoke, methods=["POST"]),
+                    Route("/introspect", self._introspect, methods=["POST"]),
+                    Route("/userinfo", self._userinfo, methods=["GET"]),
+                    Route("/.well-known/oauth-authorization-server", self._metadata, methods=["GET"]),
+                ]
+            )
+        )
 
     # -- test controls -------------------------------------------------------------------
 
-    def register_client(self, client_id: str, *, secret: str | None, redirect_uris: list[str],
-                        auth_method: str = "client_secret_basic", require_pkce: bool = True) -> RegisteredClient:
+    def register_client(
+        self,
+        client_id: str,
+        *,
+        secret: str | None,
+        redirect_uris: list[str],
+        auth_method: str = "client_secret_basic",
+        require_pkce: bool = True,
+    ) -> RegisteredClient:
         client = RegisteredClient(client_id, secret, tuple(redirect_uris), auth_method, require_pkce)
         self._clients[client_id] = client
         return client
@@ -239,8 +260,9 @@ class FakeOAuthServer:
             return back(error="access_denied", error_description="the user denied the request")
         code = secrets.token_urlsafe(24)
         with self._lock:
-            self._codes[code] = _Code(client.client_id, redirect_uri, challenge, q.get("scope", ""),
-                                      time.monotonic() + self.code_lifetime)
+            self._codes[code] = _Code(
+                client.client_id, redirect_uri, challenge, q.get("scope", ""), time.monotonic() + self.code_lifetime
+            )
         return back(code=code)
 
     async def _token(self, request: Request) -> Response:
@@ -300,8 +322,15 @@ class FakeOAuthServer:
                 return JSONResponse({"active": False})
             record = self._access[token]
             family = self._families[record.family]
-            return JSONResponse({"active": True, "client_id": family.client_id, "scope": family.scope,
-                                 "token_type": "Bearer", "exp": int(record.expires_at) if record.expires_at else None})
+            return JSONResponse(
+                {
+                    "active": True,
+                    "client_id": family.client_id,
+                    "scope": family.scope,
+                    "token_type": "Bearer",
+                    "exp": int(record.expires_at) if record.expires_at else None,
+                }
+            )
 
     async def _userinfo(self, request: Request) -> Response:
         self.calls["userinfo"] += 1
@@ -312,13 +341,18 @@ class FakeOAuthServer:
         return JSONResponse({"sub": "user-1", "name": "Test User"})
 
     async def _metadata(self, request: Request) -> Response:
-        return JSONResponse({
-            "issuer": self.issuer, "authorization_endpoint": self.url("authorize"),
-            "token_endpoint": self.url("token"), "revocation_endpoint": self.url("revoke"),
-            "introspection_endpoint": self.url("introspect"), "code_challenge_methods_supported": ["S256"],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-            "authorization_response_iss_parameter_supported": True,
-        })
+        return JSONResponse(
+            {
+                "issuer": self.issuer,
+                "authorization_endpoint": self.url("authorize"),
+                "token_endpoint": self.url("token"),
+                "revocation_endpoint": self.url("revoke"),
+                "introspection_endpoint": self.url("introspect"),
+                "code_challenge_methods_supported": ["S256"],
+                "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+                "authorization_response_iss_parameter_supported": True,
+            }
+        )
 
     # -- rules ---------------------------------------------------------------------------
 
@@ -363,7 +397,8 @@ class FakeOAuthServer:
         if grant.challenge is None and verifier is not None:
             raise _OAuthError("invalid_grant", "code_verifier sent but no challenge was")
         if grant.challenge is not None and not (
-                verifier and _VERIFIER.match(verifier) and hmac.compare_digest(s256(verifier), grant.challenge)):
+            verifier and _VERIFIER.match(verifier) and hmac.compare_digest(s256(verifier), grant.challenge)
+        ):
             raise _OAuthError("invalid_grant", "PKCE verification failed")
         family_id = secrets.token_hex(8)
         self._families[family_id] = _Family(client.client_id, grant.scope)
@@ -398,8 +433,12 @@ class FakeOAuthServer:
         access = self._jwt(family, now) if self.jwt_access_tokens else "at_" + secrets.token_urlsafe(24)
         self._access[access] = _Access(family_id, expires_at)
         family.access_tokens.add(access)
-        body: dict[str, Any] = {"access_token": access, "token_type": "Bearer",
-                                "scope": scope or family.scope, **self.extra_token_fields}
+        body: dict[str, Any] = {
+            "access_token": access,
+            "token_type": "Bearer",
+            "scope": scope or family.scope,
+            **self.extra_token_fields,
+        }
         if with_refresh_token:
             body["refresh_token"] = refresh = "rt_" + secrets.token_urlsafe(24)
             self._refresh[refresh] = (family_id, False)
@@ -411,9 +450,16 @@ class FakeOAuthServer:
         def part(obj: dict[str, Any]) -> str:
             return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
 
-        claims = {"iss": self.issuer, "sub": "user-1", "aud": family.client_id, "client_id": family.client_id,
-                  "iat": int(now), "exp": int(now + (self.access_token_lifetime or 3600)),
-                  "jti": secrets.token_hex(8), "scope": family.scope}
+        claims = {
+            "iss": self.issuer,
+            "sub": "user-1",
+            "aud": family.client_id,
+            "client_id": family.client_id,
+            "iat": int(now),
+            "exp": int(now + (self.access_token_lifetime or 3600)),
+            "jti": secrets.token_hex(8),
+            "scope": family.scope,
+        }
         signing_input = f"{part({'alg': 'HS256', 'typ': 'at+jwt'})}.{part(claims)}"
         signature = hmac.new(self._signing_key, signing_input.encode(), hashlib.sha256).digest()
         return f"{signing_input}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"

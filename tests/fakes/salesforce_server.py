@@ -24,17 +24,48 @@ from tests.fakes._provider import FakeProvider, authed, bearer_token
 
 TOKEN = "00Dfake!salesforce-access-token"
 VERSION = "v62.0"
-_SOQL = re.compile(r"^SELECT (?P<fields>[\w, ]+) FROM (?P<obj>\w+)"
-                   r"(?: WHERE (?P<field>\w+) (?P<op>>=|=) (?P<value>\S+))?"
-                   r"(?: ORDER BY (?P<order>[\w, ]+))?$")
+_SOQL = re.compile(
+    r"^SELECT (?P<fields>[\w, ]+) FROM (?P<obj>\w+)"
+    r"(?: WHERE (?P<field>\w+) (?P<op>>=|=) (?P<value>\S+))?"
+    r"(?: ORDER BY (?P<order>[\w, ]+))?$"
+)
 _OBJECTS = {
-    "Account": {"nameField": "Name", "fields": ["Id", "Name", "Description", "OwnerId", "CreatedById", "CreatedDate",
-                                                "LastModifiedDate", "SystemModstamp"], "feedEnabled": True},
-    "Case": {"nameField": "CaseNumber", "fields": ["Id", "CaseNumber", "Subject", "Description", "Status", "OwnerId",
-                                                   "CreatedById", "CreatedDate", "LastModifiedDate", "SystemModstamp"],
-             "feedEnabled": True},
-    "Widget__c": {"nameField": "Name", "fields": ["Id", "Name", "CreatedById", "CreatedDate", "LastModifiedDate",
-                                                  "SystemModstamp"], "feedEnabled": False, "custom": True},
+    "Account": {
+        "nameField": "Name",
+        "fields": [
+            "Id",
+            "Name",
+            "Description",
+            "OwnerId",
+            "CreatedById",
+            "CreatedDate",
+            "LastModifiedDate",
+            "SystemModstamp",
+        ],
+        "feedEnabled": True,
+    },
+    "Case": {
+        "nameField": "CaseNumber",
+        "fields": [
+            "Id",
+            "CaseNumber",
+            "Subject",
+            "Description",
+            "Status",
+            "OwnerId",
+            "CreatedById",
+            "CreatedDate",
+            "LastModifiedDate",
+            "SystemModstamp",
+        ],
+        "feedEnabled": True,
+    },
+    "Widget__c": {
+        "nameField": "Name",
+        "fields": ["Id", "Name", "CreatedById", "CreatedDate", "LastModifiedDate", "SystemModstamp"],
+        "feedEnabled": False,
+        "custom": True,
+    },
     "CaseComment": {"fields": ["Id", "ParentId", "CommentBody", "CreatedById", "CreatedDate", "LastModifiedDate"]},
     "FeedItem": {"fields": ["Id", "ParentId", "Body", "CreatedById", "CreatedDate", "LastModifiedDate"]},
 }
@@ -54,14 +85,19 @@ class FakeSalesforce(FakeProvider):
         self.locators: dict[str, tuple[list[dict], int]] = {}
         start = dt.datetime(2024, 7, 1, tzinfo=dt.UTC)
         for n in range(accounts):
-            self._insert("Account", {"Name": f"Account {n}", "Description": f"Customer {n}"},
-                         start + dt.timedelta(minutes=n))
+            self._insert(
+                "Account", {"Name": f"Account {n}", "Description": f"Customer {n}"}, start + dt.timedelta(minutes=n)
+            )
         for n in range(cases):
-            case = self._insert("Case", {"CaseNumber": f"{1000 + n:08d}", "Subject": f"Case {n}", "Status": "New",
-                                         "Description": "It broke"}, start + dt.timedelta(minutes=n))
+            case = self._insert(
+                "Case",
+                {"CaseNumber": f"{1000 + n:08d}", "Subject": f"Case {n}", "Status": "New", "Description": "It broke"},
+                start + dt.timedelta(minutes=n),
+            )
             for c in range(comments_per_case):
-                self._insert("CaseComment", {"ParentId": case["Id"], "CommentBody": f"note {c}"},
-                             start + dt.timedelta(minutes=c))
+                self._insert(
+                    "CaseComment", {"ParentId": case["Id"], "CommentBody": f"note {c}"}, start + dt.timedelta(minutes=c)
+                )
         routes = [
             Route("/services/data/", self.versions),
             Route(f"/services/data/{VERSION}/limits", self.limits),
@@ -76,10 +112,16 @@ class FakeSalesforce(FakeProvider):
 
     def _insert(self, obj: str, values: dict[str, Any], when: dt.datetime) -> dict:
         prefix = {"Account": "001", "Case": "500", "CaseComment": "00a", "FeedItem": "0D5", "Widget__c": "a00"}[obj]
-        record = {"attributes": {"type": obj, "url": ""}, "Id": f"{prefix}{len(self.records[obj]):012d}AAA",
-                  "OwnerId": "005000000000001AAA", "CreatedById": "005000000000001AAA",
-                  "CreatedDate": _sf_time(when), "LastModifiedDate": _sf_time(when), "SystemModstamp": _sf_time(when),
-                  **values}
+        record = {
+            "attributes": {"type": obj, "url": ""},
+            "Id": f"{prefix}{len(self.records[obj]):012d}AAA",
+            "OwnerId": "005000000000001AAA",
+            "CreatedById": "005000000000001AAA",
+            "CreatedDate": _sf_time(when),
+            "LastModifiedDate": _sf_time(when),
+            "SystemModstamp": _sf_time(when),
+            **values,
+        }
         record["attributes"]["url"] = f"/services/data/{VERSION}/sobjects/{obj}/{record['Id']}"
         self.records[obj].append(record)
         return record
@@ -90,8 +132,12 @@ class FakeSalesforce(FakeProvider):
         return _error(401, "INVALID_SESSION_ID", "Session expired or invalid")
 
     async def versions(self, request: Request) -> Response:
-        return JSONResponse([{"label": "Summer '24", "url": "/services/data/v61.0", "version": "61.0"},
-                             {"label": "Winter '25", "url": f"/services/data/{VERSION}", "version": "62.0"}])
+        return JSONResponse(
+            [
+                {"label": "Summer '24", "url": "/services/data/v61.0", "version": "61.0"},
+                {"label": "Winter '25", "url": f"/services/data/{VERSION}", "version": "62.0"},
+            ]
+        )
 
     @authed
     async def limits(self, request: Request) -> Response:
@@ -99,21 +145,40 @@ class FakeSalesforce(FakeProvider):
 
     @authed
     async def global_describe(self, request: Request) -> Response:
-        return JSONResponse({"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": [
-            {"name": n, "label": n.replace("__c", ""), "keyPrefix": None, "queryable": True,
-             "custom": d.get("custom", False)}
-            for n, d in _OBJECTS.items()]})
+        return JSONResponse(
+            {
+                "encoding": "UTF-8",
+                "maxBatchSize": 200,
+                "sobjects": [
+                    {
+                        "name": n,
+                        "label": n.replace("__c", ""),
+                        "keyPrefix": None,
+                        "queryable": True,
+                        "custom": d.get("custom", False),
+                    }
+                    for n, d in _OBJECTS.items()
+                ],
+            }
+        )
 
     @authed
     async def describe(self, request: Request) -> Response:
         spec = _OBJECTS.get(request.path_params["name"])
         if spec is None:
             return _error(404, "NOT_FOUND", "The requested resource does not exist")
-        fields = [{"name": f, "nameField": f == spec.get("nameField"), "autoNumber": f == "CaseNumber",
-                   "createable": f not in ("Id", "CaseNumber", "CreatedDate", "LastModifiedDate", "SystemModstamp")}
-                  for f in spec["fields"]]
-        return JSONResponse({"name": request.path_params["name"], "feedEnabled": spec.get("feedEnabled", False),
-                             "fields": fields})
+        fields = [
+            {
+                "name": f,
+                "nameField": f == spec.get("nameField"),
+                "autoNumber": f == "CaseNumber",
+                "createable": f not in ("Id", "CaseNumber", "CreatedDate", "LastModifiedDate", "SystemModstamp"),
+            }
+            for f in spec["fields"]
+        ]
+        return JSONResponse(
+            {"name": request.path_params["name"], "feedEnabled": spec.get("feedEnabled", False), "fields": fields}
+        )
 
     @authed
     async def create(self, request: Request) -> Response:
@@ -131,8 +196,14 @@ class FakeSalesforce(FakeProvider):
 
     @authed
     async def retrieve(self, request: Request) -> Response:
-        found = next((r for r in self.records.get(request.path_params["name"], [])
-                      if r["Id"] == request.path_params["record_id"]), None)
+        found = next(
+            (
+                r
+                for r in self.records.get(request.path_params["name"], [])
+                if r["Id"] == request.path_params["record_id"]
+            ),
+            None,
+        )
         if found is None:
             return _error(404, "NOT_FOUND", "The requested resource does not exist")
         wanted = request.query_params.get("fields")
@@ -145,8 +216,11 @@ class FakeSalesforce(FakeProvider):
         size = int(option.split("=", 1)[1]) if option.startswith("batchSize=") else 2000
         if not 200 <= size <= 2000:
             return _error(400, "INVALID_QUERY_OPTIONS", "batchSize must be between 200 and 2000")
-        body: dict[str, Any] = {"totalSize": len(rows), "done": start + size >= len(rows),
-                                "records": rows[start:start + size]}
+        body: dict[str, Any] = {
+            "totalSize": len(rows),
+            "done": start + size >= len(rows),
+            "records": rows[start : start + size],
+        }
         if not body["done"]:
             locator = f"01g{uuid.uuid4().hex[:12]}-{start + size}"
             self.locators[locator] = (rows, start + size)

@@ -213,9 +213,7 @@ async def test_html_pages_get_a_strict_csp_that_allows_what_they_run(client: htt
     response = await client.get(path)
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
     _assert_hardened(response)
-    policy = dict(
-        (part.split(" ", 1) + [""])[:2] for part in response.headers["content-security-policy"].split("; ")
-    )
+    policy = dict((part.split(" ", 1) + [""])[:2] for part in response.headers["content-security-policy"].split("; "))
     assert policy["default-src"] == "'none'" and policy["frame-ancestors"] == "'none'"
     assert "'unsafe-inline'" not in policy["script-src"] and "'unsafe-eval'" not in policy["script-src"]
     for script in re.findall(r"<script>(.*?)</script>", response.text, re.DOTALL):

@@ -163,15 +163,22 @@ async def test_unexpected_exception_is_a_bare_500(fake_server) -> None:
     assert CANARY not in response.text
 
 
-@pytest.mark.parametrize("path", [
-    pytest.param("/api/connections/c1/token", id="lean-token-route"),
-    pytest.param("/api/connections/c1", id="fastapi-route"),
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param("/api/connections/c1/token", id="lean-token-route"),
+        pytest.param("/api/connections/c1", id="fastapi-route"),
+    ],
+)
 async def test_a_throttled_caller_is_told_when_to_retry(
     client: httpx.AsyncClient, fake: FakeConnectorService, path: str
 ) -> None:
-    failure = Failure(S.RESOURCE_EXHAUSTED, "too many failed authentications; retry after 42 s", "rate_limited",
-                      {"retryAfterSeconds": 42})
+    failure = Failure(
+        S.RESOURCE_EXHAUSTED,
+        "too many failed authentications; retry after 42 s",
+        "rate_limited",
+        {"retryAfterSeconds": 42},
+    )
     fake.failures["GetToken"] = fake.failures["GetConnection"] = failure
     response = await client.get(path)
     assert response.status_code == 429

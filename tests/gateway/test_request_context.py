@@ -109,10 +109,13 @@ async def test_header_that_cannot_travel_as_metadata_is_400(
     assert fake.calls == []
 
 
-@pytest.mark.parametrize("path", [
-    pytest.param("/api/connections/c1/token", id="lean-token-route"),
-    pytest.param("/api/connections/c1", id="fastapi-route"),
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param("/api/connections/c1/token", id="lean-token-route"),
+        pytest.param("/api/connections/c1", id="fastapi-route"),
+    ],
+)
 async def test_the_client_address_is_forwarded_and_a_client_cannot_choose_it(
     client: httpx.AsyncClient, fake: FakeConnectorService, path: str
 ) -> None:

@@ -35,8 +35,10 @@ def test_fifty_wrong_keys_then_429_with_retry_after_and_a_valid_key_still_works(
 
 def test_a_denied_read_is_in_the_audit_log_as_denied(stack: LocalStack) -> None:
     with httpx.Client(base_url=stack.gateway_url, headers=stack.auth_headers, timeout=30) as client:
-        stored = client.post("/api/connections/token", json={"connectorId": "github", "workspaceId": "audit-e2e",
-                                                             "token": "audit-e2e-token-value"})
+        stored = client.post(
+            "/api/connections/token",
+            json={"connectorId": "github", "workspaceId": "audit-e2e", "token": "audit-e2e-token-value"},
+        )
         assert stored.status_code in (200, 201), stored.text
         cid = stored.json()["data"]["id"]
         assert client.post(f"/api/connections/{cid}/revoke").status_code == 200
@@ -44,5 +46,8 @@ def test_a_denied_read_is_in_the_audit_log_as_denied(stack: LocalStack) -> None:
         logs = client.get("/api/audit-logs", params={"connectionId": cid}).json()["data"]["items"]
     newest = logs[0]
     assert (newest["action"], newest["outcome"], newest["details"]) == (
-        "credential.export", "denied", {"reason": "revoked"})
+        "credential.export",
+        "denied",
+        {"reason": "revoked"},
+    )
     assert {entry["outcome"] for entry in logs} <= {"success", "denied", "failed"}

@@ -116,9 +116,10 @@ def test_vault_lists_nothing_through_reflection(stack: LocalStack) -> None:
 
 
 def test_vault_down_is_reported_and_answered_with_503(mongo_url: str, tmp_path: Path) -> None:
-    with LocalStack(tmp_path / "stack", mongo_url) as stack, httpx.Client(
-        base_url=stack.gateway_url, timeout=30
-    ) as client:
+    with (
+        LocalStack(tmp_path / "stack", mongo_url) as stack,
+        httpx.Client(base_url=stack.gateway_url, timeout=30) as client,
+    ):
         connection_id = _store_token(client, stack.auth_headers, f"ghp_{uuid.uuid4().hex}")
         assert client.get("/").json()["data"]["vault"] == "up"
 

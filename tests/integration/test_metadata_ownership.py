@@ -56,12 +56,20 @@ class Catcher:
 @pytest.fixture(scope="module")
 def world(mongo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalStack, str, str, str]]:
     folder = tmp_path_factory.mktemp("metadata")
-    with FakeSalesforce(accounts=3, cases=1, comments_per_case=0).serve() as sf, Catcher() as catcher, \
-            LocalStack(folder / "stack", mongo_url) as stack:
+    with (
+        FakeSalesforce(accounts=3, cases=1, comments_per_case=0).serve() as sf,
+        Catcher() as catcher,
+        LocalStack(folder / "stack", mongo_url) as stack,
+    ):
         with httpx.Client(base_url=stack.gateway_url, headers=stack.auth_headers, timeout=30) as admin:
-            stored = admin.post("/api/connections/token", json={
-                "connectorId": "salesforce", "workspaceId": "victim",
-                "token": {"accessToken": TOKEN, "metadata": {"instance_url": sf.base_url}}})
+            stored = admin.post(
+                "/api/connections/token",
+                json={
+                    "connectorId": "salesforce",
+                    "workspaceId": "victim",
+                    "token": {"accessToken": TOKEN, "metadata": {"instance_url": sf.base_url}},
+                },
+            )
             assert stored.status_code == 200, stored.text
         attacker = stack.ensure_api_key("dev", "connections:write,connectors:read", folder / "attacker-key")
         stack.catcher = catcher  # type: ignore[attr-defined]
@@ -71,11 +79,14 @@ def world(mongo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 def test_a_connections_write_key_cannot_redirect_the_credential(world: tuple[LocalStack, str, str, str]) -> None:
     stack, connection_id, attacker_key, org = world
     catcher: Catcher = stack.catcher  # type: ignore[attr-defined]
-    with httpx.Client(base_url=stack.gateway_url, headers={"Authorization": f"Bearer {attacker_key}"},
-                      timeout=30) as attacker:
-        for body in ({"connectionId": connection_id, "metadata": {"instance_url": catcher.url}},
-                     {"connectorId": "salesforce", "workspaceId": "victim", "metadata": {"instance_url": catcher.url}},
-                     {"connectionId": connection_id, "metadata": {"instance_url": None}}):
+    with httpx.Client(
+        base_url=stack.gateway_url, headers={"Authorization": f"Bearer {attacker_key}"}, timeout=30
+    ) as attacker:
+        for body in (
+            {"connectionId": connection_id, "metadata": {"instance_url": catcher.url}},
+            {"connectorId": "salesforce", "workspaceId": "victim", "metadata": {"instance_url": catcher.url}},
+            {"connectionId": connection_id, "metadata": {"instance_url": None}},
+        ):
             refused = attacker.post("/api/connections", json=body)
             assert refused.status_code == 400, refused.text
             error = refused.json()["error"]
@@ -84,8 +95,9 @@ def test_a_connections_write_key_cannot_redirect_the_credential(world: tuple[Loc
         read = attacker.get("/api/connectors/salesforce/containers", params={"connectionId": connection_id})
         assert read.status_code == 200, read.text
 
-    connection = httpx.get(f"{stack.gateway_url}/api/connections/{connection_id}", headers=stack.auth_headers,
-                           timeout=30).json()["data"]
+    connection = httpx.get(
+        f"{stack.gateway_url}/api/connections/{connection_id}", headers=stack.auth_headers, timeout=30
+    ).json()["data"]
     assert catcher.requests == []
     assert connection["systemMetadata"] == {"instance_url": org}
     assert TOKEN not in read.text
@@ -93,10 +105,12 @@ def test_a_connections_write_key_cannot_redirect_the_credential(world: tuple[Loc
 
 def test_user_metadata_merges_and_keeps_the_onboarding_facts(world: tuple[LocalStack, str, str, str]) -> None:
     stack, connection_id, attacker_key, org = world
-    with httpx.Client(base_url=stack.gateway_url, headers={"Authorization": f"Bearer {attacker_key}"},
-                      timeout=30) as client:
-        first = client.post("/api/connections", json={"connectionId": connection_id,
-                                                       "metadata": {"team": "core", "tier": "gold"}})
+    with httpx.Client(
+        base_url=stack.gateway_url, headers={"Authorization": f"Bearer {attacker_key}"}, timeout=30
+    ) as client:
+        first = client.post(
+            "/api/connections", json={"connectionId": connection_id, "metadata": {"team": "core", "tier": "gold"}}
+        )
         assert first.status_code == 200, first.text
         second = client.post("/api/connections", json={"connectionId": connection_id, "metadata": {"tier": None}})
         assert second.status_code == 200, second.text

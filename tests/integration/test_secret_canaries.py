@@ -32,7 +32,7 @@ def encoded_forms(secret: str) -> set[str]:
         last = (shift + len(raw)) // 3 * 3  # last group boundary before it ends
         for encode in (base64.b64encode, base64.urlsafe_b64encode):
             encoded = encode(bytes(shift) + raw).decode()
-            forms.add(encoded[first // 3 * 4:last // 3 * 4])
+            forms.add(encoded[first // 3 * 4 : last // 3 * 4])
     return forms
 
 
@@ -53,8 +53,11 @@ def _dump(mongo_url: str, database: str) -> list[tuple[str, bytes, str]]:
     """(collection, BSON bytes, extended JSON) of every document in `database`."""
     with MongoClient(mongo_url) as client:
         db = client[database]
-        return [(name, bson.encode(doc), json_util.dumps(doc))
-                for name in db.list_collection_names() for doc in db[name].find()]
+        return [
+            (name, bson.encode(doc), json_util.dumps(doc))
+            for name in db.list_collection_names()
+            for doc in db[name].find()
+        ]
 
 
 def test_canaries_are_in_no_mongo_document_and_no_log_line(stack: LocalStack, mongo_url: str) -> None:
@@ -62,15 +65,28 @@ def test_canaries_are_in_no_mongo_document_and_no_log_line(stack: LocalStack, mo
     token = f"ghp_canary{uuid.uuid4().hex}"
     password = f"pg-canary-{uuid.uuid4().hex}"
     with httpx.Client(base_url=stack.gateway_url, headers=stack.auth_headers, timeout=60) as api:
-        patched = api.patch("/api/connectors/github", json={"oauth": {"clientId": "canary-app",
-                                                                      "clientSecret": client_secret}})
+        patched = api.patch(
+            "/api/connectors/github", json={"oauth": {"clientId": "canary-app", "clientSecret": client_secret}}
+        )
         assert patched.status_code == 200, patched.text
-        stored = api.post("/api/connections/token", json={"connectorId": "github", "workspaceId": "ws-canary",
-                                                          "token": token})
+        stored = api.post(
+            "/api/connections/token", json={"connectorId": "github", "workspaceId": "ws-canary", "token": token}
+        )
         assert stored.status_code == 200, stored.text
-        database = api.post("/api/connectors/postgres/connect/callback", json={
-            "workspaceId": "ws-canary", "method": "credentials", "credentials": {
-                "host": "127.0.0.1", "port": 5432, "database": "test", "user": "postgres", "password": password}})
+        database = api.post(
+            "/api/connectors/postgres/connect/callback",
+            json={
+                "workspaceId": "ws-canary",
+                "method": "credentials",
+                "credentials": {
+                    "host": "127.0.0.1",
+                    "port": 5432,
+                    "database": "test",
+                    "user": "postgres",
+                    "password": password,
+                },
+            },
+        )
         assert database.status_code == 200, database.text
 
         # read each back once
@@ -93,8 +109,7 @@ def test_canaries_are_in_no_mongo_document_and_no_log_line(stack: LocalStack, mo
     for db, docs in documents.items():
         for what, secret in canaries.items():
             forms = encoded_forms(secret)
-            leaks = [name for name, raw, text in docs
-                     if any(form.encode() in raw or form in text for form in forms)]
+            leaks = [name for name, raw, text in docs if any(form.encode() in raw or form in text for form in forms)]
             assert not leaks, f"the {what} is readable in {db} collections {sorted(set(leaks))}"
 
     for name in ("gateway", "connector", "vault"):

@@ -46,14 +46,21 @@ def running(mongo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         providers = folder / "providers.yaml"
         providers.write_text("providers:" + provider.catalog_entry())
         stack = LocalStack(folder / "stack", mongo_url, extra_env={"UCF_PROVIDERS_FILE": str(providers)})
-        provider.register_client(CLIENT_ID, secret=CLIENT_SECRET,
-                                 redirect_uris=[stack.gateway_url + "/api/oauth/callback"],
-                                 auth_method="client_secret_basic")
+        provider.register_client(
+            CLIENT_ID,
+            secret=CLIENT_SECRET,
+            redirect_uris=[stack.gateway_url + "/api/oauth/callback"],
+            auth_method="client_secret_basic",
+        )
         with stack:
             run = Running(stack, provider, stack.start_connector("connector2"))
             try:
-                patched = run.http.patch("/api/connectors/acme", json={"oauth": {
-                    "clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET, "redirectUri": run.redirect_uri}})
+                patched = run.http.patch(
+                    "/api/connectors/acme",
+                    json={
+                        "oauth": {"clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET, "redirectUri": run.redirect_uri}
+                    },
+                )
                 assert patched.status_code == 200, patched.text
                 assert patched.json()["data"]["oauth"]["clientSecretSet"] is True
                 assert CLIENT_SECRET not in patched.text
@@ -63,8 +70,9 @@ def running(mongo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 
 def _connect(run: Running, workspace: str) -> dict:
-    started = run.http.post("/api/connectors/acme/connect", json={
-        "workspaceId": workspace, "method": "oauth2", "returnUrl": RETURN_URL})
+    started = run.http.post(
+        "/api/connectors/acme/connect", json={"workspaceId": workspace, "method": "oauth2", "returnUrl": RETURN_URL}
+    )
     assert started.status_code == 200, started.text
     return started.json()["data"]
 
@@ -84,12 +92,34 @@ def _mint_tokens(run: Running) -> dict:
     """An authorization-code grant done directly with the provider: a real access/refresh token pair."""
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    back = _query(_authorize(run.provider.url("authorize") + "?" + urlencode({
-        "client_id": CLIENT_ID, "redirect_uri": run.redirect_uri, "response_type": "code", "scope": "read write",
-        "state": "direct", "code_challenge": challenge, "code_challenge_method": "S256"})))
-    answer = httpx.post(run.provider.url("token"), auth=(CLIENT_ID, CLIENT_SECRET), data={
-        "grant_type": "authorization_code", "code": back["code"], "redirect_uri": run.redirect_uri,
-        "code_verifier": verifier}, timeout=30)
+    back = _query(
+        _authorize(
+            run.provider.url("authorize")
+            + "?"
+            + urlencode(
+                {
+                    "client_id": CLIENT_ID,
+                    "redirect_uri": run.redirect_uri,
+                    "response_type": "code",
+                    "scope": "read write",
+                    "state": "direct",
+                    "code_challenge": challenge,
+                    "code_challenge_method": "S256",
+                }
+            )
+        )
+    )
+    answer = httpx.post(
+        run.provider.url("token"),
+        auth=(CLIENT_ID, CLIENT_SECRET),
+        data={
+            "grant_type": "authorization_code",
+            "code": back["code"],
+            "redirect_uri": run.redirect_uri,
+            "code_verifier": verifier,
+        },
+        timeout=30,
+    )
     assert answer.status_code == 200, answer.text
     run.tokens.update((answer.json()["access_token"], answer.json()["refresh_token"]))
     return answer.json()
@@ -97,9 +127,19 @@ def _mint_tokens(run: Running) -> dict:
 
 def _store_expired(run: Running, workspace: str, tokens: dict) -> str:
     """Stores the pair as a token set that expired a minute ago; returns the connection id."""
-    stored = run.http.post("/api/connections/token", json={"connectorId": "acme", "workspaceId": workspace, "token": {
-        "accessToken": tokens["access_token"], "refreshToken": tokens["refresh_token"], "tokenType": "Bearer",
-        "expiresAt": (datetime.now(UTC) - timedelta(minutes=1)).isoformat()}})
+    stored = run.http.post(
+        "/api/connections/token",
+        json={
+            "connectorId": "acme",
+            "workspaceId": workspace,
+            "token": {
+                "accessToken": tokens["access_token"],
+                "refreshToken": tokens["refresh_token"],
+                "tokenType": "Bearer",
+                "expiresAt": (datetime.now(UTC) - timedelta(minutes=1)).isoformat(),
+            },
+        },
+    )
     assert stored.status_code == 200, stored.text
     return stored.json()["data"]["id"]
 
@@ -113,21 +153,27 @@ def test_full_rest_flow_and_bad_states_never_reach_the_token_endpoint(running: R
     assert back["state"] == started["state"]
 
     for state in ("bogus-state", started["state"] + "x"):
-        refused = run.http.post("/api/connectors/acme/connect/callback", json={
-            "workspaceId": "ws-flow", "code": back["code"], "state": state, "iss": back["iss"]})
+        refused = run.http.post(
+            "/api/connectors/acme/connect/callback",
+            json={"workspaceId": "ws-flow", "code": back["code"], "state": state, "iss": back["iss"]},
+        )
         assert refused.status_code == 400, refused.text
         assert refused.json()["error"]["code"] == "invalid_request"
     assert run.provider.calls["token:authorization_code"] == exchanges
 
-    done = run.http.post("/api/connectors/acme/connect/callback", json={
-        "workspaceId": "ws-flow", "code": back["code"], "state": back["state"], "iss": back["iss"]})
+    done = run.http.post(
+        "/api/connectors/acme/connect/callback",
+        json={"workspaceId": "ws-flow", "code": back["code"], "state": back["state"], "iss": back["iss"]},
+    )
     assert done.status_code == 200, done.text
     assert done.json()["data"]["status"] == "connected"
     connection_id = done.json()["data"]["connectionId"]
     assert run.provider.calls["token:authorization_code"] == exchanges + 1
 
-    replayed = run.http.post("/api/connectors/acme/connect/callback", json={
-        "workspaceId": "ws-flow", "code": back["code"], "state": back["state"], "iss": back["iss"]})
+    replayed = run.http.post(
+        "/api/connectors/acme/connect/callback",
+        json={"workspaceId": "ws-flow", "code": back["code"], "state": back["state"], "iss": back["iss"]},
+    )
     assert replayed.status_code == 400, replayed.text
     assert run.provider.calls["token:authorization_code"] == exchanges + 1
 
@@ -164,8 +210,10 @@ def test_concurrent_readers_in_two_processes_share_one_refresh(running: Running)
     refreshes, reuse = run.provider.calls["token:refresh_token"], run.provider.reuse_detected
 
     async def read_all() -> list[str]:
-        async with httpx.AsyncClient(base_url=run.stack.gateway_url, headers=run.stack.auth_headers,
-                                     timeout=60) as http, grpc.aio.insecure_channel(run.second_connector) as channel:
+        async with (
+            httpx.AsyncClient(base_url=run.stack.gateway_url, headers=run.stack.auth_headers, timeout=60) as http,
+            grpc.aio.insecure_channel(run.second_connector) as channel,
+        ):
             stub = connections_pb2_grpc.ConnectionServiceStub(channel)
             metadata = [("authorization", f"Bearer {run.stack.api_key}")]
 
@@ -175,8 +223,9 @@ def test_concurrent_readers_in_two_processes_share_one_refresh(running: Running)
                 return answer.json()["data"]["accessToken"]
 
             async def direct() -> str:
-                answer = await stub.GetToken(cpb.GetTokenRequest(connection_id=connection_id), metadata=metadata,
-                                             timeout=60)
+                answer = await stub.GetToken(
+                    cpb.GetTokenRequest(connection_id=connection_id), metadata=metadata, timeout=60
+                )
                 return answer.credential.access_token
 
             return await asyncio.gather(*[(via_gateway if n % 2 else direct)() for n in range(READERS)])
@@ -193,12 +242,17 @@ def test_concurrent_readers_in_two_processes_share_one_refresh(running: Running)
 
 
 def test_a_failed_refresh_answers_with_the_provider_reason_and_a_revoked_connection_yields_nothing(
-        running: Running) -> None:
+    running: Running,
+) -> None:
     run = running
     tokens = _mint_tokens(run)
     connection_id = _store_expired(run, "ws-failed", tokens)
-    revoked = httpx.post(run.provider.url("revoke"), auth=(CLIENT_ID, CLIENT_SECRET), timeout=30,
-                         data={"token": tokens["refresh_token"], "token_type_hint": "refresh_token"})
+    revoked = httpx.post(
+        run.provider.url("revoke"),
+        auth=(CLIENT_ID, CLIENT_SECRET),
+        timeout=30,
+        data={"token": tokens["refresh_token"], "token_type_hint": "refresh_token"},
+    )
     assert revoked.status_code == 200
     refreshes = run.provider.calls["token:refresh_token"]
 
@@ -217,10 +271,18 @@ def test_a_failed_refresh_answers_with_the_provider_reason_and_a_revoked_connect
     # a connected connection, revoked: neither process hands out its token again
     fresh = _mint_tokens(run)
     in_an_hour = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
-    stored = run.http.post("/api/connections/token", json={"connectorId": "acme", "workspaceId": "ws-revoked",
-                                                           "token": {"accessToken": fresh["access_token"],
-                                                                     "refreshToken": fresh["refresh_token"],
-                                                                     "expiresAt": in_an_hour}})
+    stored = run.http.post(
+        "/api/connections/token",
+        json={
+            "connectorId": "acme",
+            "workspaceId": "ws-revoked",
+            "token": {
+                "accessToken": fresh["access_token"],
+                "refreshToken": fresh["refresh_token"],
+                "expiresAt": in_an_hour,
+            },
+        },
+    )
     live_id = stored.json()["data"]["id"]
     assert run.http.get(f"/api/connections/{live_id}/token").json()["data"]["accessToken"] == fresh["access_token"]
     answer = run.http.post(f"/api/connections/{live_id}/revoke")
@@ -234,8 +296,10 @@ def test_a_failed_refresh_answers_with_the_provider_reason_and_a_revoked_connect
         assert refused.json()["error"]["details"]["status"] == "revoked"
         with grpc.insecure_channel(run.second_connector) as channel, pytest.raises(grpc.RpcError) as direct:
             connections_pb2_grpc.ConnectionServiceStub(channel).GetToken(
-                cpb.GetTokenRequest(connection_id=reader), metadata=[("authorization", f"Bearer {run.stack.api_key}")],
-                timeout=60)
+                cpb.GetTokenRequest(connection_id=reader),
+                metadata=[("authorization", f"Bearer {run.stack.api_key}")],
+                timeout=60,
+            )
         assert direct.value.code() is grpc.StatusCode.FAILED_PRECONDITION
         assert "accessToken" not in refused.text and fresh["access_token"] not in refused.text
 

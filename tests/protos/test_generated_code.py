@@ -29,9 +29,7 @@ def test_generated_code_matches_protos(tmp_path: Path) -> None:
         committed = ROOT / rel
         if not committed.exists() or committed.read_bytes() != path.read_bytes():
             drift.append(str(rel))
-    committed_all = {
-        p.relative_to(ROOT) for s in generator.GENERATED_SUFFIXES for p in ROOT.glob(f"ucf/**/*{s}")
-    }
+    committed_all = {p.relative_to(ROOT) for s in generator.GENERATED_SUFFIXES for p in ROOT.glob(f"ucf/**/*{s}")}
     stale = committed_all - {p.relative_to(tmp_path) for p in fresh}
     assert not drift, f"generated code is out of date, run `make proto`: {drift}"
     assert not stale, f"generated files without a .proto: {sorted(map(str, stale))}"

@@ -124,9 +124,24 @@ class LocalStack:
     def ensure_api_key(self, tenant: str, scopes: str, key_file: Path) -> str:
         """Register (or create) an API key with the connector service's admin CLI."""
         result = subprocess.run(
-            [sys.executable, "-m", "connector_service", "api-keys", "ensure",
-             "--tenant", tenant, "--scopes", scopes, "--key-file", str(key_file)],
-            env=self.env, capture_output=True, text=True, timeout=60, check=False,
+            [
+                sys.executable,
+                "-m",
+                "connector_service",
+                "api-keys",
+                "ensure",
+                "--tenant",
+                tenant,
+                "--scopes",
+                scopes,
+                "--key-file",
+                str(key_file),
+            ],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
         if result.returncode != 0:
             raise ProcessFailed(f"api-keys ensure failed:\n{result.stdout}{result.stderr}")
@@ -158,7 +173,10 @@ class LocalStack:
     def _start(self, name: str, *args: str, env: dict[str, str] | None = None) -> None:
         with (self.logs / f"{name}.log").open("wb") as log:
             self.processes[name] = subprocess.Popen(
-                [sys.executable, *args], env={**self.env, **(env or {})}, stdin=subprocess.DEVNULL, stdout=log,
+                [sys.executable, *args],
+                env={**self.env, **(env or {})},
+                stdin=subprocess.DEVNULL,
+                stdout=log,
                 stderr=subprocess.STDOUT,
             )
 

@@ -50,7 +50,11 @@ def docker_compose() -> str:
 def _config(binary: str, env_file: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [binary, "--env-file", str(env_file), "-f", str(COMPOSE), "config", "-q"],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 
@@ -132,9 +136,14 @@ def test_every_configuration_variable_of_the_design_is_documented(documented: se
     assert variables <= documented, f"not in .env.example: {sorted(variables - documented)}"
 
 
-@pytest.mark.parametrize("dockerfile", [
-    "services/vault_service/Dockerfile", "services/connector_service/Dockerfile", "gateway/Dockerfile",
-])
+@pytest.mark.parametrize(
+    "dockerfile",
+    [
+        "services/vault_service/Dockerfile",
+        "services/connector_service/Dockerfile",
+        "gateway/Dockerfile",
+    ],
+)
 def test_each_process_image_runs_as_a_non_root_user(compose: dict, dockerfile: str) -> None:
     built = {svc["build"]["dockerfile"] for svc in compose["services"].values() if "build" in svc}
     assert dockerfile in built

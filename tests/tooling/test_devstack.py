@@ -78,8 +78,13 @@ def _start(tmp_path: Path, **env: str) -> Devstack:
     environment.pop("MONGODB_URL", None)
     environment.pop("VAULT_MONGODB_URL", None)
     proc = subprocess.Popen(
-        [sys.executable, "tools/devstack.py"], cwd=ROOT, env=environment, stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [sys.executable, "tools/devstack.py"],
+        cwd=ROOT,
+        env=environment,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     stack = Devstack(proc, tmp_path / "data", gateway_port)
 
@@ -128,7 +133,8 @@ def test_make_run_serves_the_catalog_and_stops_cleanly_on_sigterm(devstack: Devs
 
     response = httpx.get(
         f"http://127.0.0.1:{devstack.gateway_port}/api/connectors",
-        headers={"Authorization": f"Bearer {printed}"}, timeout=30,
+        headers={"Authorization": f"Bearer {printed}"},
+        timeout=30,
     )
     assert response.status_code == 200, response.text
     listed = {c["id"] for c in response.json()["data"]["items"]}

@@ -27,8 +27,9 @@ def new_key_text(*ids: str) -> str:
     return ",".join(f"{key_id}:{Fernet.generate_key().decode()}" for key_id in ids)
 
 
-def ref(owner: str = "conn-1", tenant: str = "acme",
-        kind: int = vault_pb2.SECRET_KIND_OAUTH2_TOKENS) -> vault_pb2.SecretRef:
+def ref(
+    owner: str = "conn-1", tenant: str = "acme", kind: int = vault_pb2.SECRET_KIND_OAUTH2_TOKENS
+) -> vault_pb2.SecretRef:
     return vault_pb2.SecretRef(tenant_id=tenant, owner_id=owner, kind=kind)
 
 
@@ -57,12 +58,14 @@ class RunningVault:
         return (("authorization", f"Bearer {self.token}"),)
 
     async def put(self, payload: dict[str, Any], **ref_fields: Any) -> vault_pb2.PutSecretResponse:
-        return await self.stub.PutSecret(vault_pb2.PutSecretRequest(ref=ref(**ref_fields), payload=struct(payload)),
-                                         metadata=self.md, timeout=10)
+        return await self.stub.PutSecret(
+            vault_pb2.PutSecretRequest(ref=ref(**ref_fields), payload=struct(payload)), metadata=self.md, timeout=10
+        )
 
     async def get(self, **ref_fields: Any) -> vault_pb2.GetSecretResponse:
-        return await self.stub.GetSecret(vault_pb2.GetSecretRequest(ref=ref(**ref_fields)), metadata=self.md,
-                                         timeout=10)
+        return await self.stub.GetSecret(
+            vault_pb2.GetSecretRequest(ref=ref(**ref_fields)), metadata=self.md, timeout=10
+        )
 
 
 def settings_for(**overrides: Any) -> Settings:
@@ -72,8 +75,14 @@ def settings_for(**overrides: Any) -> Settings:
 
 
 @asynccontextmanager
-async def running_vault(mongo_url: str, db_name: str, key_text: str | None = None, *,
-                        channel: grpc.aio.Channel | None = None, **overrides: Any) -> AsyncIterator[RunningVault]:
+async def running_vault(
+    mongo_url: str,
+    db_name: str,
+    key_text: str | None = None,
+    *,
+    channel: grpc.aio.Channel | None = None,
+    **overrides: Any,
+) -> AsyncIterator[RunningVault]:
     token = overrides.pop("token", None) or secrets.token_urlsafe(32)
     settings = settings_for(vault_client_token=token, **overrides)
     keyring = KeyRing.from_text(key_text or new_key_text("k1"))

@@ -30,8 +30,11 @@ def health_status(address: str, timeout: float = 0.5) -> int | None:
     """The vault's overall health status over a fresh channel (no reconnect backoff), None when unreachable."""
     with grpc.insecure_channel(address) as channel:
         try:
-            return health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""),
-                                                             timeout=timeout).status
+            return (
+                health_pb2_grpc.HealthStub(channel)
+                .Check(health_pb2.HealthCheckRequest(service=""), timeout=timeout)
+                .status
+            )
         except grpc.RpcError:
             return None
 
@@ -40,8 +43,14 @@ async def vault_cli(*args: str, env: dict[str, str] | None = None) -> tuple[int,
     """Runs `python -m vault_service ARGS` without blocking the loop an in-process vault is served from;
     exit code, stdout, stderr."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "vault_service", *args, env={**os.environ, **(env or {})},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "vault_service",
+        *args,
+        env={**os.environ, **(env or {})},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(process.communicate(), 60)
     return process.returncode or 0, out.decode(), err.decode()
 
@@ -51,10 +60,18 @@ class VaultProcess:
         self.port = free_port()
         self.token = secrets.token_urlsafe(32)
         self.log_path = folder / "vault.log"
-        self.env = {**os.environ, "VAULT_HOST": "127.0.0.1", "VAULT_PORT": str(self.port),
-                    "VAULT_MONGODB_URL": mongo_url, "VAULT_MONGODB_DB": db_name, "VAULT_KEYS": new_key_text("k1"),
-                    "VAULT_CLIENT_TOKEN": self.token, "LOG_JSON": "true", "VAULT_HEALTH_INTERVAL_SECONDS": "0.5",
-                    **env}
+        self.env = {
+            **os.environ,
+            "VAULT_HOST": "127.0.0.1",
+            "VAULT_PORT": str(self.port),
+            "VAULT_MONGODB_URL": mongo_url,
+            "VAULT_MONGODB_DB": db_name,
+            "VAULT_KEYS": new_key_text("k1"),
+            "VAULT_CLIENT_TOKEN": self.token,
+            "LOG_JSON": "true",
+            "VAULT_HEALTH_INTERVAL_SECONDS": "0.5",
+            **env,
+        }
         self._folder = folder
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -64,9 +81,14 @@ class VaultProcess:
 
     def start(self) -> None:
         with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "vault_service", "serve"], cwd=self._folder,
-                                            env=self.env, stdin=subprocess.DEVNULL, stdout=log,
-                                            stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "vault_service", "serve"],
+                cwd=self._folder,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
 
     def wait_serving(self, interval: float = 0.1) -> float:
         """Polls health every `interval` s; returns the `time.monotonic()` at which SERVING was first seen."""

@@ -26,25 +26,34 @@ async def test_every_call_is_audited_including_refused_ones(vault: RunningVault)
     await vault.put({"apiKey": "x"})
     await vault.get()
     with pytest.raises(grpc.aio.AioRpcError):
-        await vault.stub.GetSecret(vault_pb2.GetSecretRequest(ref=ref()),
-                                   metadata=(("authorization", "Bearer wrong"), ("x-request-id", "req-denied-1")))
+        await vault.stub.GetSecret(
+            vault_pb2.GetSecretRequest(ref=ref()),
+            metadata=(("authorization", "Bearer wrong"), ("x-request-id", "req-denied-1")),
+        )
     with pytest.raises(grpc.aio.AioRpcError):
         await vault.get(owner="missing")
 
     records = await _records(vault)
     assert [(r["operation"], r["outcome"], r["caller"]) for r in records] == [
-        ("put", "ok", "token-client"), ("get", "ok", "token-client"),
-        ("get", "forbidden", "token:invalid"), ("get", "not_found", "token-client")]
+        ("put", "ok", "token-client"),
+        ("get", "ok", "token-client"),
+        ("get", "forbidden", "token:invalid"),
+        ("get", "not_found", "token-client"),
+    ]
     assert records[0]["key_id"] == "k1" and records[0]["tenant_id"] == "acme" and records[0]["kind"] == "oauth2_tokens"
     assert records[2]["request_id"] == "req-denied-1"
     assert (await verify_chain(vault.db["vault_audit"])).intact
 
 
 async def test_concurrent_calls_keep_a_single_unbroken_chain(vault: RunningVault) -> None:
-    await asyncio.gather(*(vault.put({"apiKey": f"v{i}"}, owner=f"conn-{i % 5}") for i in range(40)),
-                         *(vault.stub.GetSecretMetadata(vault_pb2.GetSecretMetadataRequest(ref=ref(owner="none")),
-                                                        metadata=vault.md) for _ in range(10)),
-                         return_exceptions=True)
+    await asyncio.gather(
+        *(vault.put({"apiKey": f"v{i}"}, owner=f"conn-{i % 5}") for i in range(40)),
+        *(
+            vault.stub.GetSecretMetadata(vault_pb2.GetSecretMetadataRequest(ref=ref(owner="none")), metadata=vault.md)
+            for _ in range(10)
+        ),
+        return_exceptions=True,
+    )
     report = await verify_chain(vault.db["vault_audit"])
     assert report.intact and report.records == 50
 
@@ -70,13 +79,19 @@ async def test_verify_reports_the_first_tampered_record(vault: RunningVault, tam
 
 async def test_reads_fail_closed_when_the_audit_log_is_unwritable(vault: RunningVault) -> None:
     await vault.put({"apiKey": "must-not-leak"})
-    await vault.db.command("collMod", "vault_audit",
-                           validator={"$jsonSchema": {"required": ["field_no_record_has"]}},
-                           validationLevel="strict", validationAction="error")
+    await vault.db.command(
+        "collMod",
+        "vault_audit",
+        validator={"$jsonSchema": {"required": ["field_no_record_has"]}},
+        validationLevel="strict",
+        validationAction="error",
+    )
     try:
-        for call in (vault.get(), vault.put({"apiKey": "other"}, owner="conn-2"),
-                     vault.stub.GetSecret(vault_pb2.GetSecretRequest(ref=ref()),
-                                          metadata=(("authorization", "Bearer wrong"),))):
+        for call in (
+            vault.get(),
+            vault.put({"apiKey": "other"}, owner="conn-2"),
+            vault.stub.GetSecret(vault_pb2.GetSecretRequest(ref=ref()), metadata=(("authorization", "Bearer wrong"),)),
+        ):
             with pytest.raises(grpc.aio.AioRpcError) as failed:
                 await call
             assert failed.value.code() == grpc.StatusCode.UNAVAILABLE
@@ -89,10 +104,15 @@ async def test_reads_fail_closed_when_the_audit_log_is_unwritable(vault: Running
 
 
 async def test_the_canary_appears_in_no_audit_record_document_or_log_line(
-        vault: RunningVault, caplog: pytest.LogCaptureFixture) -> None:
+    vault: RunningVault, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
-    forms = [CANARY, base64.b64encode(CANARY.encode()).decode(), base64.urlsafe_b64encode(CANARY.encode()).decode(),
-             CANARY.encode().hex()]
+    forms = [
+        CANARY,
+        base64.b64encode(CANARY.encode()).decode(),
+        base64.urlsafe_b64encode(CANARY.encode()).decode(),
+        CANARY.encode().hex(),
+    ]
     payload = {"accessToken": CANARY, "refreshToken": CANARY, "nested": {"password": CANARY}}
     await vault.put(payload)
     await vault.get()
@@ -101,8 +121,9 @@ async def test_the_canary_appears_in_no_audit_record_document_or_log_line(
     with pytest.raises(grpc.aio.AioRpcError):
         await vault.get(owner="conn-2")  # integrity failure path logs and audits too
     with pytest.raises(grpc.aio.AioRpcError):
-        await vault.stub.PutSecret(vault_pb2.PutSecretRequest(ref=ref(owner="bad owner"), payload=struct(payload)),
-                                   metadata=vault.md)
+        await vault.stub.PutSecret(
+            vault_pb2.PutSecretRequest(ref=ref(owner="bad owner"), payload=struct(payload)), metadata=vault.md
+        )
     await vault.stub.DeleteSecret(vault_pb2.DeleteSecretRequest(ref=ref()), metadata=vault.md)
 
     stored = []

@@ -28,8 +28,7 @@ def _env(mongo_url: str, db_name: str) -> dict[str, str]:
     return {"VAULT_MONGODB_URL": mongo_url, "VAULT_MONGODB_DB": db_name}
 
 
-async def test_the_real_vault_logs_its_head_at_start_and_stop(mongo_url: str, db_suffix: str,
-                                                              tmp_path: Path) -> None:
+async def test_the_real_vault_logs_its_head_at_start_and_stop(mongo_url: str, db_suffix: str, tmp_path: Path) -> None:
     db_name = f"ucf_vault_{db_suffix}"
     vault = VaultProcess(tmp_path, mongo_url, db_name)
     vault.start()
@@ -39,8 +38,9 @@ async def test_the_real_vault_logs_its_head_at_start_and_stop(mongo_url: str, db
             stub = vault_pb2_grpc.VaultServiceStub(channel)
             md = (("authorization", f"Bearer {vault.token}"),)
             for owner in ("conn-1", "conn-2", "conn-3"):
-                stub.PutSecret(vault_pb2.PutSecretRequest(ref=ref(owner), payload=struct({"apiKey": "x"})),
-                               metadata=md, timeout=10)
+                stub.PutSecret(
+                    vault_pb2.PutSecretRequest(ref=ref(owner), payload=struct({"apiKey": "x"})), metadata=md, timeout=10
+                )
     finally:
         assert vault.stop() == 0
 
@@ -49,14 +49,16 @@ async def test_the_real_vault_logs_its_head_at_start_and_stop(mongo_url: str, db
     assert lines[0]["count"] == 0
     assert lines[1]["count"] == 3 and lines[1]["msg"] == f"audit head 3:{lines[1]['head']}"
 
-    code, out, _ = await _cli("verify-audit", "--expect-head", f"{lines[1]['count']}:{lines[1]['head']}",
-                              env=_env(mongo_url, db_name))
+    code, out, _ = await _cli(
+        "verify-audit", "--expect-head", f"{lines[1]['count']}:{lines[1]['head']}", env=_env(mongo_url, db_name)
+    )
     assert code == 0, out
     assert "expected head 3:" in out and "0 records after it" in out
 
 
-async def test_the_head_is_logged_every_interval(mongo_url: str, db_suffix: str,
-                                                 caplog: pytest.LogCaptureFixture) -> None:
+async def test_the_head_is_logged_every_interval(
+    mongo_url: str, db_suffix: str, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO, logger="vault.audit")
     async with running_vault(mongo_url, f"ucf_vault_{db_suffix}", vault_audit_head_interval_seconds=0.1) as vault:
         await vault.put({"apiKey": "x"})
@@ -67,8 +69,7 @@ async def test_the_head_is_logged_every_interval(mongo_url: str, db_suffix: str,
     assert (periodic[-1]["count"], periodic[-1]["head"]) == (1, record["hash"])
 
 
-async def test_verify_audit_fails_when_records_after_the_shipped_head_are_gone(mongo_url: str,
-                                                                                db_suffix: str) -> None:
+async def test_verify_audit_fails_when_records_after_the_shipped_head_are_gone(mongo_url: str, db_suffix: str) -> None:
     db_name = f"ucf_vault_{db_suffix}"
     async with running_vault(mongo_url, db_name) as vault:
         for owner in ("conn-1", "conn-2", "conn-3", "conn-4"):

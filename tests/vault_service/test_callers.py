@@ -36,21 +36,26 @@ ADMIN_CALLS: dict[str, Call] = {
 ALL_CALLS = {**SECRET_CALLS, **ADMIN_CALLS}
 
 
-async def _refused(call: Call, stub: vault_pb2_grpc.VaultServiceStub,
-                   md: tuple[tuple[str, str], ...]) -> grpc.StatusCode:
+async def _refused(
+    call: Call, stub: vault_pb2_grpc.VaultServiceStub, md: tuple[tuple[str, str], ...]
+) -> grpc.StatusCode:
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await call(stub, md)
     return refused.value.code()
 
 
 @pytest.mark.parametrize("operation", list(ALL_CALLS))
-@pytest.mark.parametrize(("metadata", "expected"), [
-    pytest.param((), grpc.StatusCode.UNAUTHENTICATED, id="no-credential"),
-    pytest.param((("authorization", "Basic dXNlcjpwYXNz"),), grpc.StatusCode.UNAUTHENTICATED, id="other-scheme"),
-    pytest.param((("authorization", "Bearer not-the-token"),), grpc.StatusCode.PERMISSION_DENIED, id="wrong-token"),
-])
+@pytest.mark.parametrize(
+    ("metadata", "expected"),
+    [
+        pytest.param((), grpc.StatusCode.UNAUTHENTICATED, id="no-credential"),
+        pytest.param((("authorization", "Basic dXNlcjpwYXNz"),), grpc.StatusCode.UNAUTHENTICATED, id="other-scheme"),
+        pytest.param((("authorization", "Bearer not-the-token"),), grpc.StatusCode.PERMISSION_DENIED, id="wrong-token"),
+    ],
+)
 async def test_token_mode_refuses_missing_and_wrong_credentials(
-        vault: RunningVault, operation: str, metadata: tuple[tuple[str, str], ...], expected: grpc.StatusCode) -> None:
+    vault: RunningVault, operation: str, metadata: tuple[tuple[str, str], ...], expected: grpc.StatusCode
+) -> None:
     await vault.put({"apiKey": "kept"})
     assert await _refused(ALL_CALLS[operation], vault.stub, metadata) == expected
     last = await vault.db["vault_audit"].find_one({}, sort=[("_id", -1)])
@@ -71,18 +76,25 @@ def _channel(port: int, ca: Path, identity: Path | None, name: str | None) -> gr
     credentials = grpc.ssl_channel_credentials(
         (ca / "ca.crt").read_bytes(),
         (identity / f"{name}.key").read_bytes() if identity and name else None,
-        (identity / f"{name}.crt").read_bytes() if identity and name else None)
-    return grpc.aio.secure_channel(f"127.0.0.1:{port}", credentials,
-                                   options=[("grpc.ssl_target_name_override", "vault")])
+        (identity / f"{name}.crt").read_bytes() if identity and name else None,
+    )
+    return grpc.aio.secure_channel(
+        f"127.0.0.1:{port}", credentials, options=[("grpc.ssl_target_name_override", "vault")]
+    )
 
 
 @pytest.fixture
 async def mtls_vault(mongo_url: str, db_suffix: str, pki: dict[str, Path]):
     good = pki["good"]
     async with running_vault(
-            mongo_url, f"ucf_vault_{db_suffix}", vault_tls_cert_file=good / "vault.crt",
-            vault_tls_key_file=good / "vault.key", vault_tls_client_ca_file=good / "ca.crt",
-            vault_allowed_clients="connector-service", vault_admin_clients="vault-admin") as running:
+        mongo_url,
+        f"ucf_vault_{db_suffix}",
+        vault_tls_cert_file=good / "vault.crt",
+        vault_tls_key_file=good / "vault.key",
+        vault_tls_client_ca_file=good / "ca.crt",
+        vault_allowed_clients="connector-service",
+        vault_admin_clients="vault-admin",
+    ) as running:
         yield running
 
 
@@ -91,8 +103,9 @@ async def _with_channel(channel: grpc.aio.Channel, call: Call, md: tuple = ()) -
         return await call(vault_pb2_grpc.VaultServiceStub(channel), md)
 
 
-async def test_mtls_allowed_clients_work_for_their_own_operations(mtls_vault: RunningVault,
-                                                                   pki: dict[str, Path]) -> None:
+async def test_mtls_allowed_clients_work_for_their_own_operations(
+    mtls_vault: RunningVault, pki: dict[str, Path]
+) -> None:
     good = pki["good"]
     for name in ("put", "get", "metadata", "delete"):
         await _with_channel(_channel(mtls_vault.port, good, good, "connector-service"), SECRET_CALLS[name])
@@ -103,14 +116,16 @@ async def test_mtls_allowed_clients_work_for_their_own_operations(mtls_vault: Ru
 
 
 @pytest.mark.parametrize("operation", list(ALL_CALLS))
-async def test_mtls_refuses_wrong_identities_and_certificates(mtls_vault: RunningVault, pki: dict[str, Path],
-                                                              operation: str) -> None:
+async def test_mtls_refuses_wrong_identities_and_certificates(
+    mtls_vault: RunningVault, pki: dict[str, Path], operation: str
+) -> None:
     good, other = pki["good"], pki["other"]
     call = ALL_CALLS[operation]
     wrong_role = "vault-admin" if operation in SECRET_CALLS else "connector-service"
     with pytest.raises(grpc.aio.AioRpcError) as denied:
-        await _with_channel(_channel(mtls_vault.port, good, good, wrong_role), call,
-                            (("authorization", f"Bearer {mtls_vault.token}"),))
+        await _with_channel(
+            _channel(mtls_vault.port, good, good, wrong_role), call, (("authorization", f"Bearer {mtls_vault.token}"),)
+        )
     assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
     # a certificate from another CA, or none at all, does not get past the handshake

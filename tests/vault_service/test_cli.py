@@ -22,8 +22,13 @@ from tests.vault_service.seeding import seed_secrets
 
 
 def _env_for(vault: RunningVault, mongo_url: str, db_name: str) -> dict[str, str]:
-    return {"VAULT_HOST": "127.0.0.1", "VAULT_PORT": str(vault.port), "VAULT_CLIENT_TOKEN": vault.token,
-            "VAULT_MONGODB_URL": mongo_url, "VAULT_MONGODB_DB": db_name}
+    return {
+        "VAULT_HOST": "127.0.0.1",
+        "VAULT_PORT": str(vault.port),
+        "VAULT_CLIENT_TOKEN": vault.token,
+        "VAULT_MONGODB_URL": mongo_url,
+        "VAULT_MONGODB_DB": db_name,
+    }
 
 
 async def test_keygen_prints_a_usable_entry() -> None:
@@ -77,20 +82,38 @@ async def test_status_rewrap_retire_and_verify_audit(mongo_url: str, db_suffix: 
 
 
 def test_serve_refuses_to_start_without_a_key_ring(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "vault_service", "serve"], cwd=tmp_path, capture_output=True,
-                            check=False, text=True, timeout=60,
-                            env={**os.environ, "VAULT_KEYS": "", "VAULT_KEYS_FILE": "", "VAULT_CLIENT_TOKEN": "t" * 32})
+    result = subprocess.run(
+        [sys.executable, "-m", "vault_service", "serve"],
+        cwd=tmp_path,
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=60,
+        env={**os.environ, "VAULT_KEYS": "", "VAULT_KEYS_FILE": "", "VAULT_CLIENT_TOKEN": "t" * 32},
+    )
     assert result.returncode == 2
     assert "no key ring configured" in result.stderr
 
 
 def test_serve_runs_until_sigterm(mongo_url: str, db_suffix: str, tmp_path: Path) -> None:
     port = free_port()
-    env = {**os.environ, "VAULT_PORT": str(port), "VAULT_HOST": "127.0.0.1", "VAULT_MONGODB_URL": mongo_url,
-           "VAULT_MONGODB_DB": f"ucf_vault_{db_suffix}", "VAULT_KEYS": new_key_text("k1"),
-           "VAULT_CLIENT_TOKEN": "t" * 32}
-    process = subprocess.Popen([sys.executable, "-m", "vault_service", "serve"], cwd=tmp_path, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    env = {
+        **os.environ,
+        "VAULT_PORT": str(port),
+        "VAULT_HOST": "127.0.0.1",
+        "VAULT_MONGODB_URL": mongo_url,
+        "VAULT_MONGODB_DB": f"ucf_vault_{db_suffix}",
+        "VAULT_KEYS": new_key_text("k1"),
+        "VAULT_CLIENT_TOKEN": "t" * 32,
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "vault_service", "serve"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         status = None
         for _ in range(200):
@@ -102,8 +125,9 @@ def test_serve_runs_until_sigterm(mongo_url: str, db_suffix: str, tmp_path: Path
                     break
                 time.sleep(0.1)
         assert status == health_pb2.HealthCheckResponse.ServingStatus.Name(health_pb2.HealthCheckResponse.SERVING)
-        code = subprocess.run([sys.executable, "-m", "vault_service", "healthcheck"], env=env, cwd=tmp_path,
-                              timeout=30, check=False).returncode
+        code = subprocess.run(
+            [sys.executable, "-m", "vault_service", "healthcheck"], env=env, cwd=tmp_path, timeout=30, check=False
+        ).returncode
         assert code == 0
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0

@@ -18,8 +18,9 @@ NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 
 async def _status(vault: RunningVault, service: str = "") -> int:
-    reply = await health_pb2_grpc.HealthStub(vault.channel).Check(health_pb2.HealthCheckRequest(service=service),
-                                                                  timeout=5)
+    reply = await health_pb2_grpc.HealthStub(vault.channel).Check(
+        health_pb2.HealthCheckRequest(service=service), timeout=5
+    )
     return reply.status
 
 
@@ -52,8 +53,13 @@ async def test_health_reports_not_serving_when_mongodb_stops(db_suffix: str) -> 
 
 
 async def test_health_follows_the_audit_log(vault: RunningVault) -> None:
-    await vault.db.command("collMod", "vault_audit", validator={"$jsonSchema": {"required": ["never"]}},
-                           validationLevel="strict", validationAction="error")
+    await vault.db.command(
+        "collMod",
+        "vault_audit",
+        validator={"$jsonSchema": {"required": ["never"]}},
+        validationLevel="strict",
+        validationAction="error",
+    )
     with pytest.raises(grpc.aio.AioRpcError):
         await vault.get()
     assert await _wait_for(vault, NOT_SERVING) == NOT_SERVING

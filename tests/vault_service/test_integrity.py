@@ -62,7 +62,8 @@ async def test_a_flipped_byte_fails_over_grpc(vault: RunningVault, position: int
     token = bytearray(base64.urlsafe_b64decode((await _doc(vault, "conn-1"))["ciphertext"]))
     token[position] ^= 0x01
     await vault.db["secrets"].update_one(
-        {"owner_id": "conn-1"}, {"$set": {"ciphertext": base64.urlsafe_b64encode(bytes(token)).decode()}})
+        {"owner_id": "conn-1"}, {"$set": {"ciphertext": base64.urlsafe_b64encode(bytes(token)).decode()}}
+    )
     await _assert_integrity_failure(vault, "conn-1", "flip-me")
 
 
@@ -85,7 +86,10 @@ async def test_a_record_claiming_another_key_fails(mongo_url: str, db_suffix: st
         await vault.put({"apiKey": "keyed"})
         await vault.db["secrets"].update_one({"owner_id": "conn-1"}, {"$set": {"key_id": "k1"}})
         await _assert_integrity_failure(vault, "conn-1", "keyed")
-        meta = await vault.stub.GetSecretMetadata(vault_pb2.GetSecretMetadataRequest(
-            ref=vault_pb2.SecretRef(tenant_id="acme", owner_id="conn-1", kind=vault_pb2.SECRET_KIND_OAUTH2_TOKENS)),
-            metadata=vault.md)
+        meta = await vault.stub.GetSecretMetadata(
+            vault_pb2.GetSecretMetadataRequest(
+                ref=vault_pb2.SecretRef(tenant_id="acme", owner_id="conn-1", kind=vault_pb2.SECRET_KIND_OAUTH2_TOKENS)
+            ),
+            metadata=vault.md,
+        )
         assert meta.metadata.key_id == "k1"

@@ -101,18 +101,22 @@ async def test_expected_version_zero_means_create_only(vault: RunningVault) -> N
     assert exists.value.code() == grpc.StatusCode.ABORTED
 
 
-@pytest.mark.parametrize("bad_ref", [
-    pytest.param(vault_pb2.SecretRef(owner_id="c", kind=1), id="no-tenant"),
-    pytest.param(vault_pb2.SecretRef(tenant_id="t", kind=1), id="no-owner"),
-    pytest.param(vault_pb2.SecretRef(tenant_id="t", owner_id="c"), id="unspecified-kind"),
-    pytest.param(vault_pb2.SecretRef(tenant_id="t", owner_id="c", kind=99), id="unknown-kind"),
-    pytest.param(vault_pb2.SecretRef(tenant_id="t" * 201, owner_id="c", kind=1), id="tenant-too-long"),
-    pytest.param(vault_pb2.SecretRef(tenant_id="t\n", owner_id="c", kind=1), id="control-character"),
-])
+@pytest.mark.parametrize(
+    "bad_ref",
+    [
+        pytest.param(vault_pb2.SecretRef(owner_id="c", kind=1), id="no-tenant"),
+        pytest.param(vault_pb2.SecretRef(tenant_id="t", kind=1), id="no-owner"),
+        pytest.param(vault_pb2.SecretRef(tenant_id="t", owner_id="c"), id="unspecified-kind"),
+        pytest.param(vault_pb2.SecretRef(tenant_id="t", owner_id="c", kind=99), id="unknown-kind"),
+        pytest.param(vault_pb2.SecretRef(tenant_id="t" * 201, owner_id="c", kind=1), id="tenant-too-long"),
+        pytest.param(vault_pb2.SecretRef(tenant_id="t\n", owner_id="c", kind=1), id="control-character"),
+    ],
+)
 async def test_invalid_references_are_refused_clearly(vault: RunningVault, bad_ref: vault_pb2.SecretRef) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as refused:
-        await vault.stub.PutSecret(vault_pb2.PutSecretRequest(ref=bad_ref, payload=struct({"a": "b"})),
-                                   metadata=vault.md)
+        await vault.stub.PutSecret(
+            vault_pb2.PutSecretRequest(ref=bad_ref, payload=struct({"a": "b"})), metadata=vault.md
+        )
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert dict(refused.value.trailing_metadata())["ucf-error-code"] == "invalid_request"
 

@@ -51,9 +51,7 @@ async def list_dead_letters(
     return ok(await rpc(rpc.stubs.webhooks.ListDeadLetters, request))
 
 
-@router.post(
-    "/webhooks/{webhook_id}", responses=reply(pb.ReceiveWebhookResponse.DESCRIPTOR), openapi_extra=_RAW_BODY
-)
+@router.post("/webhooks/{webhook_id}", responses=reply(pb.ReceiveWebhookResponse.DESCRIPTOR), openapi_extra=_RAW_BODY)
 async def receive_webhook(webhook_id: str, request: Request, rpc: Rpc) -> Response:
     """A provider delivery. Repeated headers are joined with ", " (RFC 9110 field combination)."""
     headers: dict[str, str] = {}

@@ -23,8 +23,14 @@ _NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 
 class HealthPublisher:
-    def __init__(self, servicer: health.aio.HealthServicer, probe: Probe, services: list[str],
-                 interval: float, timeout: float = 5.0):
+    def __init__(
+        self,
+        servicer: health.aio.HealthServicer,
+        probe: Probe,
+        services: list[str],
+        interval: float,
+        timeout: float = 5.0,
+    ):
         self.servicer = servicer
         self._probe = probe
         self._services = services
@@ -42,8 +48,12 @@ class HealthPublisher:
             answer = dict.fromkeys(self.statuses or self._services, False)
         for name, serving in answer.items():
             if self.statuses.get(name) != serving:
-                log.log(logging.INFO if serving else logging.WARNING, "health %s: %s",
-                        name or "(overall)", "SERVING" if serving else "NOT_SERVING")
+                log.log(
+                    logging.INFO if serving else logging.WARNING,
+                    "health %s: %s",
+                    name or "(overall)",
+                    "SERVING" if serving else "NOT_SERVING",
+                )
             await self.servicer.set(name, _SERVING if serving else _NOT_SERVING)
         self.statuses.update(answer)
         return answer

@@ -16,8 +16,13 @@ from pathlib import Path
 import grpc
 
 
-def check(address: str, service: str = "", timeout: float = 3.0, credentials: grpc.ChannelCredentials | None = None,
-          server_name: str | None = None) -> str:
+def check(
+    address: str,
+    service: str = "",
+    timeout: float = 3.0,
+    credentials: grpc.ChannelCredentials | None = None,
+    server_name: str | None = None,
+) -> str:
     """The status name the server reports for `service` ("" = the whole process)."""
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 

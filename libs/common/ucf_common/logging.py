@@ -40,8 +40,18 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 # `:` or `=` right after its key word.
 _TRIGGERS: tuple[tuple[str, ...], ...] = (
     ("bearer", "basic"),
-    ("authorization", "password", "passwd", "secret", "token", "api_key", "api-key", "apikey", "code_verifier",
-     "private_key"),
+    (
+        "authorization",
+        "password",
+        "passwd",
+        "secret",
+        "token",
+        "api_key",
+        "api-key",
+        "apikey",
+        "code_verifier",
+        "private_key",
+    ),
     ("eyj",),
     ("gaaaaa",),
     ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xoxa-", "xoxb-", "xoxp-", "xoxr-", "sk_live_", "ucf_"),

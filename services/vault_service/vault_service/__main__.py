@@ -72,9 +72,16 @@ def cmd_keygen(args: argparse.Namespace) -> int:
 
 
 def _admin(args: argparse.Namespace) -> AdminClient:
-    return AdminClient(Connection.from_settings(_settings(), address=args.address, ca_file=args.ca,
-                                                cert_file=args.cert, key_file=args.key,
-                                                server_name=args.server_name))
+    return AdminClient(
+        Connection.from_settings(
+            _settings(),
+            address=args.address,
+            ca_file=args.ca,
+            cert_file=args.cert,
+            key_file=args.key,
+            server_name=args.server_name,
+        )
+    )
 
 
 def _refused(err: grpc.RpcError) -> int:
@@ -107,8 +114,10 @@ def cmd_rewrap(args: argparse.Namespace) -> int:
         client.close()
     if last is None:
         return 1
-    print(f"rewrapped {last.rewrapped} secrets under {last.primary_key_id}; {last.remaining} remaining"
-          + (f"; {last.failed} failed their integrity check (see the audit log)" if last.failed else ""))
+    print(
+        f"rewrapped {last.rewrapped} secrets under {last.primary_key_id}; {last.remaining} remaining"
+        + (f"; {last.failed} failed their integrity check (see the audit log)" if last.failed else "")
+    )
     return 0 if last.failed == 0 else 1
 
 
@@ -134,8 +143,9 @@ def cmd_verify_audit(args: argparse.Namespace) -> int:
     expected: AuditHead | None = args.expect_head
 
     async def run() -> int:
-        client: AsyncMongoClient = AsyncMongoClient(settings.vault_mongodb_url, tz_aware=True,
-                                                    serverSelectionTimeoutMS=5000)
+        client: AsyncMongoClient = AsyncMongoClient(
+            settings.vault_mongodb_url, tz_aware=True, serverSelectionTimeoutMS=5000
+        )
         try:
             collection = client[settings.vault_mongodb_db]["vault_audit"]
             report = await verify_chain(collection)
@@ -143,16 +153,20 @@ def cmd_verify_audit(args: argparse.Namespace) -> int:
         finally:
             await client.close()
         if not report.intact:
-            print(f"audit chain BROKEN at record {report.first_break}: {report.reason} "
-                  f"({report.records} records verified before it)")
+            print(
+                f"audit chain BROKEN at record {report.first_break}: {report.reason} "
+                f"({report.records} records verified before it)"
+            )
             return 1
         if mismatch is not None:
             print(f"audit chain does NOT contain the expected head {expected}: {mismatch}")
             return 1
         print(f"audit chain intact: {report.records} records, head {report.head_hash}")
         if expected is not None:
-            print(f"expected head {expected.count}:{expected.hash[:12]}... found; "
-                  f"{report.records - expected.count} records after it")
+            print(
+                f"expected head {expected.count}:{expected.hash[:12]}... found; "
+                f"{report.records - expected.count} records after it"
+            )
         return 0
 
     return asyncio.run(run())
@@ -181,8 +195,16 @@ def cmd_healthcheck(args: argparse.Namespace) -> int:
         assert settings.vault_tls_cert_file and settings.vault_tls_key_file and settings.vault_tls_client_ca_file
         cert = x509.load_pem_x509_certificate(settings.vault_tls_cert_file.read_bytes())
         names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        argv += ["--ca", str(settings.vault_tls_client_ca_file), "--cert", str(settings.vault_tls_cert_file),
-                 "--key", str(settings.vault_tls_key_file), "--server-name", names.get_values_for_type(x509.DNSName)[0]]
+        argv += [
+            "--ca",
+            str(settings.vault_tls_client_ca_file),
+            "--cert",
+            str(settings.vault_tls_cert_file),
+            "--key",
+            str(settings.vault_tls_key_file),
+            "--server-name",
+            names.get_values_for_type(x509.DNSName)[0],
+        ]
     return health_probe.main(argv)
 
 
@@ -194,8 +216,12 @@ def _head_argument(text: str) -> AuditHead:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="python -m vault_service", description=__doc__.splitlines()[0],
-                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    top = argparse.ArgumentParser(
+        prog="python -m vault_service",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__,
+    )
     commands = top.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the vault").set_defaults(run=cmd_serve)
     keygen = commands.add_parser("keygen", help="print a new id:key entry")
@@ -220,9 +246,13 @@ def parser() -> argparse.ArgumentParser:
     retire.add_argument("key_id")
     retire.set_defaults(run=cmd_retire)
     verify = commands.add_parser("verify-audit", help="verify the audit hash chain")
-    verify.add_argument("--expect-head", type=_head_argument, metavar="COUNT:HASH",
-                        help="a head from the vault's `vault.audit_head` log lines: fail when the chain is shorter "
-                             "or record COUNT has another hash")
+    verify.add_argument(
+        "--expect-head",
+        type=_head_argument,
+        metavar="COUNT:HASH",
+        help="a head from the vault's `vault.audit_head` log lines: fail when the chain is shorter "
+        "or record COUNT has another hash",
+    )
     verify.set_defaults(run=cmd_verify_audit)
     certs = commands.add_parser("certs", help="write a development CA and certificates")
     certs.add_argument("--out", type=Path, required=True)

@@ -37,23 +37,35 @@ class Connection:
     timeout: float = 10.0
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, address: str | None = None, ca_file: Path | None = None,
-                      cert_file: Path | None = None, key_file: Path | None = None,
-                      server_name: str | None = None) -> Connection:
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        address: str | None = None,
+        ca_file: Path | None = None,
+        cert_file: Path | None = None,
+        key_file: Path | None = None,
+        server_name: str | None = None,
+    ) -> Connection:
         host = settings.vault_host if settings.vault_host not in ("0.0.0.0", "::", "") else "127.0.0.1"
         tls = bool(ca_file or cert_file or settings.tls_enabled)
-        return cls(address or f"{host}:{settings.vault_port}",
-                   token=None if tls else settings.resolved_client_token(),
-                   ca_file=ca_file or (settings.vault_tls_client_ca_file if tls else None),
-                   cert_file=cert_file, key_file=key_file, server_name=server_name)
+        return cls(
+            address or f"{host}:{settings.vault_port}",
+            token=None if tls else settings.resolved_client_token(),
+            ca_file=ca_file or (settings.vault_tls_client_ca_file if tls else None),
+            cert_file=cert_file,
+            key_file=key_file,
+            server_name=server_name,
+        )
 
     def channel(self) -> grpc.Channel:
         if self.ca_file is None:
             return grpc.insecure_channel(self.address)
         if not (self.cert_file and self.key_file):
             raise ValueError("mutual TLS needs --cert and --key (an admin client certificate)")
-        credentials = grpc.ssl_channel_credentials(self.ca_file.read_bytes(), self.key_file.read_bytes(),
-                                                   self.cert_file.read_bytes())
+        credentials = grpc.ssl_channel_credentials(
+            self.ca_file.read_bytes(), self.key_file.read_bytes(), self.cert_file.read_bytes()
+        )
         options = [("grpc.ssl_target_name_override", self.server_name)] if self.server_name else []
         return grpc.secure_channel(self.address, credentials, options=options)
 
@@ -72,17 +84,22 @@ class AdminClient:
         self._channel.close()
 
     def status(self) -> vault_pb2.GetKeyRingStatusResponse:
-        return self._stub.GetKeyRingStatus(vault_pb2.GetKeyRingStatusRequest(), metadata=self._connection.metadata,
-                                           timeout=self._connection.timeout)
+        return self._stub.GetKeyRingStatus(
+            vault_pb2.GetKeyRingStatusRequest(), metadata=self._connection.metadata, timeout=self._connection.timeout
+        )
 
     def rewrap(self, batch_size: int = 0, max_batches: int = 0) -> Iterator[vault_pb2.RewrapResponse]:
         # No overall deadline: a large rewrap is long, and each batch reports progress.
-        yield from self._stub.Rewrap(vault_pb2.RewrapRequest(batch_size=batch_size, max_batches=max_batches),
-                                     metadata=self._connection.metadata)
+        yield from self._stub.Rewrap(
+            vault_pb2.RewrapRequest(batch_size=batch_size, max_batches=max_batches), metadata=self._connection.metadata
+        )
 
     def retire(self, key_id: str) -> vault_pb2.RetireKeyResponse:
-        return self._stub.RetireKey(vault_pb2.RetireKeyRequest(key_id=key_id), metadata=self._connection.metadata,
-                                    timeout=self._connection.timeout)
+        return self._stub.RetireKey(
+            vault_pb2.RetireKeyRequest(key_id=key_id),
+            metadata=self._connection.metadata,
+            timeout=self._connection.timeout,
+        )
 
 
 def progress_bar(done: int, total: int, width: int = 30) -> str:
@@ -92,8 +109,9 @@ def progress_bar(done: int, total: int, width: int = 30) -> str:
     return f"[{'#' * filled}{'.' * (width - filled)}] {fraction:4.0%} {done}/{total}"
 
 
-def print_rewrap(progress: Iterator[vault_pb2.RewrapResponse], out: TextIO = sys.stdout,
-                 is_tty: Callable[[], bool] | None = None) -> vault_pb2.RewrapResponse | None:
+def print_rewrap(
+    progress: Iterator[vault_pb2.RewrapResponse], out: TextIO = sys.stdout, is_tty: Callable[[], bool] | None = None
+) -> vault_pb2.RewrapResponse | None:
     """Draws the progress bar (in place on a terminal, one line per batch otherwise); returns the last message."""
     tty = (is_tty or out.isatty)()
     last = None

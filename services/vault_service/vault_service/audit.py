@@ -35,8 +35,20 @@ from ucf_common.logging import log_fields
 from ucf_common.request_context import current_request_id
 
 GENESIS_HASH = "0" * 64
-_HASHED_FIELDS = ("_id", "ts", "request_id", "caller", "operation", "tenant_id", "owner_id", "kind", "outcome",
-                  "key_id", "detail", "prev_hash")
+_HASHED_FIELDS = (
+    "_id",
+    "ts",
+    "request_id",
+    "caller",
+    "operation",
+    "tenant_id",
+    "owner_id",
+    "kind",
+    "outcome",
+    "key_id",
+    "detail",
+    "prev_hash",
+)
 _MAX_RACE_RETRIES = 20
 log = logging.getLogger("vault.audit")
 
@@ -78,9 +90,18 @@ class AuditLog:
         await self._collection.create_index([("ts", 1)], name="ts")
         await self._collection.create_index([("tenant_id", 1), ("ts", 1)], name="tenant_ts")
 
-    async def append(self, operation: str, outcome: str, *, caller: str, tenant_id: str | None = None,
-                     owner_id: str | None = None, kind: str | None = None, key_id: str | None = None,
-                     detail: dict[str, int | str] | None = None) -> int:
+    async def append(
+        self,
+        operation: str,
+        outcome: str,
+        *,
+        caller: str,
+        tenant_id: str | None = None,
+        owner_id: str | None = None,
+        kind: str | None = None,
+        key_id: str | None = None,
+        detail: dict[str, int | str] | None = None,
+    ) -> int:
         """Appends one record and returns its sequence number; raises AuditUnavailable."""
         async with self._lock:
             for _ in range(_MAX_RACE_RETRIES):
@@ -89,9 +110,18 @@ class AuditLog:
                         self._head = await self._load_head()
                     seq, prev_hash = self._head
                     record: dict[str, Any] = {
-                        "_id": seq + 1, "ts": _now_ms(), "request_id": current_request_id(), "caller": caller,
-                        "operation": operation, "tenant_id": tenant_id, "owner_id": owner_id, "kind": kind,
-                        "outcome": outcome, "key_id": key_id, "detail": detail or {}, "prev_hash": prev_hash,
+                        "_id": seq + 1,
+                        "ts": _now_ms(),
+                        "request_id": current_request_id(),
+                        "caller": caller,
+                        "operation": operation,
+                        "tenant_id": tenant_id,
+                        "owner_id": owner_id,
+                        "kind": kind,
+                        "outcome": outcome,
+                        "key_id": key_id,
+                        "detail": detail or {},
+                        "prev_hash": prev_hash,
                     }
                     record["hash"] = record_hash(record)
                     await self._collection.insert_one(record)
@@ -105,8 +135,14 @@ class AuditLog:
                 self._head = (record["_id"], record["hash"])
                 self.failing = False
                 # One log line per audited call, so the request id shows up in the vault's logs too.
-                log.info("%s %s", operation, outcome, extra=log_fields(
-                    audit_seq=record["_id"], caller=caller, tenant_id=tenant_id, kind=kind, key_id=key_id))
+                log.info(
+                    "%s %s",
+                    operation,
+                    outcome,
+                    extra=log_fields(
+                        audit_seq=record["_id"], caller=caller, tenant_id=tenant_id, kind=kind, key_id=key_id
+                    ),
+                )
                 return record["_id"]
         self.failing = True
         raise AuditUnavailable("audit log head kept moving; gave up appending")
@@ -147,8 +183,12 @@ async def verify_chain(collection: AsyncCollection) -> ChainReport:
     async for record in collection.find({}, sort=[("_id", 1)]):
         seq = record.get("_id")
         if seq != expected_seq:
-            return ChainReport(count, prev_hash, expected_seq if isinstance(seq, int) and seq > expected_seq else seq,
-                               f"expected record {expected_seq}, found {seq!r} (missing or inserted record)")
+            return ChainReport(
+                count,
+                prev_hash,
+                expected_seq if isinstance(seq, int) and seq > expected_seq else seq,
+                f"expected record {expected_seq}, found {seq!r} (missing or inserted record)",
+            )
         if record.get("prev_hash") != prev_hash:
             return ChainReport(count, prev_hash, seq, "prev_hash does not match the previous record's hash")
         if record.get("hash") != record_hash(record):

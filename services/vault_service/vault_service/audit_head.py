@@ -55,16 +55,20 @@ class AuditHead:
 async def head_mismatch(collection: AsyncCollection, report: ChainReport, expected: AuditHead) -> str | None:
     """Why an intact chain (`report`) does not contain the shipped head `expected`; None when it does."""
     if report.records < expected.count:
-        return (f"the chain ends at record {report.records} but the shipped head is record {expected.count}: "
-                f"records {report.records + 1}..{expected.count} are missing (the audit tail was truncated)")
+        return (
+            f"the chain ends at record {report.records} but the shipped head is record {expected.count}: "
+            f"records {report.records + 1}..{expected.count} are missing (the audit tail was truncated)"
+        )
     if expected.count == 0:
         found = GENESIS_HASH
     else:
         record = await collection.find_one({"_id": expected.count}, projection={"hash": 1})
         found = str(record["hash"]) if record else ""
     if found != expected.hash:
-        return (f"record {expected.count} has hash {found}, the shipped head says {expected.hash}: "
-                f"the audit log was rewritten at or before record {expected.count}")
+        return (
+            f"record {expected.count} has hash {found}, the shipped head says {expected.hash}: "
+            f"the audit log was rewritten at or before record {expected.count}"
+        )
     return None
 
 
@@ -81,8 +85,11 @@ class AuditHeadReporter:
         try:
             count, head_hash = await asyncio.wait_for(self._audit.head(), _READ_TIMEOUT)
         except (PyMongoError, TimeoutError) as err:
-            log.warning("audit head unreadable at %s", at,
-                        extra=log_fields(event=f"{EVENT}_unavailable", at=at, error=type(err).__name__))
+            log.warning(
+                "audit head unreadable at %s",
+                at,
+                extra=log_fields(event=f"{EVENT}_unavailable", at=at, error=type(err).__name__),
+            )
             return None
         head = AuditHead(count, head_hash)
         log.info("audit head %s", head, extra=log_fields(event=EVENT, at=at, count=head.count, head=head.hash))

@@ -56,8 +56,14 @@ def peer_names(context: grpc.aio.ServicerContext) -> list[str]:
 
 
 class CallerAuth:
-    def __init__(self, *, token: str | None = None, mtls: bool = False,
-                 allowed_clients: Iterable[str] = (), admin_clients: Iterable[str] = ()):
+    def __init__(
+        self,
+        *,
+        token: str | None = None,
+        mtls: bool = False,
+        allowed_clients: Iterable[str] = (),
+        admin_clients: Iterable[str] = (),
+    ):
         if not mtls and not token:
             raise ValueError("the vault needs mutual TLS or a client token (VAULT_CLIENT_TOKEN / _FILE)")
         self._mtls = mtls
@@ -80,8 +86,7 @@ class CallerAuth:
             raise CallerDenied(ErrorCode.UNAUTHENTICATED, "a client certificate is required", "anonymous")
         label = f"cert:{names[0]}"
         if not self._allowed[permission].intersection(names):
-            raise CallerDenied(ErrorCode.FORBIDDEN, f"this client may not perform {permission.value} operations",
-                               label)
+            raise CallerDenied(ErrorCode.FORBIDDEN, f"this client may not perform {permission.value} operations", label)
         return label
 
     def _by_token(self, context: grpc.aio.ServicerContext) -> str:

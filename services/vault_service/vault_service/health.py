@@ -19,8 +19,14 @@ from ucf_common.health import HealthPublisher
 from vault_service.audit import AuditLog
 
 
-def health_monitor(servicer: health.aio.HealthServicer, db: AsyncDatabase, audit: AuditLog, services: list[str],
-                   interval: float, timeout: float = 3.0) -> HealthPublisher:
+def health_monitor(
+    servicer: health.aio.HealthServicer,
+    db: AsyncDatabase,
+    audit: AuditLog,
+    services: list[str],
+    interval: float,
+    timeout: float = 3.0,
+) -> HealthPublisher:
     async def healthy() -> bool:
         try:
             await asyncio.wait_for(db.command("ping"), timeout)

@@ -103,8 +103,9 @@ class KeyRing:
     @classmethod
     def from_text(cls, text: str | None) -> KeyRing:
         if text is None or not text.strip():
-            raise KeyRingError("no key ring configured: set VAULT_KEYS or VAULT_KEYS_FILE"
-                               " (python -m vault_service keygen)")
+            raise KeyRingError(
+                "no key ring configured: set VAULT_KEYS or VAULT_KEYS_FILE (python -m vault_service keygen)"
+            )
         return cls(parse_key_ring(text))
 
     @property

@@ -59,9 +59,12 @@ class VaultServer:
 
 
 def caller_auth(settings: Settings) -> CallerAuth:
-    return CallerAuth(token=None if settings.tls_enabled else settings.resolved_client_token(),
-                      mtls=settings.tls_enabled, allowed_clients=settings.vault_allowed_clients,
-                      admin_clients=settings.vault_admin_clients)
+    return CallerAuth(
+        token=None if settings.tls_enabled else settings.resolved_client_token(),
+        mtls=settings.tls_enabled,
+        allowed_clients=settings.vault_allowed_clients,
+        admin_clients=settings.vault_admin_clients,
+    )
 
 
 def server_credentials(settings: Settings) -> grpc.ServerCredentials:
@@ -74,8 +77,9 @@ def server_credentials(settings: Settings) -> grpc.ServerCredentials:
     )
 
 
-async def create_server(settings: Settings, db: AsyncDatabase, keyring: KeyRing, *,
-                        auth: CallerAuth | None = None) -> tuple[VaultServer, int]:
+async def create_server(
+    settings: Settings, db: AsyncDatabase, keyring: KeyRing, *, auth: CallerAuth | None = None
+) -> tuple[VaultServer, int]:
     """A bound, not yet started vault server. Raises KeyRingError if the primary key was retired."""
     store = SecretStore(db, keyring)
     await store.ensure_indexes()
@@ -85,13 +89,14 @@ async def create_server(settings: Settings, db: AsyncDatabase, keyring: KeyRing,
     server = grpc.aio.server(interceptors=[RequestContextInterceptor()])
     vault_pb2_grpc.add_VaultServiceServicer_to_server(
         VaultServicer(store, audit, auth or caller_auth(settings), rewrap_batch_size=settings.vault_rewrap_batch_size),
-        server)
+        server,
+    )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     if settings.vault_reflection:
         reflection.enable_server_reflection(
-            [VAULT_SERVICE, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
-            server)
+            [VAULT_SERVICE, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME], server
+        )
     monitor = health_monitor(health_servicer, db, audit, [VAULT_SERVICE], settings.vault_health_interval_seconds)
     address = f"{settings.vault_host}:{settings.vault_port}"
     if settings.tls_enabled:
@@ -107,14 +112,20 @@ async def create_server(settings: Settings, db: AsyncDatabase, keyring: KeyRing,
 async def serve(settings: Settings, keyring: KeyRing) -> None:
     """Runs the vault until SIGTERM/SIGINT. Settings and key ring are validated by the caller."""
     configure_logging("vault", settings.log_level, settings.log_json)
-    mongo: AsyncMongoClient = AsyncMongoClient(settings.vault_mongodb_url, tz_aware=True,
-                                               serverSelectionTimeoutMS=5000, appname="ucf-vault")
+    mongo: AsyncMongoClient = AsyncMongoClient(
+        settings.vault_mongodb_url, tz_aware=True, serverSelectionTimeoutMS=5000, appname="ucf-vault"
+    )
     try:
         vault, port = await create_server(settings, mongo[settings.vault_mongodb_db], keyring)
         await vault.start()
-        log.info("vault listening on %s:%s (%s callers, primary key %s, reflection %s)", settings.vault_host, port,
-                 "mTLS" if settings.tls_enabled else "token", keyring.primary_id,
-                 "on" if settings.vault_reflection else "off")
+        log.info(
+            "vault listening on %s:%s (%s callers, primary key %s, reflection %s)",
+            settings.vault_host,
+            port,
+            "mTLS" if settings.tls_enabled else "token",
+            keyring.primary_id,
+            "on" if settings.vault_reflection else "off",
+        )
         await until_stop_signal()
         log.info("shutting down (grace %ss)", settings.vault_shutdown_grace_seconds)
         await vault.stop(settings.vault_shutdown_grace_seconds)

@@ -61,8 +61,16 @@ class SecretRecord:
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> SecretRecord:
-        return cls(doc["tenant_id"], doc["owner_id"], doc["kind"], int(doc["version"]), doc["key_id"],
-                   _aware(doc["created_at"]), _aware(doc["updated_at"]), _aware(doc.get("expires_at")))
+        return cls(
+            doc["tenant_id"],
+            doc["owner_id"],
+            doc["kind"],
+            int(doc["version"]),
+            doc["key_id"],
+            _aware(doc["created_at"]),
+            _aware(doc["updated_at"]),
+            _aware(doc.get("expires_at")),
+        )
 
     @property
     def identity(self) -> SecretIdentity:
@@ -86,15 +94,24 @@ class SecretStore:
         self.keyring = keyring
 
     async def ensure_indexes(self) -> None:
-        await self._secrets.create_index([("tenant_id", ASCENDING), ("owner_id", ASCENDING), ("kind", ASCENDING)],
-                                         unique=True, name="identity")
+        await self._secrets.create_index(
+            [("tenant_id", ASCENDING), ("owner_id", ASCENDING), ("kind", ASCENDING)], unique=True, name="identity"
+        )
         await self._secrets.create_index([("key_id", ASCENDING)], name="key_id")
 
     async def load_retired(self) -> set[str]:
         return {doc["_id"] async for doc in self._keys.find({"state": "retired"}, projection={"_id": 1})}
 
-    async def put(self, tenant_id: str, owner_id: str, kind: str, payload: dict[str, Any], *,
-                  expires_at: datetime | None = None, expected_version: int | None = None) -> SecretRecord:
+    async def put(
+        self,
+        tenant_id: str,
+        owner_id: str,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        expires_at: datetime | None = None,
+        expected_version: int | None = None,
+    ) -> SecretRecord:
         ident = {"tenant_id": tenant_id, "owner_id": owner_id, "kind": kind}
         for _ in range(1 if expected_version is not None else _PUT_RETRIES):
             current = await self._secrets.find_one(ident, projection={"version": 1, "created_at": 1})
@@ -104,8 +121,13 @@ class SecretStore:
             new_version = current_version + 1
             key_id, ciphertext = self.keyring.seal(SecretIdentity(tenant_id, owner_id, kind, new_version), payload)
             now = _now()
-            fields = {"version": new_version, "key_id": key_id, "ciphertext": ciphertext, "updated_at": now,
-                      "expires_at": expires_at}
+            fields = {
+                "version": new_version,
+                "key_id": key_id,
+                "ciphertext": ciphertext,
+                "updated_at": now,
+                "expires_at": expires_at,
+            }
             if current is None:
                 try:
                     await self._secrets.insert_one({**ident, **fields, "created_at": now})
@@ -114,8 +136,9 @@ class SecretStore:
                 return SecretRecord(tenant_id, owner_id, kind, new_version, key_id, now, now, expires_at)
             updated = await self._secrets.update_one({**ident, "version": current_version}, {"$set": fields})
             if updated.matched_count == 1:
-                return SecretRecord(tenant_id, owner_id, kind, new_version, key_id, _aware(current["created_at"]),
-                                    now, expires_at)
+                return SecretRecord(
+                    tenant_id, owner_id, kind, new_version, key_id, _aware(current["created_at"]), now, expires_at
+                )
         if expected_version is not None:
             latest = await self._secrets.find_one(ident, projection={"version": 1})
             raise _conflict(expected_version, int(latest["version"]) if latest else 0)
@@ -168,8 +191,12 @@ class SecretStore:
             except (IntegrityError, KeyUnavailableError):
                 batch.failed.append(record)
                 continue
-            updates.append(UpdateOne({"_id": doc["_id"], "version": record.version, "key_id": record.key_id},
-                                     {"$set": {"key_id": key_id, "ciphertext": ciphertext}}))
+            updates.append(
+                UpdateOne(
+                    {"_id": doc["_id"], "version": record.version, "key_id": record.key_id},
+                    {"$set": {"key_id": key_id, "ciphertext": ciphertext}},
+                )
+            )
         if updates:
             result = await self._secrets.bulk_write(updates, ordered=False)
             batch.rewrapped = result.modified_count
@@ -180,18 +207,19 @@ class SecretStore:
         if key_id not in self.keyring.key_ids:
             raise UcfError(ErrorCode.NOT_FOUND, f"key {key_id!r} is not in the key ring")
         if key_id == self.keyring.primary_id:
-            raise UcfError(ErrorCode.FAILED_PRECONDITION, f"key {key_id!r} is the primary key",
-                           {"keyId": key_id})
+            raise UcfError(ErrorCode.FAILED_PRECONDITION, f"key {key_id!r} is the primary key", {"keyId": key_id})
         in_use = await self._secrets.count_documents({"key_id": key_id})
         if in_use:
-            raise UcfError(ErrorCode.FAILED_PRECONDITION,
-                           f"key {key_id!r} still encrypts {in_use} secrets; rewrap first",
-                           {"keyId": key_id, "secrets": in_use})
-        await self._keys.update_one({"_id": key_id}, {"$set": {"state": "retired", "retired_at": _now()}},
-                                    upsert=True)
+            raise UcfError(
+                ErrorCode.FAILED_PRECONDITION,
+                f"key {key_id!r} still encrypts {in_use} secrets; rewrap first",
+                {"keyId": key_id, "secrets": in_use},
+            )
+        await self._keys.update_one({"_id": key_id}, {"$set": {"state": "retired", "retired_at": _now()}}, upsert=True)
         self.keyring.mark_retired([key_id])
 
 
 def _conflict(expected: int, current: int) -> UcfError:
-    return UcfError(ErrorCode.CONFLICT, "the secret's version changed",
-                    {"expectedVersion": expected, "currentVersion": current})
+    return UcfError(
+        ErrorCode.CONFLICT, "the secret's version changed", {"expectedVersion": expected, "currentVersion": current}
+    )

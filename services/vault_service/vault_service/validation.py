@@ -18,8 +18,11 @@ _ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,200}")
 #: Largest accepted serialized payload; credentials are small, this bounds abuse.
 MAX_PAYLOAD_BYTES = 64 * 1024
 _PREFIX = "SECRET_KIND_"
-_NAMES = {value: name.removeprefix(_PREFIX).lower()
-          for name, value in vault_pb2.SecretKind.items() if value != vault_pb2.SECRET_KIND_UNSPECIFIED}
+_NAMES = {
+    value: name.removeprefix(_PREFIX).lower()
+    for name, value in vault_pb2.SecretKind.items()
+    if value != vault_pb2.SECRET_KIND_UNSPECIFIED
+}
 _NUMBERS = {name: value for value, name in _NAMES.items()}
 
 
@@ -43,8 +46,11 @@ class RefFields:
     def of(cls, ref: vault_pb2.SecretRef | None) -> RefFields:
         if ref is None:
             return cls()
-        return cls(ref.tenant_id[:200] or None, ref.owner_id[:200] or None,
-                   kind_name(ref.kind) or (str(ref.kind) if ref.kind else None))
+        return cls(
+            ref.tenant_id[:200] or None,
+            ref.owner_id[:200] or None,
+            kind_name(ref.kind) or (str(ref.kind) if ref.kind else None),
+        )
 
 
 @dataclass(frozen=True)
@@ -70,9 +76,15 @@ def validate_ref(ref: vault_pb2.SecretRef) -> ValidRef:
 
 def validate_payload(payload: struct_pb2.Struct | None) -> dict[str, Any]:
     if payload is None or not payload.fields:
-        raise UcfError(ErrorCode.INVALID_REQUEST, "payload must be a non-empty object",
-                       {"errors": [{"field": "payload", "message": "required"}]})
+        raise UcfError(
+            ErrorCode.INVALID_REQUEST,
+            "payload must be a non-empty object",
+            {"errors": [{"field": "payload", "message": "required"}]},
+        )
     if payload.ByteSize() > MAX_PAYLOAD_BYTES:
-        raise UcfError(ErrorCode.INVALID_REQUEST, f"payload is larger than {MAX_PAYLOAD_BYTES} bytes",
-                       {"errors": [{"field": "payload", "message": "too large"}]})
+        raise UcfError(
+            ErrorCode.INVALID_REQUEST,
+            f"payload is larger than {MAX_PAYLOAD_BYTES} bytes",
+            {"errors": [{"field": "payload", "message": "too large"}]},
+        )
     return json_format.MessageToDict(payload)

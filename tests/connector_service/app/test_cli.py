@@ -15,14 +15,22 @@ from pymongo import AsyncMongoClient
 
 def _run(mongo_url: str, db: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "MONGODB_URL": mongo_url, "MONGODB_DB": db}
-    return subprocess.run([sys.executable, "-m", "connector_service", "api-keys", *args],
-                          capture_output=True, text=True, env=env, timeout=60, cwd="/", check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "connector_service", "api-keys", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        cwd="/",
+        check=False,
+    )
 
 
 async def test_create_list_revoke(mongo_url: str, db_suffix: str) -> None:
     db = f"ucf_{db_suffix}"
-    created = _run(mongo_url, db, "create", "--tenant", "acme", "--scopes", "connections:read,tokens:read",
-                   "--name", "ci")
+    created = _run(
+        mongo_url, db, "create", "--tenant", "acme", "--scopes", "connections:read,tokens:read", "--name", "ci"
+    )
     assert created.returncode == 0, created.stderr
     key = created.stdout.strip().splitlines()[-1]
     assert key.startswith("ucf_")
@@ -49,18 +57,22 @@ def test_unknown_scope_is_refused_with_a_message(mongo_url: str, db_suffix: str)
     assert result.returncode == 2 and "everything" in result.stderr and "ucf_" not in result.stdout
 
 
-def test_ensure_creates_the_key_file_once_then_only_registers_it(mongo_url: str, db_suffix: str,
-                                                                  tmp_path: Path) -> None:
+def test_ensure_creates_the_key_file_once_then_only_registers_it(
+    mongo_url: str, db_suffix: str, tmp_path: Path
+) -> None:
     key_file = tmp_path / "dev-api-key"
-    first = _run(mongo_url, f"ucf_{db_suffix}", "ensure", "--tenant", "dev", "--scopes", "all", "--key-file",
-                 str(key_file))
+    first = _run(
+        mongo_url, f"ucf_{db_suffix}", "ensure", "--tenant", "dev", "--scopes", "all", "--key-file", str(key_file)
+    )
     assert first.returncode == 0, first.stderr
     key = key_file.read_text().strip()
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600 and key not in first.stdout
-    again = _run(mongo_url, f"ucf_{db_suffix}", "ensure", "--tenant", "dev", "--scopes", "all", "--key-file",
-                 str(key_file))
+    again = _run(
+        mongo_url, f"ucf_{db_suffix}", "ensure", "--tenant", "dev", "--scopes", "all", "--key-file", str(key_file)
+    )
     assert again.returncode == 0 and "already registered" in again.stdout
     assert key_file.read_text().strip() == key
-    fresh_db = _run(mongo_url, f"ucf_{db_suffix}_b", "ensure", "--tenant", "dev", "--scopes", "all", "--key-file",
-                    str(key_file))
+    fresh_db = _run(
+        mongo_url, f"ucf_{db_suffix}_b", "ensure", "--tenant", "dev", "--scopes", "all", "--key-file", str(key_file)
+    )
     assert fresh_db.returncode == 0 and fresh_db.stdout.startswith("registered")

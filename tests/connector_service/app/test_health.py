@@ -67,6 +67,12 @@ async def test_reflection_lists_health_reflection_and_ucf_services(stack: Stack)
     names = set()
     async for answer in stub.ServerReflectionInfo(requests()):
         names |= {s.name for s in answer.list_services_response.service}
-    assert {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection", "ucf.connector.v1.ConnectorService",
-            "ucf.connector.v1.ConnectionService", "ucf.connector.v1.ResourceService", "ucf.connector.v1.JobService",
-            "ucf.connector.v1.WebhookService"} <= names
+    assert {
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1alpha.ServerReflection",
+        "ucf.connector.v1.ConnectorService",
+        "ucf.connector.v1.ConnectionService",
+        "ucf.connector.v1.ResourceService",
+        "ucf.connector.v1.JobService",
+        "ucf.connector.v1.WebhookService",
+    } <= names

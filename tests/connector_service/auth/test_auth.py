@@ -29,14 +29,16 @@ async def test_missing_key_is_unauthenticated_with_the_error_code_trailer(stack:
     assert ("ucf-error-code", "unauthenticated") in tuple(caught.value.trailing_metadata())
 
 
-@pytest.mark.parametrize("header", [
-    pytest.param("Bearer ucf_0123456789abcdef_" + "x" * 43, id="unknown-key"),
-    pytest.param("Bearer not-a-key", id="malformed-key"),
-    pytest.param("Basic dXNlcjpwYXNz", id="wrong-scheme"),
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        pytest.param("Bearer ucf_0123456789abcdef_" + "x" * 43, id="unknown-key"),
+        pytest.param("Bearer not-a-key", id="malformed-key"),
+        pytest.param("Basic dXNlcjpwYXNz", id="wrong-scheme"),
+    ],
+)
 async def test_unknown_or_malformed_keys_are_unauthenticated(stack: Stack, header: str) -> None:
-    call = stack.connectors.ListConnectors(connectors_pb2.ListConnectorsRequest(),
-                                           metadata=[("authorization", header)])
+    call = stack.connectors.ListConnectors(connectors_pb2.ListConnectorsRequest(), metadata=[("authorization", header)])
     assert await _code(call) is grpc.StatusCode.UNAUTHENTICATED
 
 

@@ -57,8 +57,11 @@ async def test_guessing_one_key_id_closes_it_even_for_the_right_secret(stack: St
 async def test_replicas_share_the_counts(stack: Stack) -> None:
     first = AuthThrottle(stack.db, limit=3, window_seconds=60)
     second = AuthThrottle(stack.db, limit=3, window_seconds=60)
-    assert [await first.failed(KEY, "k1"), await second.failed(KEY, "k1"), await first.failed(KEY, "k1")] \
-        == [None, None, None]
+    assert [await first.failed(KEY, "k1"), await second.failed(KEY, "k1"), await first.failed(KEY, "k1")] == [
+        None,
+        None,
+        None,
+    ]
     assert await second.failed(KEY, "k1") is not None
     assert second.blocked_for(KEY, "k1") is not None and first.blocked_for(KEY, "k1") is None
     indexes = await stack.db["auth_failures"].index_information()
@@ -76,12 +79,14 @@ class _Context:
         return self._metadata
 
 
-@pytest.mark.parametrize(("peer", "trusted", "expected"), [
-    pytest.param("ipv4:127.0.0.1:5000", ["127.0.0.1/32"], "203.0.113.1", id="gateway-forwards"),
-    pytest.param("ipv4:10.0.0.9:5000", ["127.0.0.1/32"], "10.0.0.9", id="untrusted-peer-cannot-spoof"),
-    pytest.param("ipv6:[::1]:5000", [], "::1", id="nothing-trusted"),
-])
-def test_the_source_address_is_believed_only_from_a_trusted_proxy(peer: str, trusted: list[str],
-                                                                  expected: str) -> None:
+@pytest.mark.parametrize(
+    ("peer", "trusted", "expected"),
+    [
+        pytest.param("ipv4:127.0.0.1:5000", ["127.0.0.1/32"], "203.0.113.1", id="gateway-forwards"),
+        pytest.param("ipv4:10.0.0.9:5000", ["127.0.0.1/32"], "10.0.0.9", id="untrusted-peer-cannot-spoof"),
+        pytest.param("ipv6:[::1]:5000", [], "::1", id="nothing-trusted"),
+    ],
+)
+def test_the_source_address_is_believed_only_from_a_trusted_proxy(peer: str, trusted: list[str], expected: str) -> None:
     authenticator = Authenticator(None, trusted_proxies=trusted)  # type: ignore[arg-type]
     assert authenticator.source_address(_Context(peer, "203.0.113.1")) == expected

@@ -28,7 +28,10 @@ def test_builtins_carry_the_providers_real_endpoints() -> None:
 
 
 def test_an_operator_file_adds_a_provider_and_may_replace_a_builtin(tmp_path: Path) -> None:
-    catalog = load_catalog(_write(tmp_path, """
+    catalog = load_catalog(
+        _write(
+            tmp_path,
+            """
 providers:
   acme:
     display_name: Acme CRM
@@ -40,27 +43,53 @@ providers:
     display_name: GitHub Enterprise
     auth_mode: api_key
     credential_fields: [{name: api_key, label: Token, type: password, secret: true}]
-"""))
+""",
+        )
+    )
     assert catalog.get("acme").token_auth_method == "client_secret_basic"
     assert catalog.get("github").display_name == "GitHub Enterprise"
     assert catalog.get("jira") is not None
 
 
-@pytest.mark.parametrize(("entry", "field"), [
-    pytest.param("{display_name: X, auth_mode: oauth2, authorization_url: https://a.example/auth}",
-                 "token_url", id="oauth2-without-token-url"),
-    pytest.param("{display_name: X, auth_mode: magic}", "auth_mode", id="unknown-auth-mode"),
-    pytest.param("{display_name: X, auth_mode: oauth2, authorization_url: https://a/x, token_url: https://a/t, "
-                 "token_auth_method: private_key_jwt}", "token_auth_method", id="unknown-token-auth"),
-    pytest.param("{display_name: X, auth_mode: oauth2, authorization_url: not-a-url, token_url: https://a/t}",
-                 "authorization_url", id="bad-url"),
-    pytest.param("{display_name: X, auth_mode: api_key, credential_fields: [{name: k, label: K}], colour: red}",
-                 "colour", id="unknown-field"),
-    pytest.param("{display_name: X, auth_mode: api_key, credential_fields: [{name: k, label: K}], "
-                 "modes: {basic: {credential_fields: [{name: u, label: U}]}}}", "modes.basic", id="undeclared-mode"),
-    pytest.param("{display_name: X, auth_mode: basic, modes: {basic: {verification: {url: '{site}/me', "
-                 "basic_auth: {username: '{email}'}}}}}", "password", id="basic-auth-without-password"),
-])
+@pytest.mark.parametrize(
+    ("entry", "field"),
+    [
+        pytest.param(
+            "{display_name: X, auth_mode: oauth2, authorization_url: https://a.example/auth}",
+            "token_url",
+            id="oauth2-without-token-url",
+        ),
+        pytest.param("{display_name: X, auth_mode: magic}", "auth_mode", id="unknown-auth-mode"),
+        pytest.param(
+            "{display_name: X, auth_mode: oauth2, authorization_url: https://a/x, token_url: https://a/t, "
+            "token_auth_method: private_key_jwt}",
+            "token_auth_method",
+            id="unknown-token-auth",
+        ),
+        pytest.param(
+            "{display_name: X, auth_mode: oauth2, authorization_url: not-a-url, token_url: https://a/t}",
+            "authorization_url",
+            id="bad-url",
+        ),
+        pytest.param(
+            "{display_name: X, auth_mode: api_key, credential_fields: [{name: k, label: K}], colour: red}",
+            "colour",
+            id="unknown-field",
+        ),
+        pytest.param(
+            "{display_name: X, auth_mode: api_key, credential_fields: [{name: k, label: K}], "
+            "modes: {basic: {credential_fields: [{name: u, label: U}]}}}",
+            "modes.basic",
+            id="undeclared-mode",
+        ),
+        pytest.param(
+            "{display_name: X, auth_mode: basic, modes: {basic: {verification: {url: '{site}/me', "
+            "basic_auth: {username: '{email}'}}}}}",
+            "password",
+            id="basic-auth-without-password",
+        ),
+    ],
+)
 def test_an_invalid_entry_names_the_provider_and_the_field(tmp_path: Path, entry: str, field: str) -> None:
     with pytest.raises(CatalogError) as caught:
         load_catalog(_write(tmp_path, f"providers:\n  broken-one: {entry}\n"))

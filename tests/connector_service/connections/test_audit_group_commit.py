@@ -37,15 +37,20 @@ class _Db:
 
 def _entries(collection: _Collection) -> list[dict[str, Any]]:
     """The records written, in write order, each with its segment's tenant."""
-    return [{"tenant_id": segment["tenant_id"], **entry}
-            for batch in collection.batches for segment in batch for entry in segment["entries"]]
+    return [
+        {"tenant_id": segment["tenant_id"], **entry}
+        for batch in collection.batches
+        for segment in batch
+        for entry in segment["entries"]
+    ]
 
 
 async def test_concurrent_records_are_all_written_in_shared_inserts() -> None:
     collection = _Collection()
     log = AuditLog(_Db(collection))  # type: ignore[arg-type]
-    await asyncio.gather(*(log.record("t1", audit.CREDENTIAL_USED, "success", connection_id=f"c{i}",
-                                      refreshed=False) for i in range(50)))
+    await asyncio.gather(
+        *(log.record("t1", audit.CREDENTIAL_USED, "success", connection_id=f"c{i}", refreshed=False) for i in range(50))
+    )
     written = [entry["connection_id"] for entry in _entries(collection)]
     assert sorted(written) == sorted(f"c{i}" for i in range(50))
     assert len(collection.batches) < 50
@@ -59,15 +64,18 @@ async def test_a_lone_caller_is_written_before_it_returns() -> None:
     log = AuditLog(_Db(collection))  # type: ignore[arg-type]
     for i in range(3):
         await log.record("t1", audit.CREDENTIAL_USED, "success", connection_id=f"c{i}")
-        assert [entry["connection_id"] for segment in collection.batches[-1] for entry in segment["entries"]] \
-            == [f"c{i}"]
+        assert [entry["connection_id"] for segment in collection.batches[-1] for entry in segment["entries"]] == [
+            f"c{i}"
+        ]
 
 
 async def test_a_failed_insert_fails_every_caller_of_its_batch() -> None:
     collection = _Collection(fail=True)
     log = AuditLog(_Db(collection))  # type: ignore[arg-type]
-    outcomes = await asyncio.gather(*(log.record("t1", audit.CREDENTIAL_USED, "success", connection_id=f"c{i}")
-                                      for i in range(20)), return_exceptions=True)
+    outcomes = await asyncio.gather(
+        *(log.record("t1", audit.CREDENTIAL_USED, "success", connection_id=f"c{i}") for i in range(20)),
+        return_exceptions=True,
+    )
     assert all(isinstance(outcome, PyMongoError) for outcome in outcomes)
 
 
@@ -87,8 +95,17 @@ async def test_a_batch_is_one_segment_per_tenant() -> None:
     collection = _Collection()
     log = AuditLog(_Db(collection))  # type: ignore[arg-type]
     await log.record("t0", audit.CREDENTIAL_USED, "success")  # a lone first write
-    await asyncio.gather(*(log.record(f"t{i % 2}", audit.CREDENTIAL_USED if i % 3 else audit.CREDENTIAL_STORED,
-                                      "success", connection_id=f"c{i % 4}") for i in range(12)))
+    await asyncio.gather(
+        *(
+            log.record(
+                f"t{i % 2}",
+                audit.CREDENTIAL_USED if i % 3 else audit.CREDENTIAL_STORED,
+                "success",
+                connection_id=f"c{i % 4}",
+            )
+            for i in range(12)
+        )
+    )
     segments = collection.batches[1]
     assert sorted(s["tenant_id"] for s in segments) == ["t0", "t1"]
     for segment in segments:

@@ -28,10 +28,19 @@ async def db(mongo_url: str, db_suffix: str) -> AsyncIterator[AsyncDatabase]:
 async def _write(log: AuditLog) -> None:
     """Six concurrent waves of 17 records over two tenants, then five lone records in t0."""
     for wave in range(6):
-        await asyncio.gather(*(
-            log.record(f"t{i % 2}", audit.CREDENTIAL_USED if i % 3 else audit.CREDENTIAL_STORED, "success",
-                       connection_id=f"c{(i + wave) % 3}", wave=wave, n=i)
-            for i in range(17)))
+        await asyncio.gather(
+            *(
+                log.record(
+                    f"t{i % 2}",
+                    audit.CREDENTIAL_USED if i % 3 else audit.CREDENTIAL_STORED,
+                    "success",
+                    connection_id=f"c{(i + wave) % 3}",
+                    wave=wave,
+                    n=i,
+                )
+                for i in range(17)
+            )
+        )
     for i in range(5):
         await log.record("t0", audit.CONNECTION_DELETED, "success", connection_id="c1", wave=6, n=i)
 
@@ -62,8 +71,14 @@ async def test_pages_list_every_record_once_newest_first(db: AsyncDatabase) -> N
     assert [e["action"] for e in listed[:5]] == [audit.CONNECTION_DELETED] * 5
 
 
-@pytest.mark.parametrize("filters", [{"connection_id": "c1"}, {"action": audit.CREDENTIAL_STORED},
-                                     {"connection_id": "c2", "action": audit.CREDENTIAL_USED}])
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"connection_id": "c1"},
+        {"action": audit.CREDENTIAL_STORED},
+        {"connection_id": "c2", "action": audit.CREDENTIAL_USED},
+    ],
+)
 async def test_filters_narrow_every_page(db: AsyncDatabase, filters: dict[str, str]) -> None:
     log = AuditLog(db)
     await log.create_indexes()
@@ -92,7 +107,8 @@ async def test_tenants_never_see_each_others_records(db: AsyncDatabase) -> None:
 
 
 async def test_batches_of_one_millisecond_from_two_processes_list_in_id_order(
-        db: AsyncDatabase, monkeypatch: pytest.MonkeyPatch) -> None:
+    db: AsyncDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Two processes' batches minted in the same millisecond (a big one and a small one whose
     suffixes sort above it), and an earlier one: pages follow the ids across all three."""
     log = AuditLog(db)
@@ -101,8 +117,16 @@ async def test_batches_of_one_millisecond_from_two_processes_list_in_id_order(
     monkeypatch.setattr(audit.wire.secrets, "randbelow", lambda _: next(starts))
 
     def entry(n: int) -> dict:
-        return {"tenant_id": "t0", "action": audit.CREDENTIAL_USED, "outcome": "success", "actor": "k",
-                "request_id": f"r{n}", "connection_id": "c1", "connector_id": "github", "details": {"n": n}}
+        return {
+            "tenant_id": "t0",
+            "action": audit.CREDENTIAL_USED,
+            "outcome": "success",
+            "actor": "k",
+            "request_id": f"r{n}",
+            "connection_id": "c1",
+            "connector_id": "github",
+            "details": {"n": n},
+        }
 
     monkeypatch.setattr(audit.wire.time, "time", lambda: 1_700_000_000.123)
     big, small = audit._segments([entry(n) for n in range(150)]), audit._segments([entry(n) for n in range(10)])

@@ -45,8 +45,9 @@ async def test_cross_tenant_attempts_are_listed_as_denied_for_the_caller_only(st
     victim = await stack.key(tenant="globex")
     cid = await _stored(stack, victim)
     attacker = await stack.key(tenant="acme")
-    other_tenant = stack.connectors.ListConnectors(connectors_pb2.ListConnectorsRequest(),
-                                                   metadata=auth(attacker, "globex"))
+    other_tenant = stack.connectors.ListConnectors(
+        connectors_pb2.ListConnectorsRequest(), metadata=auth(attacker, "globex")
+    )
     assert await _refused(other_tenant) is grpc.StatusCode.PERMISSION_DENIED
     foreign_token = stack.connections.GetToken(pb.GetTokenRequest(connection_id=cid), metadata=auth(attacker))
     assert await _refused(foreign_token) is grpc.StatusCode.NOT_FOUND
@@ -63,8 +64,7 @@ async def test_a_refused_read_of_a_revoked_connection_is_listed_as_denied(stack:
     call = stack.connections.GetToken(pb.GetTokenRequest(connection_id=cid), metadata=auth(key))
     assert await _refused(call) is grpc.StatusCode.FAILED_PRECONDITION
     newest = (await _entries(stack, key, connection_id=cid))[0]
-    assert (newest.action, newest.outcome, newest.details["reason"]) == (audit.CREDENTIAL_EXPORTED, "denied",
-                                                                         "revoked")
+    assert (newest.action, newest.outcome, newest.details["reason"]) == (audit.CREDENTIAL_EXPORTED, "denied", "revoked")
 
 
 async def test_an_export_and_an_internal_use_are_different_actions(stack: Stack) -> None:
@@ -80,8 +80,7 @@ async def test_an_export_and_an_internal_use_are_different_actions(stack: Stack)
 async def test_details_keys_are_lower_camel_case(stack: Stack) -> None:
     key = await stack.key()
     cid = await _stored(stack, key)
-    await stack.connections.SetSyncState(pb.SetSyncStateRequest(connection_id=cid, stream="issues"),
-                                         metadata=auth(key))
+    await stack.connections.SetSyncState(pb.SetSyncStateRequest(connection_id=cid, stream="issues"), metadata=auth(key))
     await stack.connections.RevokeConnection(pb.RevokeConnectionRequest(connection_id=cid), metadata=auth(key))
     entries = await _entries(stack, key, connection_id=cid)
     by_action = {e.action: dict(e.details) for e in entries}

@@ -14,8 +14,11 @@ from tests.connector_service.harness import Stack, auth
 
 
 async def _store(stack: Stack, key: str, token: str, connection_id: str = "") -> str:
-    request = (pb.StoreTokenRequest(connection_id=connection_id, token_string=token) if connection_id else
-               pb.StoreTokenRequest(connector_id="github", workspace_id="cache-ws", token_string=token))
+    request = (
+        pb.StoreTokenRequest(connection_id=connection_id, token_string=token)
+        if connection_id
+        else pb.StoreTokenRequest(connector_id="github", workspace_id="cache-ws", token_string=token)
+    )
     return (await stack.connections.StoreToken(request, metadata=auth(key))).connection.id
 
 

@@ -43,11 +43,25 @@ def recorder() -> Recorder:
 
 @pytest.fixture
 def make_ctx(http: httpx.AsyncClient, recorder: Recorder):
-    def build(connector_id: str, credential: dict[str, Any], *, base_url: str = "",
-              metadata: dict[str, Any] | None = None, extra_details: bool = False) -> ConnectorContext:
+    def build(
+        connector_id: str,
+        credential: dict[str, Any],
+        *,
+        base_url: str = "",
+        metadata: dict[str, Any] | None = None,
+        extra_details: bool = False,
+    ) -> ConnectorContext:
         return ConnectorContext(
-            connector_id=connector_id, credential=credential, http=http, base_url=base_url,
-            metadata=metadata or {}, extra_details=extra_details, tenant_id="t1", connection_id="c1",
-            on_unauthorized=recorder.on_unauthorized, retry=RetryPolicy(sleep=recorder.sleep),
+            connector_id=connector_id,
+            credential=credential,
+            http=http,
+            base_url=base_url,
+            metadata=metadata or {},
+            extra_details=extra_details,
+            tenant_id="t1",
+            connection_id="c1",
+            on_unauthorized=recorder.on_unauthorized,
+            retry=RetryPolicy(sleep=recorder.sleep),
         )
+
     return build

@@ -28,8 +28,14 @@ def wiki():
 @pytest.fixture
 def ctx(wiki, make_ctx):
     def build(token: str = OAUTH_TOKEN, **kw):
-        return make_ctx("confluence", {"access_token": token}, base_url=wiki.base_url,
-                        metadata={"cloud_id": CLOUD_ID, "site_url": "https://acme.atlassian.net"}, **kw)
+        return make_ctx(
+            "confluence",
+            {"access_token": token},
+            base_url=wiki.base_url,
+            metadata={"cloud_id": CLOUD_ID, "site_url": "https://acme.atlassian.net"},
+            **kw,
+        )
+
     return build
 
 
@@ -37,7 +43,8 @@ async def test_pages_follow_the_v2_cursor_across_pages(wiki, ctx):
     space = wiki.spaces[1]
     before = wiki.calls(f"/spaces/{space['id']}/pages")
     items, pages = await collect(
-        lambda **kw: ConfluenceConnector().list_items(ctx(), space["id"], updated_since=None, **kw), limit=3)
+        lambda **kw: ConfluenceConnector().list_items(ctx(), space["id"], updated_since=None, **kw), limit=3
+    )
     assert pages == 3 and wiki.calls(f"/spaces/{space['id']}/pages") - before == 3
     in_space = [p["id"] for p in wiki.pages.values() if p["spaceId"] == space["id"]]
     assert [i.id for i in items] == sorted(in_space, key=int)
@@ -49,11 +56,13 @@ async def test_pages_follow_the_v2_cursor_across_pages(wiki, ctx):
 
 async def test_updated_since_stops_at_the_first_older_page(wiki, ctx):
     space = wiki.spaces[0]
-    mine = sorted((p for p in wiki.pages.values() if p["spaceId"] == space["id"]),
-                  key=lambda p: p["version"]["createdAt"])
+    mine = sorted(
+        (p for p in wiki.pages.values() if p["spaceId"] == space["id"]), key=lambda p: p["version"]["createdAt"]
+    )
     since = dt.datetime.fromisoformat(mine[3]["version"]["createdAt"])
     items, _ = await collect(
-        lambda **kw: ConfluenceConnector().list_items(ctx(), space["id"], updated_since=since, **kw), limit=2)
+        lambda **kw: ConfluenceConnector().list_items(ctx(), space["id"], updated_since=since, **kw), limit=2
+    )
     assert sorted(i.id for i in items) == sorted(p["id"] for p in mine[3:])
 
 
@@ -68,8 +77,12 @@ async def test_spaces_and_comments_page(wiki, ctx):
 
 async def test_rate_limit_then_success(wiki, ctx, recorder):
     when = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5)).strftime("%a, %d %b %Y %H:%M:%S GMT")
-    wiki.fail(429, {"errors": [{"status": 429, "code": "TOO_MANY_REQUESTS", "title": "Too Many Requests"}]},
-              headers={"Retry-After": when}, path_contains="/api/v2/spaces")
+    wiki.fail(
+        429,
+        {"errors": [{"status": 429, "code": "TOO_MANY_REQUESTS", "title": "Too Many Requests"}]},
+        headers={"Retry-After": when},
+        path_contains="/api/v2/spaces",
+    )
     page = await ConfluenceConnector().list_containers(ctx(), cursor=None, limit=5)
     assert len(page.items) == 3
     assert len(recorder.waits) == 1 and 3 <= recorder.waits[0] <= 6
@@ -86,8 +99,9 @@ async def test_create_page_and_comment_convert_text_to_storage(wiki, ctx):
     item = await ConfluenceConnector().create_item(ctx(), space["id"], ItemDraft("Runbook", Body("Step <1>\nStep 2")))
     assert wiki.pages[item.id]["body"]["storage"]["value"] == "<p>Step &lt;1&gt;<br/>Step 2</p>"
     assert item.title == "Runbook" and item.body.text == "Step <1>\nStep 2"
-    comment = await ConfluenceConnector().create_comment(ctx(), space["id"], item.id,
-                                                         Body("<p>Looks <em>good</em></p>", "storage"))
+    comment = await ConfluenceConnector().create_comment(
+        ctx(), space["id"], item.id, Body("<p>Looks <em>good</em></p>", "storage")
+    )
     assert comment.body.text == "Looks good" and comment.item_id == item.id
     assert wiki.comments[item.id][-1]["body"]["storage"]["value"] == "<p>Looks <em>good</em></p>"
 

@@ -25,8 +25,14 @@ def jira():
 def oauth_ctx(jira, make_ctx):
     def build(token: str = OAUTH_TOKEN, **kw):
         credential = {"access_token": token, "token_type": "Bearer", "scope": "read:jira-work write:jira-work"}
-        return make_ctx("jira", credential, base_url=jira.base_url,
-                        metadata={"cloud_id": CLOUD_ID, "site_url": "https://acme.atlassian.net"}, **kw)
+        return make_ctx(
+            "jira",
+            credential,
+            base_url=jira.base_url,
+            metadata={"cloud_id": CLOUD_ID, "site_url": "https://acme.atlassian.net"},
+            **kw,
+        )
+
     return build
 
 
@@ -35,11 +41,13 @@ async def test_issues_page_through_enhanced_search_without_gaps(jira, oauth_ctx)
     project = next(p for p in jira.projects if p["key"] == "P1")
     before = jira.calls("/search/jql")
     items, pages = await collect(
-        lambda **kw: connector.list_items(ctx, project["id"], updated_since=None, **kw), limit=3)
+        lambda **kw: connector.list_items(ctx, project["id"], updated_since=None, **kw), limit=3
+    )
     assert pages == 3
     assert jira.calls("/search/jql") - before == 3
-    assert sorted(i.id for i in items) == sorted(i["id"] for i in jira.issues.values()
-                                                 if i["fields"]["project"]["id"] == project["id"])
+    assert sorted(i.id for i in items) == sorted(
+        i["id"] for i in jira.issues.values() if i["fields"]["project"]["id"] == project["id"]
+    )
     first = items[0]
     assert first.title.startswith("Issue 0 of P1")
     assert first.body.text == "Description 0" and first.body.format == "adf"
@@ -51,11 +59,14 @@ async def test_issues_page_through_enhanced_search_without_gaps(jira, oauth_ctx)
 async def test_updated_since_keeps_only_issues_changed_at_or_after_it(jira, oauth_ctx):
     connector, ctx = JiraConnector(), oauth_ctx()
     project = jira.projects[0]
-    mine = sorted((i for i in jira.issues.values() if i["fields"]["project"]["id"] == project["id"]),
-                  key=lambda i: i["fields"]["updated"])
+    mine = sorted(
+        (i for i in jira.issues.values() if i["fields"]["project"]["id"] == project["id"]),
+        key=lambda i: i["fields"]["updated"],
+    )
     since = dt.datetime.fromisoformat(mine[4]["fields"]["updated"])
     items, _ = await collect(
-        lambda **kw: connector.list_items(ctx, project["key"], updated_since=since, **kw), limit=50)
+        lambda **kw: connector.list_items(ctx, project["key"], updated_since=since, **kw), limit=50
+    )
     assert [i.id for i in items] == [i["id"] for i in mine[4:]]
 
 
@@ -67,8 +78,13 @@ async def test_projects_page_by_offset(jira, oauth_ctx):
 
 
 async def test_rate_limit_is_waited_out_as_the_provider_asks(jira, oauth_ctx, recorder):
-    jira.fail(429, {"errorMessages": ["Rate limit exceeded"]}, headers={"Retry-After": "3"},
-              path_contains="/project/search", times=2)
+    jira.fail(
+        429,
+        {"errorMessages": ["Rate limit exceeded"]},
+        headers={"Retry-After": "3"},
+        path_contains="/project/search",
+        times=2,
+    )
     page = await JiraConnector().list_containers(oauth_ctx(), cursor=None, limit=10)
     assert len(page.items) == 3
     assert len(recorder.waits) == 2 and all(3 <= w <= 3.3 for w in recorder.waits)
@@ -102,7 +118,8 @@ async def test_api_token_calls_the_site_with_basic_auth(jira, make_ctx):
 async def test_comments_are_adf_converted_and_paged(jira, oauth_ctx):
     issue_id = next(iter(jira.issues))
     comments, pages = await collect(
-        lambda **kw: JiraConnector().list_comments(oauth_ctx(), "", issue_id, **kw), limit=2)
+        lambda **kw: JiraConnector().list_comments(oauth_ctx(), "", issue_id, **kw), limit=2
+    )
     assert pages == 3
     assert [c.body.text for c in comments] == [f"Comment {n}" for n in range(5)]
     assert comments[0].author.name == "Dev User"
@@ -111,8 +128,10 @@ async def test_comments_are_adf_converted_and_paged(jira, oauth_ctx):
 async def test_create_issue_sends_adf_and_returns_the_stored_issue(jira, oauth_ctx):
     project = jira.projects[2]
     item = await JiraConnector().create_item(
-        oauth_ctx(extra_details=True), project["id"],
-        ItemDraft("Printer on fire", Body("Second floor.\nNow.\n\nPlease hurry."), {"issueType": "Bug"}))
+        oauth_ctx(extra_details=True),
+        project["id"],
+        ItemDraft("Printer on fire", Body("Second floor.\nNow.\n\nPlease hurry."), {"issueType": "Bug"}),
+    )
     stored = jira.issues[item.id]
     assert stored["fields"]["description"]["type"] == "doc"
     assert item.title == "Printer on fire" and item.fields["issueType"] == "Bug"
@@ -122,8 +141,21 @@ async def test_create_issue_sends_adf_and_returns_the_stored_issue(jira, oauth_c
 
 async def test_adf_body_passes_through_and_garbage_is_refused(jira, oauth_ctx):
     issue_id = next(iter(jira.issues))
-    doc = {"type": "doc", "version": 1, "content": [{"type": "bulletList", "content": [
-        {"type": "listItem", "content": [{"type": "paragraph", "content": [{"type": "text", "text": "ship it"}]}]}]}]}
+    doc = {
+        "type": "doc",
+        "version": 1,
+        "content": [
+            {
+                "type": "bulletList",
+                "content": [
+                    {
+                        "type": "listItem",
+                        "content": [{"type": "paragraph", "content": [{"type": "text", "text": "ship it"}]}],
+                    }
+                ],
+            }
+        ],
+    }
     comment = await JiraConnector().create_comment(oauth_ctx(), "", issue_id, Body(json.dumps(doc), "adf"))
     assert comment.body.text == "- ship it"
     assert jira.comments[issue_id][-1]["body"] == doc

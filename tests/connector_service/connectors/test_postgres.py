@@ -27,10 +27,15 @@ def schema():
     with psycopg.connect(DSN, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{name}"')
         conn.execute(f'SET search_path TO "{name}"')
-        conn.execute("CREATE TABLE tickets (id bigint PRIMARY KEY, title text NOT NULL, body text,"
-                     " updated_at timestamptz NOT NULL)")
-        conn.execute("INSERT INTO tickets SELECT 2 * g, 'ticket ' || g, 'body ' || g, %s + g * interval '1 minute'"
-                     " FROM generate_series(1, %s) g", [START, ROWS])
+        conn.execute(
+            "CREATE TABLE tickets (id bigint PRIMARY KEY, title text NOT NULL, body text,"
+            " updated_at timestamptz NOT NULL)"
+        )
+        conn.execute(
+            "INSERT INTO tickets SELECT 2 * g, 'ticket ' || g, 'body ' || g, %s + g * interval '1 minute'"
+            " FROM generate_series(1, %s) g",
+            [START, ROWS],
+        )
         conn.execute("CREATE TABLE victim (id int PRIMARY KEY)")
         conn.execute("INSERT INTO victim SELECT generate_series(1, 5)")
         conn.execute("CREATE TABLE pairs (a text, b int, note text, PRIMARY KEY (a, b))")
@@ -51,9 +56,18 @@ async def pg():
 @pytest.fixture
 def ctx(schema, make_ctx):
     def build(**extra):
-        credential = {"host": "127.0.0.1", "port": 5432, "database": "test", "user": "postgres", "password": "",
-                      "schemas": [schema], "cursorColumn": "updated_at", **extra}
+        credential = {
+            "host": "127.0.0.1",
+            "port": 5432,
+            "database": "test",
+            "user": "postgres",
+            "password": "",
+            "schemas": [schema],
+            "cursorColumn": "updated_at",
+            **extra,
+        }
         return make_ctx("postgres", credential)
+
     return build
 
 
@@ -66,8 +80,10 @@ async def test_ten_thousand_rows_paged_exactly_once_while_rows_are_inserted(sche
             seen.extend(int(i.id) for i in page.items)
             pages += 1
             # Odd ids land both behind and ahead of the reader's position.
-            writer.execute(f'INSERT INTO "{schema}".tickets VALUES (%s, %s, NULL, now()), (%s, %s, NULL, now())',
-                           [2 * pages * 100 - 1, "behind", 2 * pages * 100 + 4001, "ahead"])
+            writer.execute(
+                f'INSERT INTO "{schema}".tickets VALUES (%s, %s, NULL, now()), (%s, %s, NULL, now())',
+                [2 * pages * 100 - 1, "behind", 2 * pages * 100 + 4001, "ahead"],
+            )
             if page.next is None:
                 break
             cursor = page.next
@@ -87,7 +103,8 @@ async def test_rows_carry_columns_title_and_cursor_time(schema, pg, ctx):
 async def test_updated_since_filters_on_the_cursor_column(schema, pg, ctx):
     since = START + dt.timedelta(minutes=ROWS - 25)
     items, _ = await collect(
-        lambda **kw: pg.list_items(ctx(), f"{schema}.tickets", updated_since=since, **kw), limit=10)
+        lambda **kw: pg.list_items(ctx(), f"{schema}.tickets", updated_since=since, **kw), limit=10
+    )
     originals = [int(i.id) for i in items if i.title.startswith("ticket")]
     assert originals == [2 * g for g in range(ROWS - 25, ROWS + 1)]
     with pytest.raises(UcfError) as err:
@@ -95,13 +112,16 @@ async def test_updated_since_filters_on_the_cursor_column(schema, pg, ctx):
     assert err.value.code is ErrorCode.FAILED_PRECONDITION
 
 
-@pytest.mark.parametrize("container", [
-    pytest.param("{s}.victim; DROP TABLE {s}.victim; --", id="statement-injection"),
-    pytest.param('{s}.victim" ; DELETE FROM "{s}".victim; --', id="quote-breakout"),
-    pytest.param("{s}.victim WHERE 1=0 UNION SELECT 1 --", id="union"),
-    pytest.param("pg_catalog.pg_authid", id="schema-not-allowed"),
-    pytest.param("victim", id="no-schema"),
-])
+@pytest.mark.parametrize(
+    "container",
+    [
+        pytest.param("{s}.victim; DROP TABLE {s}.victim; --", id="statement-injection"),
+        pytest.param('{s}.victim" ; DELETE FROM "{s}".victim; --', id="quote-breakout"),
+        pytest.param("{s}.victim WHERE 1=0 UNION SELECT 1 --", id="union"),
+        pytest.param("pg_catalog.pg_authid", id="schema-not-allowed"),
+        pytest.param("victim", id="no-schema"),
+    ],
+)
 async def test_injection_through_container_id_is_not_found_and_harmless(schema, pg, ctx, container):
     with pytest.raises(UcfError) as err:
         await pg.list_items(ctx(), container.format(s=schema), updated_since=None, cursor=None, limit=10)
@@ -113,14 +133,18 @@ async def test_injection_through_container_id_is_not_found_and_harmless(schema, 
 async def test_containers_are_tables_and_views_of_allowed_schemas(schema, pg, ctx):
     containers, pages = await collect(lambda **kw: pg.list_containers(ctx(), **kw), limit=2)
     assert [(c.id, c.type) for c in containers] == [
-        (f"{schema}.pairs", "table"), (f"{schema}.recent", "view"),
-        (f"{schema}.tickets", "table"), (f"{schema}.victim", "table")]
+        (f"{schema}.pairs", "table"),
+        (f"{schema}.recent", "view"),
+        (f"{schema}.tickets", "table"),
+        (f"{schema}.victim", "table"),
+    ]
     assert pages == 2 and all(c.parent_id == schema for c in containers)
 
 
 async def test_views_page_by_offset_and_composite_keys_by_tuple(schema, pg, ctx):
     rows, pages = await collect(
-        lambda **kw: pg.list_items(ctx(), f"{schema}.recent", updated_since=None, **kw), limit=4)
+        lambda **kw: pg.list_items(ctx(), f"{schema}.recent", updated_since=None, **kw), limit=4
+    )
     assert sorted(int(r.fields["id"]) for r in rows) == list(range(2, 21, 2)) and pages == 3
     pairs, _ = await collect(lambda **kw: pg.list_items(ctx(), f"{schema}.pairs", updated_since=None, **kw), limit=1)
     assert [json.loads(p.id) for p in pairs] == [["x", "1"], ["x", "2"], ["y", "1"]]

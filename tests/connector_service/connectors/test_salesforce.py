@@ -24,13 +24,15 @@ def ctx(sf, make_ctx):
     def build(token: str = TOKEN, **kw):
         credential = {"access_token": token, "instance_url": sf.base_url, "scope": "api refresh_token"}
         return make_ctx("salesforce", credential, **kw)
+
     return build
 
 
 async def test_records_follow_next_records_url(sf, ctx):
     before = sf.calls("/query")
     items, pages = await collect(
-        lambda **kw: SalesforceConnector().list_items(ctx(), "Account", updated_since=None, **kw), limit=200)
+        lambda **kw: SalesforceConnector().list_items(ctx(), "Account", updated_since=None, **kw), limit=200
+    )
     assert pages == 3 and sf.calls("/query") - before == 3
     assert [i.id for i in items] == [r["Id"] for r in sf.records["Account"]]
     assert items[0].title == "Account 0" and items[0].body.text == "Customer 0"
@@ -39,7 +41,8 @@ async def test_records_follow_next_records_url(sf, ctx):
 
 async def test_pages_smaller_than_a_batch_hand_out_every_record_once(sf, ctx):
     items, pages = await collect(
-        lambda **kw: SalesforceConnector().list_items(ctx(), "Account", updated_since=None, **kw), limit=150)
+        lambda **kw: SalesforceConnector().list_items(ctx(), "Account", updated_since=None, **kw), limit=150
+    )
     ids = [i.id for i in items]
     assert len(ids) == len(set(ids)) == 450 and pages == 5
 
@@ -47,7 +50,8 @@ async def test_pages_smaller_than_a_batch_hand_out_every_record_once(sf, ctx):
 async def test_updated_since_uses_system_modstamp(sf, ctx):
     since = dt.datetime(2024, 7, 1, 7, 20, tzinfo=dt.UTC)
     items, _ = await collect(
-        lambda **kw: SalesforceConnector().list_items(ctx(), "Account", updated_since=since, **kw), limit=200)
+        lambda **kw: SalesforceConnector().list_items(ctx(), "Account", updated_since=since, **kw), limit=200
+    )
     assert [i.title for i in items] == [f"Account {n}" for n in range(440, 450)]
     last_query = next(s.query for s in reversed(sf.seen) if s.path.endswith("/query"))
     assert "SystemModstamp+%3E%3D+2024-07-01T07%3A20%3A00Z" in last_query
@@ -56,7 +60,8 @@ async def test_updated_since_uses_system_modstamp(sf, ctx):
 async def test_case_comments_and_create(sf, ctx):
     case = sf.records["Case"][1]
     comments, _ = await collect(
-        lambda **kw: SalesforceConnector().list_comments(ctx(), "Case", case["Id"], **kw), limit=10)
+        lambda **kw: SalesforceConnector().list_comments(ctx(), "Case", case["Id"], **kw), limit=10
+    )
     assert [c.body.text for c in comments] == ["note 0", "note 1", "note 2"]
     draft = ItemDraft("Login fails", Body("SSO loop"), {"Status": "New"})
     item = await SalesforceConnector().create_item(ctx(), "Case", draft)
@@ -78,8 +83,12 @@ async def test_objects_without_comments_and_unknown_objects(sf, ctx):
 
 
 async def test_rate_limit_then_success_and_expired_session(sf, ctx, recorder):
-    sf.fail(429, [{"message": "busy", "errorCode": "REQUEST_LIMIT_EXCEEDED"}], headers={"Retry-After": "1"},
-            path_contains="/sobjects")
+    sf.fail(
+        429,
+        [{"message": "busy", "errorCode": "REQUEST_LIMIT_EXCEEDED"}],
+        headers={"Retry-After": "1"},
+        path_contains="/sobjects",
+    )
     page = await SalesforceConnector().list_containers(ctx(), cursor=None, limit=2)
     assert [c.id for c in page.items] == ["Account", "Case"] and page.next and recorder.waits[0] >= 1
     with pytest.raises(UcfError) as err:

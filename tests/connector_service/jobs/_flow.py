@@ -21,22 +21,36 @@ async def wait_job(env: PgJobs, job_id: str, until: tuple[str, ...] = FINISHED) 
         await asyncio.sleep(0.05)
 
 
-async def run_job(env: PgJobs, job_type: str = "sync", *, full: bool = False, streams: tuple[str, ...] = ("items",),
-                  containers: tuple[str, ...] | None = None) -> pb.Job:
-    created = await env.stack.jobs.CreateJob(pb.CreateJobRequest(
-        connector_id="postgres", connection_id=env.connection_id, type=job_type,
-        params=pb.JobParams(containers=list(containers or [env.table]), streams=list(streams), full=full)),
-        metadata=env.auth())
+async def run_job(
+    env: PgJobs,
+    job_type: str = "sync",
+    *,
+    full: bool = False,
+    streams: tuple[str, ...] = ("items",),
+    containers: tuple[str, ...] | None = None,
+) -> pb.Job:
+    created = await env.stack.jobs.CreateJob(
+        pb.CreateJobRequest(
+            connector_id="postgres",
+            connection_id=env.connection_id,
+            type=job_type,
+            params=pb.JobParams(containers=list(containers or [env.table]), streams=list(streams), full=full),
+        ),
+        metadata=env.auth(),
+    )
     return await wait_job(env, created.job.id)
 
 
-async def read_feed(env: PgJobs, cursor: str = "", limit: int = 200, stream: str = "items"
-                    ) -> tuple[list[pb.Record], str]:
+async def read_feed(
+    env: PgJobs, cursor: str = "", limit: int = 200, stream: str = "items"
+) -> tuple[list[pb.Record], str]:
     """Every change after `cursor`, following `next` until a page comes back empty."""
     changes: list[pb.Record] = []
     while True:
-        page = await env.stack.jobs.ListRecords(pb.ListRecordsRequest(
-            connection_id=env.connection_id, stream=stream, cursor=cursor, limit=limit), metadata=env.auth())
+        page = await env.stack.jobs.ListRecords(
+            pb.ListRecordsRequest(connection_id=env.connection_id, stream=stream, cursor=cursor, limit=limit),
+            metadata=env.auth(),
+        )
         changes.extend(page.items)
         if not page.items:
             return changes, page.next
@@ -44,5 +58,9 @@ async def read_feed(env: PgJobs, cursor: str = "", limit: int = 200, stream: str
 
 
 def counts(job: pb.Job) -> dict[str, Any]:
-    return {"added": job.counts.added, "updated": job.counts.updated, "deleted": job.counts.deleted,
-            "unchanged": job.counts.unchanged}
+    return {
+        "added": job.counts.added,
+        "updated": job.counts.updated,
+        "deleted": job.counts.deleted,
+        "unchanged": job.counts.unchanged,
+    }

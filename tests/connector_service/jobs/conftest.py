@@ -30,8 +30,9 @@ def pg_schema() -> Iterator[str]:
     name = f"ucf_jobs_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(DSN, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{name}"')
-        conn.execute(f'CREATE TABLE "{name}".tickets (id int PRIMARY KEY, title text NOT NULL,'
-                     " updated_at timestamptz NOT NULL)")
+        conn.execute(
+            f'CREATE TABLE "{name}".tickets (id int PRIMARY KEY, title text NOT NULL, updated_at timestamptz NOT NULL)'
+        )
     yield name
     with psycopg.connect(DSN, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA "{name}" CASCADE')
@@ -44,8 +45,10 @@ def pg_execute(sql: str, params: Any = None) -> None:
 
 def insert_rows(schema: str, ids: range, updated_at: dt.datetime = T0, title: str = "ticket") -> None:
     with psycopg.connect(DSN, autocommit=True) as conn:
-        conn.execute(f'INSERT INTO "{schema}".tickets SELECT g, %s || g, %s FROM generate_series(%s::int, %s::int) g',
-                     [title + " ", updated_at, ids.start, ids.stop - 1])
+        conn.execute(
+            f'INSERT INTO "{schema}".tickets SELECT g, %s || g, %s FROM generate_series(%s::int, %s::int) g',
+            [title + " ", updated_at, ids.start, ids.stop - 1],
+        )
 
 
 @dataclass
@@ -65,10 +68,21 @@ class PgJobs:
 
 async def onboard_postgres(stack: Stack, key: str, schema: str, workspace: str = "pg") -> str:
     credentials = struct_pb2.Struct()
-    credentials.update({"host": "127.0.0.1", "port": 5432, "database": "test", "user": "postgres",
-                        "password": "unused-with-trust-auth", "schemas": [schema], "cursor_column": "updated_at"})
-    done = await stack.connectors.ConnectCallback(cpb.ConnectCallbackRequest(
-        connector_id="postgres", workspace_id=workspace, credentials=credentials), metadata=auth(key))
+    credentials.update(
+        {
+            "host": "127.0.0.1",
+            "port": 5432,
+            "database": "test",
+            "user": "postgres",
+            "password": "unused-with-trust-auth",
+            "schemas": [schema],
+            "cursor_column": "updated_at",
+        }
+    )
+    done = await stack.connectors.ConnectCallback(
+        cpb.ConnectCallbackRequest(connector_id="postgres", workspace_id=workspace, credentials=credentials),
+        metadata=auth(key),
+    )
     return done.connection_id
 
 
@@ -79,14 +93,16 @@ def job_settings() -> dict[str, Any]:
 
 
 @pytest.fixture
-async def pg_jobs(mongo_url: str, db_suffix: str, pg_schema: str, job_settings: dict[str, Any]
-                  ) -> AsyncIterator[PgJobs]:
-    settings = {"ucf_job_poll_seconds": 0.1, "ucf_sync_page_size": 50, "ucf_job_lease_seconds": 5.0,
-                **job_settings}
+async def pg_jobs(
+    mongo_url: str, db_suffix: str, pg_schema: str, job_settings: dict[str, Any]
+) -> AsyncIterator[PgJobs]:
+    settings = {"ucf_job_poll_seconds": 0.1, "ucf_sync_page_size": 50, "ucf_job_lease_seconds": 5.0, **job_settings}
     registry = ConnectorRegistry([PostgresConnector])
     try:
-        async with httpx.AsyncClient(timeout=10) as http, start_stack(
-                mongo_url, f"ucf_{db_suffix}", FakeVault(), http, registry=registry, **settings) as stack:
+        async with (
+            httpx.AsyncClient(timeout=10) as http,
+            start_stack(mongo_url, f"ucf_{db_suffix}", FakeVault(), http, registry=registry, **settings) as stack,
+        ):
             key = await stack.key()
             connection_id = await onboard_postgres(stack, key, pg_schema)
             yield PgJobs(stack, pg_schema, key, connection_id)

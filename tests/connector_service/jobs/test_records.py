@@ -49,14 +49,22 @@ async def test_a_replayed_batch_counts_what_the_lost_attempt_did_and_repeats_no_
     crashing._records = _Dead(db["records"])
     with pytest.raises(_Crash):
         await crashing.commit(Batch(*STREAM, "job_1", 1, "w1"), _entries(("2", "b2"), ("3", "c"), ("1", "a")))
-    assert sorted(await _feed(db)) == [("1", "added", "a"), ("2", "added", "b"), ("2", "updated", "b2"),
-                                       ("3", "added", "c")]
+    assert sorted(await _feed(db)) == [
+        ("1", "added", "a"),
+        ("2", "added", "b"),
+        ("2", "updated", "b2"),
+        ("3", "added", "c"),
+    ]
 
     await _hold(leases, "w2")
     replay = await store.commit(Batch(*STREAM, "job_1", 1, "w2"), _entries(("2", "b2"), ("3", "c"), ("1", "a")))
     assert replay.as_dict() == {"added": 1, "updated": 1, "deleted": 0, "unchanged": 1}
-    assert sorted(await _feed(db)) == [("1", "added", "a"), ("2", "added", "b"), ("2", "updated", "b2"),
-                                       ("3", "added", "c")]
+    assert sorted(await _feed(db)) == [
+        ("1", "added", "a"),
+        ("2", "added", "b"),
+        ("2", "updated", "b2"),
+        ("3", "added", "c"),
+    ]
     assert await db["records"].count_documents({}) == 3
 
     # A later full sync no longer sees record 1: its deletion entry repeats the last state.

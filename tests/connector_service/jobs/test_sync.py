@@ -28,8 +28,11 @@ async def test_rows_inserted_and_updated_between_two_syncs_are_counted_exactly(p
 
     later = T0 + dt.timedelta(hours=1)
     insert_rows(pg_jobs.schema, range(101, 113), later, "new")
-    pg_execute(f'UPDATE "{pg_jobs.schema}".tickets SET title = title || \' edited\', updated_at = %s '
-               "WHERE id IN (3, 50, 99, 100, 7)", [later])
+    pg_execute(
+        f"UPDATE \"{pg_jobs.schema}\".tickets SET title = title || ' edited', updated_at = %s "
+        "WHERE id IN (3, 50, 99, 100, 7)",
+        [later],
+    )
     second = await run_job(pg_jobs)
     assert second.status == "succeeded", second.error
     assert (second.counts.added, second.counts.updated, second.counts.deleted) == (12, 5, 0)
@@ -78,11 +81,15 @@ async def test_following_the_feed_in_small_pages_reads_every_change_exactly_once
     first_half, cursor = await read_feed(pg_jobs, limit=6)
     assert [c.action for c in first_half] == ["added"] * 40
 
-    pg_execute(f'UPDATE "{pg_jobs.schema}".tickets SET title = \'changed\', updated_at = %s WHERE id <= 10',
-               [T0 + dt.timedelta(minutes=5)])
+    pg_execute(
+        f"UPDATE \"{pg_jobs.schema}\".tickets SET title = 'changed', updated_at = %s WHERE id <= 10",
+        [T0 + dt.timedelta(minutes=5)],
+    )
     await run_job(pg_jobs)
-    caught_up = await pg_jobs.stack.jobs.ListRecords(pb.ListRecordsRequest(
-        connection_id=pg_jobs.connection_id, stream="items", cursor=cursor, limit=3), metadata=pg_jobs.auth())
+    caught_up = await pg_jobs.stack.jobs.ListRecords(
+        pb.ListRecordsRequest(connection_id=pg_jobs.connection_id, stream="items", cursor=cursor, limit=3),
+        metadata=pg_jobs.auth(),
+    )
     second_half, end = await read_feed(pg_jobs, cursor, limit=3)
     assert len(caught_up.items) == 3
     assert sorted(int(c.id) for c in second_half) == list(range(1, 11))
@@ -96,9 +103,12 @@ async def test_following_the_feed_in_small_pages_reads_every_change_exactly_once
 
 async def test_a_foreign_cursor_is_refused(pg_jobs: PgJobs) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as bad:
-        await pg_jobs.stack.jobs.ListRecords(pb.ListRecordsRequest(
-            connection_id=pg_jobs.connection_id, stream="items", cursor="eyJwIjp7Iml0ZW1zIjotMX19"),
-            metadata=pg_jobs.auth())
+        await pg_jobs.stack.jobs.ListRecords(
+            pb.ListRecordsRequest(
+                connection_id=pg_jobs.connection_id, stream="items", cursor="eyJwIjp7Iml0ZW1zIjotMX19"
+            ),
+            metadata=pg_jobs.auth(),
+        )
     assert bad.value.code() is grpc.StatusCode.INVALID_ARGUMENT
 
 
@@ -110,8 +120,10 @@ async def test_another_tenant_sees_neither_jobs_nor_records(pg_jobs: PgJobs) -> 
         pg_jobs.stack.jobs.GetJob(pb.GetJobRequest(job_id=job.id), metadata=other),
         pg_jobs.stack.jobs.CancelJob(pb.CancelJobRequest(job_id=job.id), metadata=other),
         pg_jobs.stack.jobs.ListRecords(pb.ListRecordsRequest(connection_id=pg_jobs.connection_id), metadata=other),
-        pg_jobs.stack.jobs.CreateJob(pb.CreateJobRequest(connector_id="postgres", connection_id=pg_jobs.connection_id,
-                                                         type="sync"), metadata=other),
+        pg_jobs.stack.jobs.CreateJob(
+            pb.CreateJobRequest(connector_id="postgres", connection_id=pg_jobs.connection_id, type="sync"),
+            metadata=other,
+        ),
     ]
     for call in calls:
         with pytest.raises(grpc.aio.AioRpcError) as err:

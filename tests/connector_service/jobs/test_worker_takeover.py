@@ -27,8 +27,12 @@ from tests.support.stack import LocalStack, grpc_health
 
 pytestmark = pytest.mark.integration
 ROWS = 20_000
-WORKER_ENV = {"UCF_JOB_CONCURRENCY": "1", "UCF_JOB_LEASE_SECONDS": "3", "UCF_JOB_POLL_SECONDS": "0.2",
-              "UCF_SYNC_PAGE_SIZE": "50"}
+WORKER_ENV = {
+    "UCF_JOB_CONCURRENCY": "1",
+    "UCF_JOB_LEASE_SECONDS": "3",
+    "UCF_JOB_POLL_SECONDS": "0.2",
+    "UCF_SYNC_PAGE_SIZE": "50",
+}
 
 
 def _wait(condition, what: str, timeout: float = 90.0):
@@ -44,9 +48,13 @@ def _wait(condition, what: str, timeout: float = 90.0):
 def _start_connector(stack: LocalStack, name: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     log = (stack.logs / f"{name}.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "connector_service", "serve"],
-                            env={**stack.env, "CONNECTOR_PORT": str(port)}, stdin=subprocess.DEVNULL,
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "connector_service", "serve"],
+        env={**stack.env, "CONNECTOR_PORT": str(port)},
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     address = f"127.0.0.1:{port}"
     _wait(lambda: proc.poll() is not None or grpc_health(address) == "SERVING", f"{name} to serve")
     assert proc.poll() is None, (stack.logs / f"{name}.log").read_text()[-3000:]
@@ -60,23 +68,49 @@ def pg_schema_big(pg_schema: str) -> str:
 
 
 def test_a_killed_worker_s_sync_finishes_elsewhere_without_lost_or_duplicate_records(
-        mongo_url: str, tmp_path: Path, pg_schema_big: str) -> None:
+    mongo_url: str, tmp_path: Path, pg_schema_big: str
+) -> None:
     schema = pg_schema_big
     with LocalStack(tmp_path, mongo_url, extra_env=WORKER_ENV) as stack:
         meta = [("authorization", f"Bearer {stack.api_key}")]
         with grpc.insecure_channel(stack.connector_address) as channel:
             credentials = struct_pb2.Struct()
-            credentials.update({"host": "127.0.0.1", "port": 5432, "database": "test", "user": "postgres",
-                                "password": "unused", "schemas": [schema], "cursor_column": "updated_at"})
-            connection = connectors_pb2_grpc.ConnectorServiceStub(channel).ConnectCallback(
-                cpb.ConnectCallbackRequest(connector_id="postgres", workspace_id="pg", credentials=credentials),
-                metadata=meta).connection_id
-            job = jobs_pb2_grpc.JobServiceStub(channel).CreateJob(pb.CreateJobRequest(
-                connector_id="postgres", connection_id=connection, type="sync",
-                params=pb.JobParams(containers=[f"{schema}.tickets"], streams=["items"])), metadata=meta).job
+            credentials.update(
+                {
+                    "host": "127.0.0.1",
+                    "port": 5432,
+                    "database": "test",
+                    "user": "postgres",
+                    "password": "unused",
+                    "schemas": [schema],
+                    "cursor_column": "updated_at",
+                }
+            )
+            connection = (
+                connectors_pb2_grpc.ConnectorServiceStub(channel)
+                .ConnectCallback(
+                    cpb.ConnectCallbackRequest(connector_id="postgres", workspace_id="pg", credentials=credentials),
+                    metadata=meta,
+                )
+                .connection_id
+            )
+            job = (
+                jobs_pb2_grpc.JobServiceStub(channel)
+                .CreateJob(
+                    pb.CreateJobRequest(
+                        connector_id="postgres",
+                        connection_id=connection,
+                        type="sync",
+                        params=pb.JobParams(containers=[f"{schema}.tickets"], streams=["items"]),
+                    ),
+                    metadata=meta,
+                )
+                .job
+            )
 
         db = MongoClient(mongo_url, tz_aware=True)[stack.env["MONGODB_DB"]]
         try:
+
             def job_doc() -> dict:
                 return db["jobs"].find_one({"_id": job.id})
 
@@ -90,14 +124,22 @@ def test_a_killed_worker_s_sync_finishes_elsewhere_without_lost_or_duplicate_rec
             try:
                 with grpc.insecure_channel(address) as channel:
                     jobs = jobs_pb2_grpc.JobServiceStub(channel)
-                    done = _wait(lambda: (j := jobs.GetJob(pb.GetJobRequest(job_id=job.id), metadata=meta).job)
-                                 .status in ("succeeded", "failed", "canceled") and j, "the job to finish")
+                    done = _wait(
+                        lambda: (
+                            (j := jobs.GetJob(pb.GetJobRequest(job_id=job.id), metadata=meta).job).status
+                            in ("succeeded", "failed", "canceled")
+                            and j
+                        ),
+                        "the job to finish",
+                    )
                     assert done.status == "succeeded", done.error
                     assert (done.counts.added, done.counts.updated, done.counts.deleted) == (ROWS, 0, 0)
                     ids, cursor = [], ""
                     while True:
-                        page = jobs.ListRecords(pb.ListRecordsRequest(connection_id=connection, stream="items",
-                                                                      cursor=cursor, limit=200), metadata=meta)
+                        page = jobs.ListRecords(
+                            pb.ListRecordsRequest(connection_id=connection, stream="items", cursor=cursor, limit=200),
+                            metadata=meta,
+                        )
                         if not page.items:
                             break
                         ids.extend(int(r.id) for r in page.items)

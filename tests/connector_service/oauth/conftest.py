@@ -29,8 +29,9 @@ CLIENTS = {
 
 def register_clients(server: FakeOAuthServer) -> None:
     for method, creds in CLIENTS.items():
-        server.register_client(creds.client_id, secret=creds.client_secret, redirect_uris=[REDIRECT_URI],
-                               auth_method=method)
+        server.register_client(
+            creds.client_id, secret=creds.client_secret, redirect_uris=[REDIRECT_URI], auth_method=method
+        )
 
 
 @pytest.fixture
@@ -48,8 +49,13 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 
 def endpoints(server: FakeOAuthServer, method: str = "client_secret_basic", **overrides) -> ProviderEndpoints:
-    fields = {"authorization_url": server.url("authorize"), "token_url": server.url("token"),
-              "revocation_url": server.url("revoke"), "token_auth_method": method, "issuer": server.issuer}
+    fields = {
+        "authorization_url": server.url("authorize"),
+        "token_url": server.url("token"),
+        "revocation_url": server.url("revoke"),
+        "token_auth_method": method,
+        "issuer": server.issuer,
+    }
     return ProviderEndpoints(**{**fields, **overrides})
 
 
@@ -62,8 +68,12 @@ async def follow_authorization(http: httpx.AsyncClient, url: str) -> dict[str, s
     return dict(parse_qsl(location.query))
 
 
-async def connect(http: httpx.AsyncClient, server: FakeOAuthServer, method: str = "client_secret_basic",
-                  scopes: tuple[str, ...] = ("read", "write")) -> TokenSet:
+async def connect(
+    http: httpx.AsyncClient,
+    server: FakeOAuthServer,
+    method: str = "client_secret_basic",
+    scopes: tuple[str, ...] = ("read", "write"),
+) -> TokenSet:
     """The whole authorization-code flow with PKCE; returns the issued tokens."""
     provider = endpoints(server, method)
     request = build_authorization_request(provider, CLIENTS[method], redirect_uri=REDIRECT_URI, scopes=scopes)

@@ -29,9 +29,13 @@ def query_of(url: str) -> dict[str, str]:
 
 
 def test_url_carries_pkce_state_scopes_and_provider_params():
-    request = build_authorization_request(PROVIDER, CLIENT, redirect_uri="https://app.example/cb",
-                                          scopes=["read:jira", "write:jira", "read:jira"],
-                                          extra_params={"login_hint": "a@b.c"})
+    request = build_authorization_request(
+        PROVIDER,
+        CLIENT,
+        redirect_uri="https://app.example/cb",
+        scopes=["read:jira", "write:jira", "read:jira"],
+        extra_params={"login_hint": "a@b.c"},
+    )
     q = query_of(request.url)
     assert request.url.startswith("https://auth.example.com/authorize?")
     assert q["response_type"] == "code"
@@ -55,8 +59,9 @@ def test_each_request_gets_fresh_state_and_verifier():
 
 
 def test_provider_without_pkce_gets_no_challenge():
-    provider = ProviderEndpoints(authorization_url="https://x.example/auth", token_url="https://x.example/t",
-                                 pkce=False)
+    provider = ProviderEndpoints(
+        authorization_url="https://x.example/auth", token_url="https://x.example/t", pkce=False
+    )
     request = build_authorization_request(provider, CLIENT, redirect_uri="https://app.example/cb", scopes=["a", "b"])
     q = query_of(request.url)
     assert "code_challenge" not in q and request.code_verifier is None
@@ -68,12 +73,18 @@ def test_rfc7636_appendix_b_challenge():
     assert s256_challenge(verifier) == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 
 
-@pytest.mark.parametrize(("query", "code"), [
-    pytest.param({"code": "abc", "state": "s", "iss": "https://auth.example.com"}, ErrorCode.INVALID_REQUEST,
-                 id="foreign-issuer"),
-    pytest.param({"code": "abc", "state": "s"}, ErrorCode.INVALID_REQUEST, id="missing-issuer"),
-    pytest.param({"state": "s", "iss": "https://idp.example"}, ErrorCode.INVALID_REQUEST, id="no-code"),
-])
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        pytest.param(
+            {"code": "abc", "state": "s", "iss": "https://auth.example.com"},
+            ErrorCode.INVALID_REQUEST,
+            id="foreign-issuer",
+        ),
+        pytest.param({"code": "abc", "state": "s"}, ErrorCode.INVALID_REQUEST, id="missing-issuer"),
+        pytest.param({"state": "s", "iss": "https://idp.example"}, ErrorCode.INVALID_REQUEST, id="no-code"),
+    ],
+)
 def test_bad_redirects_are_invalid_requests(query, code):
     with pytest.raises(UcfError) as info:
         parse_authorization_response(query, expected_issuer="https://idp.example")
@@ -82,8 +93,10 @@ def test_bad_redirects_are_invalid_requests(query, code):
 
 def test_denied_authorization_is_a_provider_error():
     with pytest.raises(OAuthProviderError) as info:
-        parse_authorization_response({"error": "access_denied", "error_description": "user said no",
-                                      "iss": "https://idp.example"}, expected_issuer="https://idp.example")
+        parse_authorization_response(
+            {"error": "access_denied", "error_description": "user said no", "iss": "https://idp.example"},
+            expected_issuer="https://idp.example",
+        )
     assert info.value.error == "access_denied"
     assert info.value.code is ErrorCode.FORBIDDEN
     assert "user said no" in info.value.message

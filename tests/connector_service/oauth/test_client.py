@@ -51,8 +51,9 @@ async def _authorized_code(http, server, method="client_secret_basic"):
 
 async def test_wrong_verifier_is_invalid_grant(http, oauth_server):
     code, _ = await _authorized_code(http, oauth_server)
-    other_verifier = build_authorization_request(endpoints(oauth_server), CLIENTS["client_secret_basic"],
-                                                 redirect_uri=REDIRECT_URI).code_verifier
+    other_verifier = build_authorization_request(
+        endpoints(oauth_server), CLIENTS["client_secret_basic"], redirect_uri=REDIRECT_URI
+    ).code_verifier
     client = OAuthClient(http, endpoints(oauth_server), CLIENTS["client_secret_basic"])
     with pytest.raises(OAuthProviderError) as info:
         await client.exchange_code(code, redirect_uri=REDIRECT_URI, code_verifier=other_verifier)
@@ -80,16 +81,18 @@ async def test_redirect_uri_must_match_the_authorization_request(http, oauth_ser
 
 
 async def test_unregistered_redirect_uri_is_not_redirected_to(http, oauth_server):
-    request = build_authorization_request(endpoints(oauth_server), CLIENTS["client_secret_basic"],
-                                          redirect_uri="https://attacker.example/cb")
+    request = build_authorization_request(
+        endpoints(oauth_server), CLIENTS["client_secret_basic"], redirect_uri="https://attacker.example/cb"
+    )
     response = await http.get(request.url, follow_redirects=False)
     assert response.status_code == 400 and "location" not in response.headers
 
 
 async def test_denied_consent_surfaces_access_denied(http, oauth_server):
     oauth_server.approve = False
-    request = build_authorization_request(endpoints(oauth_server), CLIENTS["client_secret_basic"],
-                                          redirect_uri=REDIRECT_URI)
+    request = build_authorization_request(
+        endpoints(oauth_server), CLIENTS["client_secret_basic"], redirect_uri=REDIRECT_URI
+    )
     query = await follow_authorization(http, request.url)
     assert query["state"] == request.state
     with pytest.raises(OAuthProviderError) as info:
@@ -98,10 +101,13 @@ async def test_denied_consent_surfaces_access_denied(http, oauth_server):
     assert oauth_server.calls["token"] == 0
 
 
-@pytest.mark.parametrize(("registered", "used"), [
-    pytest.param("client_secret_basic", "client_secret_post", id="basic-client-sends-post"),
-    pytest.param("client_secret_post", "client_secret_basic", id="post-client-sends-basic"),
-])
+@pytest.mark.parametrize(
+    ("registered", "used"),
+    [
+        pytest.param("client_secret_basic", "client_secret_post", id="basic-client-sends-post"),
+        pytest.param("client_secret_post", "client_secret_basic", id="post-client-sends-basic"),
+    ],
+)
 async def test_client_must_authenticate_as_registered(http, oauth_server, registered, used):
     code, verifier = await _authorized_code(http, oauth_server, registered)
     client = OAuthClient(http, endpoints(oauth_server, used), CLIENTS[registered])
@@ -116,7 +122,8 @@ async def test_wrong_client_secret_is_invalid_client(http, oauth_server):
     wrong = ClientCredentials("basic-client", "not-the-secret")
     with pytest.raises(OAuthProviderError) as info:
         await OAuthClient(http, endpoints(oauth_server), wrong).exchange_code(
-            code, redirect_uri=REDIRECT_URI, code_verifier=verifier)
+            code, redirect_uri=REDIRECT_URI, code_verifier=verifier
+        )
     assert info.value.error == "invalid_client"
     assert "not-the-secret" not in str(info.value.details) + info.value.message
 
@@ -140,14 +147,16 @@ async def test_opaque_token_without_expires_in_gets_the_conservative_default(htt
 
 
 async def test_form_encoded_answers_and_metadata_fields_are_read(http):
-    server = FakeOAuthServer(form_encoded_answers=True,
-                             extra_token_fields={"instance_url": "https://acme.my.example.com", "junk": "x"})
+    server = FakeOAuthServer(
+        form_encoded_answers=True, extra_token_fields={"instance_url": "https://acme.my.example.com", "junk": "x"}
+    )
     register_clients(server)
     with server.serve():
         provider = endpoints(server, token_response_metadata=("instance_url",))
         code, verifier = await _authorized_code(http, server)
         tokens = await OAuthClient(http, provider, CLIENTS["client_secret_basic"]).exchange_code(
-            code, redirect_uri=REDIRECT_URI, code_verifier=verifier)
+            code, redirect_uri=REDIRECT_URI, code_verifier=verifier
+        )
     assert server.is_active(tokens.access_token) and tokens.refresh_token
     assert tokens.metadata == {"instance_url": "https://acme.my.example.com"}
     assert tokens.expiry_source == "expires_in"
@@ -186,7 +195,8 @@ async def test_unanswered_refresh_is_flagged_as_unknown_outcome(oauth_server):
     async with httpx.AsyncClient(timeout=0.2) as impatient:
         with pytest.raises(OAuthUpstreamError) as info:
             await OAuthClient(impatient, endpoints(oauth_server), CLIENTS["client_secret_basic"]).refresh(
-                tokens.refresh_token)
+                tokens.refresh_token
+            )
     assert info.value.outcome_unknown
     assert info.value.code is ErrorCode.TIMEOUT
 

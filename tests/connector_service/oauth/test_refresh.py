@@ -79,8 +79,9 @@ async def test_fifty_readers_in_two_processes_share_one_refresh(http, oauth_serv
     oauth_server.slow("token", 0.3)  # keep the refresh in flight while readers pile up
     client = refresher(http, oauth_server)
 
-    results = await asyncio.gather(*(
-        (first if i % 2 else second).get_fresh(TENANT, CONNECTION, client) for i in range(50)))
+    results = await asyncio.gather(
+        *((first if i % 2 else second).get_fresh(TENANT, CONNECTION, client) for i in range(50))
+    )
 
     assert oauth_server.calls["token:refresh_token"] == 1
     assert oauth_server.reuse_detected == 0
@@ -105,7 +106,8 @@ async def test_force_refresh_refreshes_a_fresh_credential(http, oauth_server, da
     original = await connect(http, oauth_server)
     store.put(TENANT, CONNECTION, original)
     got = await RefreshCoordinator(databases[0], store).get_fresh(
-        TENANT, CONNECTION, refresher(http, oauth_server), force=True)
+        TENANT, CONNECTION, refresher(http, oauth_server), force=True
+    )
     assert got.version == 2 and got.tokens.access_token != original.access_token
     assert got.tokens.scope == original.scope
     assert oauth_server.calls["token:refresh_token"] == 1
@@ -191,8 +193,9 @@ async def test_rejected_refresh_token_fails_every_reader_once(http, oauth_server
 
 async def test_upstream_outage_serves_a_still_valid_token(http, oauth_server, databases):
     store = MemoryCredentialStore()
-    tokens = dataclasses.replace(await connect(http, oauth_server),
-                                 expires_at=datetime.now(UTC) + timedelta(seconds=120))
+    tokens = dataclasses.replace(
+        await connect(http, oauth_server), expires_at=datetime.now(UTC) + timedelta(seconds=120)
+    )
     store.put(TENANT, CONNECTION, tokens)
     oauth_server.fail_next("token", 503)
     coordinator = RefreshCoordinator(databases[0], store)
@@ -212,8 +215,13 @@ async def test_no_secret_reaches_the_logs(http, oauth_server, databases, caplog)
     with pytest.raises(RefreshFailed):
         await RefreshCoordinator(databases[1], store).get_fresh(TENANT, CONNECTION, client, force=True)
 
-    canaries = {old.access_token, old.refresh_token, got.tokens.access_token, got.tokens.refresh_token,
-                CLIENTS["client_secret_basic"].client_secret}
+    canaries = {
+        old.access_token,
+        old.refresh_token,
+        got.tokens.access_token,
+        got.tokens.refresh_token,
+        CLIENTS["client_secret_basic"].client_secret,
+    }
     logged = "\n".join(f"{r.getMessage()} {getattr(r, 'fields', '')} {r.exc_text or ''}" for r in caplog.records)
     assert "token refreshed" in logged  # the logs did capture the refresh
     assert not [c for c in canaries if c in logged]

@@ -60,27 +60,45 @@ def test_a_bad_url_is_refused_naming_the_field_and_saying_why(url: str, says: st
     assert caught.value.message.startswith("callbackUrl") and says in caught.value.message
 
 
-@pytest.mark.parametrize("url", [
-    "https://acme.atlassian.net", "http://127.0.0.1:8080/x", "https://[2606:4700::1111]:8443/hooks",
-    "https://münchen.example/", "HTTPS://ACME.example", " https://acme.example/hooks?x=1 ",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://acme.atlassian.net",
+        "http://127.0.0.1:8080/x",
+        "https://[2606:4700::1111]:8443/hooks",
+        "https://münchen.example/",
+        "HTTPS://ACME.example",
+        " https://acme.example/hooks?x=1 ",
+    ],
+)
 def test_ordinary_urls_pass(url: str) -> None:
     assert destinations.http_url(url, "site").hostname
 
 
-@pytest.mark.parametrize(("host", "says"), [
-    ("0177.0.0.1", "four decimal numbers"), ("127.1", "four decimal numbers"), ("2130706433", "four decimal"),
-    ("db.example:5432", "without a port"), ("fe80::1%eth0", "IPv6"), ("db .example", "spaces"),
-    ("a,b.example", "host name"), ("postgres://db.example", "without a port"), ("", "required"),
-])
+@pytest.mark.parametrize(
+    ("host", "says"),
+    [
+        ("0177.0.0.1", "four decimal numbers"),
+        ("127.1", "four decimal numbers"),
+        ("2130706433", "four decimal"),
+        ("db.example:5432", "without a port"),
+        ("fe80::1%eth0", "IPv6"),
+        ("db .example", "spaces"),
+        ("a,b.example", "host name"),
+        ("postgres://db.example", "without a port"),
+        ("", "required"),
+    ],
+)
 def test_a_bad_postgresql_host_is_refused(host: str, says: str) -> None:
     with pytest.raises(UcfError) as caught:
         destinations.host(host, "host")
     assert caught.value.details == {"field": "host"} and says in caught.value.message
 
 
-@pytest.mark.parametrize(("host", "kept"), [("db.example", "db.example"), ("10.0.0.7", "10.0.0.7"),
-                                            ("::1", "::1"), ("[2001:db8::5]", "2001:db8::5")])
+@pytest.mark.parametrize(
+    ("host", "kept"),
+    [("db.example", "db.example"), ("10.0.0.7", "10.0.0.7"), ("::1", "::1"), ("[2001:db8::5]", "2001:db8::5")],
+)
 def test_ordinary_postgresql_hosts_pass(host: str, kept: str) -> None:
     assert destinations.host(host, "host") == kept
 
@@ -107,9 +125,16 @@ async def test_a_cursor_with_an_unparseable_url_is_not_valid_for_the_connection(
 @pytest.fixture
 async def stack(mongo_url: str, db_suffix: str) -> AsyncIterator[Stack]:
     """No egress policy: what is refused here is refused for its spelling alone."""
-    async with httpx.AsyncClient(timeout=10) as http, start_stack(
-            mongo_url, f"ucf_{db_suffix}", FakeVault(), http,
-            registry=ConnectorRegistry([JiraConnector, PostgresConnector])) as started:
+    async with (
+        httpx.AsyncClient(timeout=10) as http,
+        start_stack(
+            mongo_url,
+            f"ucf_{db_suffix}",
+            FakeVault(),
+            http,
+            registry=ConnectorRegistry([JiraConnector, PostgresConnector]),
+        ) as started,
+    ):
         yield started
 
 
@@ -126,30 +151,52 @@ async def _refused(call) -> grpc.aio.AioRpcError:
     return caught.value
 
 
-@pytest.mark.parametrize("site", ["http://0177.0.0.1:1", "http://0x7f.1:1", "https://x@127.0.0.1:1",
-                                  "http://127.0.0.1:1\\@good.example"])
+@pytest.mark.parametrize(
+    "site", ["http://0177.0.0.1:1", "http://0x7f.1:1", "https://x@127.0.0.1:1", "http://127.0.0.1:1\\@good.example"]
+)
 async def test_an_atlassian_site_in_an_odd_spelling_is_a_400_not_a_500(stack: Stack, site: str) -> None:
     key = await stack.key()
-    refused = await _refused(stack.connectors.ConnectCallback(pb.ConnectCallbackRequest(
-        connector_id="jira", workspace_id="ws1", method="basic",
-        credentials=_form(site=site, email=EMAIL, api_token=API_TOKEN)), metadata=auth(key)))
+    refused = await _refused(
+        stack.connectors.ConnectCallback(
+            pb.ConnectCallbackRequest(
+                connector_id="jira",
+                workspace_id="ws1",
+                method="basic",
+                credentials=_form(site=site, email=EMAIL, api_token=API_TOKEN),
+            ),
+            metadata=auth(key),
+        )
+    )
     assert refused.details().startswith("site") and API_TOKEN not in refused.details()
 
 
-@pytest.mark.parametrize("callback", ["http://0177.0.0.1/hooks", "https://good.example@127.0.0.1/hooks",
-                                      "https://hooks.example:99999/"])
+@pytest.mark.parametrize(
+    "callback", ["http://0177.0.0.1/hooks", "https://good.example@127.0.0.1/hooks", "https://hooks.example:99999/"]
+)
 async def test_a_webhook_callback_in_an_odd_spelling_is_a_400(stack: Stack, callback: str) -> None:
     key = await stack.key()
-    refused = await _refused(stack.webhooks.RegisterWebhook(wpb.RegisterWebhookRequest(
-        connector_id="jira", connection_id="con_missing", container_id="P1", callback_url=callback),
-        metadata=auth(key)))
+    refused = await _refused(
+        stack.webhooks.RegisterWebhook(
+            wpb.RegisterWebhookRequest(
+                connector_id="jira", connection_id="con_missing", container_id="P1", callback_url=callback
+            ),
+            metadata=auth(key),
+        )
+    )
     assert refused.details().startswith("callbackUrl")
 
 
 @pytest.mark.parametrize("host", ["0177.0.0.1", "127.1", "db.example:5432"])
 async def test_a_postgresql_host_in_an_odd_spelling_is_a_400(stack: Stack, host: str) -> None:
     key = await stack.key()
-    refused = await _refused(stack.connectors.ConnectCallback(pb.ConnectCallbackRequest(
-        connector_id="postgres", workspace_id="ws1",
-        credentials=_form(host=host, port=1, database="d", user="u", password="pw-canary")), metadata=auth(key)))
+    refused = await _refused(
+        stack.connectors.ConnectCallback(
+            pb.ConnectCallbackRequest(
+                connector_id="postgres",
+                workspace_id="ws1",
+                credentials=_form(host=host, port=1, database="d", user="u", password="pw-canary"),
+            ),
+            metadata=auth(key),
+        )
+    )
     assert refused.details().startswith("host") and "pw-canary" not in refused.details()

@@ -31,10 +31,26 @@ from tests.fakes.jira_server import API_TOKEN, EMAIL, FakeJira
 LOOPBACK = ("127.0.0.0/8", "::1/128")
 
 
-@pytest.mark.parametrize("address", [
-    "127.0.0.1", "10.1.2.3", "172.16.0.9", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0",
-    "224.0.0.1", "255.255.255.255", "::1", "fc00::1", "fe80::1%eth0", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "::",
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.9",
+        "192.168.1.1",
+        "169.254.169.254",
+        "100.64.0.1",
+        "0.0.0.0",
+        "224.0.0.1",
+        "255.255.255.255",
+        "::1",
+        "fc00::1",
+        "fe80::1%eth0",
+        "::ffff:127.0.0.1",
+        "::ffff:10.0.0.1",
+        "::",
+    ],
+)
 def test_private_loopback_link_local_and_reserved_addresses_are_refused(address: str) -> None:
     assert not EgressPolicy().permits(address)
 
@@ -52,15 +68,18 @@ def test_listed_networks_are_permitted_and_nothing_more() -> None:
         EgressPolicy.from_setting("10.0.0.0/33")
 
 
-@pytest.mark.parametrize(("inside", "public"), [
-    pytest.param("::ffff:{}", True, id="ipv4-mapped"),
-    pytest.param("::ffff:0:{}", True, id="ipv4-translated"),
-    pytest.param("::{}", True, id="ipv4-compatible"),
-    pytest.param("64:ff9b::{}", True, id="nat64"),
-    pytest.param("64:ff9b:1::{}", True, id="nat64-local-use"),
-    pytest.param("2002:{0}::1", True, id="6to4"),
-    pytest.param("2001:0:{0}::1", False, id="teredo-server"),
-])
+@pytest.mark.parametrize(
+    ("inside", "public"),
+    [
+        pytest.param("::ffff:{}", True, id="ipv4-mapped"),
+        pytest.param("::ffff:0:{}", True, id="ipv4-translated"),
+        pytest.param("::{}", True, id="ipv4-compatible"),
+        pytest.param("64:ff9b::{}", True, id="nat64"),
+        pytest.param("64:ff9b:1::{}", True, id="nat64-local-use"),
+        pytest.param("2002:{0}::1", True, id="6to4"),
+        pytest.param("2001:0:{0}::1", False, id="teredo-server"),
+    ],
+)
 @pytest.mark.parametrize("v4", ["127.0.0.1", "10.0.0.7", "169.254.169.254", "192.168.1.1", "0.0.0.0"])
 def test_ipv6_that_carries_a_private_ipv4_address_is_refused(inside: str, public: bool, v4: str) -> None:
     """An IPv6 form that reaches an IPv4 address through a translator or tunnel is judged by
@@ -81,8 +100,11 @@ def _embed(template: str, v4: str) -> str:
 
 def test_teredo_is_judged_by_both_of_its_ipv4_addresses() -> None:
     def teredo(server: str, client: str) -> str:
-        address = (0x20010000 << 96) | (int(ipaddress.IPv4Address(server)) << 64) \
+        address = (
+            (0x20010000 << 96)
+            | (int(ipaddress.IPv4Address(server)) << 64)
             | (int(ipaddress.IPv4Address(client)) ^ 0xFFFFFFFF)
+        )
         return str(ipaddress.IPv6Address(address))
 
     policy = EgressPolicy()
@@ -91,15 +113,23 @@ def test_teredo_is_judged_by_both_of_its_ipv4_addresses() -> None:
     assert not policy.permits(teredo("10.0.0.1", "1.1.1.1"))
 
 
-@pytest.mark.parametrize("address", [
-    "fec0::1", "fec0:0:0:1::7f00:1", "100::1", "2001:db8::1", "64:ff9b:1:ffff::808:808", "ff02::1", "4000::1",
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "fec0::1",
+        "fec0:0:0:1::7f00:1",
+        "100::1",
+        "2001:db8::1",
+        "64:ff9b:1:ffff::808:808",
+        "ff02::1",
+        "4000::1",
+    ],
+)
 def test_non_global_ipv6_ranges_are_refused(address: str) -> None:
     assert not EgressPolicy().permits(address)
 
 
-async def test_a_refusal_does_not_tell_the_tenant_what_a_name_resolved_to(
-        caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_refusal_does_not_tell_the_tenant_what_a_name_resolved_to(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level("WARNING", logger="ucf.egress"), pytest.raises(egress.EgressRefused) as caught:
         await EgressPolicy().resolve("localhost", 80)
     answer = egress.refused_error(caught.value, "site")
@@ -136,8 +166,12 @@ async def test_a_stored_connection_on_a_refused_address_answers_412_without_retr
         waits.append(seconds)
 
     async with create_http_client(policy=EgressPolicy()) as http:
-        ctx = ConnectorContext(connector_id="jira", credential={"site": jira.base_url}, http=http,
-                               retry=RetryPolicy(max_attempts=3, sleep=wait))
+        ctx = ConnectorContext(
+            connector_id="jira",
+            credential={"site": jira.base_url},
+            http=http,
+            retry=RetryPolicy(max_attempts=3, sleep=wait),
+        )
         with pytest.raises(UcfError) as caught:
             await Upstream(ctx, "jira", jira.base_url, {}).get("/rest/api/3/project/search")
     assert caught.value.code is ErrorCode.FAILED_PRECONDITION and "destination not allowed" in caught.value.message
@@ -150,9 +184,16 @@ async def guarded(mongo_url: str, db_suffix: str, jira: FakeJira) -> AsyncIterat
     policy = EgressPolicy()
     egress.configure(policy)
     try:
-        async with create_http_client(policy=policy) as http, start_stack(
-                mongo_url, f"ucf_{db_suffix}", FakeVault(), http,
-                registry=ConnectorRegistry([JiraConnector, PostgresConnector])) as stack:
+        async with (
+            create_http_client(policy=policy) as http,
+            start_stack(
+                mongo_url,
+                f"ucf_{db_suffix}",
+                FakeVault(),
+                http,
+                registry=ConnectorRegistry([JiraConnector, PostgresConnector]),
+            ) as stack,
+        ):
             yield stack, policy
     finally:
         egress.configure(None)
@@ -166,8 +207,10 @@ def _form(**values: object) -> struct_pb2.Struct:
 
 async def _connect(stack: Stack, key: str, connector: str, **form: object) -> pb.ConnectCallbackResponse:
     method = "basic" if connector == "jira" else ""
-    return await stack.connectors.ConnectCallback(pb.ConnectCallbackRequest(
-        connector_id=connector, workspace_id="ws1", method=method, credentials=_form(**form)), metadata=auth(key))
+    return await stack.connectors.ConnectCallback(
+        pb.ConnectCallbackRequest(connector_id=connector, workspace_id="ws1", method=method, credentials=_form(**form)),
+        metadata=auth(key),
+    )
 
 
 async def test_an_atlassian_site_on_a_refused_address_is_a_clear_400(guarded, jira: FakeJira) -> None:
@@ -187,7 +230,6 @@ async def test_an_atlassian_site_on_a_refused_address_is_a_clear_400(guarded, ji
     policy.allowed = EgressPolicy(LOOPBACK).allowed  # the operator lists the site's network
     done = await _connect(stack, key, "jira", site=jira.base_url, email=EMAIL, api_token=API_TOKEN)
     assert done.status == "connected" and jira.calls("/rest/api/3/myself") == 1
-
 
 
 async def test_a_postgresql_host_on_a_refused_address_is_refused_before_connecting(guarded) -> None:
@@ -210,8 +252,11 @@ async def test_a_webhook_callback_on_a_refused_address_is_refused_at_registratio
     key = await stack.key()
     for callback in ("http://192.168.1.20/hooks", "https://[::1]:8443/hooks", "http://localhost/hooks"):
         with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await stack.webhooks.RegisterWebhook(wpb.RegisterWebhookRequest(
-                connector_id="jira", connection_id="con_missing", container_id="P1", callback_url=callback),
-                metadata=auth(key))
+            await stack.webhooks.RegisterWebhook(
+                wpb.RegisterWebhookRequest(
+                    connector_id="jira", connection_id="con_missing", container_id="P1", callback_url=callback
+                ),
+                metadata=auth(key),
+            )
         assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
         assert caught.value.details().startswith("callbackUrl: destination not allowed")

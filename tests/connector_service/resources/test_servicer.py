@@ -42,7 +42,8 @@ async def stub(gh, make_ctx):
     registry = ConnectorRegistry([GitHubConnector, PostgresConnector])
     server = grpc.aio.server(interceptors=[RequestContextInterceptor()])
     resources_pb2_grpc.add_ResourceServiceServicer_to_server(
-        ResourceServicer(registry, context_factory, lambda: Principal("tenant-a")), server)
+        ResourceServicer(registry, context_factory, lambda: Principal("tenant-a")), server
+    )
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
@@ -65,8 +66,9 @@ def error_code(err: grpc.aio.AioRpcError) -> str:
 
 
 async def test_items_page_through_grpc_with_opaque_cursor(stub):
-    request = resources_pb2.ListItemsRequest(connector_id="github", connection_id="conn-1", container_id="octo/repo0",
-                                             limit=2)
+    request = resources_pb2.ListItemsRequest(
+        connector_id="github", connection_id="conn-1", container_id="octo/repo0", limit=2
+    )
     ids, pages = [], 0
     while True:
         answer = await stub.ListItems(request)
@@ -80,8 +82,11 @@ async def test_items_page_through_grpc_with_opaque_cursor(stub):
 
 
 async def test_item_fields_and_raw_travel_as_structs(stub):
-    answer = await stub.GetItem(resources_pb2.GetItemRequest(connector_id="github", connection_id="conn-1",
-                                                             container_id="octo/repo1", item_id="3"))
+    answer = await stub.GetItem(
+        resources_pb2.GetItemRequest(
+            connector_id="github", connection_id="conn-1", container_id="octo/repo1", item_id="3"
+        )
+    )
     assert answer.item.title == "Issue 2" and answer.item.body.format == "markdown"
     assert answer.item.fields["number"] == 3 and answer.item.raw["html_url"].endswith("/issues/3")
     assert answer.item.created_at.seconds > 0
@@ -89,15 +94,23 @@ async def test_item_fields_and_raw_travel_as_structs(stub):
 
 @pytest.mark.parametrize("limit", [pytest.param(-1, id="negative"), pytest.param(201, id="above-200")])
 async def test_limit_outside_1_to_200_is_invalid_argument(stub, limit):
-    err = await rpc_error(stub.ListContainers(resources_pb2.ListContainersRequest(
-        connector_id="github", connection_id="conn-1", limit=limit)))
+    err = await rpc_error(
+        stub.ListContainers(
+            resources_pb2.ListContainersRequest(connector_id="github", connection_id="conn-1", limit=limit)
+        )
+    )
     assert err.code() is grpc.StatusCode.INVALID_ARGUMENT and error_code(err) == "invalid_request"
     assert stub.opened == []
 
 
 async def test_missing_capability_is_failed_precondition_before_touching_the_connection(stub):
-    err = await rpc_error(stub.ListComments(resources_pb2.ListCommentsRequest(
-        connector_id="postgres", connection_id="conn-1", container_id="public.t", item_id="1")))
+    err = await rpc_error(
+        stub.ListComments(
+            resources_pb2.ListCommentsRequest(
+                connector_id="postgres", connection_id="conn-1", container_id="public.t", item_id="1"
+            )
+        )
+    )
     assert err.code() is grpc.StatusCode.FAILED_PRECONDITION
     assert err.details() == "postgres does not support comments"
     assert stub.opened == []
@@ -105,23 +118,38 @@ async def test_missing_capability_is_failed_precondition_before_touching_the_con
 
 async def test_unknown_connector_and_connection_are_not_found(stub):
     err = await rpc_error(
-        stub.ListContainers(resources_pb2.ListContainersRequest(connector_id="nope", connection_id="conn-1")))
+        stub.ListContainers(resources_pb2.ListContainersRequest(connector_id="nope", connection_id="conn-1"))
+    )
     assert err.code() is grpc.StatusCode.NOT_FOUND
     err = await rpc_error(
-        stub.ListContainers(resources_pb2.ListContainersRequest(connector_id="github", connection_id="other")))
+        stub.ListContainers(resources_pb2.ListContainersRequest(connector_id="github", connection_id="other"))
+    )
     assert err.code() is grpc.StatusCode.NOT_FOUND
 
 
 async def test_create_item_and_comment_through_grpc(stub, gh):
     fields = struct_pb2.Struct()
     fields.update({"labels": ["ops"]})
-    created = await stub.CreateItem(resources_pb2.CreateItemRequest(
-        connector_id="github", connection_id="conn-1", container_id="octo/repo1", title="Disk full",
-        body=resources_pb2.Body(text="df says 100%"), fields=fields))
+    created = await stub.CreateItem(
+        resources_pb2.CreateItemRequest(
+            connector_id="github",
+            connection_id="conn-1",
+            container_id="octo/repo1",
+            title="Disk full",
+            body=resources_pb2.Body(text="df says 100%"),
+            fields=fields,
+        )
+    )
     assert created.item.title == "Disk full" and list(created.item.fields["labels"]) == ["ops"]
-    comment = await stub.CreateComment(resources_pb2.CreateCommentRequest(
-        connector_id="github", connection_id="conn-1", container_id="octo/repo1", item_id=created.item.id,
-        body=resources_pb2.Body(text="cleaned")))
+    comment = await stub.CreateComment(
+        resources_pb2.CreateCommentRequest(
+            connector_id="github",
+            connection_id="conn-1",
+            container_id="octo/repo1",
+            item_id=created.item.id,
+            body=resources_pb2.Body(text="cleaned"),
+        )
+    )
     assert comment.comment.body.text == "cleaned"
     assert gh.comments[("octo/repo1", int(created.item.id))][-1]["body"] == "cleaned"
 
@@ -129,6 +157,7 @@ async def test_create_item_and_comment_through_grpc(stub, gh):
 async def test_upstream_rate_limit_reaches_grpc_callers_with_retry_after(stub, gh):
     gh.fail(429, {"message": "secondary rate limit"}, headers={"retry-after": "90"}, path_contains="/user/repos")
     err = await rpc_error(
-        stub.ListContainers(resources_pb2.ListContainersRequest(connector_id="github", connection_id="conn-1")))
+        stub.ListContainers(resources_pb2.ListContainersRequest(connector_id="github", connection_id="conn-1"))
+    )
     assert err.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
     assert UcfError.from_rpc_error(err).details["retryAfter"] == 90

@@ -79,8 +79,9 @@ async def test_a_tampered_secret_is_internal_with_no_data(vault: RunningVault, c
     assert audited["owner_id"] == "conn-1"
 
 
-async def test_a_wrong_credential_is_an_internal_misconfiguration(vault: RunningVault,
-                                                                  caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_wrong_credential_is_an_internal_misconfiguration(
+    vault: RunningVault, caplog: pytest.LogCaptureFixture
+) -> None:
     client = VaultClient.connect(vault.address, token="not-the-token", timeout=5)
     try:
         code, _ = await _code(client.get("acme", "conn-1", API_KEY))
@@ -129,15 +130,28 @@ async def test_health_reflects_the_vault(client: VaultClient) -> None:
 
 async def test_mutual_tls_with_the_generated_certificates(mongo_url: str, db_suffix: str, tmp_path: Path) -> None:
     issue_dev_pki(tmp_path)
-    async with running_vault(mongo_url, f"ucf_vault_{db_suffix}", vault_tls_cert_file=tmp_path / "vault.crt",
-                             vault_tls_key_file=tmp_path / "vault.key", vault_tls_client_ca_file=tmp_path / "ca.crt",
-                             vault_allowed_clients="connector-service") as vault:
-        client = VaultClient.connect(vault.address, ca_file=tmp_path / "ca.crt",
-                                     cert_file=tmp_path / "connector-service.crt",
-                                     key_file=tmp_path / "connector-service.key", server_name="vault")
-        admin_as_client = VaultClient.connect(vault.address, ca_file=tmp_path / "ca.crt",
-                                              cert_file=tmp_path / "vault-admin.crt",
-                                              key_file=tmp_path / "vault-admin.key", server_name="vault")
+    async with running_vault(
+        mongo_url,
+        f"ucf_vault_{db_suffix}",
+        vault_tls_cert_file=tmp_path / "vault.crt",
+        vault_tls_key_file=tmp_path / "vault.key",
+        vault_tls_client_ca_file=tmp_path / "ca.crt",
+        vault_allowed_clients="connector-service",
+    ) as vault:
+        client = VaultClient.connect(
+            vault.address,
+            ca_file=tmp_path / "ca.crt",
+            cert_file=tmp_path / "connector-service.crt",
+            key_file=tmp_path / "connector-service.key",
+            server_name="vault",
+        )
+        admin_as_client = VaultClient.connect(
+            vault.address,
+            ca_file=tmp_path / "ca.crt",
+            cert_file=tmp_path / "vault-admin.crt",
+            key_file=tmp_path / "vault-admin.key",
+            server_name="vault",
+        )
         try:
             await client.put("acme", "conn-1", API_KEY, {"apiKey": "over-mtls"})
             assert (await client.get("acme", "conn-1", API_KEY)).payload == {"apiKey": "over-mtls"}
@@ -148,8 +162,9 @@ async def test_mutual_tls_with_the_generated_certificates(mongo_url: str, db_suf
             await admin_as_client.close()
 
 
-async def test_reads_recover_within_half_a_second_of_a_restarted_vault_serving(mongo_url: str, db_suffix: str,
-                                                                               tmp_path: Path) -> None:
+async def test_reads_recover_within_half_a_second_of_a_restarted_vault_serving(
+    mongo_url: str, db_suffix: str, tmp_path: Path
+) -> None:
     vault = VaultProcess(tmp_path, mongo_url, f"ucf_vault_{db_suffix}")
     vault.start()
     client: VaultClient | None = None

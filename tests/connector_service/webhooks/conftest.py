@@ -73,14 +73,31 @@ async def hook_env(mongo_url: str, db_suffix: str, tmp_path: Path) -> AsyncItera
     fake = FakeGitHub(repos=2)
     with fake.serve():
         providers = providers_file(
-            tmp_path, api_key_provider("github", "GitHub (test)", fake.base_url, verify_path="/user"),
-            api_key_provider("jira", "Jira (test)", fake.base_url))
-        settings = {"ucf_job_concurrency": 0, "ucf_job_poll_seconds": 0.05, "ucf_webhook_forward_attempts": 3,
-                    "ucf_webhook_retry_base_seconds": 0.01, "ucf_public_url": "https://ucf.example.test"}
-        async with httpx.AsyncClient(timeout=10) as http, start_stack(
-                mongo_url, f"ucf_{db_suffix}", FakeVault(), http, providers_file=providers,
-                registry=ConnectorRegistry([GitHubConnector, JiraConnector]), **settings) as stack:
+            tmp_path,
+            api_key_provider("github", "GitHub (test)", fake.base_url, verify_path="/user"),
+            api_key_provider("jira", "Jira (test)", fake.base_url),
+        )
+        settings = {
+            "ucf_job_concurrency": 0,
+            "ucf_job_poll_seconds": 0.05,
+            "ucf_webhook_forward_attempts": 3,
+            "ucf_webhook_retry_base_seconds": 0.01,
+            "ucf_public_url": "https://ucf.example.test",
+        }
+        async with (
+            httpx.AsyncClient(timeout=10) as http,
+            start_stack(
+                mongo_url,
+                f"ucf_{db_suffix}",
+                FakeVault(),
+                http,
+                providers_file=providers,
+                registry=ConnectorRegistry([GitHubConnector, JiraConnector]),
+                **settings,
+            ) as stack,
+        ):
             key = await stack.key()
-            done = await stack.connectors.ConnectCallback(cpb.ConnectCallbackRequest(
-                connector_id="github", workspace_id="ws1", api_key=TOKEN), metadata=auth(key))
+            done = await stack.connectors.ConnectCallback(
+                cpb.ConnectCallbackRequest(connector_id="github", workspace_id="ws1", api_key=TOKEN), metadata=auth(key)
+            )
             yield HookEnv(stack, fake, key, done.connection_id)

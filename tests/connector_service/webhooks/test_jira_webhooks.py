@@ -73,36 +73,59 @@ providers:
           basic_auth: {{username: "{{email}}", password: "{{api_token}}"}}
 """)
         settings = {"ucf_job_concurrency": 0, "ucf_public_url": "https://ucf.example.test"}
-        async with httpx.AsyncClient(timeout=10) as http, start_stack(
-                mongo_url, f"ucf_{db_suffix}", FakeVault(), http, providers_file=providers,
-                registry=ConnectorRegistry([JiraConnector]), **settings) as stack:
+        async with (
+            httpx.AsyncClient(timeout=10) as http,
+            start_stack(
+                mongo_url,
+                f"ucf_{db_suffix}",
+                FakeVault(),
+                http,
+                providers_file=providers,
+                registry=ConnectorRegistry([JiraConnector]),
+                **settings,
+            ) as stack,
+        ):
             key = await stack.key()
-            await stack.connectors.UpdateConnector(cpb.UpdateConnectorRequest(
-                connector_id="jira", oauth=cpb.OAuthSettings(client_id="jira-app", client_secret=CLIENT_SECRET)),
-                metadata=auth(key))
-            conn = await stack.connections.UpsertConnection(conn_pb.UpsertConnectionRequest(
-                connector_id="jira", workspace_id="acme"), metadata=auth(key))
-            await stack.connections.StoreToken(conn_pb.StoreTokenRequest(
-                connection_id=conn.connection.id, token_set=conn_pb.TokenSet(
-                    access_token=OAUTH_TOKEN, token_type="Bearer", scope="read:jira-work manage:jira-webhook")),
-                metadata=auth(key))
+            await stack.connectors.UpdateConnector(
+                cpb.UpdateConnectorRequest(
+                    connector_id="jira", oauth=cpb.OAuthSettings(client_id="jira-app", client_secret=CLIENT_SECRET)
+                ),
+                metadata=auth(key),
+            )
+            conn = await stack.connections.UpsertConnection(
+                conn_pb.UpsertConnectionRequest(connector_id="jira", workspace_id="acme"), metadata=auth(key)
+            )
+            await stack.connections.StoreToken(
+                conn_pb.StoreTokenRequest(
+                    connection_id=conn.connection.id,
+                    token_set=conn_pb.TokenSet(
+                        access_token=OAUTH_TOKEN, token_type="Bearer", scope="read:jira-work manage:jira-webhook"
+                    ),
+                ),
+                metadata=auth(key),
+            )
             yield JiraEnv(stack, fake, key, conn.connection.id)
 
 
 async def _register(env: JiraEnv, container: str = PROJECT, events: tuple[str, ...] = ()) -> pb.RegisterWebhookResponse:
-    return await env.stack.webhooks.RegisterWebhook(pb.RegisterWebhookRequest(
-        connector_id="jira", connection_id=env.connection_id, container_id=container, events=list(events)),
-        metadata=env.auth())
+    return await env.stack.webhooks.RegisterWebhook(
+        pb.RegisterWebhookRequest(
+            connector_id="jira", connection_id=env.connection_id, container_id=container, events=list(events)
+        ),
+        metadata=env.auth(),
+    )
 
 
 async def _receive(env: JiraEnv, webhook_id: str, headers: dict[str, str], body: bytes) -> pb.ReceiveWebhookResponse:
-    return await env.stack.webhooks.ReceiveWebhook(pb.ReceiveWebhookRequest(
-        webhook_id=webhook_id, headers=headers, body=body))
+    return await env.stack.webhooks.ReceiveWebhook(
+        pb.ReceiveWebhookRequest(webhook_id=webhook_id, headers=headers, body=body)
+    )
 
 
 async def _jobs(env: JiraEnv) -> list[tuple[str, list[str], list[str], bool]]:
-    jobs = (await env.stack.jobs.ListJobs(jpb.ListJobsRequest(connection_id=env.connection_id),
-                                          metadata=env.auth())).items
+    jobs = (
+        await env.stack.jobs.ListJobs(jpb.ListJobsRequest(connection_id=env.connection_id), metadata=env.auth())
+    ).items
     return sorted((j.type, list(j.params.containers), list(j.params.streams), j.params.full) for j in jobs)
 
 
@@ -121,8 +144,14 @@ async def test_registration_creates_a_dynamic_webhook_for_the_project_through_th
     hook = _upstream(jira_env)
     assert hook["url"] == reply.receiver_url == f"https://ucf.example.test/api/webhooks/{reply.webhook_id}"
     assert hook["jqlFilter"] == f"project = {PROJECT}"
-    assert hook["events"] == ["jira:issue_created", "jira:issue_updated", "jira:issue_deleted",
-                              "comment_created", "comment_updated", "comment_deleted"]
+    assert hook["events"] == [
+        "jira:issue_created",
+        "jira:issue_updated",
+        "jira:issue_deleted",
+        "comment_created",
+        "comment_updated",
+        "comment_deleted",
+    ]
     posted = [s for s in jira_env.jira.seen if s.method == "POST" and s.path.endswith("/rest/api/3/webhook")]
     assert [s.path for s in posted] == [f"/ex/jira/{CLOUD_ID}/rest/api/3/webhook"]
     assert posted[0].headers["authorization"] == f"Bearer {OAUTH_TOKEN}"
@@ -148,25 +177,34 @@ async def test_a_signed_delivery_is_accepted_once_and_syncs_the_affected_stream(
 
     headers, body = jira_env.jira.delivery(upstream_id, "comment_created", CLIENT_SECRET)
     assert (await _receive(jira_env, reply.webhook_id, headers, body)).processed
-    assert await _jobs(jira_env) == [("sync", [PROJECT], ["items"], False),
-                                     ("sync", [PROJECT], ["items", "comments"], False)]
+    assert await _jobs(jira_env) == [
+        ("sync", [PROJECT], ["items"], False),
+        ("sync", [PROJECT], ["items", "comments"], False),
+    ]
 
 
 def _resigned(headers: dict[str, str], secret: str, claims: dict) -> dict[str, str]:
     return {**headers, "Authorization": "Bearer " + jwt_hs256(secret, claims)}
 
 
-@pytest.mark.parametrize("forge", [
-    pytest.param(lambda h, b, other: ({k: v for k, v in h.items() if k != "Authorization"}, b), id="missing"),
-    pytest.param(lambda h, b, other: (_resigned(h, "not-the-client-secret", {"exp": 4102444800}), b),
-                 id="wrong-secret"),
-    pytest.param(lambda h, b, other: ({**h, "Authorization": h["Authorization"][:-4] + "AAAA"}, b),
-                 id="tampered-signature"),
-    pytest.param(lambda h, b, other: ({**h, "Authorization": "Bearer eyJhbGciOiJub25lIn0.e30."}, b), id="alg-none"),
-    pytest.param(lambda h, b, other: (_resigned(h, CLIENT_SECRET, {"exp": 946684800}), b), id="expired-jwt"),
-    pytest.param(lambda h, b, other: (h, b.replace(f"[{other[0]}]".encode(), f"[{other[1]}]".encode())),
-                 id="meant-for-another-webhook"),
-])
+@pytest.mark.parametrize(
+    "forge",
+    [
+        pytest.param(lambda h, b, other: ({k: v for k, v in h.items() if k != "Authorization"}, b), id="missing"),
+        pytest.param(
+            lambda h, b, other: (_resigned(h, "not-the-client-secret", {"exp": 4102444800}), b), id="wrong-secret"
+        ),
+        pytest.param(
+            lambda h, b, other: ({**h, "Authorization": h["Authorization"][:-4] + "AAAA"}, b), id="tampered-signature"
+        ),
+        pytest.param(lambda h, b, other: ({**h, "Authorization": "Bearer eyJhbGciOiJub25lIn0.e30."}, b), id="alg-none"),
+        pytest.param(lambda h, b, other: (_resigned(h, CLIENT_SECRET, {"exp": 946684800}), b), id="expired-jwt"),
+        pytest.param(
+            lambda h, b, other: (h, b.replace(f"[{other[0]}]".encode(), f"[{other[1]}]".encode())),
+            id="meant-for-another-webhook",
+        ),
+    ],
+)
 async def test_a_forged_or_missing_signature_is_refused_and_nothing_is_queued(jira_env: JiraEnv, forge) -> None:
     reply = await _register(jira_env)
     upstream_id = _upstream(jira_env)["id"]
@@ -186,8 +224,9 @@ async def test_unregister_removes_the_webhook_upstream_and_here(jira_env: JiraEn
     reply = await _register(jira_env)
     upstream_id = _upstream(jira_env)["id"]
 
-    await jira_env.stack.webhooks.UnregisterWebhook(pb.UnregisterWebhookRequest(
-        connector_id="jira", webhook_id=reply.webhook_id), metadata=jira_env.auth())
+    await jira_env.stack.webhooks.UnregisterWebhook(
+        pb.UnregisterWebhookRequest(connector_id="jira", webhook_id=reply.webhook_id), metadata=jira_env.auth()
+    )
 
     assert jira_env.jira.webhooks == {}
     assert jira_env.jira.calls("/rest/api/3/webhook", method="DELETE") == 1
@@ -236,12 +275,16 @@ async def test_unsupported_events_and_projects_jira_refuses_leave_nothing_behind
 async def test_an_api_token_connection_gets_412_saying_dynamic_webhooks_need_oauth(jira_env: JiraEnv) -> None:
     form = struct_pb2.Struct()
     form.update({"site": jira_env.jira.base_url, "email": EMAIL, "api_token": API_TOKEN})
-    basic = await jira_env.stack.connectors.ConnectCallback(cpb.ConnectCallbackRequest(
-        connector_id="jira", workspace_id="basic-site", method="basic", credentials=form), metadata=jira_env.auth())
+    basic = await jira_env.stack.connectors.ConnectCallback(
+        cpb.ConnectCallbackRequest(connector_id="jira", workspace_id="basic-site", method="basic", credentials=form),
+        metadata=jira_env.auth(),
+    )
 
     with pytest.raises(grpc.aio.AioRpcError) as refused:
-        await jira_env.stack.webhooks.RegisterWebhook(pb.RegisterWebhookRequest(
-            connector_id="jira", connection_id=basic.connection_id, container_id=PROJECT), metadata=jira_env.auth())
+        await jira_env.stack.webhooks.RegisterWebhook(
+            pb.RegisterWebhookRequest(connector_id="jira", connection_id=basic.connection_id, container_id=PROJECT),
+            metadata=jira_env.auth(),
+        )
 
     assert refused.value.code() is grpc.StatusCode.FAILED_PRECONDITION
     assert "OAuth 2.0" in refused.value.details() and "basic" in refused.value.details()

@@ -1,2 +1,1 @@
-"""The process: one place that wires everything (`wiring`, `server`), settings, health, the command line.
-"""
+"""The process: one place that wires everything (`wiring`, `server`), settings, health, the command line."""

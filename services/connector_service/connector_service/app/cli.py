@@ -47,9 +47,16 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _describe(doc: dict[str, Any]) -> str:
-    return json.dumps({"keyId": doc["_id"], "tenant": doc["tenant_id"], "scopes": doc["scopes"],
-                       "name": doc.get("name", ""), "revoked": doc.get("revoked", False),
-                       "createdAt": doc["created_at"].isoformat()})
+    return json.dumps(
+        {
+            "keyId": doc["_id"],
+            "tenant": doc["tenant_id"],
+            "scopes": doc["scopes"],
+            "name": doc.get("name", ""),
+            "revoked": doc.get("revoked", False),
+            "createdAt": doc["created_at"].isoformat(),
+        }
+    )
 
 
 def _write_key(path: Path, key: str) -> None:
@@ -60,8 +67,7 @@ def _write_key(path: Path, key: str) -> None:
 
 
 async def _api_keys(args: argparse.Namespace, settings: Settings) -> None:
-    client: AsyncMongoClient = AsyncMongoClient(settings.mongodb_url, tz_aware=True,
-                                                serverSelectionTimeoutMS=10000)
+    client: AsyncMongoClient = AsyncMongoClient(settings.mongodb_url, tz_aware=True, serverSelectionTimeoutMS=10000)
     try:
         store = ApiKeyStore(client[settings.mongodb_db])
         await store.create_indexes()

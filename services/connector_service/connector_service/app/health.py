@@ -24,11 +24,18 @@ async def _answers(check: Any, timeout: float) -> bool:
         return False
 
 
-def health_monitor(servicer: health.aio.HealthServicer, db: AsyncDatabase, vault: Any, services: list[str],
-                   interval: float, timeout: float = 3.0) -> HealthPublisher:
+def health_monitor(
+    servicer: health.aio.HealthServicer,
+    db: AsyncDatabase,
+    vault: Any,
+    services: list[str],
+    interval: float,
+    timeout: float = 3.0,
+) -> HealthPublisher:
     async def probe() -> dict[str, bool]:
-        mongo, vault_ok = await asyncio.gather(_answers(db.command("ping"), timeout),
-                                               _answers(vault.check_health(), timeout))
+        mongo, vault_ok = await asyncio.gather(
+            _answers(db.command("ping"), timeout), _answers(vault.check_health(), timeout)
+        )
         return {**dict.fromkeys(("", *services), mongo), VAULT_SERVICE: vault_ok}
 
     return HealthPublisher(servicer, probe, ["", *services, VAULT_SERVICE], interval, timeout=2 * timeout)

@@ -103,10 +103,16 @@ class ConnectorServer:
         await self.grpc_server.wait_for_termination()
 
 
-async def create_server(settings: Settings, db: AsyncDatabase, vault: Any, http: httpx.AsyncClient, *,
-                        catalog: Catalog | None = None,
-                        registry: ConnectorRegistry | None = None,
-                        append_db: AsyncDatabase | None = None) -> tuple[ConnectorServer, int]:
+async def create_server(
+    settings: Settings,
+    db: AsyncDatabase,
+    vault: Any,
+    http: httpx.AsyncClient,
+    *,
+    catalog: Catalog | None = None,
+    registry: ConnectorRegistry | None = None,
+    append_db: AsyncDatabase | None = None,
+) -> tuple[ConnectorServer, int]:
     """Everything wired and the port bound. `registry` holds the resource
     connectors (capabilities and ResourceService); without one, connectors
     report no capabilities and resource RPCs answer unimplemented. `append_db` is
@@ -114,8 +120,9 @@ async def create_server(settings: Settings, db: AsyncDatabase, vault: Any, http:
     catalog = catalog or load_catalog(settings.ucf_providers_file)
     api_keys = ApiKeyStore(db)
     audit_log = AuditLog(db, append_db=append_db)
-    throttle = AuthThrottle(db, limit=settings.ucf_auth_failure_limit,
-                            window_seconds=settings.ucf_auth_failure_window_seconds)
+    throttle = AuthThrottle(
+        db, limit=settings.ucf_auth_failure_limit, window_seconds=settings.ucf_auth_failure_window_seconds
+    )
     connections = ConnectionStore(db)
     connector_settings = ConnectorSettingsStore(db)
     sessions = OAuthSessionStore(db)
@@ -126,43 +133,97 @@ async def create_server(settings: Settings, db: AsyncDatabase, vault: Any, http:
 
     oauth_clients = OAuthClients(connector_settings, vault, http)
     coordinator = RefreshCoordinator(db, VaultTokenStore(vault, connections, audit_log))
-    credentials = Credentials(connections=connections, vault=vault, audit_log=audit_log, catalog=catalog,
-                              oauth_clients=oauth_clients, http=http,
-                              refresh_margin_seconds=settings.ucf_refresh_margin_seconds, coordinator=coordinator)
-    onboarding = Onboarding(credentials=credentials, connections=connections, sessions=sessions,
-                            settings=connector_settings, oauth_clients=oauth_clients, audit_log=audit_log,
-                            http=http, public_url=settings.ucf_public_url)
+    credentials = Credentials(
+        connections=connections,
+        vault=vault,
+        audit_log=audit_log,
+        catalog=catalog,
+        oauth_clients=oauth_clients,
+        http=http,
+        refresh_margin_seconds=settings.ucf_refresh_margin_seconds,
+        coordinator=coordinator,
+    )
+    onboarding = Onboarding(
+        credentials=credentials,
+        connections=connections,
+        sessions=sessions,
+        settings=connector_settings,
+        oauth_clients=oauth_clients,
+        audit_log=audit_log,
+        http=http,
+        public_url=settings.ucf_public_url,
+    )
 
     contexts = ConnectorContexts(credentials, catalog, connector_settings, http)
-    authenticator = Authenticator(api_keys, throttle=throttle, audit_log=audit_log,
-                                  trusted_proxies=settings.ucf_trusted_proxies.split(","))
+    authenticator = Authenticator(
+        api_keys, throttle=throttle, audit_log=audit_log, trusted_proxies=settings.ucf_trusted_proxies.split(",")
+    )
     server = grpc.aio.server(interceptors=[RequestContextInterceptor(), AuthInterceptor(authenticator)])
-    connectors_pb2_grpc.add_ConnectorServiceServicer_to_server(ConnectorServicer(
-        catalog=catalog, settings=connector_settings, connections=connections, credentials=credentials,
-        onboarding=onboarding, vault=vault, audit_log=audit_log,
-        capabilities=registry.capabilities if registry is not None else None,
-        prober=Prober(registry, contexts, catalog, http) if registry is not None else None), server)
-    connections_pb2_grpc.add_ConnectionServiceServicer_to_server(ConnectionServicer(
-        catalog=catalog, connections=connections, credentials=credentials, sync_states=sync_states,
-        audit_log=audit_log), server)
+    connectors_pb2_grpc.add_ConnectorServiceServicer_to_server(
+        ConnectorServicer(
+            catalog=catalog,
+            settings=connector_settings,
+            connections=connections,
+            credentials=credentials,
+            onboarding=onboarding,
+            vault=vault,
+            audit_log=audit_log,
+            capabilities=registry.capabilities if registry is not None else None,
+            prober=Prober(registry, contexts, catalog, http) if registry is not None else None,
+        ),
+        server,
+    )
+    connections_pb2_grpc.add_ConnectionServiceServicer_to_server(
+        ConnectionServicer(
+            catalog=catalog,
+            connections=connections,
+            credentials=credentials,
+            sync_states=sync_states,
+            audit_log=audit_log,
+        ),
+        server,
+    )
     no_connectors = "this process runs without resource connectors"
-    resources = unimplemented_servicer(resources_pb2_grpc.ResourceServiceServicer, no_connectors) \
-        if registry is None else ResourceServicer(registry, contexts, current_principal)
+    resources = (
+        unimplemented_servicer(resources_pb2_grpc.ResourceServiceServicer, no_connectors)
+        if registry is None
+        else ResourceServicer(registry, contexts, current_principal)
+    )
     resources_pb2_grpc.add_ResourceServiceServicer_to_server(resources, server)
-    background = None if registry is None else await create_background(
-        settings, db, vault=vault, http=http, registry=registry, contexts=contexts, connections=connections,
-        sync_states=sync_states, audit_log=audit_log, principal=current_principal)
+    background = (
+        None
+        if registry is None
+        else await create_background(
+            settings,
+            db,
+            vault=vault,
+            http=http,
+            registry=registry,
+            contexts=contexts,
+            connections=connections,
+            sync_states=sync_states,
+            audit_log=audit_log,
+            principal=current_principal,
+        )
+    )
     jobs_pb2_grpc.add_JobServiceServicer_to_server(
         unimplemented_servicer(jobs_pb2_grpc.JobServiceServicer, no_connectors)
-        if background is None else background.jobs, server)
+        if background is None
+        else background.jobs,
+        server,
+    )
     webhooks_pb2_grpc.add_WebhookServiceServicer_to_server(
         unimplemented_servicer(webhooks_pb2_grpc.WebhookServiceServicer, no_connectors)
-        if background is None else background.webhooks, server)
+        if background is None
+        else background.webhooks,
+        server,
+    )
 
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
-        [*UCF_SERVICES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME], server)
+        [*UCF_SERVICES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME], server
+    )
     monitor = health_monitor(health_servicer, db, vault, UCF_SERVICES, settings.connector_health_interval_seconds)
 
     port = server.add_insecure_port(f"{settings.connector_host}:{settings.connector_port}")
@@ -189,8 +250,15 @@ async def serve(settings: Settings | None = None) -> None:
     vault = VaultClient.from_settings(settings)
     registry = ConnectorRegistry.default()
     try:
-        server, port = await create_server(settings, mongo[settings.mongodb_db], vault, http, catalog=catalog,
-                                           registry=registry, append_db=appends[settings.mongodb_db])
+        server, port = await create_server(
+            settings,
+            mongo[settings.mongodb_db],
+            vault,
+            http,
+            catalog=catalog,
+            registry=registry,
+            append_db=appends[settings.mongodb_db],
+        )
         await server.start()
         log.info("connector service listening on %s:%s", settings.connector_host, port)
         await until_stop_signal()

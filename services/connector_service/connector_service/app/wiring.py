@@ -58,39 +58,90 @@ class Background:
         await self.refresher.stop()
 
 
-async def create_background(settings: Settings, db: AsyncDatabase, *, vault: Any, http: httpx.AsyncClient,
-                            registry: ConnectorRegistry, contexts: ConnectorContexts, connections: ConnectionStore,
-                            sync_states: SyncStateStore, audit_log: AuditLog,
-                            principal: Callable[[], Any]) -> Background:
+async def create_background(
+    settings: Settings,
+    db: AsyncDatabase,
+    *,
+    vault: Any,
+    http: httpx.AsyncClient,
+    registry: ConnectorRegistry,
+    contexts: ConnectorContexts,
+    connections: ConnectionStore,
+    sync_states: SyncStateStore,
+    audit_log: AuditLog,
+    principal: Callable[[], Any],
+) -> Background:
     job_store, leases, hooks = JobStore(db), StreamLeases(db), WebhookStore(db)
     records = RecordStore(db, leases)
     for store in (job_store, leases, records, hooks):
         await store.create_indexes()
     lease = timedelta(seconds=settings.ucf_job_lease_seconds)
-    engine = SyncEngine(records, sync_states, page_size=settings.ucf_sync_page_size,
-                        lookback=timedelta(seconds=settings.ucf_sync_lookback_seconds))
-    runner = JobRunner(job_store, leases, engine, registry, contexts, lease=lease,
-                       retry_delay=timedelta(seconds=settings.ucf_job_poll_seconds))
-    workers = JobWorkers(job_store, runner, concurrency=settings.ucf_job_concurrency, lease=lease,
-                         poll_seconds=settings.ucf_job_poll_seconds)
-    job_servicer = JobServicer(jobs=job_store, connections=connections, registry=registry, feed=RecordFeed(db),
-                               principal=principal, wake=workers.wake, audit_log=audit_log)
+    engine = SyncEngine(
+        records,
+        sync_states,
+        page_size=settings.ucf_sync_page_size,
+        lookback=timedelta(seconds=settings.ucf_sync_lookback_seconds),
+    )
+    runner = JobRunner(
+        job_store,
+        leases,
+        engine,
+        registry,
+        contexts,
+        lease=lease,
+        retry_delay=timedelta(seconds=settings.ucf_job_poll_seconds),
+    )
+    workers = JobWorkers(
+        job_store,
+        runner,
+        concurrency=settings.ucf_job_concurrency,
+        lease=lease,
+        poll_seconds=settings.ucf_job_poll_seconds,
+    )
+    job_servicer = JobServicer(
+        jobs=job_store,
+        connections=connections,
+        registry=registry,
+        feed=RecordFeed(db),
+        principal=principal,
+        wake=workers.wake,
+        audit_log=audit_log,
+    )
 
-    async def trigger(tenant_id: str, connector_id: str, connection_id: str, containers: list[str],
-                      streams: list[str]) -> None:
+    async def trigger(
+        tenant_id: str, connector_id: str, connection_id: str, containers: list[str], streams: list[str]
+    ) -> None:
         params = {"containers": containers, "streams": streams, "full": False}
         if await job_store.find_queued(tenant_id, connection_id, "sync", params) is None:
             await job_servicer.enqueue(tenant_id, connector_id, connection_id, "sync", containers, streams, False)
 
-    forwarder = Forwarder(hooks, vault, http, attempts=settings.ucf_webhook_forward_attempts,
-                          base_delay=settings.ucf_webhook_retry_base_seconds,
-                          poll_seconds=settings.ucf_job_poll_seconds)
-    receiver = Receiver(hooks, vault, registry, trigger,
-                        tolerance=timedelta(seconds=settings.ucf_webhook_tolerance_seconds),
-                        on_forward=forwarder.wake,
-                        client_secret=OAuthClients(ConnectorSettingsStore(db), vault, http).client_secret)
-    webhook_servicer = WebhookServicer(store=hooks, receiver=receiver, connections=connections, registry=registry,
-                                       contexts=contexts, vault=vault, audit_log=audit_log,
-                                       public_url=settings.ucf_public_url, principal=principal)
+    forwarder = Forwarder(
+        hooks,
+        vault,
+        http,
+        attempts=settings.ucf_webhook_forward_attempts,
+        base_delay=settings.ucf_webhook_retry_base_seconds,
+        poll_seconds=settings.ucf_job_poll_seconds,
+    )
+    receiver = Receiver(
+        hooks,
+        vault,
+        registry,
+        trigger,
+        tolerance=timedelta(seconds=settings.ucf_webhook_tolerance_seconds),
+        on_forward=forwarder.wake,
+        client_secret=OAuthClients(ConnectorSettingsStore(db), vault, http).client_secret,
+    )
+    webhook_servicer = WebhookServicer(
+        store=hooks,
+        receiver=receiver,
+        connections=connections,
+        registry=registry,
+        contexts=contexts,
+        vault=vault,
+        audit_log=audit_log,
+        public_url=settings.ucf_public_url,
+        principal=principal,
+    )
     refresher = WebhookRefresher(hooks, registry, contexts, interval=settings.ucf_webhook_refresh_interval_seconds)
     return Background(job_servicer, webhook_servicer, workers, forwarder, refresher)

@@ -1,2 +1,1 @@
-"""Who is calling: API keys and their scopes (`api_keys`), the gRPC auth interceptor (`interceptor`).
-"""
+"""Who is calling: API keys and their scopes (`api_keys`), the gRPC auth interceptor (`interceptor`)."""

@@ -89,12 +89,17 @@ REQUIRED_SCOPES: dict[str, str] = {
 
 #: Methods callable without an API key: they authenticate otherwise (signed
 #: webhook deliveries, single-use OAuth state) or expose nothing tenant-owned.
-PUBLIC_METHODS = frozenset({
-    _C + "WebhookService/ReceiveWebhook",
-    _C + "ConnectorService/CompleteOAuthRedirect",
-})
-_PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.v1alpha.ServerReflection/",
-                    "/grpc.reflection.v1.ServerReflection/")
+PUBLIC_METHODS = frozenset(
+    {
+        _C + "WebhookService/ReceiveWebhook",
+        _C + "ConnectorService/CompleteOAuthRedirect",
+    }
+)
+_PUBLIC_PREFIXES = (
+    "/grpc.health.v1.Health/",
+    "/grpc.reflection.v1alpha.ServerReflection/",
+    "/grpc.reflection.v1.ServerReflection/",
+)
 
 #: Methods whose refusals are onboarding failures, audited as `connection.onboarding`.
 _ONBOARDING_METHODS = frozenset({_C + "ConnectorService/Connect", _C + "ConnectorService/ConnectCallback"})
@@ -139,7 +144,7 @@ def _peer_address(peer: str) -> str:
     """The IP address in a gRPC peer string (`ipv4:1.2.3.4:5678`, `ipv6:[::1]:5678`), else the string."""
     scheme, _, rest = peer.partition(":")
     if scheme == "ipv6" and rest.startswith("["):
-        return rest[1:rest.find("]")]
+        return rest[1 : rest.find("]")]
     if scheme == "ipv4":
         return rest.rpartition(":")[0]
     return peer[:100]
@@ -151,8 +156,14 @@ class Authenticator:
     Without a `throttle` failures are not limited; without an `audit_log` refusals are not
     audited (tests of the authorization table alone)."""
 
-    def __init__(self, keys: ApiKeyStore, *, throttle: AuthThrottle | None = None,
-                 audit_log: AuditLog | None = None, trusted_proxies: Iterable[str] = ()):
+    def __init__(
+        self,
+        keys: ApiKeyStore,
+        *,
+        throttle: AuthThrottle | None = None,
+        audit_log: AuditLog | None = None,
+        trusted_proxies: Iterable[str] = (),
+    ):
         self._keys = keys
         self._throttle = throttle
         self._audit = audit_log
@@ -210,20 +221,28 @@ class Authenticator:
             if longest is not None:
                 raise _throttled(longest)
         if refusal.tenant_id and self._audit is not None:
-            await self._audit.record_denial(refusal.tenant_id, audit.AUTH_FAILED, actor=refusal.key_id,
-                                            method=method.rsplit("/", 1)[-1], reason=refusal.reason,
-                                            key_id=refusal.key_id, source=source)
+            await self._audit.record_denial(
+                refusal.tenant_id,
+                audit.AUTH_FAILED,
+                actor=refusal.key_id,
+                method=method.rsplit("/", 1)[-1],
+                reason=refusal.reason,
+                key_id=refusal.key_id,
+                source=source,
+            )
         else:
-            log.info("authentication failed", extra=log_fields(reason=refusal.reason, key_id=refusal.key_id,
-                                                               source=source))
+            log.info(
+                "authentication failed", extra=log_fields(reason=refusal.reason, key_id=refusal.key_id, source=source)
+            )
 
     async def _denied(self, principal: Principal, method: str, **details: Any) -> None:
         if self._audit is None:
             return
         token = principal_var.set(principal)
         try:
-            await self._audit.record_denial(principal.tenant_id, audit.ACCESS_DENIED,
-                                            method=method.rsplit("/", 1)[-1], **details)
+            await self._audit.record_denial(
+                principal.tenant_id, audit.ACCESS_DENIED, method=method.rsplit("/", 1)[-1], **details
+            )
         finally:
             principal_var.reset(token)
 
@@ -238,17 +257,31 @@ class Authenticator:
         connector_id = str(getattr(request, "connector_id", "") or "")[:100]
         name = method.rsplit("/", 1)[-1]
         if egress.refusal(err) is not None:
-            await self._audit.record_denial(principal.tenant_id, audit.EGRESS_REFUSED, connector_id=connector_id,
-                                            method=name, field=str(err.details.get("field", "")), code=err.code.wire)
+            await self._audit.record_denial(
+                principal.tenant_id,
+                audit.EGRESS_REFUSED,
+                connector_id=connector_id,
+                method=name,
+                field=str(err.details.get("field", "")),
+                code=err.code.wire,
+            )
         elif method in _ONBOARDING_METHODS:
-            await self._audit.record_denial(principal.tenant_id, audit.ONBOARDING_FAILED,
-                                            outcome=audit.outcome_of(err.code),
-                                            connector_id=connector_id, method=name, code=err.code.wire)
+            await self._audit.record_denial(
+                principal.tenant_id,
+                audit.ONBOARDING_FAILED,
+                outcome=audit.outcome_of(err.code),
+                connector_id=connector_id,
+                method=name,
+                code=err.code.wire,
+            )
 
 
 def _throttled(seconds: int) -> UcfError:
-    return UcfError(ErrorCode.RATE_LIMITED, f"too many failed authentications; retry after {seconds} s",
-                    {"retryAfterSeconds": seconds})
+    return UcfError(
+        ErrorCode.RATE_LIMITED,
+        f"too many failed authentications; retry after {seconds} s",
+        {"retryAfterSeconds": seconds},
+    )
 
 
 class AuthInterceptor(grpc.aio.ServerInterceptor):
@@ -328,8 +361,8 @@ def _refuse_streaming_input(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHan
 
     if handler.stream_unary is not None:
         return grpc.stream_unary_rpc_method_handler(
-            refuse, request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer)
+            refuse, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
+        )
     return grpc.stream_stream_rpc_method_handler(
-        refuse, request_deserializer=handler.request_deserializer,
-        response_serializer=handler.response_serializer)
+        refuse, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
+    )

@@ -39,8 +39,7 @@ _MAX_REMEMBERED = 10_000
 class AuthThrottle:
     """Counts failed authentications and says how long a subject must wait, if at all."""
 
-    def __init__(self, db: AsyncDatabase, *, limit: int, window_seconds: float,
-                 clock: Callable[[], float] = time.time):
+    def __init__(self, db: AsyncDatabase, *, limit: int, window_seconds: float, clock: Callable[[], float] = time.time):
         self._col = db[COLLECTION]
         self._limit = limit
         self._window = window_seconds
@@ -74,10 +73,19 @@ class AuthThrottle:
         try:
             doc = await self._col.find_one_and_update(
                 {"_id": f"{kind}:{subject}:{bucket}"},
-                {"$inc": {"count": 1},
-                 "$setOnInsert": {"kind": kind, "subject": subject, "bucket": bucket,
-                                  "expires_at": datetime.fromtimestamp(until, UTC)}},
-                upsert=True, return_document=ReturnDocument.AFTER, projection={"count": 1})
+                {
+                    "$inc": {"count": 1},
+                    "$setOnInsert": {
+                        "kind": kind,
+                        "subject": subject,
+                        "bucket": bucket,
+                        "expires_at": datetime.fromtimestamp(until, UTC),
+                    },
+                },
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+                projection={"count": 1},
+            )
         except PyMongoError as err:
             log.warning("could not count a failed authentication: %s", type(err).__name__)
             return None
@@ -85,8 +93,9 @@ class AuthThrottle:
         if count <= self._limit:
             return None
         if count == self._limit + 1:
-            log.warning("failed authentications throttled", extra=log_fields(kind=kind, subject=subject,
-                                                                             limit=self._limit))
+            log.warning(
+                "failed authentications throttled", extra=log_fields(kind=kind, subject=subject, limit=self._limit)
+            )
         self._remember(kind, subject, until, now)
         return max(1, math.ceil(until - now))
 

@@ -136,8 +136,7 @@ class ProviderSpec(_Strict):
 
     def _fields_of(self, mode: str) -> list[CredentialFieldSpec]:
         override = self.modes.get(mode)  # type: ignore[call-overload]
-        return list(override.credential_fields if override and override.credential_fields
-                    else self.credential_fields)
+        return list(override.credential_fields if override and override.credential_fields else self.credential_fields)
 
     @property
     def auth_modes(self) -> list[str]:
@@ -147,8 +146,10 @@ class ProviderSpec(_Strict):
         """The inputs a non-OAuth mode asks for."""
         fields = self._fields_of(mode)
         if mode == "basic" and not fields:
-            return [CredentialFieldSpec(name="username", label="Username"),
-                    CredentialFieldSpec(name="password", label="Password", type="password", secret=True)]
+            return [
+                CredentialFieldSpec(name="username", label="Username"),
+                CredentialFieldSpec(name="password", label="Password", type="password", secret=True),
+            ]
         if mode == "api_key":
             keyed = [f for f in fields if f.name in ("api_key", "api_secret")]
             return keyed or [CredentialFieldSpec(name="api_key", label="API key", type="password", secret=True)]
@@ -188,9 +189,7 @@ def _parse(raw: Any, source: str) -> dict[str, ProviderSpec]:
         except ValidationError as exc:
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first["loc"]) or "(entry)"
-            raise CatalogError(
-                f"{source}: provider {provider_id!r} field {field!r}: {first['msg']}"
-            ) from None
+            raise CatalogError(f"{source}: provider {provider_id!r} field {field!r}: {first['msg']}") from None
     return parsed
 
 

@@ -31,8 +31,9 @@ from connector_service.vault import kinds
 _MAX_SECRET = 4096
 
 
-def _connector(connector_id: str, spec: ProviderSpec, settings: ConnectorSettings,
-               capabilities: list[str]) -> connectors_pb2.Connector:
+def _connector(
+    connector_id: str, spec: ProviderSpec, settings: ConnectorSettings, capabilities: list[str]
+) -> connectors_pb2.Connector:
     mode_fields = [f for mode in spec.auth_modes if mode != "oauth2" for f in spec.form_fields(mode)]
     return connectors_pb2.Connector(
         id=connector_id,
@@ -42,22 +43,38 @@ def _connector(connector_id: str, spec: ProviderSpec, settings: ConnectorSetting
         enabled=settings.enabled,
         extra_details=settings.extra_details,
         oauth=connectors_pb2.OAuthSettings(
-            client_id=settings.client_id, client_secret_set=settings.client_secret_set,
-            scopes=settings.scopes, redirect_uri=settings.redirect_uri),
+            client_id=settings.client_id,
+            client_secret_set=settings.client_secret_set,
+            scopes=settings.scopes,
+            redirect_uri=settings.redirect_uri,
+        ),
         default_scopes=spec.default_scopes,
         pkce=spec.pkce,
-        credential_fields=[connectors_pb2.CredentialField(
-            name=f.name, label=f.label, type=f.type, required=f.required, secret=f.secret,
-            description=f.description) for f in {f.name: f for f in mode_fields}.values()],
+        credential_fields=[
+            connectors_pb2.CredentialField(
+                name=f.name, label=f.label, type=f.type, required=f.required, secret=f.secret, description=f.description
+            )
+            for f in {f.name: f for f in mode_fields}.values()
+        ],
         base_url=spec.base_url or "",
         updated_at=wire.timestamp(settings.updated_at),
     )
 
 
 class ConnectorServicer(connectors_pb2_grpc.ConnectorServiceServicer):
-    def __init__(self, *, catalog: Catalog, settings: ConnectorSettingsStore, connections: ConnectionStore,
-                 credentials: Credentials, onboarding: Onboarding, vault: Any, audit_log: AuditLog,
-                 capabilities: Callable[[str], list[str]] | None = None, prober: Prober | None = None):
+    def __init__(
+        self,
+        *,
+        catalog: Catalog,
+        settings: ConnectorSettingsStore,
+        connections: ConnectionStore,
+        credentials: Credentials,
+        onboarding: Onboarding,
+        vault: Any,
+        audit_log: AuditLog,
+        capabilities: Callable[[str], list[str]] | None = None,
+        prober: Prober | None = None,
+    ):
         self._catalog = catalog
         self._settings = settings
         self._connections = connections
@@ -77,15 +94,19 @@ class ConnectorServicer(connectors_pb2_grpc.ConnectorServiceServicer):
     async def ListConnectors(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         tenant = current_principal().tenant_id
         settings = await self._settings.all(tenant)
-        return connectors_pb2.ListConnectorsResponse(items=[
-            _connector(cid, spec, settings.get(cid, ConnectorSettings()), self._capabilities(cid))
-            for cid, spec in self._catalog.items()])
+        return connectors_pb2.ListConnectorsResponse(
+            items=[
+                _connector(cid, spec, settings.get(cid, ConnectorSettings()), self._capabilities(cid))
+                for cid, spec in self._catalog.items()
+            ]
+        )
 
     async def GetConnector(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         spec = self._spec(request.connector_id)
         settings = await self._settings.get(current_principal().tenant_id, request.connector_id)
         return connectors_pb2.GetConnectorResponse(
-            connector=_connector(request.connector_id, spec, settings, self._capabilities(request.connector_id)))
+            connector=_connector(request.connector_id, spec, settings, self._capabilities(request.connector_id))
+        )
 
     async def UpdateConnector(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         tenant, cid = current_principal().tenant_id, request.connector_id
@@ -111,10 +132,16 @@ class ConnectorServicer(connectors_pb2_grpc.ConnectorServiceServicer):
                 await self._vault.put(tenant, cid, kinds.CLIENT_SECRET, {"clientSecret": oauth.client_secret})
                 changes["oauth.client_secret_set"] = True
         settings = await self._settings.update(tenant, cid, changes)
-        await self._audit.record(tenant, audit.CONNECTOR_UPDATED, "success", connector_id=cid,
-                                 fields=sorted(k.replace("client_secret_set", "client_secret") for k in changes))
+        await self._audit.record(
+            tenant,
+            audit.CONNECTOR_UPDATED,
+            "success",
+            connector_id=cid,
+            fields=sorted(k.replace("client_secret_set", "client_secret") for k in changes),
+        )
         return connectors_pb2.UpdateConnectorResponse(
-            connector=_connector(cid, spec, settings, self._capabilities(cid)))
+            connector=_connector(cid, spec, settings, self._capabilities(cid))
+        )
 
     async def ProbeConnector(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         self._spec(request.connector_id)
@@ -125,45 +152,83 @@ class ConnectorServicer(connectors_pb2_grpc.ConnectorServiceServicer):
     async def Connect(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         self._spec(request.connector_id)
         method, url, state, expires_at, fields = await self._onboarding.connect(
-            current_principal().tenant_id, request.connector_id, workspace_id=request.workspace_id,
-            method=request.method, redirect_uri=request.redirect_uri, scopes=list(request.scopes),
-            return_url=request.return_url)
+            current_principal().tenant_id,
+            request.connector_id,
+            workspace_id=request.workspace_id,
+            method=request.method,
+            redirect_uri=request.redirect_uri,
+            scopes=list(request.scopes),
+            return_url=request.return_url,
+        )
         return connectors_pb2.ConnectResponse(
-            method=method, auth_url=url, state=state, expires_at=wire.timestamp(expires_at),
-            fields=[connectors_pb2.CredentialField(name=f.name, label=f.label, type=f.type, required=f.required,
-                                                   secret=f.secret, description=f.description) for f in fields])
+            method=method,
+            auth_url=url,
+            state=state,
+            expires_at=wire.timestamp(expires_at),
+            fields=[
+                connectors_pb2.CredentialField(
+                    name=f.name,
+                    label=f.label,
+                    type=f.type,
+                    required=f.required,
+                    secret=f.secret,
+                    description=f.description,
+                )
+                for f in fields
+            ],
+        )
 
     async def ConnectCallback(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         self._spec(request.connector_id)
         data = CallbackInput(
-            connector_id=request.connector_id, workspace_id=request.workspace_id, method=request.method,
-            code=request.code, state=request.state, iss=request.iss, error=request.error,
-            error_description=request.error_description, api_key=request.api_key, api_secret=request.api_secret,
+            connector_id=request.connector_id,
+            workspace_id=request.workspace_id,
+            method=request.method,
+            code=request.code,
+            state=request.state,
+            iss=request.iss,
+            error=request.error,
+            error_description=request.error_description,
+            api_key=request.api_key,
+            api_secret=request.api_secret,
             credentials=wire.from_struct(request.credentials) if request.HasField("credentials") else None,
-            name=request.name)
+            name=request.name,
+        )
         conn, return_url = await self._onboarding.callback(current_principal().tenant_id, data)
-        return connectors_pb2.ConnectCallbackResponse(connection_id=conn["_id"], status=conn["status"],
-                                                      return_url=return_url)
+        return connectors_pb2.ConnectCallbackResponse(
+            connection_id=conn["_id"], status=conn["status"], return_url=return_url
+        )
 
     async def CompleteOAuthRedirect(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
-        data = CallbackInput(connector_id="", code=request.code, state=request.state, iss=request.iss,
-                             error=request.error, error_description=request.error_description)
+        data = CallbackInput(
+            connector_id="",
+            code=request.code,
+            state=request.state,
+            iss=request.iss,
+            error=request.error,
+            error_description=request.error_description,
+        )
         conn, return_url = await self._onboarding.complete_redirect(data)
         return connectors_pb2.CompleteOAuthRedirectResponse(
-            connection_id=conn["_id"], status=conn["status"], return_url=return_url,
-            connector_id=conn["connector_id"])
+            connection_id=conn["_id"], status=conn["status"], return_url=return_url, connector_id=conn["connector_id"]
+        )
 
     async def ValidateConnector(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         tenant = current_principal().tenant_id
         await connection_matching(self._connections, tenant, request.connection_id, request.connector_id)
         verdict, conn = await self._credentials.validate(tenant, request.connection_id)
         return connectors_pb2.ValidateConnectorResponse(
-            connection_id=conn["_id"], valid=verdict.valid, status=conn["status"], message=verdict.message,
-            validated_at=wire.timestamp(conn.get("last_validated_at")))
+            connection_id=conn["_id"],
+            valid=verdict.valid,
+            status=conn["status"],
+            message=verdict.message,
+            validated_at=wire.timestamp(conn.get("last_validated_at")),
+        )
 
     async def RevokeConnector(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         tenant = current_principal().tenant_id
         await connection_matching(self._connections, tenant, request.connection_id, request.connector_id)
         upstream, conn = await self._credentials.revoke(tenant, request.connection_id)
-        return connectors_pb2.RevokeConnectorResponse(connection_id=conn["_id"], status=conn["status"],
-                                                      revoked_upstream=upstream)
+        return connectors_pb2.RevokeConnectorResponse(
+            connection_id=conn["_id"], status=conn["status"], revoked_upstream=upstream
+        )

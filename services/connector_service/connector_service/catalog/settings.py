@@ -88,8 +88,10 @@ class ConnectorSettingsStore:
         return settings
 
     async def all(self, tenant_id: str) -> dict[str, ConnectorSettings]:
-        return {doc["connector_id"]: ConnectorSettings.from_doc(doc)
-                async for doc in self._col.find({"tenant_id": tenant_id})}
+        return {
+            doc["connector_id"]: ConnectorSettings.from_doc(doc)
+            async for doc in self._col.find({"tenant_id": tenant_id})
+        }
 
     async def update(self, tenant_id: str, connector_id: str, changes: dict[str, Any]) -> ConnectorSettings:
         """Applies `changes` (dotted field names, e.g. `oauth.client_id`) and returns the result."""

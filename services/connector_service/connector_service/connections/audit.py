@@ -62,9 +62,17 @@ _QUIET_ACTIONS = frozenset({CREDENTIAL_USED, CREDENTIAL_EXPORTED})
 SUCCESS, DENIED, FAILED = "success", "denied", "failed"
 OUTCOMES = frozenset({SUCCESS, DENIED, FAILED})
 #: Error codes that mean the caller was refused (`denied`); any other means `failed`.
-_DENIED_CODES = frozenset({ErrorCode.INVALID_REQUEST, ErrorCode.UNAUTHENTICATED, ErrorCode.FORBIDDEN,
-                           ErrorCode.NOT_FOUND, ErrorCode.CONFLICT, ErrorCode.FAILED_PRECONDITION,
-                           ErrorCode.RATE_LIMITED})
+_DENIED_CODES = frozenset(
+    {
+        ErrorCode.INVALID_REQUEST,
+        ErrorCode.UNAUTHENTICATED,
+        ErrorCode.FORBIDDEN,
+        ErrorCode.NOT_FOUND,
+        ErrorCode.CONFLICT,
+        ErrorCode.FAILED_PRECONDITION,
+        ErrorCode.RATE_LIMITED,
+    }
+)
 
 
 def outcome_of(code: ErrorCode) -> str:
@@ -176,11 +184,25 @@ class AuditLog:
         # failures. Successful credential uses and exports (the hot path, one per handout) log at DEBUG.
         level = logging.DEBUG if action in _QUIET_ACTIONS and outcome == SUCCESS else logging.INFO
         if log.isEnabledFor(level):
-            log.log(level, "audit %s %s", action, outcome, extra=log_fields(
-                tenant_id=tenant_id, connection_id=connection_id, actor=entry["actor"]))
+            log.log(
+                level,
+                "audit %s %s",
+                action,
+                outcome,
+                extra=log_fields(tenant_id=tenant_id, connection_id=connection_id, actor=entry["actor"]),
+            )
 
-    async def record_denial(self, tenant_id: str, action: str, *, outcome: str = DENIED, connection_id: str = "",
-                            connector_id: str = "", actor: str | None = None, **details: Any) -> None:
+    async def record_denial(
+        self,
+        tenant_id: str,
+        action: str,
+        *,
+        outcome: str = DENIED,
+        connection_id: str = "",
+        connector_id: str = "",
+        actor: str | None = None,
+        **details: Any,
+    ) -> None:
         """Records a refused request (`outcome: denied`, or `failed` for a refusal the service or a
         provider caused) without ever raising: the caller goes on to answer its refusal whether or
         not this write worked. Beyond `DENIAL_BUDGET` entries per (tenant, action) per window this
@@ -188,11 +210,21 @@ class AuditLog:
         if not self._denial_allowed(tenant_id, action):
             return
         try:
-            await self.record(tenant_id, action, outcome, connection_id=connection_id, connector_id=connector_id,
-                              actor=actor, **details)
+            await self.record(
+                tenant_id,
+                action,
+                outcome,
+                connection_id=connection_id,
+                connector_id=connector_id,
+                actor=actor,
+                **details,
+            )
         except Exception as err:  # noqa: BLE001 - the refusal must still be answered
-            log.warning("audit write of a denial failed: %s", type(err).__name__, extra=log_fields(
-                tenant_id=tenant_id, action=action))
+            log.warning(
+                "audit write of a denial failed: %s",
+                type(err).__name__,
+                extra=log_fields(tenant_id=tenant_id, action=action),
+            )
 
     def _denial_allowed(self, tenant_id: str, action: str) -> bool:
         now = time.monotonic()
@@ -200,8 +232,11 @@ class AuditLog:
         window = self._denials.get(key)
         if window is None or now - window[0] >= DENIAL_WINDOW_SECONDS:
             if window is not None and window[2]:
-                log.warning("audit: %d denials not recorded in the last window", int(window[2]),
-                            extra=log_fields(tenant_id=tenant_id, action=action))
+                log.warning(
+                    "audit: %d denials not recorded in the last window",
+                    int(window[2]),
+                    extra=log_fields(tenant_id=tenant_id, action=action),
+                )
             if len(self._denials) >= 10_000:
                 self._denials = {k: w for k, w in self._denials.items() if now - w[0] < DENIAL_WINDOW_SECONDS}
             window = self._denials[key] = [now, 0.0, 0.0]
@@ -260,8 +295,9 @@ class AuditLog:
             except BulkWriteError as err:
                 # Unordered: every segment not written before went in now; the others answer
                 # a duplicate key, which means the first attempt had written them.
-                if any(e.get("code") != _DUPLICATE_KEY for e in err.details.get("writeErrors", [])) \
-                        or err.details.get("writeConcernErrors"):
+                if any(e.get("code") != _DUPLICATE_KEY for e in err.details.get("writeErrors", [])) or err.details.get(
+                    "writeConcernErrors"
+                ):
                     raise
 
     async def list(
@@ -293,9 +329,10 @@ class AuditLog:
                 for entry in segment["entries"]
                 if (not after or entry["id"] < after)
                 and (not connection_id or entry["connection_id"] == connection_id)
-                and (not action or entry["action"] == action))
+                and (not action or entry["action"] == action)
+            )
             picked.sort(key=lambda entry: entry["_id"], reverse=True)
-            del picked[size + 1:]
+            del picked[size + 1 :]
         for entry in picked:
             del entry["id"]
         return picked[:size], wire.encode_cursor(picked[size - 1]["_id"]) if len(picked) > size else ""
@@ -308,12 +345,15 @@ def _segments(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
         tenant = entry.pop("tenant_id")
         entry["id"] = entry_id
         by_tenant.setdefault(tenant, []).append(entry)
-    return [{
-        "_id": grouped[-1]["id"],
-        "tenant_id": tenant,
-        "oldest": grouped[0]["id"],
-        "newest": grouped[-1]["id"],
-        "connection_ids": sorted({e["connection_id"] for e in grouped}),
-        "actions": sorted({e["action"] for e in grouped}),
-        "entries": grouped,
-    } for tenant, grouped in by_tenant.items()]
+    return [
+        {
+            "_id": grouped[-1]["id"],
+            "tenant_id": tenant,
+            "oldest": grouped[0]["id"],
+            "newest": grouped[-1]["id"],
+            "connection_ids": sorted({e["connection_id"] for e in grouped}),
+            "actions": sorted({e["action"] for e in grouped}),
+            "entries": grouped,
+        }
+        for tenant, grouped in by_tenant.items()
+    ]

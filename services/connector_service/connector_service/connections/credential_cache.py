@@ -40,8 +40,17 @@ class CredentialCache:
             return None
         return entry[0]
 
-    def put(self, tenant_id: str, connection_id: str, value: Any, *, epoch: int, valid_until: datetime | None,
-            margin_seconds: float, now: datetime) -> None:
+    def put(
+        self,
+        tenant_id: str,
+        connection_id: str,
+        value: Any,
+        *,
+        epoch: int,
+        valid_until: datetime | None,
+        margin_seconds: float,
+        now: datetime,
+    ) -> None:
         """Keeps `value` unless a drop happened since `epoch` was read or it is (nearly) expired."""
         if self._ttl <= 0 or epoch != self.epoch:
             return

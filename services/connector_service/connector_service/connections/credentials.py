@@ -56,13 +56,31 @@ class VaultTokenStore:
         return StoredCredential(TokenSet.from_payload(secret.payload), secret.version)
 
     async def save(self, tenant: str, connection_id: str, tokens: TokenSet, *, expected_version: int) -> int:
-        meta = await self._vault.put(tenant, connection_id, kinds.OAUTH2_TOKENS, tokens.to_payload(),
-                                     expires_at=tokens.expires_at, expected_version=expected_version)
+        meta = await self._vault.put(
+            tenant,
+            connection_id,
+            kinds.OAUTH2_TOKENS,
+            tokens.to_payload(),
+            expires_at=tokens.expires_at,
+            expected_version=expected_version,
+        )
         conn = await self._connections.record_credential(
-            tenant, connection_id, kind="oauth2", expires_at=tokens.expires_at, scopes=_scopes(tokens.scope),
-            refreshed=True, system_metadata=dict(tokens.metadata))
-        await self._audit.record(tenant, audit.CREDENTIAL_REFRESHED, "success", connection_id=connection_id,
-                                 connector_id=conn["connector_id"], expiry_source=tokens.expiry_source)
+            tenant,
+            connection_id,
+            kind="oauth2",
+            expires_at=tokens.expires_at,
+            scopes=_scopes(tokens.scope),
+            refreshed=True,
+            system_metadata=dict(tokens.metadata),
+        )
+        await self._audit.record(
+            tenant,
+            audit.CREDENTIAL_REFRESHED,
+            "success",
+            connection_id=connection_id,
+            connector_id=conn["connector_id"],
+            expiry_source=tokens.expiry_source,
+        )
         return meta.version
 
 
@@ -82,9 +100,19 @@ def _scopes(scope: str | None) -> list[str]:
 
 
 class Credentials:
-    def __init__(self, *, connections: ConnectionStore, vault: Any, audit_log: AuditLog, catalog: Catalog,
-                 oauth_clients: OAuthClients, http: httpx.AsyncClient, refresh_margin_seconds: int,
-                 coordinator: RefreshCoordinator, cache: CredentialCache | None = None):
+    def __init__(
+        self,
+        *,
+        connections: ConnectionStore,
+        vault: Any,
+        audit_log: AuditLog,
+        catalog: Catalog,
+        oauth_clients: OAuthClients,
+        http: httpx.AsyncClient,
+        refresh_margin_seconds: int,
+        coordinator: RefreshCoordinator,
+        cache: CredentialCache | None = None,
+    ):
         self._connections = connections
         self._vault = vault
         self._audit = audit_log
@@ -104,26 +132,47 @@ class Credentials:
             raise UcfError(ErrorCode.NOT_FOUND, f"connector {connector_id!r} not found")
         return spec
 
-    async def store(self, tenant_id: str, connection: dict[str, Any], kind: str, payload: dict[str, Any], *,
-                    expires_at: datetime | None = None, scopes: list[str] | None = None,
-                    system_metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def store(
+        self,
+        tenant_id: str,
+        connection: dict[str, Any],
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        expires_at: datetime | None = None,
+        scopes: list[str] | None = None,
+        system_metadata: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """Writes the credential to the vault, then marks the connection connected with
         `system_metadata` (the provider-derived facts onboarding found) as its system metadata."""
         cid = connection["_id"]
         try:
             await self._vault.put(tenant_id, cid, kinds.BY_AUTH_MODE[kind], payload, expires_at=expires_at)
         except UcfError as err:
-            await self._audit.record(tenant_id, audit.CREDENTIAL_STORED, "failed", connection_id=cid,
-                                     connector_id=connection["connector_id"], kind=kind, error=err.code.wire)
+            await self._audit.record(
+                tenant_id,
+                audit.CREDENTIAL_STORED,
+                "failed",
+                connection_id=cid,
+                connector_id=connection["connector_id"],
+                kind=kind,
+                error=err.code.wire,
+            )
             raise
         previous = connection.get("credential_kind")
         if previous and previous != kind:
             await self._delete_secret(tenant_id, cid, previous)
         updated = await self._connections.record_credential(
-            tenant_id, cid, kind=kind, expires_at=expires_at, scopes=scopes or [],
-            system_metadata=system_metadata)
-        await self._audit.record(tenant_id, audit.CREDENTIAL_STORED, "success", connection_id=cid,
-                                 connector_id=connection["connector_id"], kind=kind)
+            tenant_id, cid, kind=kind, expires_at=expires_at, scopes=scopes or [], system_metadata=system_metadata
+        )
+        await self._audit.record(
+            tenant_id,
+            audit.CREDENTIAL_STORED,
+            "success",
+            connection_id=cid,
+            connector_id=connection["connector_id"],
+            kind=kind,
+        )
         return updated
 
     async def discover(self, spec: ProviderSpec, tokens: TokenSet) -> dict[str, Any]:
@@ -136,27 +185,53 @@ class Credentials:
             return facts
         try:
             url = fill(request.url, facts)
-            response = await self._http.get(url, headers={"Authorization": f"Bearer {tokens.access_token}",
-                                                          "Accept": "application/json"})
+            response = await self._http.get(
+                url, headers={"Authorization": f"Bearer {tokens.access_token}", "Accept": "application/json"}
+            )
         except (KeyError, httpx.HTTPError) as exc:
-            raise UcfError(ErrorCode.UPSTREAM_ERROR,
-                           f"could not read connection details: {type(exc).__name__}") from None
+            raise UcfError(
+                ErrorCode.UPSTREAM_ERROR, f"could not read connection details: {type(exc).__name__}"
+            ) from None
         body = response.json() if response.is_success else None
         if isinstance(body, list):
             body = body[0] if body else None
         if not isinstance(body, dict):
-            raise UcfError(ErrorCode.UPSTREAM_ERROR, "the provider returned no accessible resource for this account",
-                           {"providerStatus": response.status_code})
+            raise UcfError(
+                ErrorCode.UPSTREAM_ERROR,
+                "the provider returned no accessible resource for this account",
+                {"providerStatus": response.status_code},
+            )
         return {**facts, **{name: body[key] for name, key in request.fields.items() if key in body}}
 
-    async def store_tokens(self, tenant_id: str, connection: dict[str, Any], tokens: TokenSet,
-                           facts: dict[str, Any], *, default_scopes: list[str] | None = None) -> dict[str, Any]:
+    async def store_tokens(
+        self,
+        tenant_id: str,
+        connection: dict[str, Any],
+        tokens: TokenSet,
+        facts: dict[str, Any],
+        *,
+        default_scopes: list[str] | None = None,
+    ) -> dict[str, Any]:
         """Stores an OAuth2 token set with the system metadata `discover` found for it."""
-        return await self.store(tenant_id, connection, "oauth2", tokens.to_payload(), expires_at=tokens.expires_at,
-                                scopes=_scopes(tokens.scope) or list(default_scopes or []), system_metadata=facts)
+        return await self.store(
+            tenant_id,
+            connection,
+            "oauth2",
+            tokens.to_payload(),
+            expires_at=tokens.expires_at,
+            scopes=_scopes(tokens.scope) or list(default_scopes or []),
+            system_metadata=facts,
+        )
 
-    async def read(self, tenant_id: str, connection_id: str, *, force_refresh: bool = False,
-                   audited: bool = True, action: str = audit.CREDENTIAL_USED) -> Credential:
+    async def read(
+        self,
+        tenant_id: str,
+        connection_id: str,
+        *,
+        force_refresh: bool = False,
+        audited: bool = True,
+        action: str = audit.CREDENTIAL_USED,
+    ) -> Credential:
         """The credential valid now; OAuth2 tokens due within the margin are refreshed first.
 
         Audited as `action`: `credential.use` for the service's own use, `credential.export` when
@@ -171,20 +246,34 @@ class Credentials:
         cached = None if force_refresh else self._cache.get(tenant_id, connection_id)
         if cached is not None:
             if audited:
-                await self._audit.record(tenant_id, action, "success", connection_id=connection_id,
-                                         connector_id=cached.connection["connector_id"], refreshed=False)
+                await self._audit.record(
+                    tenant_id,
+                    action,
+                    "success",
+                    connection_id=connection_id,
+                    connector_id=cached.connection["connector_id"],
+                    refreshed=False,
+                )
             return cached
         try:
-            credential = await (self._load(tenant_id, connection_id, True) if force_refresh
-                                else self._shared_load(tenant_id, connection_id))
+            credential = await (
+                self._load(tenant_id, connection_id, True)
+                if force_refresh
+                else self._shared_load(tenant_id, connection_id)
+            )
         except UcfError as err:
             if audited and err.details.get("status") == REVOKED:
                 await self._audit.record_denial(tenant_id, action, connection_id=connection_id, reason="revoked")
             raise
         if audited:
-            await self._audit.record(tenant_id, action, "success", connection_id=connection_id,
-                                     connector_id=credential.connection["connector_id"],
-                                     refreshed=credential.refreshed)
+            await self._audit.record(
+                tenant_id,
+                action,
+                "success",
+                connection_id=connection_id,
+                connector_id=credential.connection["connector_id"],
+                refreshed=credential.refreshed,
+            )
         return credential
 
     async def _shared_load(self, tenant_id: str, connection_id: str) -> Credential:
@@ -209,23 +298,32 @@ class Credentials:
         epoch = self._cache.epoch
         conn = await self._connections.get(tenant_id, connection_id)
         if conn["status"] == REVOKED:
-            raise UcfError(ErrorCode.FAILED_PRECONDITION, "the connection is revoked; connect it again",
-                           {"status": REVOKED})
+            raise UcfError(
+                ErrorCode.FAILED_PRECONDITION, "the connection is revoked; connect it again", {"status": REVOKED}
+            )
         kind = conn.get("credential_kind")
         if not kind:
-            raise UcfError(ErrorCode.FAILED_PRECONDITION, "the connection has no credential yet",
-                           {"status": conn["status"]})
+            raise UcfError(
+                ErrorCode.FAILED_PRECONDITION, "the connection has no credential yet", {"status": conn["status"]}
+            )
         secret = await self._vault.get(tenant_id, connection_id, kinds.BY_AUTH_MODE[kind])
         credential = Credential(conn, kind, secret.payload)
         if kind == "oauth2":
             credential = await self._fresh_tokens(tenant_id, credential, force_refresh)
         elif force_refresh:
             raise UcfError(ErrorCode.FAILED_PRECONDITION, f"a {kind} credential cannot be refreshed")
-        expires_at = (credential.tokens.expires_at if credential.tokens is not None
-                      else conn.get("credential_expires_at"))
-        self._cache.put(tenant_id, connection_id, Credential(credential.connection, kind, credential.payload,
-                                                             tokens=credential.tokens),
-                        epoch=epoch, valid_until=expires_at, margin_seconds=self._margin, now=wire.now())
+        expires_at = (
+            credential.tokens.expires_at if credential.tokens is not None else conn.get("credential_expires_at")
+        )
+        self._cache.put(
+            tenant_id,
+            connection_id,
+            Credential(credential.connection, kind, credential.payload, tokens=credential.tokens),
+            epoch=epoch,
+            valid_until=expires_at,
+            margin_seconds=self._margin,
+            now=wire.now(),
+        )
         return credential
 
     async def _fresh_tokens(self, tenant_id: str, credential: Credential, force: bool) -> Credential:
@@ -238,8 +336,7 @@ class Credentials:
         cid, connector_id = conn["_id"], conn["connector_id"]
         try:
             client = await self._oauth.client(tenant_id, connector_id, self.provider(connector_id))
-            stored = await self._coordinator.get_fresh(tenant_id, cid, client, margin_seconds=self._margin,
-                                                       force=force)
+            stored = await self._coordinator.get_fresh(tenant_id, cid, client, margin_seconds=self._margin, force=force)
         except RefreshFailed as err:
             status = EXPIRED if err.reason is RefreshFailureReason.NO_REFRESH_TOKEN else REFRESH_FAILED
             await self._connections.set_status(tenant_id, cid, status, err.message)
@@ -253,15 +350,25 @@ class Credentials:
         """Checks the credential upstream and records the outcome on the connection."""
         credential = await self.read(tenant_id, connection_id, audited=False)
         conn = credential.connection
-        verdict = await verify(self.provider(conn["connector_id"]), credential.kind, credential.payload,
-                               conn.get("system_metadata") or {}, self._http)
+        verdict = await verify(
+            self.provider(conn["connector_id"]),
+            credential.kind,
+            credential.payload,
+            conn.get("system_metadata") or {},
+            self._http,
+        )
         status = CONNECTED if verdict.valid else INVALID
-        updated = await self._connections.set_status(tenant_id, connection_id, status,
-                                                     "" if verdict.valid else verdict.message,
-                                                     last_validated_at=wire.now())
-        await self._audit.record(tenant_id, audit.CREDENTIAL_VALIDATED, "success" if verdict.valid else "failed",
-                                 connection_id=connection_id, connector_id=conn["connector_id"],
-                                 checked=verdict.checked)
+        updated = await self._connections.set_status(
+            tenant_id, connection_id, status, "" if verdict.valid else verdict.message, last_validated_at=wire.now()
+        )
+        await self._audit.record(
+            tenant_id,
+            audit.CREDENTIAL_VALIDATED,
+            "success" if verdict.valid else "failed",
+            connection_id=connection_id,
+            connector_id=conn["connector_id"],
+            checked=verdict.checked,
+        )
         return verdict, updated
 
     async def revoke(self, tenant_id: str, connection_id: str) -> tuple[bool, dict[str, Any]]:
@@ -277,10 +384,17 @@ class Credentials:
             upstream = await self._revoke_upstream(tenant_id, conn)
         if kind:
             await self._delete_secret(tenant_id, connection_id, kind)
-        updated = await self._connections.set_status(tenant_id, connection_id, REVOKED, "revoked by request",
-                                                     credential_kind=None, credential_expires_at=None)
-        await self._audit.record(tenant_id, audit.CREDENTIAL_REVOKED, "success", connection_id=connection_id,
-                                 connector_id=connector_id, revoked_upstream=upstream)
+        updated = await self._connections.set_status(
+            tenant_id, connection_id, REVOKED, "revoked by request", credential_kind=None, credential_expires_at=None
+        )
+        await self._audit.record(
+            tenant_id,
+            audit.CREDENTIAL_REVOKED,
+            "success",
+            connection_id=connection_id,
+            connector_id=connector_id,
+            revoked_upstream=upstream,
+        )
         return upstream, updated
 
     async def _revoke_upstream(self, tenant_id: str, conn: dict[str, Any]) -> bool:
@@ -295,8 +409,10 @@ class Credentials:
                 return await client.revoke(tokens.refresh_token, token_type_hint="refresh_token")
             return await client.revoke(tokens.access_token, token_type_hint="access_token")
         except UcfError as err:
-            log.warning("upstream revocation failed; revoking locally", extra=log_fields(
-                connection_id=conn["_id"], error=err.code.wire))
+            log.warning(
+                "upstream revocation failed; revoking locally",
+                extra=log_fields(connection_id=conn["_id"], error=err.code.wire),
+            )
             return False
 
     async def delete_all(self, tenant_id: str, connection: dict[str, Any]) -> None:
@@ -317,8 +433,9 @@ class Credentials:
         await self._connections.set_status(tenant_id, connection_id, INVALID, reason)
         log.info("connection marked invalid", extra=log_fields(connection_id=connection_id))
 
-    async def provide(self, tenant_id: str, connection_id: str, connector_id: str
-                      ) -> tuple[dict[str, Any], dict[str, Any]]:
+    async def provide(
+        self, tenant_id: str, connection_id: str, connector_id: str
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         """For resource connectors: the connection (with `system_metadata`) and its credential
         as a flat snake_case dict, refreshed first when due. A connection of another
         connector answers not_found, like a missing one."""

@@ -53,8 +53,11 @@ def checked_user_patch(patch: dict[str, Any], system: frozenset[str]) -> dict[st
     """`patch` when it may be applied to the user metadata; `invalid` naming the first bad key."""
     for key in patch:
         if key in system:
-            raise invalid(f"metadata.{key} is system metadata, set only by onboarding and token refresh; "
-                          "onboard the connection again to change it", field=f"metadata.{key}")
+            raise invalid(
+                f"metadata.{key} is system metadata, set only by onboarding and token refresh; "
+                "onboard the connection again to change it",
+                field=f"metadata.{key}",
+            )
     _check_keys(patch, "metadata")
     return patch
 
@@ -71,8 +74,7 @@ def _check_keys(value: Any, path: str) -> None:
     if isinstance(value, dict):
         for key, inner in value.items():
             if not key or len(key) > _MAX_KEY or "." in key or key.startswith("$") or not key.isprintable():
-                raise invalid(f"{path} has a key that is empty, too long, or contains '.' or a leading '$'",
-                              field=path)
+                raise invalid(f"{path} has a key that is empty, too long, or contains '.' or a leading '$'", field=path)
             _check_keys(inner, f"{path}.{key}")
     elif isinstance(value, list):
         for inner in value:

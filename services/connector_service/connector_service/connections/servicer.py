@@ -22,8 +22,12 @@ from connector_service.oauth.tokens import TokenSet
 from connector_service.onboarding.flow import base_url
 from connector_service.platform import wire
 
-_AUTH_MODES = {"oauth2": connectors_pb2.AUTH_MODE_OAUTH2, "api_key": connectors_pb2.AUTH_MODE_API_KEY,
-               "basic": connectors_pb2.AUTH_MODE_BASIC, "credentials": connectors_pb2.AUTH_MODE_CREDENTIALS}
+_AUTH_MODES = {
+    "oauth2": connectors_pb2.AUTH_MODE_OAUTH2,
+    "api_key": connectors_pb2.AUTH_MODE_API_KEY,
+    "basic": connectors_pb2.AUTH_MODE_BASIC,
+    "credentials": connectors_pb2.AUTH_MODE_CREDENTIALS,
+}
 _MAX_TOKEN = 16384
 
 
@@ -31,8 +35,9 @@ def auth_mode_enum(mode: str | None) -> int:
     return _AUTH_MODES.get(mode or "", connectors_pb2.AUTH_MODE_UNSPECIFIED)
 
 
-async def connection_matching(connections: ConnectionStore, tenant_id: str, connection_id: str,
-                              connector_id: str) -> dict[str, Any]:
+async def connection_matching(
+    connections: ConnectionStore, tenant_id: str, connection_id: str, connector_id: str
+) -> dict[str, Any]:
     """The tenant's connection, which must belong to `connector_id` (else not_found)."""
     conn = await connections.get(tenant_id, connection_id)
     if connector_id and conn["connector_id"] != connector_id:
@@ -42,17 +47,23 @@ async def connection_matching(connections: ConnectionStore, tenant_id: str, conn
 
 def connection_message(doc: dict[str, Any]) -> connections_pb2.Connection:
     return connections_pb2.Connection(
-        id=doc["_id"], tenant_id=doc["tenant_id"], workspace_id=doc["workspace_id"],
-        connector_id=doc["connector_id"], name=doc.get("name", ""), status=doc["status"],
+        id=doc["_id"],
+        tenant_id=doc["tenant_id"],
+        workspace_id=doc["workspace_id"],
+        connector_id=doc["connector_id"],
+        name=doc.get("name", ""),
+        status=doc["status"],
         auth_mode=auth_mode_enum(doc.get("auth_mode")),
         credential_set=bool(doc.get("credential_kind")),
         credential_expires_at=wire.timestamp(doc.get("credential_expires_at")),
-        scopes=doc.get("scopes", []), metadata=wire.struct(doc.get("metadata")),
+        scopes=doc.get("scopes", []),
+        metadata=wire.struct(doc.get("metadata")),
         system_metadata=wire.struct(doc.get("system_metadata")),
         status_reason=doc.get("status_reason", ""),
         last_validated_at=wire.timestamp(doc.get("last_validated_at")),
         last_refreshed_at=wire.timestamp(doc.get("last_refreshed_at")),
-        created_at=wire.timestamp(doc.get("created_at")), updated_at=wire.timestamp(doc.get("updated_at")),
+        created_at=wire.timestamp(doc.get("created_at")),
+        updated_at=wire.timestamp(doc.get("updated_at")),
     )
 
 
@@ -64,26 +75,45 @@ def _token_set(message: connections_pb2.TokenSet, spec: ProviderSpec | None) -> 
     kept = set(spec.token_response_metadata if spec else ())
     for key, value in facts.items():
         if key not in kept:
-            raise invalid(f"token.metadata.{key} is not a token-response field this provider keeps "
-                          f"({', '.join(sorted(kept)) or 'none'})", field=f"token.metadata.{key}")
+            raise invalid(
+                f"token.metadata.{key} is not a token-response field this provider keeps "
+                f"({', '.join(sorted(kept)) or 'none'})",
+                field=f"token.metadata.{key}",
+            )
         if not isinstance(value, str) or len(value) > 2048:
             raise invalid(f"token.metadata.{key} must be a string", field=f"token.metadata.{key}")
         if key.endswith("_url"):
             facts[key] = base_url(f"token.metadata.{key}", value)
-    return TokenSet(access_token=message.access_token, refresh_token=message.refresh_token or None,
-                    expires_at=wire.from_timestamp(message.expires_at, message.HasField("expires_at")),
-                    token_type=message.token_type or "Bearer", scope=message.scope or None, metadata=facts)
+    return TokenSet(
+        access_token=message.access_token,
+        refresh_token=message.refresh_token or None,
+        expires_at=wire.from_timestamp(message.expires_at, message.HasField("expires_at")),
+        token_type=message.token_type or "Bearer",
+        scope=message.scope or None,
+        metadata=facts,
+    )
 
 
 def _sync_message(doc: dict[str, Any]) -> connections_pb2.SyncState:
     return connections_pb2.SyncState(
-        connection_id=doc["connection_id"], stream=doc["stream"], cursor=wire.struct(doc.get("cursor")),
-        version=doc["version"], updated_at=wire.timestamp(doc.get("updated_at")))
+        connection_id=doc["connection_id"],
+        stream=doc["stream"],
+        cursor=wire.struct(doc.get("cursor")),
+        version=doc["version"],
+        updated_at=wire.timestamp(doc.get("updated_at")),
+    )
 
 
 class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
-    def __init__(self, *, catalog: Catalog, connections: ConnectionStore, credentials: Credentials,
-                 sync_states: SyncStateStore, audit_log: AuditLog):
+    def __init__(
+        self,
+        *,
+        catalog: Catalog,
+        connections: ConnectionStore,
+        credentials: Credentials,
+        sync_states: SyncStateStore,
+        audit_log: AuditLog,
+    ):
         self._catalog = catalog
         self._connections = connections
         self._credentials = credentials
@@ -92,8 +122,12 @@ class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
 
     async def ListConnections(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         docs, nxt = await self._connections.list(
-            current_principal().tenant_id, workspace_id=request.workspace_id, connector_id=request.connector_id,
-            cursor=request.cursor, limit=request.limit)
+            current_principal().tenant_id,
+            workspace_id=request.workspace_id,
+            connector_id=request.connector_id,
+            cursor=request.cursor,
+            limit=request.limit,
+        )
         return connections_pb2.ListConnectionsResponse(items=[connection_message(d) for d in docs], next=nxt)
 
     async def GetConnection(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
@@ -114,15 +148,21 @@ class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
             patch = checked_user_patch(patch, system_keys(spec))
         if not request.connection_id:
             doc, created = await self._connections.ensure(
-                tenant, request.connector_id, request.workspace_id, auth_mode=spec.auth_mode, name=request.name,
-                metadata=checked_user_metadata(merge_patch({}, patch)) if patch else None)
+                tenant,
+                request.connector_id,
+                request.workspace_id,
+                auth_mode=spec.auth_mode,
+                name=request.name,
+                metadata=checked_user_metadata(merge_patch({}, patch)) if patch else None,
+            )
         changed: list[str] = []
         if not created:
             doc, changed = await self._connections.patch_user(tenant, doc["_id"], name=request.name, patch=patch)
         if created or changed:
             action = audit.CONNECTION_CREATED if created else audit.CONNECTION_UPDATED
-            await self._audit.record(tenant, action, "success", connection_id=doc["_id"],
-                                     connector_id=doc["connector_id"], fields=changed)
+            await self._audit.record(
+                tenant, action, "success", connection_id=doc["_id"], connector_id=doc["connector_id"], fields=changed
+            )
         return connections_pb2.UpsertConnectionResponse(connection=connection_message(doc), created=created)
 
     async def DeleteConnection(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
@@ -131,8 +171,9 @@ class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
         await self._credentials.delete_all(tenant, doc)
         await self._sync.delete_for(tenant, doc["_id"])
         await self._connections.delete(tenant, doc["_id"])
-        await self._audit.record(tenant, audit.CONNECTION_DELETED, "success", connection_id=doc["_id"],
-                                 connector_id=doc["connector_id"])
+        await self._audit.record(
+            tenant, audit.CONNECTION_DELETED, "success", connection_id=doc["_id"], connector_id=doc["connector_id"]
+        )
         return connections_pb2.DeleteConnectionResponse(connection_id=doc["_id"])
 
     async def StoreToken(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
@@ -141,11 +182,17 @@ class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
             conn = await self._connections.get(tenant, request.connection_id)
         else:
             spec = self._credentials.provider(request.connector_id)
-            conn, created = await self._connections.ensure(tenant, request.connector_id, request.workspace_id,
-                                                           auth_mode=spec.auth_mode)
+            conn, created = await self._connections.ensure(
+                tenant, request.connector_id, request.workspace_id, auth_mode=spec.auth_mode
+            )
             if created:
-                await self._audit.record(tenant, audit.CONNECTION_CREATED, "success", connection_id=conn["_id"],
-                                         connector_id=conn["connector_id"])
+                await self._audit.record(
+                    tenant,
+                    audit.CONNECTION_CREATED,
+                    "success",
+                    connection_id=conn["_id"],
+                    connector_id=conn["connector_id"],
+                )
         which = request.WhichOneof("token")
         if which == "token_string":
             token = request.token_string
@@ -167,22 +214,31 @@ class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
     async def GetToken(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         tenant = current_principal().tenant_id
         try:
-            credential = await self._credentials.read(tenant, request.connection_id,
-                                                      force_refresh=request.force_refresh,
-                                                      action=audit.CREDENTIAL_EXPORTED)
+            credential = await self._credentials.read(
+                tenant, request.connection_id, force_refresh=request.force_refresh, action=audit.CREDENTIAL_EXPORTED
+            )
         except UcfError as err:
             if err.code is ErrorCode.NOT_FOUND:  # another tenant's or a made-up connection id
-                await self._audit.record_denial(tenant, audit.CREDENTIAL_EXPORTED,
-                                                connection_id=request.connection_id[:100], reason="not_found")
+                await self._audit.record_denial(
+                    tenant, audit.CREDENTIAL_EXPORTED, connection_id=request.connection_id[:100], reason="not_found"
+                )
             raise
         tokens = credential.tokens
         if credential.kind == "oauth2" and tokens is not None:  # the hot path: one constructor call
-            return connections_pb2.GetTokenResponse(credential=connections_pb2.Credential(
-                connection_id=request.connection_id, kind="oauth2", refreshed=credential.refreshed,
-                access_token=tokens.access_token, token_type=tokens.token_type, scope=tokens.scope or "",
-                expires_at=wire.timestamp(tokens.expires_at) if tokens.expires_at else None))
-        message = connections_pb2.Credential(connection_id=request.connection_id, kind=credential.kind,
-                                             refreshed=credential.refreshed)
+            return connections_pb2.GetTokenResponse(
+                credential=connections_pb2.Credential(
+                    connection_id=request.connection_id,
+                    kind="oauth2",
+                    refreshed=credential.refreshed,
+                    access_token=tokens.access_token,
+                    token_type=tokens.token_type,
+                    scope=tokens.scope or "",
+                    expires_at=wire.timestamp(tokens.expires_at) if tokens.expires_at else None,
+                )
+            )
+        message = connections_pb2.Credential(
+            connection_id=request.connection_id, kind=credential.kind, refreshed=credential.refreshed
+        )
         payload = credential.payload
         if credential.kind == "api_key":
             message.access_token = payload.get("apiKey", "")
@@ -195,13 +251,18 @@ class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
     async def ValidateConnection(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         verdict, conn = await self._credentials.validate(current_principal().tenant_id, request.connection_id)
         return connections_pb2.ValidateConnectionResponse(
-            connection_id=conn["_id"], valid=verdict.valid, status=conn["status"], message=verdict.message,
-            validated_at=wire.timestamp(conn.get("last_validated_at")))
+            connection_id=conn["_id"],
+            valid=verdict.valid,
+            status=conn["status"],
+            message=verdict.message,
+            validated_at=wire.timestamp(conn.get("last_validated_at")),
+        )
 
     async def RevokeConnection(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         upstream, conn = await self._credentials.revoke(current_principal().tenant_id, request.connection_id)
-        return connections_pb2.RevokeConnectionResponse(connection_id=conn["_id"], status=conn["status"],
-                                                        revoked_upstream=upstream)
+        return connections_pb2.RevokeConnectionResponse(
+            connection_id=conn["_id"], status=conn["status"], revoked_upstream=upstream
+        )
 
     async def GetSyncState(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         tenant = current_principal().tenant_id
@@ -213,18 +274,43 @@ class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
         tenant = current_principal().tenant_id
         conn = await self._connections.get(tenant, request.connection_id)
         expected = request.expected_version if request.HasField("expected_version") else None
-        state = await self._sync.set(tenant, request.connection_id, request.stream,
-                                     wire.from_struct(request.cursor), expected)
-        await self._audit.record(tenant, audit.SYNC_STATE_WRITTEN, audit.SUCCESS, connection_id=request.connection_id,
-                                 connector_id=conn["connector_id"], stream=state["stream"], version=state["version"])
+        state = await self._sync.set(
+            tenant, request.connection_id, request.stream, wire.from_struct(request.cursor), expected
+        )
+        await self._audit.record(
+            tenant,
+            audit.SYNC_STATE_WRITTEN,
+            audit.SUCCESS,
+            connection_id=request.connection_id,
+            connector_id=conn["connector_id"],
+            stream=state["stream"],
+            version=state["version"],
+        )
         return connections_pb2.SetSyncStateResponse(state=_sync_message(state))
 
     async def ListAuditLogs(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
-        docs, nxt = await self._audit.list(current_principal().tenant_id, connection_id=request.connection_id,
-                                           action=request.action, cursor=request.cursor, limit=request.limit)
-        return connections_pb2.ListAuditLogsResponse(items=[connections_pb2.AuditLog(
-            id=d["_id"], tenant_id=d["tenant_id"], action=d["action"], outcome=d["outcome"], actor=d["actor"],
-            request_id=d.get("request_id", ""), connection_id=d.get("connection_id", ""),
-            connector_id=d.get("connector_id", ""), details=wire.struct(d.get("details")),
-            created_at=wire.timestamp(d.get("created_at"))) for d in docs], next=nxt)
-
+        docs, nxt = await self._audit.list(
+            current_principal().tenant_id,
+            connection_id=request.connection_id,
+            action=request.action,
+            cursor=request.cursor,
+            limit=request.limit,
+        )
+        return connections_pb2.ListAuditLogsResponse(
+            items=[
+                connections_pb2.AuditLog(
+                    id=d["_id"],
+                    tenant_id=d["tenant_id"],
+                    action=d["action"],
+                    outcome=d["outcome"],
+                    actor=d["actor"],
+                    request_id=d.get("request_id", ""),
+                    connection_id=d.get("connection_id", ""),
+                    connector_id=d.get("connector_id", ""),
+                    details=wire.struct(d.get("details")),
+                    created_at=wire.timestamp(d.get("created_at")),
+                )
+                for d in docs
+            ],
+            next=nxt,
+        )

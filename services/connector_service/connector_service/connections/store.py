@@ -24,7 +24,13 @@ from connector_service.connections.metadata import checked_user_metadata, merge_
 from connector_service.platform import wire
 
 PENDING, CONNECTED, EXPIRED, REFRESH_FAILED, INVALID, REVOKED = (
-    "pending", "connected", "expired", "refresh_failed", "invalid", "revoked")
+    "pending",
+    "connected",
+    "expired",
+    "refresh_failed",
+    "invalid",
+    "revoked",
+)
 STATUSES = (PENDING, CONNECTED, EXPIRED, REFRESH_FAILED, INVALID, REVOKED)
 _MAX_NAME = 200
 _PATCH_ATTEMPTS = 5
@@ -61,7 +67,8 @@ class ConnectionStore:
 
     async def find(self, tenant_id: str, connector_id: str, workspace_id: str) -> dict[str, Any] | None:
         return await self._col.find_one(
-            {"tenant_id": tenant_id, "connector_id": connector_id, "workspace_id": workspace_id})
+            {"tenant_id": tenant_id, "connector_id": connector_id, "workspace_id": workspace_id}
+        )
 
     async def list(
         self, tenant_id: str, *, workspace_id: str = "", connector_id: str = "", cursor: str = "", limit: int = 0
@@ -75,8 +82,14 @@ class ConnectionStore:
         return await wire.find_page(self._col, query, cursor, limit)
 
     async def ensure(
-        self, tenant_id: str, connector_id: str, workspace_id: str, *, auth_mode: str,
-        name: str = "", metadata: dict[str, Any] | None = None,
+        self,
+        tenant_id: str,
+        connector_id: str,
+        workspace_id: str,
+        *,
+        auth_mode: str,
+        name: str = "",
+        metadata: dict[str, Any] | None = None,
     ) -> tuple[dict[str, Any], bool]:
         """The (connector, workspace) connection, created pending when missing."""
         _require(workspace_id, "workspaceId")
@@ -130,13 +143,21 @@ class ConnectionStore:
             raise not_found("connection", connection_id)
         return doc
 
-    async def set_status(self, tenant_id: str, connection_id: str, status: str, reason: str = "",
-                         **fields: Any) -> dict[str, Any]:
+    async def set_status(
+        self, tenant_id: str, connection_id: str, status: str, reason: str = "", **fields: Any
+    ) -> dict[str, Any]:
         return await self.update(tenant_id, connection_id, status=status, status_reason=reason, **fields)
 
     async def record_credential(
-        self, tenant_id: str, connection_id: str, *, kind: str, expires_at: datetime | None,
-        scopes: list[str], refreshed: bool = False, system_metadata: dict[str, Any] | None = None,
+        self,
+        tenant_id: str,
+        connection_id: str,
+        *,
+        kind: str,
+        expires_at: datetime | None,
+        scopes: list[str],
+        refreshed: bool = False,
+        system_metadata: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Notes the non-secret facts of a credential just written to the vault.
 
@@ -145,8 +166,11 @@ class ConnectionStore:
         token response's facts into it.
         """
         fields: dict[str, Any] = {
-            "status": CONNECTED, "status_reason": "", "credential_kind": kind,
-            "credential_expires_at": expires_at, "scopes": scopes,
+            "status": CONNECTED,
+            "status_reason": "",
+            "credential_kind": kind,
+            "credential_expires_at": expires_at,
+            "scopes": scopes,
         }
         if refreshed:
             fields["last_refreshed_at"] = wire.now()
@@ -156,8 +180,9 @@ class ConnectionStore:
             fields["system_metadata"] = dict(system_metadata or {})
         return await self.update(tenant_id, connection_id, **fields)
 
-    async def patch_user(self, tenant_id: str, connection_id: str, *, name: str = "",
-                         patch: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[str]]:
+    async def patch_user(
+        self, tenant_id: str, connection_id: str, *, name: str = "", patch: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], list[str]]:
         """Renames and/or merge-patches (RFC 7396) the user metadata; returns the record and the
         fields that changed. The metadata is written with a compare-and-set on its previous
         value, so concurrent patches of one connection each apply in full."""
@@ -178,7 +203,9 @@ class ConnectionStore:
             try:
                 updated = await self._col.find_one_and_update(
                     {"_id": connection_id, "tenant_id": tenant_id, "metadata": doc.get("metadata")},
-                    {"$set": fields}, return_document=ReturnDocument.AFTER)
+                    {"$set": fields},
+                    return_document=ReturnDocument.AFTER,
+                )
             finally:
                 self._changed(tenant_id, connection_id)
             if updated is not None:
@@ -192,15 +219,17 @@ class ConnectionStore:
         This start-up migration is the one query not scoped by tenant: it is the operator's
         process upgrading every tenant's records, and each update names its record's tenant."""
         moved = 0
-        async for doc in self._col.find({"system_metadata": {"$exists": False}},
-                                        {"tenant_id": 1, "connector_id": 1, "metadata": 1}):
+        async for doc in self._col.find(
+            {"system_metadata": {"$exists": False}}, {"tenant_id": 1, "connector_id": 1, "metadata": 1}
+        ):
             metadata = doc.get("metadata") or {}
             keys = system_keys(doc["connector_id"])
             system = {k: v for k, v in metadata.items() if k in keys}
             user = {k: v for k, v in metadata.items() if k not in keys}
             result = await self._col.update_one(
                 {"_id": doc["_id"], "tenant_id": doc["tenant_id"], "system_metadata": {"$exists": False}},
-                {"$set": {"system_metadata": system, "metadata": user}})
+                {"$set": {"system_metadata": system, "metadata": user}},
+            )
             if result.modified_count:
                 self._changed(doc["tenant_id"], doc["_id"])
                 moved += 1

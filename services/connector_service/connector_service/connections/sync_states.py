@@ -38,8 +38,7 @@ class SyncStateStore:
         """The stored state, or an empty version-0 state when none was written yet."""
         stream = _stream(stream)
         doc = await self._col.find_one({"tenant_id": tenant_id, "connection_id": connection_id, "stream": stream})
-        return doc or {"connection_id": connection_id, "stream": stream, "cursor": {}, "version": 0,
-                       "updated_at": None}
+        return doc or {"connection_id": connection_id, "stream": stream, "cursor": {}, "version": 0, "updated_at": None}
 
     async def set(
         self, tenant_id: str, connection_id: str, stream: str, cursor: dict[str, Any], expected_version: int | None
@@ -59,8 +58,11 @@ class SyncStateStore:
         if expected_version is None:
             return await self._col.find_one_and_update(
                 key,
-                {"$set": {"cursor": cursor, "updated_at": moment}, "$inc": {"version": 1},
-                 "$setOnInsert": {"_id": wire.new_id("syn")}},
+                {
+                    "$set": {"cursor": cursor, "updated_at": moment},
+                    "$inc": {"version": 1},
+                    "$setOnInsert": {"_id": wire.new_id("syn")},
+                },
                 upsert=True,
                 return_document=ReturnDocument.AFTER,
             )
@@ -78,5 +80,8 @@ class SyncStateStore:
 
     @staticmethod
     def _conflict(expected: int) -> UcfError:
-        return UcfError(ErrorCode.CONFLICT, "sync state changed since it was read; read it again and retry",
-                        {"expectedVersion": expected})
+        return UcfError(
+            ErrorCode.CONFLICT,
+            "sync state changed since it was read; read it again and retry",
+            {"expectedVersion": expected},
+        )

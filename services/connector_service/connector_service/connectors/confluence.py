@@ -52,8 +52,17 @@ def _author(account_id: Any) -> Person | None:
 class ConfluenceConnector(Connector):
     id = "confluence"
     display_name = "Confluence Cloud"
-    capabilities = frozenset({Capability.VALIDATE, Capability.PROBE, Capability.CONTAINERS, Capability.ITEMS,
-                              Capability.COMMENTS, Capability.CREATE_ITEM, Capability.CREATE_COMMENT})
+    capabilities = frozenset(
+        {
+            Capability.VALIDATE,
+            Capability.PROBE,
+            Capability.CONTAINERS,
+            Capability.ITEMS,
+            Capability.COMMENTS,
+            Capability.CREATE_ITEM,
+            Capability.CREATE_COMMENT,
+        }
+    )
 
     paging = LinkPaging(size_param="limit", max_size=250, body_field="_links.next")
 
@@ -77,14 +86,29 @@ class ConfluenceConnector(Connector):
         return ProbeResult(instance, tuple(sorted(c.value for c in self.capabilities)), granted_scopes(ctx))
 
     async def list_containers(self, ctx, *, cursor, limit, parent_id=None) -> Page[Container]:
-        found, nxt = await fetch_page(atlassian_upstream(ctx, "confluence"), self.paging, f"{API}/spaces",
-                                      cursor=cursor, limit=limit, records="results", params={"sort": "key"})
-        return Page([
-            Container(id=str(s["id"]), name=s.get("name", ""), key=s.get("key", ""), type="space",
-                      url=self._link(ctx, (s.get("_links") or {}).get("webui")),
-                      raw=s if ctx.extra_details else None)
-            for s in found
-        ], nxt)
+        found, nxt = await fetch_page(
+            atlassian_upstream(ctx, "confluence"),
+            self.paging,
+            f"{API}/spaces",
+            cursor=cursor,
+            limit=limit,
+            records="results",
+            params={"sort": "key"},
+        )
+        return Page(
+            [
+                Container(
+                    id=str(s["id"]),
+                    name=s.get("name", ""),
+                    key=s.get("key", ""),
+                    type="space",
+                    url=self._link(ctx, (s.get("_links") or {}).get("webui")),
+                    raw=s if ctx.extra_details else None,
+                )
+                for s in found
+            ],
+            nxt,
+        )
 
     def _item(self, ctx: ConnectorContext, page: dict[str, Any]) -> Item:
         version = page.get("version") or {}
@@ -105,8 +129,15 @@ class ConfluenceConnector(Connector):
     async def list_items(self, ctx, container_id, *, updated_since, cursor, limit) -> Page[Item]:
         path = f"{API}/spaces/{segment(container_id, 'containerId')}/pages"
         params = {"body-format": "storage", "sort": "-modified-date" if updated_since else "id"}
-        found, nxt = await fetch_page(atlassian_upstream(ctx, "confluence"), self.paging, path,
-                                      cursor=cursor, limit=limit, records="results", params=params)
+        found, nxt = await fetch_page(
+            atlassian_upstream(ctx, "confluence"),
+            self.paging,
+            path,
+            cursor=cursor,
+            limit=limit,
+            records="results",
+            params=params,
+        )
         items = [self._item(ctx, p) for p in found]
         if updated_since is not None:
             fresh = [i for i in items if i.updated_at is None or i.updated_at >= updated_since]
@@ -116,13 +147,21 @@ class ConfluenceConnector(Connector):
 
     async def get_item(self, ctx, container_id, item_id) -> Item:
         page = await atlassian_upstream(ctx, "confluence").get(
-            f"{API}/pages/{segment(item_id, 'itemId')}", **{"body-format": "storage"})
+            f"{API}/pages/{segment(item_id, 'itemId')}", **{"body-format": "storage"}
+        )
         return self._item(ctx, page)
 
     async def list_comments(self, ctx, container_id, item_id, *, cursor, limit) -> Page[Comment]:
         path = f"{API}/pages/{segment(item_id, 'itemId')}/footer-comments"
-        found, nxt = await fetch_page(atlassian_upstream(ctx, "confluence"), self.paging, path, cursor=cursor,
-                                      limit=limit, records="results", params={"body-format": "storage"})
+        found, nxt = await fetch_page(
+            atlassian_upstream(ctx, "confluence"),
+            self.paging,
+            path,
+            cursor=cursor,
+            limit=limit,
+            records="results",
+            params={"body-format": "storage"},
+        )
         return Page([self._comment(ctx, c, item_id) for c in found], nxt)
 
     def _comment(self, ctx: ConnectorContext, c: dict[str, Any], item_id: str) -> Comment:
@@ -140,8 +179,12 @@ class ConfluenceConnector(Connector):
     async def create_item(self, ctx, container_id, draft: ItemDraft) -> Item:
         if not draft.title:
             raise UcfError(ErrorCode.INVALID_REQUEST, "title is required", {"field": "title"})
-        request: dict[str, Any] = {"spaceId": container_id, "status": "current", "title": draft.title,
-                                   "body": _storage(draft.body)}
+        request: dict[str, Any] = {
+            "spaceId": container_id,
+            "status": "current",
+            "title": draft.title,
+            "body": _storage(draft.body),
+        }
         if draft.fields.get("parentId"):
             request["parentId"] = str(draft.fields["parentId"])
         page = await atlassian_upstream(ctx, "confluence").post(f"{API}/pages", request)
@@ -151,5 +194,6 @@ class ConfluenceConnector(Connector):
         if not body.text:
             raise UcfError(ErrorCode.INVALID_REQUEST, "body.text is required", {"field": "body"})
         c = await atlassian_upstream(ctx, "confluence").post(
-            f"{API}/footer-comments", {"pageId": item_id, "body": _storage(body)})
+            f"{API}/footer-comments", {"pageId": item_id, "body": _storage(body)}
+        )
         return self._comment(ctx, c, item_id)

@@ -55,8 +55,9 @@ def _api(ctx: ConnectorContext) -> Upstream:
 def _repo(container_id: str) -> str:
     """`/repos/{owner}/{repo}` for an "owner/repo" container id."""
     if not _REPO.match(container_id or ""):
-        raise UcfError(ErrorCode.INVALID_REQUEST, "containerId must be a repository as owner/name",
-                       {"field": "containerId"})
+        raise UcfError(
+            ErrorCode.INVALID_REQUEST, "containerId must be a repository as owner/name", {"field": "containerId"}
+        )
     owner, name = container_id.split("/")
     return f"/repos/{segment(owner, 'containerId')}/{segment(name, 'containerId')}"
 
@@ -76,9 +77,18 @@ def _person(user: Any) -> Person | None:
 class GitHubConnector(Connector):
     id = "github"
     display_name = "GitHub"
-    capabilities = frozenset({Capability.VALIDATE, Capability.PROBE, Capability.CONTAINERS, Capability.ITEMS,
-                              Capability.COMMENTS, Capability.CREATE_ITEM, Capability.CREATE_COMMENT,
-                              Capability.WEBHOOKS})
+    capabilities = frozenset(
+        {
+            Capability.VALIDATE,
+            Capability.PROBE,
+            Capability.CONTAINERS,
+            Capability.ITEMS,
+            Capability.COMMENTS,
+            Capability.CREATE_ITEM,
+            Capability.CREATE_COMMENT,
+            Capability.WEBHOOKS,
+        }
+    )
 
     paging = LinkPaging(size_param="per_page", max_size=100)
 
@@ -89,24 +99,47 @@ class GitHubConnector(Connector):
         response = await _api(ctx).request("GET", "/user")
         me = response.json()
         scopes = tuple(s.strip() for s in response.headers.get("x-oauth-scopes", "").split(",") if s.strip())
-        instance = {"api": ctx.base_url or API_BASE, "apiVersion": API_VERSION, "user": me.get("login", ""),
-                    "name": me.get("name") or "",
-                    "rateLimitRemaining": response.headers.get("x-ratelimit-remaining", "")}
+        instance = {
+            "api": ctx.base_url or API_BASE,
+            "apiVersion": API_VERSION,
+            "user": me.get("login", ""),
+            "name": me.get("name") or "",
+            "rateLimitRemaining": response.headers.get("x-ratelimit-remaining", ""),
+        }
         return ProbeResult(instance, tuple(sorted(c.value for c in self.capabilities)), scopes)
 
     async def list_containers(self, ctx, *, cursor, limit, parent_id=None) -> Page[Container]:
-        found, nxt = await fetch_page(_api(ctx), self.paging, "/user/repos", cursor=cursor, limit=limit,
-                                      records="", params={"sort": "full_name", "direction": "asc"})
-        return Page([
-            Container(id=r["full_name"], name=r.get("name", ""), key=r["full_name"], type="repository",
-                      url=r.get("html_url", ""), parent_id=(r.get("owner") or {}).get("login", ""),
-                      raw=r if ctx.extra_details else None)
-            for r in found
-        ], nxt)
+        found, nxt = await fetch_page(
+            _api(ctx),
+            self.paging,
+            "/user/repos",
+            cursor=cursor,
+            limit=limit,
+            records="",
+            params={"sort": "full_name", "direction": "asc"},
+        )
+        return Page(
+            [
+                Container(
+                    id=r["full_name"],
+                    name=r.get("name", ""),
+                    key=r["full_name"],
+                    type="repository",
+                    url=r.get("html_url", ""),
+                    parent_id=(r.get("owner") or {}).get("login", ""),
+                    raw=r if ctx.extra_details else None,
+                )
+                for r in found
+            ],
+            nxt,
+        )
 
     def _item(self, ctx: ConnectorContext, issue: dict[str, Any], container_id: str) -> Item:
-        fields: dict[str, Any] = {"number": issue.get("number"), "comments": issue.get("comments", 0),
-                                  "labels": [label.get("name", "") for label in issue.get("labels") or []]}
+        fields: dict[str, Any] = {
+            "number": issue.get("number"),
+            "comments": issue.get("comments", 0),
+            "labels": [label.get("name", "") for label in issue.get("labels") or []],
+        }
         if "pull_request" in issue:
             fields["pullRequest"] = True
         return Item(
@@ -128,8 +161,15 @@ class GitHubConnector(Connector):
         params = {"state": "all", "sort": "updated", "direction": "asc"}
         if updated_since is not None:
             params["since"] = updated_since.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        found, nxt = await fetch_page(_api(ctx), self.paging, f"{_repo(container_id)}/issues", cursor=cursor,
-                                      limit=limit, records="", params=params)
+        found, nxt = await fetch_page(
+            _api(ctx),
+            self.paging,
+            f"{_repo(container_id)}/issues",
+            cursor=cursor,
+            limit=limit,
+            records="",
+            params=params,
+        )
         return Page([self._item(ctx, i, container_id) for i in found if "pull_request" not in i], nxt)
 
     async def get_item(self, ctx, container_id, item_id) -> Item:
@@ -142,9 +182,15 @@ class GitHubConnector(Connector):
         return Page([self._comment(ctx, c, item_id) for c in found], nxt)
 
     def _comment(self, ctx: ConnectorContext, c: dict[str, Any], item_id: str) -> Comment:
-        return Comment(id=str(c["id"]), item_id=item_id, author=_person(c.get("user")),
-                       body=Body(c.get("body") or "", "markdown"), created_at=parse_time(c.get("created_at")),
-                       updated_at=parse_time(c.get("updated_at")), raw=c if ctx.extra_details else None)
+        return Comment(
+            id=str(c["id"]),
+            item_id=item_id,
+            author=_person(c.get("user")),
+            body=Body(c.get("body") or "", "markdown"),
+            created_at=parse_time(c.get("created_at")),
+            updated_at=parse_time(c.get("updated_at")),
+            raw=c if ctx.extra_details else None,
+        )
 
     async def create_item(self, ctx, container_id, draft: ItemDraft) -> Item:
         if not draft.title:
@@ -163,10 +209,15 @@ class GitHubConnector(Connector):
         return self._comment(ctx, c, item_id)
 
     async def register_webhook(self, ctx, container_id, callback_url, events, secret) -> WebhookRegistration:
-        hook = await _api(ctx).post(f"{_repo(container_id)}/hooks", {
-            "name": "web", "active": True, "events": list(events) or ["issues", "issue_comment"],
-            "config": {"url": callback_url, "content_type": "json", "secret": secret, "insecure_ssl": "0"},
-        })
+        hook = await _api(ctx).post(
+            f"{_repo(container_id)}/hooks",
+            {
+                "name": "web",
+                "active": True,
+                "events": list(events) or ["issues", "issue_comment"],
+                "config": {"url": callback_url, "content_type": "json", "secret": secret, "insecure_ssl": "0"},
+            },
+        )
         return WebhookRegistration(upstream_id=str(hook["id"]), events=tuple(hook.get("events") or events))
 
     async def unregister_webhook(self, ctx, container_id, upstream_id) -> None:

@@ -65,19 +65,40 @@ from connector_service.connectors.paging import (
 )
 
 API = "/rest/api/3"
-ISSUE_FIELDS = ["summary", "description", "status", "reporter", "creator", "assignee", "created", "updated",
-                "issuetype", "priority", "labels", "project"]
+ISSUE_FIELDS = [
+    "summary",
+    "description",
+    "status",
+    "reporter",
+    "creator",
+    "assignee",
+    "created",
+    "updated",
+    "issuetype",
+    "priority",
+    "labels",
+    "project",
+]
 _JQL_ZONE_SLACK = dt.timedelta(hours=14, minutes=1)
 #: Events Jira delivers to dynamic webhooks of OAuth 2.0 apps.
-WEBHOOK_EVENTS = ("jira:issue_created", "jira:issue_updated", "jira:issue_deleted",
-                  "comment_created", "comment_updated", "comment_deleted",
-                  "issue_property_set", "issue_property_deleted")
+WEBHOOK_EVENTS = (
+    "jira:issue_created",
+    "jira:issue_updated",
+    "jira:issue_deleted",
+    "comment_created",
+    "comment_updated",
+    "comment_deleted",
+    "issue_property_set",
+    "issue_property_deleted",
+)
 DEFAULT_WEBHOOK_EVENTS = WEBHOOK_EVENTS[:6]
 #: Jira's documented lifetime of a dynamic webhook (used when it does not say).
 WEBHOOK_LIFETIME = dt.timedelta(days=30)
 _PROJECT_REF = re.compile(r"^(?:[0-9]{1,18}|[A-Za-z][A-Za-z0-9_]{0,254})$")
-_WEBHOOKS_NEED_OAUTH = ("Jira registers dynamic webhooks only for OAuth 2.0 (3LO) apps and this connection uses "
-                        "{mode}; connect Jira with OAuth 2.0, or schedule sync jobs instead")
+_WEBHOOKS_NEED_OAUTH = (
+    "Jira registers dynamic webhooks only for OAuth 2.0 (3LO) apps and this connection uses "
+    "{mode}; connect Jira with OAuth 2.0, or schedule sync jobs instead"
+)
 
 
 def _person(user: Any) -> Person | None:
@@ -125,9 +146,18 @@ def _webhook_id(upstream_id: str) -> int:
 class JiraConnector(Connector):
     id = "jira"
     display_name = "Jira Cloud"
-    capabilities = frozenset({Capability.VALIDATE, Capability.PROBE, Capability.CONTAINERS, Capability.ITEMS,
-                              Capability.COMMENTS, Capability.CREATE_ITEM, Capability.CREATE_COMMENT,
-                              Capability.WEBHOOKS})
+    capabilities = frozenset(
+        {
+            Capability.VALIDATE,
+            Capability.PROBE,
+            Capability.CONTAINERS,
+            Capability.ITEMS,
+            Capability.COMMENTS,
+            Capability.CREATE_ITEM,
+            Capability.CREATE_COMMENT,
+            Capability.WEBHOOKS,
+        }
+    )
     webhook_secret = WebhookSecret.OAUTH_CLIENT
 
     projects_paging = OffsetPaging(max_size=50)
@@ -153,15 +183,30 @@ class JiraConnector(Connector):
 
     async def list_containers(self, ctx, *, cursor, limit, parent_id=None) -> Page[Container]:
         api = atlassian_upstream(ctx, "jira")
-        found, nxt = await fetch_page(api, self.projects_paging, f"{API}/project/search", cursor=cursor,
-                                      limit=limit, records="values", params={"orderBy": "key"})
+        found, nxt = await fetch_page(
+            api,
+            self.projects_paging,
+            f"{API}/project/search",
+            cursor=cursor,
+            limit=limit,
+            records="values",
+            params={"orderBy": "key"},
+        )
         site = site_url(ctx)
-        return Page([
-            Container(id=str(p["id"]), name=p.get("name", ""), key=p.get("key", ""), type="project",
-                      url=f"{site}/browse/{p.get('key', '')}" if site else "",
-                      raw=p if ctx.extra_details else None)
-            for p in found
-        ], nxt)
+        return Page(
+            [
+                Container(
+                    id=str(p["id"]),
+                    name=p.get("name", ""),
+                    key=p.get("key", ""),
+                    type="project",
+                    url=f"{site}/browse/{p.get('key', '')}" if site else "",
+                    raw=p if ctx.extra_details else None,
+                )
+                for p in found
+            ],
+            nxt,
+        )
 
     def _item(self, ctx: ConnectorContext, issue: dict[str, Any], container_id: str) -> Item:
         f = issue.get("fields") or {}
@@ -196,8 +241,15 @@ class JiraConnector(Connector):
             bound = (updated_since.astimezone(dt.UTC) - _JQL_ZONE_SLACK).strftime("%Y/%m/%d %H:%M")
             jql += f' AND updated >= "{bound}"'
         body = {"jql": jql + " ORDER BY updated ASC, key ASC", "fields": ISSUE_FIELDS}
-        found, nxt = await fetch_page(atlassian_upstream(ctx, "jira"), self.issues_paging, f"{API}/search/jql",
-                                      cursor=cursor, limit=limit, records="issues", body=body)
+        found, nxt = await fetch_page(
+            atlassian_upstream(ctx, "jira"),
+            self.issues_paging,
+            f"{API}/search/jql",
+            cursor=cursor,
+            limit=limit,
+            records="issues",
+            body=body,
+        )
         items = [self._item(ctx, issue, container_id) for issue in found]
         if updated_since is not None:
             items = [i for i in items if i.updated_at is None or i.updated_at >= updated_since]
@@ -205,13 +257,21 @@ class JiraConnector(Connector):
 
     async def get_item(self, ctx, container_id, item_id) -> Item:
         issue = await atlassian_upstream(ctx, "jira").get(
-            f"{API}/issue/{segment(item_id, 'itemId')}", fields=",".join(ISSUE_FIELDS))
+            f"{API}/issue/{segment(item_id, 'itemId')}", fields=",".join(ISSUE_FIELDS)
+        )
         return self._item(ctx, issue, container_id)
 
     async def list_comments(self, ctx, container_id, item_id, *, cursor, limit) -> Page[Comment]:
         path = f"{API}/issue/{segment(item_id, 'itemId')}/comment"
-        found, nxt = await fetch_page(atlassian_upstream(ctx, "jira"), self.comments_paging, path, cursor=cursor,
-                                      limit=limit, records="comments", params={"orderBy": "created"})
+        found, nxt = await fetch_page(
+            atlassian_upstream(ctx, "jira"),
+            self.comments_paging,
+            path,
+            cursor=cursor,
+            limit=limit,
+            records="comments",
+            params={"orderBy": "created"},
+        )
         return Page([self._comment(ctx, c, item_id) for c in found], nxt)
 
     def _comment(self, ctx: ConnectorContext, c: dict[str, Any], item_id: str) -> Comment:
@@ -256,33 +316,44 @@ class JiraConnector(Connector):
 
     def _webhook_api(self, ctx: ConnectorContext):
         if not ctx.credential.get("access_token"):
-            raise UcfError(ErrorCode.FAILED_PRECONDITION, _WEBHOOKS_NEED_OAUTH.format(mode="an API token"),
-                           {"capability": Capability.WEBHOOKS.value})
+            raise UcfError(
+                ErrorCode.FAILED_PRECONDITION,
+                _WEBHOOKS_NEED_OAUTH.format(mode="an API token"),
+                {"capability": Capability.WEBHOOKS.value},
+            )
         return atlassian_upstream(ctx, "jira")
 
     async def register_webhook(self, ctx, container_id, callback_url, events, secret) -> WebhookRegistration:
         """One dynamic webhook for the project. `secret` is unused: Jira signs with the app's client secret."""
         if not _PROJECT_REF.match(container_id or ""):
-            raise UcfError(ErrorCode.INVALID_REQUEST, "containerId must be a Jira project id or key",
-                           {"field": "containerId"})
+            raise UcfError(
+                ErrorCode.INVALID_REQUEST, "containerId must be a Jira project id or key", {"field": "containerId"}
+            )
         unknown = [e for e in events if e not in WEBHOOK_EVENTS]
         if unknown:
-            raise UcfError(ErrorCode.INVALID_REQUEST, f"Jira webhooks cannot deliver {', '.join(unknown)}; "
-                           f"supported: {', '.join(WEBHOOK_EVENTS)}", {"field": "events"})
+            raise UcfError(
+                ErrorCode.INVALID_REQUEST,
+                f"Jira webhooks cannot deliver {', '.join(unknown)}; supported: {', '.join(WEBHOOK_EVENTS)}",
+                {"field": "events"},
+            )
         wanted = list(events) or list(DEFAULT_WEBHOOK_EVENTS)
         api = self._webhook_api(ctx)
-        answer = await api.post(f"{API}/webhook", {
-            "url": callback_url, "webhooks": [{"events": wanted, "jqlFilter": f"project = {container_id}"}]})
+        answer = await api.post(
+            f"{API}/webhook",
+            {"url": callback_url, "webhooks": [{"events": wanted, "jqlFilter": f"project = {container_id}"}]},
+        )
         results = answer.get("webhookRegistrationResult") if isinstance(answer, dict) else None
         result = results[0] if isinstance(results, list) and results and isinstance(results[0], dict) else {}
         if result.get("createdWebhookId") is None:
             reasons = "; ".join(str(e) for e in result.get("errors") or []) or "no webhook id in the answer"
-            raise UcfError(ErrorCode.FAILED_PRECONDITION, f"Jira refused the webhook: {reasons}",
-                           {"provider": "jira"})
+            raise UcfError(ErrorCode.FAILED_PRECONDITION, f"Jira refused the webhook: {reasons}", {"provider": "jira"})
         upstream_id = str(result["createdWebhookId"])
         expires_at = await self._upstream_expiry(api, upstream_id)
-        return WebhookRegistration(upstream_id=upstream_id, events=tuple(wanted),
-                                   expires_at=expires_at or dt.datetime.now(dt.UTC) + WEBHOOK_LIFETIME)
+        return WebhookRegistration(
+            upstream_id=upstream_id,
+            events=tuple(wanted),
+            expires_at=expires_at or dt.datetime.now(dt.UTC) + WEBHOOK_LIFETIME,
+        )
 
     async def _upstream_expiry(self, api, upstream_id: str) -> dt.datetime | None:
         """The expiry Jira lists for one of this app's webhooks (`GET /webhook`, paged by startAt)."""
@@ -299,15 +370,18 @@ class JiraConnector(Connector):
 
     async def unregister_webhook(self, ctx, container_id, upstream_id) -> None:
         # Jira ignores ids that are not (or no longer) this app's, so a removed webhook is not an error.
-        await self._webhook_api(ctx).request("DELETE", f"{API}/webhook",
-                                             json={"webhookIds": [_webhook_id(upstream_id)]})
+        await self._webhook_api(ctx).request(
+            "DELETE", f"{API}/webhook", json={"webhookIds": [_webhook_id(upstream_id)]}
+        )
 
     async def refresh_webhook(self, ctx, upstream_id) -> dt.datetime | None:
-        response = await self._webhook_api(ctx).request("PUT", f"{API}/webhook/refresh",
-                                                        json={"webhookIds": [_webhook_id(upstream_id)]})
+        response = await self._webhook_api(ctx).request(
+            "PUT", f"{API}/webhook/refresh", json={"webhookIds": [_webhook_id(upstream_id)]}
+        )
         body = response.json() if response.content else {}
         return _expiry(body.get("expirationDate") if isinstance(body, dict) else None) or (
-            dt.datetime.now(dt.UTC) + WEBHOOK_LIFETIME)
+            dt.datetime.now(dt.UTC) + WEBHOOK_LIFETIME
+        )
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes, secret: str) -> bool:
         """`Authorization: Bearer <JWT>`, HS256 with the OAuth client secret, compared in constant time;
@@ -319,7 +393,8 @@ class JiraConnector(Connector):
         if len(parts) != 3:
             return False
         expected = base64.urlsafe_b64encode(
-            hmac.new(secret.encode(), f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest()).rstrip(b"=")
+            hmac.new(secret.encode(), f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest()
+        ).rstrip(b"=")
         if not hmac.compare_digest(expected, parts[2].encode("ascii", "replace")):
             return False
         try:

@@ -105,8 +105,13 @@ class OffsetPaging:
 class TokenPaging:
     """Provider continuation token in the body (Jira's `nextPageToken`); absent or null = end."""
 
-    def __init__(self, token_field: str = "nextPageToken", token_param: str = "nextPageToken",
-                 size_param: str = "maxResults", max_size: int = 100):
+    def __init__(
+        self,
+        token_field: str = "nextPageToken",
+        token_param: str = "nextPageToken",
+        size_param: str = "maxResults",
+        max_size: int = 100,
+    ):
         self.token_field, self.token_param = token_field, token_param
         self.size_param, self.max_size = size_param, max_size
 

@@ -83,8 +83,14 @@ class Relation:
         return next((c for c in self.columns if c.name == name), None)
 
 
-async def list_relations(conn: psycopg.AsyncConnection, schemas: list[str], *, after: tuple[str, str] | None,
-                         limit: int, schema: str | None = None) -> list[Relation]:
+async def list_relations(
+    conn: psycopg.AsyncConnection,
+    schemas: list[str],
+    *,
+    after: tuple[str, str] | None,
+    limit: int,
+    schema: str | None = None,
+) -> list[Relation]:
     """Relations of the allowed schemas in (schema, name) order, strictly after `after`."""
     filters, params = [], {"kinds": list(KINDS), "schemas": schemas, "limit": limit}
     if after is not None:

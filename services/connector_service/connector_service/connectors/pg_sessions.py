@@ -25,7 +25,7 @@ from connector_service.connectors.context import ConnectorContext
 from connector_service.connectors.http import CREDENTIAL_REJECTED
 from connector_service.platform import egress
 
-_AUTH_FAILURES = ("password authentication failed", "no pg_hba.conf entry", "role \"")
+_AUTH_FAILURES = ("password authentication failed", "no pg_hba.conf entry", 'role "')
 
 
 def connect_kwargs(credential: Mapping[str, Any], statement_timeout_ms: int) -> dict[str, Any]:

@@ -92,9 +92,15 @@ class _Plan:
     def of(cls, relation: Relation, select: Any) -> _Plan:
         names = tuple(c.name for c in relation.columns)
         index = {n: i for i, n in enumerate(names)}
-        return cls(relation, select(relation), names, index,
-                   tuple(index[c] for c in _TITLE_COLUMNS if c in index),
-                   tuple(index[c] for c in _BODY_COLUMNS if c in index), index.get("created_at"))
+        return cls(
+            relation,
+            select(relation),
+            names,
+            index,
+            tuple(index[c] for c in _TITLE_COLUMNS if c in index),
+            tuple(index[c] for c in _BODY_COLUMNS if c in index),
+            index.get("created_at"),
+        )
 
     def updated_index(self, cursor_column: Any) -> int | None:
         return self.index.get(cursor_column) if cursor_column else None
@@ -143,11 +149,19 @@ class PostgresConnector(Connector):
 
     async def probe(self, ctx: ConnectorContext) -> ProbeResult:
         async with self.sessions.transaction(ctx) as conn:
-            cur = await conn.execute("SELECT current_setting('server_version'), current_database(), current_user,"
-                                     " current_setting('transaction_read_only')")
+            cur = await conn.execute(
+                "SELECT current_setting('server_version'), current_database(), current_user,"
+                " current_setting('transaction_read_only')"
+            )
             version, database, user, read_only = await cur.fetchone()
-        instance = {"host": str(ctx.credential.get("host", "")), "version": version, "database": database,
-                    "user": user, "schemas": _schemas(ctx), "readOnly": read_only == "on"}
+        instance = {
+            "host": str(ctx.credential.get("host", "")),
+            "version": version,
+            "database": database,
+            "user": user,
+            "schemas": _schemas(ctx),
+            "readOnly": read_only == "on",
+        }
         return ProbeResult(instance, tuple(sorted(c.value for c in self.capabilities)))
 
     async def list_containers(self, ctx, *, cursor, limit, parent_id=None) -> Page[Container]:
@@ -158,17 +172,22 @@ class PostgresConnector(Connector):
         async with self.sessions.transaction(ctx) as conn:
             found = await list_relations(conn, _schemas(ctx), after=after, limit=limit + 1, schema=parent_id)
         page, more = found[:limit], len(found) > limit
-        return Page([Container(id=r.id, name=r.name, key=r.id, type=r.kind, parent_id=r.schema) for r in page],
-                    encode_cursor({"a": [page[-1].schema, page[-1].name]}) if more else None)
+        return Page(
+            [Container(id=r.id, name=r.name, key=r.id, type=r.kind, parent_id=r.schema) for r in page],
+            encode_cursor({"a": [page[-1].schema, page[-1].name]}) if more else None,
+        )
 
     def _item(self, ctx: ConnectorContext, plan: _Plan, row: Sequence[Any]) -> Item:
         return plan.item(row, plan.updated_index(ctx.setting("cursorColumn", "cursor_column")))
 
     def _select(self, relation: Relation) -> sql.Composable:
-        keys = [sql.SQL("{}::text AS {}").format(c.ident, sql.Identifier(f"{_KEY_ALIAS}{n}"))
-                for n, c in enumerate(relation.key)]
-        return sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join([*(c.ident for c in relation.columns), *keys]),
-                                                   relation.ident)
+        keys = [
+            sql.SQL("{}::text AS {}").format(c.ident, sql.Identifier(f"{_KEY_ALIAS}{n}"))
+            for n, c in enumerate(relation.key)
+        ]
+        return sql.SQL("SELECT {} FROM {}").format(
+            sql.SQL(", ").join([*(c.ident for c in relation.columns), *keys]), relation.ident
+        )
 
     def _since(self, ctx: ConnectorContext, relation: Relation, since: dt.datetime | None) -> tuple[list, list]:
         if since is None:
@@ -178,8 +197,9 @@ class PostgresConnector(Connector):
             raise UcfError(ErrorCode.FAILED_PRECONDITION, "updatedSince needs the connection's cursorColumn")
         column = relation.column(str(name))
         if column is None:
-            raise UcfError(ErrorCode.INVALID_REQUEST, f"{relation.id} has no column {name!r}",
-                           {"field": "updatedSince"})
+            raise UcfError(
+                ErrorCode.INVALID_REQUEST, f"{relation.id} has no column {name!r}", {"field": "updatedSince"}
+            )
         return [sql.SQL("{} >= %s").format(column.ident)], [since]
 
     def _cache_key(self, ctx: ConnectorContext, container_id: str) -> tuple:
@@ -201,8 +221,9 @@ class PostgresConnector(Connector):
         while len(self._plans) > RELATION_CACHE_SIZE:
             self._plans.popitem(last=False)
 
-    def _page_query(self, ctx: ConnectorContext, plan: _Plan, state: dict[str, Any],
-                    updated_since: dt.datetime | None, limit: int) -> tuple[sql.Composable, list[Any], int]:
+    def _page_query(
+        self, ctx: ConnectorContext, plan: _Plan, state: dict[str, Any], updated_since: dt.datetime | None, limit: int
+    ) -> tuple[sql.Composable, list[Any], int]:
         relation = plan.relation
         where, params = self._since(ctx, relation, updated_since)
         if relation.key:

@@ -41,8 +41,17 @@ from connector_service.platform import destinations
 API_VERSION = "v62.0"
 _VERSION = re.compile(r"^v\d{2,3}\.\d$")
 _ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
-_ITEM_FIELDS = ("Id", "Subject", "Description", "Status", "OwnerId", "CreatedById", "CreatedDate",
-                "LastModifiedDate", "SystemModstamp")
+_ITEM_FIELDS = (
+    "Id",
+    "Subject",
+    "Description",
+    "Status",
+    "OwnerId",
+    "CreatedById",
+    "CreatedDate",
+    "LastModifiedDate",
+    "SystemModstamp",
+)
 # Where an object's comments live: (object, parent field, body field).
 _CASE_COMMENTS = ("CaseComment", "ParentId", "CommentBody")
 _FEED_COMMENTS = ("FeedItem", "ParentId", "Body")
@@ -54,8 +63,9 @@ def _version(ctx: ConnectorContext) -> str:
     if chosen in (None, ""):
         return API_VERSION
     if not isinstance(chosen, str) or not _VERSION.match(chosen):
-        raise UcfError(ErrorCode.INVALID_REQUEST, "metadata.api_version must look like v62.0",
-                       {"field": "metadata.api_version"})
+        raise UcfError(
+            ErrorCode.INVALID_REQUEST, "metadata.api_version must look like v62.0", {"field": "metadata.api_version"}
+        )
     return chosen
 
 
@@ -81,8 +91,17 @@ def _soql_time(value: dt.datetime) -> str:
 class SalesforceConnector(Connector):
     id = "salesforce"
     display_name = "Salesforce"
-    capabilities = frozenset({Capability.VALIDATE, Capability.PROBE, Capability.CONTAINERS, Capability.ITEMS,
-                              Capability.COMMENTS, Capability.CREATE_ITEM, Capability.CREATE_COMMENT})
+    capabilities = frozenset(
+        {
+            Capability.VALIDATE,
+            Capability.PROBE,
+            Capability.CONTAINERS,
+            Capability.ITEMS,
+            Capability.COMMENTS,
+            Capability.CREATE_ITEM,
+            Capability.CREATE_COMMENT,
+        }
+    )
 
     def _data(self, ctx: ConnectorContext) -> str:
         return f"/services/data/{_version(ctx)}"
@@ -98,9 +117,13 @@ class SalesforceConnector(Connector):
         versions = await api.get("/services/data/")
         limits = await api.get(f"{self._data(ctx)}/limits")
         daily = limits.get("DailyApiRequests") or {}
-        instance = {"instanceUrl": api.base_url, "apiVersion": _version(ctx),
-                    "latestVersion": (versions[-1] if versions else {}).get("version", ""),
-                    "dailyApiRequestsRemaining": daily.get("Remaining", 0), "dailyApiRequestsMax": daily.get("Max", 0)}
+        instance = {
+            "instanceUrl": api.base_url,
+            "apiVersion": _version(ctx),
+            "latestVersion": (versions[-1] if versions else {}).get("version", ""),
+            "dailyApiRequestsRemaining": daily.get("Remaining", 0),
+            "dailyApiRequestsMax": daily.get("Max", 0),
+        }
         scope = ctx.credential.get("scope") or ""
         return ProbeResult(instance, tuple(sorted(c.value for c in self.capabilities)), tuple(str(scope).split()))
 
@@ -112,11 +135,18 @@ class SalesforceConnector(Connector):
         api = _api(ctx)
         described = await api.get(f"{self._data(ctx)}/sobjects")
         objects = [o for o in described.get("sobjects") or [] if o.get("queryable")]
-        chunk = objects[offset:offset + limit]
-        containers = [Container(id=o["name"], name=o.get("label", o["name"]), key=o.get("keyPrefix") or "",
-                                type="custom_object" if o.get("custom") else "object",
-                                url=f"{api.base_url}/lightning/o/{o['name']}/list",
-                                raw=o if ctx.extra_details else None) for o in chunk]
+        chunk = objects[offset : offset + limit]
+        containers = [
+            Container(
+                id=o["name"],
+                name=o.get("label", o["name"]),
+                key=o.get("keyPrefix") or "",
+                type="custom_object" if o.get("custom") else "object",
+                url=f"{api.base_url}/lightning/o/{o['name']}/list",
+                raw=o if ctx.extra_details else None,
+            )
+            for o in chunk
+        ]
         more = offset + limit < len(objects)
         return Page(containers, encode_cursor({"o": offset + limit}) if more else None)
 
@@ -155,9 +185,16 @@ class SalesforceConnector(Connector):
         )
 
     async def _query(self, ctx, api: Upstream, soql: str, cursor: str | None, limit: int) -> tuple[list, str | None]:
-        return await fetch_page(api, self._paging(ctx), f"{self._data(ctx)}/query", cursor=cursor, limit=limit,
-                                records="records", params={"q": soql},
-                                headers={"Sforce-Query-Options": f"batchSize={max(200, limit)}"})
+        return await fetch_page(
+            api,
+            self._paging(ctx),
+            f"{self._data(ctx)}/query",
+            cursor=cursor,
+            limit=limit,
+            records="records",
+            params={"q": soql},
+            headers={"Sforce-Query-Options": f"batchSize={max(200, limit)}"},
+        )
 
     async def list_items(self, ctx, container_id, *, updated_since, cursor, limit) -> Page[Item]:
         api = _api(ctx)
@@ -171,8 +208,10 @@ class SalesforceConnector(Connector):
     async def get_item(self, ctx, container_id, item_id) -> Item:
         api = _api(ctx)
         describe = await self._describe(api, ctx, container_id)
-        record = await api.get(f"{self._data(ctx)}/sobjects/{describe['name']}/{_record_id(item_id, 'itemId')}",
-                               fields=",".join(self._selected(describe)))
+        record = await api.get(
+            f"{self._data(ctx)}/sobjects/{describe['name']}/{_record_id(item_id, 'itemId')}",
+            fields=",".join(self._selected(describe)),
+        )
         return self._item(ctx, api, describe, record)
 
     @staticmethod
@@ -184,16 +223,23 @@ class SalesforceConnector(Connector):
         raise UcfError(ErrorCode.FAILED_PRECONDITION, f"salesforce object {describe['name']} has no comments")
 
     def _comment(self, ctx: ConnectorContext, record: dict[str, Any], body_field: str, item_id: str) -> Comment:
-        return Comment(id=str(record["Id"]), item_id=item_id, body=Body(str(record.get(body_field) or ""), "plain"),
-                       author=Person(id=record["CreatedById"]) if record.get("CreatedById") else None,
-                       created_at=parse_time(record.get("CreatedDate")),
-                       updated_at=parse_time(record.get("LastModifiedDate")), raw=record if ctx.extra_details else None)
+        return Comment(
+            id=str(record["Id"]),
+            item_id=item_id,
+            body=Body(str(record.get(body_field) or ""), "plain"),
+            author=Person(id=record["CreatedById"]) if record.get("CreatedById") else None,
+            created_at=parse_time(record.get("CreatedDate")),
+            updated_at=parse_time(record.get("LastModifiedDate")),
+            raw=record if ctx.extra_details else None,
+        )
 
     async def list_comments(self, ctx, container_id, item_id, *, cursor, limit) -> Page[Comment]:
         api = _api(ctx)
         obj, parent, body_field = self._comment_source(await self._describe(api, ctx, container_id))
-        soql = (f"SELECT Id, {body_field}, CreatedById, CreatedDate, LastModifiedDate FROM {obj}"
-                f" WHERE {parent} = '{_record_id(item_id, 'itemId')}' ORDER BY CreatedDate ASC, Id ASC")
+        soql = (
+            f"SELECT Id, {body_field}, CreatedById, CreatedDate, LastModifiedDate FROM {obj}"
+            f" WHERE {parent} = '{_record_id(item_id, 'itemId')}' ORDER BY CreatedDate ASC, Id ASC"
+        )
         found, nxt = await self._query(ctx, api, soql, cursor, limit)
         return Page([self._comment(ctx, r, body_field, item_id) for r in found], nxt)
 
@@ -212,7 +258,8 @@ class SalesforceConnector(Connector):
             raise UcfError(ErrorCode.INVALID_REQUEST, "body.text is required", {"field": "body"})
         api = _api(ctx)
         obj, parent, body_field = self._comment_source(await self._describe(api, ctx, container_id))
-        created = await api.post(f"{self._data(ctx)}/sobjects/{obj}",
-                                 {parent: _record_id(item_id, "itemId"), body_field: body.text})
+        created = await api.post(
+            f"{self._data(ctx)}/sobjects/{obj}", {parent: _record_id(item_id, "itemId"), body_field: body.text}
+        )
         record = await api.get(f"{self._data(ctx)}/sobjects/{obj}/{created['id']}")
         return self._comment(ctx, record, body_field, item_id)

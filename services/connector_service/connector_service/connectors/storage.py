@@ -13,8 +13,23 @@ import html
 import re
 from html.parser import HTMLParser
 
-_BLOCKS = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "table",
-           "ac:structured-macro", "ac:layout-section", "ac:layout-cell", "ac:task-list"}
+_BLOCKS = {
+    "p",
+    "div",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "pre",
+    "blockquote",
+    "table",
+    "ac:structured-macro",
+    "ac:layout-section",
+    "ac:layout-cell",
+    "ac:task-list",
+}
 _VOID = {"br", "hr", "ri:page", "ri:blogpost", "ri:user", "ri:attachment", "ac:emoticon"}
 _SKIPPED = {"ac:parameter", "script", "style"}
 
@@ -98,7 +113,7 @@ class _TextBuilder(HTMLParser):
 
     def unknown_decl(self, data: str) -> None:
         if data.startswith("CDATA[") and not self.skip:
-            self.out.append(data[len("CDATA["):])
+            self.out.append(data[len("CDATA[") :])
 
 
 def storage_to_text(value: str | None) -> str:

@@ -58,7 +58,8 @@ def decode_position(cursor: str, streams: tuple[str, ...]) -> dict[str, int]:
     except (binascii.Error, ValueError, UnicodeDecodeError, TypeError, KeyError):
         given = None
     if not isinstance(given, dict) or not all(
-            k in STREAMS and isinstance(v, int) and not isinstance(v, bool) and v >= 0 for k, v in given.items()):
+        k in STREAMS and isinstance(v, int) and not isinstance(v, bool) and v >= 0 for k, v in given.items()
+    ):
         raise invalid("cursor is not one this service issued", field="cursor")
     if set(given) != set(streams):
         raise invalid("cursor belongs to a different stream selection", field="cursor")
@@ -69,16 +70,23 @@ class RecordFeed:
     def __init__(self, db: AsyncDatabase):
         self._changes = db["record_changes"]
 
-    async def page(self, tenant_id: str, connection_id: str, streams: tuple[str, ...], cursor: str,
-                   limit: int) -> tuple[list[Change], str]:
+    async def page(
+        self, tenant_id: str, connection_id: str, streams: tuple[str, ...], cursor: str, limit: int
+    ) -> tuple[list[Change], str]:
         position = decode_position(cursor, streams)
         runs: list[list[Change]] = []
         for stream in streams:
-            bounds = {"$gt": change_id(tenant_id, connection_id, stream, position[stream]),
-                      "$lte": change_id(tenant_id, connection_id, stream, _LAST_SEQ)}
+            bounds = {
+                "$gt": change_id(tenant_id, connection_id, stream, position[stream]),
+                "$lte": change_id(tenant_id, connection_id, stream, _LAST_SEQ),
+            }
             found = self._changes.find({"_id": bounds, "tenant_id": tenant_id}, _FIELDS).sort("_id", 1).limit(limit)
-            runs.append([Change(d["record_id"], stream, d["action"], json.loads(d["json"]), d["committed_at"], d["seq"])
-                         async for d in found])
+            runs.append(
+                [
+                    Change(d["record_id"], stream, d["action"], json.loads(d["json"]), d["committed_at"], d["seq"])
+                    async for d in found
+                ]
+            )
         merged = list(heapq.merge(*runs, key=lambda c: (c.committed_at, STREAMS.index(c.stream), c.seq)))[:limit]
         for change in merged:
             position[change.stream] = change.seq

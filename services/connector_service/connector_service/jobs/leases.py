@@ -41,16 +41,22 @@ class StreamLeases:
     async def create_indexes(self) -> None:
         await self._col.create_index([("job_id", 1)])
 
-    async def acquire(self, tenant_id: str, connection_id: str, stream: str, *, job_id: str, worker: str,
-                      until: datetime) -> bool:
+    async def acquire(
+        self, tenant_id: str, connection_id: str, stream: str, *, job_id: str, worker: str, until: datetime
+    ) -> bool:
         """Whether `job_id` now holds the stream (free, expired, or already its own)."""
         key = stream_key(tenant_id, connection_id, stream)
         try:
             await self._col.find_one_and_update(
-                {"_id": key, "tenant_id": tenant_id,
-                 "$or": [{"job_id": job_id}, {"job_id": None}, {"lease_until": {"$lt": wire.now()}}]},
-                {"$set": {"job_id": job_id, "worker": worker, "lease_until": until},
-                 "$setOnInsert": {"connection_id": connection_id, "stream": stream, "seq": 0}},
+                {
+                    "_id": key,
+                    "tenant_id": tenant_id,
+                    "$or": [{"job_id": job_id}, {"job_id": None}, {"lease_until": {"$lt": wire.now()}}],
+                },
+                {
+                    "$set": {"job_id": job_id, "worker": worker, "lease_until": until},
+                    "$setOnInsert": {"connection_id": connection_id, "stream": stream, "seq": 0},
+                },
                 upsert=True,
             )
         except DuplicateKeyError:
@@ -64,11 +70,19 @@ class StreamLeases:
         await self._col.update_many({"job_id": job_id, "worker": worker}, {"$set": {"lease_until": until}})
 
     async def release(self, job_id: str, worker: str) -> None:
-        await self._col.update_many({"job_id": job_id, "worker": worker},
-                                    {"$set": {"job_id": None, "worker": None, "lease_until": None}})
+        await self._col.update_many(
+            {"job_id": job_id, "worker": worker}, {"$set": {"job_id": None, "worker": None, "lease_until": None}}
+        )
 
-    async def allocate(self, tenant_id: str, connection_id: str, stream: str, worker: str, count: int,
-                       claim: dict[str, Any] | None = None) -> int:
+    async def allocate(
+        self,
+        tenant_id: str,
+        connection_id: str,
+        stream: str,
+        worker: str,
+        count: int,
+        claim: dict[str, Any] | None = None,
+    ) -> int:
         """Reserves `count` sequence numbers; returns the first. Raises LeaseLost for a non-holder.
 
         `claim` (the writing batch's stamp) is stored with the range as `pending`, so a worker that
@@ -78,7 +92,8 @@ class StreamLeases:
             update["$set"] = {"pending": {**claim, "count": count}}
         doc = await self._col.find_one_and_update(
             {"_id": stream_key(tenant_id, connection_id, stream), "tenant_id": tenant_id, "worker": worker},
-            update, return_document=ReturnDocument.AFTER,
+            update,
+            return_document=ReturnDocument.AFTER,
         )
         if doc is None:
             raise LeaseLost(f"stream {stream} of {connection_id} is held by another worker")

@@ -78,8 +78,14 @@ class Entry:
     text: str = ""
 
     @classmethod
-    def of(cls, record_id: str, record: dict[str, Any], container_id: str = "", parent_id: str = "",
-           updated_at: datetime | None = None) -> Entry:
+    def of(
+        cls,
+        record_id: str,
+        record: dict[str, Any],
+        container_id: str = "",
+        parent_id: str = "",
+        updated_at: datetime | None = None,
+    ) -> Entry:
         """An entry with its canonical text computed now (e.g. while the previous batch is written)."""
         return cls(record_id, record, container_id, parent_id, updated_at, canonical(record))
 
@@ -136,9 +142,13 @@ class RecordStore:
         """Stores a batch of source records; answers what changed."""
         await self._recover(batch)
         unique = {e.record_id: e for e in entries}
-        existing = {d["record_id"]: d async for d in self._records.find(
-            {"_id": {"$in": [record_key(batch, r) for r in unique]}, "tenant_id": batch.tenant_id},
-            {"record_id": 1, "hash": 1, "deleted": 1, "action": 1, "changed_in": 1})}
+        existing = {
+            d["record_id"]: d
+            async for d in self._records.find(
+                {"_id": {"$in": [record_key(batch, r) for r in unique]}, "tenant_id": batch.tenant_id},
+                {"record_id": 1, "hash": 1, "deleted": 1, "action": 1, "changed_in": 1},
+            )
+        }
         counts, pending = Counts(), _Pending()
         for entry in unique.values():
             text = entry.text or canonical(entry.record)
@@ -152,8 +162,9 @@ class RecordStore:
                 continue
             action = ADDED if old is None or old.get("deleted") else UPDATED
             counts.add(old["action"] if replayed else action)
-            pending.changes.append({"entry": entry, "text": text, "hash": digest, "action": action,
-                                    "exists": old is not None})
+            pending.changes.append(
+                {"entry": entry, "text": text, "hash": digest, "action": action, "exists": old is not None}
+            )
         if pending.changes:
             await self._write(batch, pending.changes)
         if pending.seen:
@@ -167,17 +178,36 @@ class RecordStore:
         for offset, change in enumerate(changes):
             entry: Entry = change["entry"]
             seq = first + offset
-            fields = _state(batch, seq, change["action"], change["hash"], entry.container_id, entry.parent_id,
-                            entry.updated_at)
+            fields = _state(
+                batch, seq, change["action"], change["hash"], entry.container_id, entry.parent_id, entry.updated_at
+            )
             key = record_key(batch, entry.record_id)
             if change["exists"]:
                 updates.append(UpdateOne({"_id": key}, {"$set": fields}))
             else:
                 # The stream lease makes this job the only writer, so "not found" above still holds.
-                inserts.append({"_id": key, "tenant_id": batch.tenant_id, "connection_id": batch.connection_id,
-                                "record_id": entry.record_id, **fields})
-            log.append(_change(batch, seq, entry.record_id, change["action"], change["text"], moment,
-                               entry.container_id, entry.parent_id, entry.updated_at))
+                inserts.append(
+                    {
+                        "_id": key,
+                        "tenant_id": batch.tenant_id,
+                        "connection_id": batch.connection_id,
+                        "record_id": entry.record_id,
+                        **fields,
+                    }
+                )
+            log.append(
+                _change(
+                    batch,
+                    seq,
+                    entry.record_id,
+                    change["action"],
+                    change["text"],
+                    moment,
+                    entry.container_id,
+                    entry.parent_id,
+                    entry.updated_at,
+                )
+            )
         await self._changes.insert_many(log, ordered=True)
         if inserts:
             await self._records.insert_many(inserts, ordered=False)
@@ -187,22 +217,39 @@ class RecordStore:
     async def delete_unseen(self, batch: Batch, container_ids: list[str] | None, limit: int) -> tuple[Counts, bool]:
         """Marks up to `limit` records this full sync did not see as deleted; answers (counts, more left)."""
         await self._recover(batch)
-        scope: dict[str, Any] = {"_id": _stream_range(batch.tenant_id, batch.connection_id, batch.stream),
-                                 "tenant_id": batch.tenant_id, "connection_id": batch.connection_id}
+        scope: dict[str, Any] = {
+            "_id": _stream_range(batch.tenant_id, batch.connection_id, batch.stream),
+            "tenant_id": batch.tenant_id,
+            "connection_id": batch.connection_id,
+        }
         if container_ids is not None:
             scope["container_id"] = {"$in": container_ids}
-        counts = Counts(deleted=await self._records.count_documents(
-            {**scope, "changed_in": batch.stamp, "action": DELETED}))
-        victims = [d async for d in self._records.find(
-            {**scope, "deleted": False, "seen": {"$ne": batch.job_id}},
-            {"record_id": 1, "seq": 1, "json": 1, "container_id": 1, "parent_id": 1, "updated_at": 1}).limit(limit)]
+        counts = Counts(
+            deleted=await self._records.count_documents({**scope, "changed_in": batch.stamp, "action": DELETED})
+        )
+        victims = [
+            d
+            async for d in self._records.find(
+                {**scope, "deleted": False, "seen": {"$ne": batch.job_id}},
+                {"record_id": 1, "seq": 1, "json": 1, "container_id": 1, "parent_id": 1, "updated_at": 1},
+            ).limit(limit)
+        ]
         if victims:
             # The last state of each victim: the change entry its record points to (records written
             # before the change log held the full record kept a copy in `json`).
-            last = {v["seq"]: change_id(batch.tenant_id, batch.connection_id, batch.stream, v["seq"])
-                    for v in victims if "json" not in v}
-            texts = {d["_id"]: d["json"] async for d in self._changes.find(
-                {"_id": {"$in": list(last.values())}}, {"json": 1})} if last else {}
+            last = {
+                v["seq"]: change_id(batch.tenant_id, batch.connection_id, batch.stream, v["seq"])
+                for v in victims
+                if "json" not in v
+            }
+            texts = (
+                {
+                    d["_id"]: d["json"]
+                    async for d in self._changes.find({"_id": {"$in": list(last.values())}}, {"json": 1})
+                }
+                if last
+                else {}
+            )
             first = await self._allocate(batch, len(victims))
             moment = wire.now()
             ops, log = [], []
@@ -210,16 +257,28 @@ class RecordStore:
                 seq = first + offset
                 text = doc["json"] if "json" in doc else texts.get(last[doc["seq"]], "null")
                 ops.append(UpdateOne({"_id": doc["_id"]}, {"$set": _deleted(batch, seq)}))
-                log.append(_change(batch, seq, doc["record_id"], DELETED, text, moment, doc.get("container_id", ""),
-                                   doc.get("parent_id", ""), doc.get("updated_at")))
+                log.append(
+                    _change(
+                        batch,
+                        seq,
+                        doc["record_id"],
+                        DELETED,
+                        text,
+                        moment,
+                        doc.get("container_id", ""),
+                        doc.get("parent_id", ""),
+                        doc.get("updated_at"),
+                    )
+                )
             await self._changes.insert_many(log, ordered=True)
             await self._records.bulk_write(ops, ordered=False)
             counts.add(DELETED, len(victims))
         return counts, len(victims) == limit
 
     async def _allocate(self, batch: Batch, count: int) -> int:
-        return await self._leases.allocate(batch.tenant_id, batch.connection_id, batch.stream, batch.worker, count,
-                                           claim=batch.stamp)
+        return await self._leases.allocate(
+            batch.tenant_id, batch.connection_id, batch.stream, batch.worker, count, claim=batch.stamp
+        )
 
     async def _recover(self, batch: Batch) -> None:
         """Once per (stream, job, worker): applies to `records` the change entries that a crashed attempt of
@@ -234,50 +293,98 @@ class RecordStore:
             first = last - int(claim["count"]) + 1
             ops = []
             async for d in self._changes.find(
-                    {"_id": {"$gte": change_id(batch.tenant_id, batch.connection_id, batch.stream, first),
-                             "$lte": change_id(batch.tenant_id, batch.connection_id, batch.stream, last)},
-                     "tenant_id": batch.tenant_id}).sort("_id", 1):
+                {
+                    "_id": {
+                        "$gte": change_id(batch.tenant_id, batch.connection_id, batch.stream, first),
+                        "$lte": change_id(batch.tenant_id, batch.connection_id, batch.stream, last),
+                    },
+                    "tenant_id": batch.tenant_id,
+                }
+            ).sort("_id", 1):
                 if d["action"] == DELETED:
                     update: dict[str, Any] = {"$set": _deleted(batch, d["seq"])}
                 else:
-                    update = {"$set": _state(batch, d["seq"], d["action"], content_hash(d["json"]),
-                                             d.get("container_id", ""), d.get("parent_id", ""), d.get("updated_at")),
-                              "$setOnInsert": {"tenant_id": batch.tenant_id, "connection_id": batch.connection_id,
-                                               "record_id": d["record_id"]}}
+                    update = {
+                        "$set": _state(
+                            batch,
+                            d["seq"],
+                            d["action"],
+                            content_hash(d["json"]),
+                            d.get("container_id", ""),
+                            d.get("parent_id", ""),
+                            d.get("updated_at"),
+                        ),
+                        "$setOnInsert": {
+                            "tenant_id": batch.tenant_id,
+                            "connection_id": batch.connection_id,
+                            "record_id": d["record_id"],
+                        },
+                    }
                 ops.append(UpdateOne({"_id": record_key(batch, d["record_id"])}, update, upsert=True))
             if ops:
                 await self._records.bulk_write(ops, ordered=True)
         self._recovered.add(marker)
 
-    async def items_changed_since(self, tenant_id: str, connection_id: str, container_id: str,
-                                  since: datetime | None, after: str, limit: int) -> list[dict[str, Any]]:
+    async def items_changed_since(
+        self, tenant_id: str, connection_id: str, container_id: str, since: datetime | None, after: str, limit: int
+    ) -> list[dict[str, Any]]:
         """Stored, non-deleted items of one container (for the comments stream), by record id after `after`."""
         prefix = f"{stream_key(tenant_id, connection_id, 'items')}|"
-        query: dict[str, Any] = {"_id": {"$gt": prefix + after, "$lt": prefix + _PAST_ANY_ID},
-                                 "tenant_id": tenant_id, "container_id": container_id, "deleted": False}
+        query: dict[str, Any] = {
+            "_id": {"$gt": prefix + after, "$lt": prefix + _PAST_ANY_ID},
+            "tenant_id": tenant_id,
+            "container_id": container_id,
+            "deleted": False,
+        }
         if since is not None:
             query["$or"] = [{"updated_at": {"$gte": since}}, {"updated_at": None}]
         cursor = self._records.find(query, {"record_id": 1}).sort("_id", 1).limit(limit)
         return [d async for d in cursor]
 
 
-
-def _state(batch: Batch, seq: int, action: str, digest: str, container_id: str, parent_id: str,
-           updated_at: datetime | None) -> dict[str, Any]:
+def _state(
+    batch: Batch, seq: int, action: str, digest: str, container_id: str, parent_id: str, updated_at: datetime | None
+) -> dict[str, Any]:
     """A `records` document's fields after an added/updated change (the record itself is in its change entry)."""
-    return {"container_id": container_id, "parent_id": parent_id, "hash": digest, "updated_at": updated_at,
-            "deleted": False, "seq": seq, "action": action, "changed_in": batch.stamp, "seen": batch.job_id}
+    return {
+        "container_id": container_id,
+        "parent_id": parent_id,
+        "hash": digest,
+        "updated_at": updated_at,
+        "deleted": False,
+        "seq": seq,
+        "action": action,
+        "changed_in": batch.stamp,
+        "seen": batch.job_id,
+    }
 
 
 def _deleted(batch: Batch, seq: int) -> dict[str, Any]:
     return {"deleted": True, "hash": None, "seq": seq, "action": DELETED, "changed_in": batch.stamp}
 
 
-def _change(batch: Batch, seq: int, record_id: str, action: str, text: str, moment: datetime, container_id: str,
-            parent_id: str, updated_at: datetime | None) -> dict[str, Any]:
-    doc = {"_id": change_id(batch.tenant_id, batch.connection_id, batch.stream, seq), **batch.key, "seq": seq,
-           "record_id": record_id, "action": action, "json": text, "committed_at": moment,
-           "container_id": container_id, "updated_at": updated_at}
+def _change(
+    batch: Batch,
+    seq: int,
+    record_id: str,
+    action: str,
+    text: str,
+    moment: datetime,
+    container_id: str,
+    parent_id: str,
+    updated_at: datetime | None,
+) -> dict[str, Any]:
+    doc = {
+        "_id": change_id(batch.tenant_id, batch.connection_id, batch.stream, seq),
+        **batch.key,
+        "seq": seq,
+        "record_id": record_id,
+        "action": action,
+        "json": text,
+        "committed_at": moment,
+        "container_id": container_id,
+        "updated_at": updated_at,
+    }
     if parent_id:
         doc["parent_id"] = parent_id
     return doc
@@ -290,4 +397,3 @@ _PAST_ANY_ID = "\uffff"
 def _stream_range(tenant_id: str, connection_id: str, stream: str) -> dict[str, str]:
     prefix = f"{stream_key(tenant_id, connection_id, stream)}|"
     return {"$gte": prefix, "$lt": prefix + _PAST_ANY_ID}
-

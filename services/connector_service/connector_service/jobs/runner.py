@@ -57,14 +57,22 @@ class _JobRun:
         self.lost = False
 
     def batch(self, stream: str, mark_seen: bool) -> Batch:
-        return Batch(self.job["tenant_id"], self.job["connection_id"], stream, self.job["_id"], self.number,
-                     self.worker, mark_seen)
+        return Batch(
+            self.job["tenant_id"],
+            self.job["connection_id"],
+            stream,
+            self.job["_id"],
+            self.number,
+            self.worker,
+            mark_seen,
+        )
 
     async def committed(self, position: dict[str, Any], delta: Counts, progress: int) -> None:
         self.counts.merge(delta)
         self.number += 1
-        ok = await self._jobs.checkpoint(self.job["_id"], self.worker, checkpoint=position, counts=self.counts,
-                                         batch=self.number, progress=progress)
+        ok = await self._jobs.checkpoint(
+            self.job["_id"], self.worker, checkpoint=position, counts=self.counts, batch=self.number, progress=progress
+        )
         if not ok or self.lost:
             raise LeaseLost(self.job["_id"])
         if self.cancel_requested:
@@ -74,8 +82,17 @@ class _JobRun:
 
 
 class JobRunner:
-    def __init__(self, jobs: JobStore, leases: StreamLeases, engine: SyncEngine, registry: ConnectorRegistry,
-                 contexts: ConnectorContexts, *, lease: timedelta, retry_delay: timedelta):
+    def __init__(
+        self,
+        jobs: JobStore,
+        leases: StreamLeases,
+        engine: SyncEngine,
+        registry: ConnectorRegistry,
+        contexts: ConnectorContexts,
+        *,
+        lease: timedelta,
+        retry_delay: timedelta,
+    ):
         self._jobs, self._leases, self._engine = jobs, leases, engine
         self._registry, self._contexts = registry, contexts
         self._lease, self._retry_delay = lease, retry_delay
@@ -87,8 +104,9 @@ class JobRunner:
             await self._jobs.finish(job_id, worker, CANCELED)
             return
         if job["attempts"] > MAX_ATTEMPTS:
-            await self._jobs.finish(job_id, worker, FAILED,
-                                    error=f"the job was interrupted {MAX_ATTEMPTS} times; giving up")
+            await self._jobs.finish(
+                job_id, worker, FAILED, error=f"the job was interrupted {MAX_ATTEMPTS} times; giving up"
+            )
             return
         if job["type"] != "probe" and not await self._take_streams(job, worker):
             await self._jobs.requeue(job_id, worker, self._retry_delay, count_attempt=False)
@@ -113,8 +131,9 @@ class JobRunner:
             log.info("job failed", extra={**fields, "error": err.code.wire})
         except Exception:
             log.exception("job crashed", extra=fields)
-            await self._jobs.finish(job_id, worker, FAILED, error="internal: the job failed unexpectedly",
-                                    counts=run.counts)
+            await self._jobs.finish(
+                job_id, worker, FAILED, error="internal: the job failed unexpectedly", counts=run.counts
+            )
         finally:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -130,16 +149,20 @@ class JobRunner:
         ctx = await self._contexts(job["tenant_id"], job["connection_id"], job["connector_id"])
         if job["type"] == "probe":
             found = await connector.probe(ctx)
-            return {"instance": dict(found.instance), "capabilities": list(found.capabilities),
-                    "scopes": list(found.scopes)}
+            return {
+                "instance": dict(found.instance),
+                "capabilities": list(found.capabilities),
+                "scopes": list(found.scopes),
+            }
         await self._engine.run(run, connector, ctx)
         return None
 
     async def _take_streams(self, job: dict[str, Any], worker: str) -> bool:
         until = wire.now() + self._lease
         for stream in job["params"]["streams"]:
-            if not await self._leases.acquire(job["tenant_id"], job["connection_id"], stream, job_id=job["_id"],
-                                              worker=worker, until=until):
+            if not await self._leases.acquire(
+                job["tenant_id"], job["connection_id"], stream, job_id=job["_id"], worker=worker, until=until
+            ):
                 await self._leases.release(job["_id"], worker)
                 return False
         return True

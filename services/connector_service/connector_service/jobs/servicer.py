@@ -35,25 +35,49 @@ def job_to_proto(doc: dict[str, Any]) -> jobs_pb2.Job:
     params = doc.get("params") or {}
     counts = doc.get("counts") or {}
     return jobs_pb2.Job(
-        id=doc["_id"], connector_id=doc["connector_id"], connection_id=doc["connection_id"], type=doc["type"],
-        status=doc["status"], progress=int(doc.get("progress") or 0), counts=jobs_pb2.JobCounts(**counts),
+        id=doc["_id"],
+        connector_id=doc["connector_id"],
+        connection_id=doc["connection_id"],
+        type=doc["type"],
+        status=doc["status"],
+        progress=int(doc.get("progress") or 0),
+        counts=jobs_pb2.JobCounts(**counts),
         error=doc.get("error") or "",
-        params=jobs_pb2.JobParams(containers=params.get("containers", []), streams=params.get("streams", []),
-                                  full=bool(params.get("full"))),
-        created_at=wire.timestamp(doc.get("created_at")), started_at=wire.timestamp(doc.get("started_at")),
+        params=jobs_pb2.JobParams(
+            containers=params.get("containers", []), streams=params.get("streams", []), full=bool(params.get("full"))
+        ),
+        created_at=wire.timestamp(doc.get("created_at")),
+        started_at=wire.timestamp(doc.get("started_at")),
         finished_at=wire.timestamp(doc.get("finished_at")),
         result=wire.struct(doc["result"]) if doc.get("result") else None,
     )
 
 
 class JobServicer(jobs_pb2_grpc.JobServiceServicer):
-    def __init__(self, *, jobs: JobStore, connections: ConnectionStore, registry: ConnectorRegistry | None,
-                 feed: RecordFeed, principal: Callable[[], Any], wake: Callable[[], None], audit_log: AuditLog):
+    def __init__(
+        self,
+        *,
+        jobs: JobStore,
+        connections: ConnectionStore,
+        registry: ConnectorRegistry | None,
+        feed: RecordFeed,
+        principal: Callable[[], Any],
+        wake: Callable[[], None],
+        audit_log: AuditLog,
+    ):
         self._jobs, self._connections, self._registry = jobs, connections, registry
         self._feed, self._principal, self._wake, self._audit = feed, principal, wake, audit_log
 
-    async def enqueue(self, tenant_id: str, connector_id: str, connection_id: str, job_type: str,
-                      containers: list[str], streams: list[str], full: bool) -> dict[str, Any]:
+    async def enqueue(
+        self,
+        tenant_id: str,
+        connector_id: str,
+        connection_id: str,
+        job_type: str,
+        containers: list[str],
+        streams: list[str],
+        full: bool,
+    ) -> dict[str, Any]:
         """Validates and queues a job (also used by the webhook receiver)."""
         if job_type not in TYPES:
             raise invalid(f"type must be one of {', '.join(TYPES)}", field="type")
@@ -63,8 +87,11 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
         if self._registry is None:
             raise not_found("connector implementation", connector_id)
         connector = self._registry.get(connector_id)
-        params = {"containers": _containers(containers), "streams": self._streams(connector, streams, job_type),
-                  "full": full}
+        params = {
+            "containers": _containers(containers),
+            "streams": self._streams(connector, streams, job_type),
+            "full": full,
+        }
         if job_type != "probe":
             for capability in required_capabilities(params["streams"]):
                 connector.require(capability)
@@ -90,27 +117,49 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
         if not request.connection_id:
             raise invalid("connectionId is required", field="connectionId")
         tenant_id = self._principal().tenant_id
-        doc = await self.enqueue(tenant_id, request.connector_id, request.connection_id,
-                                 request.type, list(request.params.containers), list(request.params.streams),
-                                 request.params.full)
-        await self._audit.record(tenant_id, audit.JOB_CREATED, audit.SUCCESS, connection_id=doc["connection_id"],
-                                 connector_id=doc["connector_id"], job_id=doc["_id"], type=doc["type"])
+        doc = await self.enqueue(
+            tenant_id,
+            request.connector_id,
+            request.connection_id,
+            request.type,
+            list(request.params.containers),
+            list(request.params.streams),
+            request.params.full,
+        )
+        await self._audit.record(
+            tenant_id,
+            audit.JOB_CREATED,
+            audit.SUCCESS,
+            connection_id=doc["connection_id"],
+            connector_id=doc["connector_id"],
+            job_id=doc["_id"],
+            type=doc["type"],
+        )
         return jobs_pb2.CreateJobResponse(job=job_to_proto(doc))
 
     async def GetJob(self, request: jobs_pb2.GetJobRequest, context: grpc.aio.ServicerContext):
-        return jobs_pb2.GetJobResponse(job=job_to_proto(await self._jobs.get(self._principal().tenant_id,
-                                                                              request.job_id)))
+        return jobs_pb2.GetJobResponse(
+            job=job_to_proto(await self._jobs.get(self._principal().tenant_id, request.job_id))
+        )
 
     async def ListJobs(self, request: jobs_pb2.ListJobsRequest, context: grpc.aio.ServicerContext):
-        docs, nxt = await self._jobs.list(self._principal().tenant_id, request.connection_id, request.cursor,
-                                          request.limit)
+        docs, nxt = await self._jobs.list(
+            self._principal().tenant_id, request.connection_id, request.cursor, request.limit
+        )
         return jobs_pb2.ListJobsResponse(items=[job_to_proto(d) for d in docs], next=nxt)
 
     async def CancelJob(self, request: jobs_pb2.CancelJobRequest, context: grpc.aio.ServicerContext):
         tenant_id = self._principal().tenant_id
         doc = await self._jobs.cancel(tenant_id, request.job_id)
-        await self._audit.record(tenant_id, audit.JOB_CANCELLED, audit.SUCCESS, connection_id=doc["connection_id"],
-                                 connector_id=doc["connector_id"], job_id=doc["_id"], status=doc["status"])
+        await self._audit.record(
+            tenant_id,
+            audit.JOB_CANCELLED,
+            audit.SUCCESS,
+            connection_id=doc["connection_id"],
+            connector_id=doc["connector_id"],
+            job_id=doc["_id"],
+            status=doc["status"],
+        )
         return jobs_pb2.CancelJobResponse(job=job_to_proto(doc))
 
     async def ListRecords(self, request: jobs_pb2.ListRecordsRequest, context: grpc.aio.ServicerContext):
@@ -119,18 +168,27 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
             raise invalid(f"stream must be one of {', '.join(STREAMS)}", field="stream")
         await self._connections.get(tenant_id, request.connection_id)
         streams = (request.stream,) if request.stream else STREAMS
-        changes, nxt = await self._feed.page(tenant_id, request.connection_id, streams, request.cursor,
-                                             wire.page_size(request.limit))
-        return jobs_pb2.ListRecordsResponse(items=[
-            jobs_pb2.Record(id=c.record_id, stream=c.stream, action=c.action, record=wire.struct(c.record),
-                            committed_at=wire.timestamp(c.committed_at))
-            for c in changes], next=nxt)
+        changes, nxt = await self._feed.page(
+            tenant_id, request.connection_id, streams, request.cursor, wire.page_size(request.limit)
+        )
+        return jobs_pb2.ListRecordsResponse(
+            items=[
+                jobs_pb2.Record(
+                    id=c.record_id,
+                    stream=c.stream,
+                    action=c.action,
+                    record=wire.struct(c.record),
+                    committed_at=wire.timestamp(c.committed_at),
+                )
+                for c in changes
+            ],
+            next=nxt,
+        )
 
 
 def _containers(values: list[str]) -> list[str]:
     if len(values) > _MAX_CONTAINERS or any(not v or len(v) > 300 or not v.isprintable() for v in values):
-        raise invalid(f"containers must be at most {_MAX_CONTAINERS} non-empty printable ids",
-                      field="params.containers")
+        raise invalid(
+            f"containers must be at most {_MAX_CONTAINERS} non-empty printable ids", field="params.containers"
+        )
     return list(dict.fromkeys(values))
-
-

@@ -48,9 +48,16 @@ def container_record(c: Container) -> dict[str, Any]:
 
 def item_record(i: Item) -> dict[str, Any]:
     record = {
-        "id": i.id, "containerId": i.container_id, "title": i.title, "body": _body(i.body), "status": i.status,
-        "author": _person(i.author), "assignees": [_person(a) for a in i.assignees],
-        "createdAt": _time(i.created_at), "updatedAt": _time(i.updated_at), "url": i.url,
+        "id": i.id,
+        "containerId": i.container_id,
+        "title": i.title,
+        "body": _body(i.body),
+        "status": i.status,
+        "author": _person(i.author),
+        "assignees": [_person(a) for a in i.assignees],
+        "createdAt": _time(i.created_at),
+        "updatedAt": _time(i.updated_at),
+        "url": i.url,
         "fields": json_safe(i.fields),
     }
     if i.raw is not None:
@@ -60,8 +67,13 @@ def item_record(i: Item) -> dict[str, Any]:
 
 def comment_record(c: Comment, container_id: str) -> dict[str, Any]:
     record = {
-        "id": c.id, "itemId": c.item_id, "containerId": container_id, "body": _body(c.body),
-        "author": _person(c.author), "createdAt": _time(c.created_at), "updatedAt": _time(c.updated_at),
+        "id": c.id,
+        "itemId": c.item_id,
+        "containerId": container_id,
+        "body": _body(c.body),
+        "author": _person(c.author),
+        "createdAt": _time(c.created_at),
+        "updatedAt": _time(c.updated_at),
     }
     if c.raw is not None:
         record["raw"] = json_safe(c.raw)

@@ -40,24 +40,47 @@ class JobStore:
         await self._col.create_index([("status", 1), ("not_before", 1)])
         await self._col.create_index([("status", 1), ("lease_until", 1)])
 
-    async def create(self, tenant_id: str, connector_id: str, connection_id: str, job_type: str,
-                     params: dict[str, Any]) -> dict[str, Any]:
+    async def create(
+        self, tenant_id: str, connector_id: str, connection_id: str, job_type: str, params: dict[str, Any]
+    ) -> dict[str, Any]:
         moment = wire.now()
         doc = {
-            "_id": wire.new_id("job"), "tenant_id": tenant_id, "connector_id": connector_id,
-            "connection_id": connection_id, "type": job_type, "status": QUEUED, "progress": 0,
-            "counts": Counts().as_dict(), "error": "", "params": params, "result": None,
-            "created_at": moment, "started_at": None, "finished_at": None, "not_before": moment,
-            "cancel_requested": False, "attempts": 0, "batch": 0, "checkpoint": None,
+            "_id": wire.new_id("job"),
+            "tenant_id": tenant_id,
+            "connector_id": connector_id,
+            "connection_id": connection_id,
+            "type": job_type,
+            "status": QUEUED,
+            "progress": 0,
+            "counts": Counts().as_dict(),
+            "error": "",
+            "params": params,
+            "result": None,
+            "created_at": moment,
+            "started_at": None,
+            "finished_at": None,
+            "not_before": moment,
+            "cancel_requested": False,
+            "attempts": 0,
+            "batch": 0,
+            "checkpoint": None,
         }
         await self._col.insert_one(doc)
         return doc
 
-    async def find_queued(self, tenant_id: str, connection_id: str, job_type: str,
-                          params: dict[str, Any]) -> dict[str, Any] | None:
+    async def find_queued(
+        self, tenant_id: str, connection_id: str, job_type: str, params: dict[str, Any]
+    ) -> dict[str, Any] | None:
         """A queued job that would do exactly this (webhook bursts coalesce into it)."""
-        return await self._col.find_one({"tenant_id": tenant_id, "connection_id": connection_id, "type": job_type,
-                                         "status": QUEUED, "params": params})
+        return await self._col.find_one(
+            {
+                "tenant_id": tenant_id,
+                "connection_id": connection_id,
+                "type": job_type,
+                "status": QUEUED,
+                "params": params,
+            }
+        )
 
     async def get(self, tenant_id: str, job_id: str) -> dict[str, Any]:
         doc = await self._col.find_one({"_id": job_id, "tenant_id": tenant_id}) if job_id else None
@@ -65,8 +88,9 @@ class JobStore:
             raise not_found("job", job_id)
         return doc
 
-    async def list(self, tenant_id: str, connection_id: str, cursor: str, limit: int
-                   ) -> tuple[list[dict[str, Any]], str]:
+    async def list(
+        self, tenant_id: str, connection_id: str, cursor: str, limit: int
+    ) -> tuple[list[dict[str, Any]], str]:
         """Newest first."""
         query: dict[str, Any] = {"tenant_id": tenant_id}
         if connection_id:
@@ -78,11 +102,14 @@ class JobStore:
         doc = await self._col.find_one_and_update(
             {"_id": job_id, "tenant_id": tenant_id, "status": QUEUED},
             {"$set": {"status": CANCELED, "finished_at": wire.now(), "cancel_requested": True}},
-            return_document=ReturnDocument.AFTER)
+            return_document=ReturnDocument.AFTER,
+        )
         if doc is None:
             doc = await self._col.find_one_and_update(
                 {"_id": job_id, "tenant_id": tenant_id, "status": RUNNING},
-                {"$set": {"cancel_requested": True}}, return_document=ReturnDocument.AFTER)
+                {"$set": {"cancel_requested": True}},
+                return_document=ReturnDocument.AFTER,
+            )
         if doc is None:
             doc = await self.get(tenant_id, job_id)
             if doc["status"] != CANCELED:
@@ -95,36 +122,60 @@ class JobStore:
         """The oldest runnable job (queued and due, or running with an expired lease), now ours."""
         moment = wire.now()
         return await self._col.find_one_and_update(
-            {"$or": [{"status": QUEUED, "not_before": {"$lte": moment}},
-                     {"status": RUNNING, "lease_until": {"$lt": moment}}]},
-            {"$set": {"status": RUNNING, "worker": worker, "lease_until": moment + lease},
-             "$inc": {"attempts": 1}},
-            sort=[("_id", 1)], return_document=ReturnDocument.AFTER)
+            {
+                "$or": [
+                    {"status": QUEUED, "not_before": {"$lte": moment}},
+                    {"status": RUNNING, "lease_until": {"$lt": moment}},
+                ]
+            },
+            {"$set": {"status": RUNNING, "worker": worker, "lease_until": moment + lease}, "$inc": {"attempts": 1}},
+            sort=[("_id", 1)],
+            return_document=ReturnDocument.AFTER,
+        )
 
     async def mark_started(self, job: dict[str, Any], worker: str) -> None:
         if job.get("started_at") is None:
             job["started_at"] = wire.now()
-            await self._col.update_one({"_id": job["_id"], "worker": worker, "started_at": None},
-                                       {"$set": {"started_at": job["started_at"]}})
+            await self._col.update_one(
+                {"_id": job["_id"], "worker": worker, "started_at": None}, {"$set": {"started_at": job["started_at"]}}
+            )
 
     async def renew(self, job_id: str, worker: str, until: datetime) -> dict[str, Any] | None:
         """Extends the lease; None when this worker no longer holds the job."""
         return await self._col.find_one_and_update(
-            {"_id": job_id, "worker": worker, "status": RUNNING}, {"$set": {"lease_until": until}},
-            projection={"cancel_requested": 1}, return_document=ReturnDocument.AFTER)
+            {"_id": job_id, "worker": worker, "status": RUNNING},
+            {"$set": {"lease_until": until}},
+            projection={"cancel_requested": 1},
+            return_document=ReturnDocument.AFTER,
+        )
 
-    async def checkpoint(self, job_id: str, worker: str, *, checkpoint: dict[str, Any], counts: Counts,
-                         batch: int, progress: int) -> bool:
+    async def checkpoint(
+        self, job_id: str, worker: str, *, checkpoint: dict[str, Any], counts: Counts, batch: int, progress: int
+    ) -> bool:
         """Records progress atomically with the counts it produced; False when the job is no longer ours."""
         result = await self._col.update_one(
             {"_id": job_id, "worker": worker, "status": RUNNING},
-            {"$set": {"checkpoint": checkpoint, "counts": counts.as_dict(), "batch": batch, "progress": progress}})
+            {"$set": {"checkpoint": checkpoint, "counts": counts.as_dict(), "batch": batch, "progress": progress}},
+        )
         return result.matched_count == 1
 
-    async def finish(self, job_id: str, worker: str, status: str, *, error: str = "",
-                     result: dict[str, Any] | None = None, counts: Counts | None = None) -> bool:
-        fields: dict[str, Any] = {"status": status, "error": error, "finished_at": wire.now(),
-                                  "worker": None, "lease_until": None}
+    async def finish(
+        self,
+        job_id: str,
+        worker: str,
+        status: str,
+        *,
+        error: str = "",
+        result: dict[str, Any] | None = None,
+        counts: Counts | None = None,
+    ) -> bool:
+        fields: dict[str, Any] = {
+            "status": status,
+            "error": error,
+            "finished_at": wire.now(),
+            "worker": None,
+            "lease_until": None,
+        }
         if status == SUCCEEDED:
             fields["progress"] = 100
         if result is not None:
@@ -136,8 +187,9 @@ class JobStore:
 
     async def requeue(self, job_id: str, worker: str, delay: timedelta, *, count_attempt: bool) -> None:
         """Hands the job back (shutdown, or its stream is busy); its checkpoint stays."""
-        update: dict[str, Any] = {"$set": {"status": QUEUED, "worker": None, "lease_until": None,
-                                           "not_before": wire.now() + delay}}
+        update: dict[str, Any] = {
+            "$set": {"status": QUEUED, "worker": None, "lease_until": None, "not_before": wire.now() + delay}
+        }
         if not count_attempt:
             update["$inc"] = {"attempts": -1}
         await self._col.update_one({"_id": job_id, "worker": worker, "status": RUNNING}, update)

@@ -82,8 +82,7 @@ def _resume_point(state: dict[str, Any]) -> dict[str, Any]:
 
 
 class SyncEngine:
-    def __init__(self, records: RecordStore, sync_states: SyncStateStore, *, page_size: int,
-                 lookback: dt.timedelta):
+    def __init__(self, records: RecordStore, sync_states: SyncStateStore, *, page_size: int, lookback: dt.timedelta):
         self._records = records
         self._states = sync_states
         self._page = page_size
@@ -104,13 +103,19 @@ class SyncEngine:
             position["done"] = [*position["done"], stream]
             await self._states.set(job["tenant_id"], job["connection_id"], stream, position["state"]["cursor"], None)
 
-    async def _start(self, job: dict[str, Any], stream: str, connector: Connector, ctx: ConnectorContext,
-                     mode: Mode) -> dict[str, Any]:
+    async def _start(
+        self, job: dict[str, Any], stream: str, connector: Connector, ctx: ConnectorContext, mode: Mode
+    ) -> dict[str, Any]:
         """A stream's initial run state: its container scope and the cursor it starts from."""
         stored = (await self._states.get(job["tenant_id"], job["connection_id"], stream)).get("cursor") or {}
         cursor = {k: v for k, v in stored.items() if k != "run"}
-        state: dict[str, Any] = {"cursor": cursor, "phase": "read", "page": None, "done": [], "startedAt":
-                                 _iso(dt.datetime.now(dt.UTC))}
+        state: dict[str, Any] = {
+            "cursor": cursor,
+            "phase": "read",
+            "page": None,
+            "done": [],
+            "startedAt": _iso(dt.datetime.now(dt.UTC)),
+        }
         if stream != CONTAINERS:
             state["scope"] = list(job["params"].get("containers") or []) or await self._all_containers(connector, ctx)
         if stream == COMMENTS:
@@ -131,8 +136,17 @@ class SyncEngine:
 class _StreamRun:
     """One stream of one job, resumable from `position["state"]`."""
 
-    def __init__(self, engine: SyncEngine, run: Run, connector: Connector, ctx: ConnectorContext, mode: Mode,
-                 position: dict[str, Any], index: int, total: int):
+    def __init__(
+        self,
+        engine: SyncEngine,
+        run: Run,
+        connector: Connector,
+        ctx: ConnectorContext,
+        mode: Mode,
+        position: dict[str, Any],
+        index: int,
+        total: int,
+    ):
         self.e, self.run, self.connector, self.ctx, self.mode = engine, run, connector, ctx, mode
         self.position, self.state = position, position["state"]
         self.index, self.total = index, total
@@ -153,8 +167,13 @@ class _StreamRun:
         job = self.run.job
         position = position or self.position
         state = position["state"]
-        await self.e._states.set(job["tenant_id"], job["connection_id"], position["stream"],
-                                 {**state["cursor"], "run": {"job": job["_id"], **_resume_point(state)}}, None)
+        await self.e._states.set(
+            job["tenant_id"],
+            job["connection_id"],
+            position["stream"],
+            {**state["cursor"], "run": {"job": job["_id"], **_resume_point(state)}},
+            None,
+        )
         await self.run.committed(position, delta, self._progress(state))
 
     async def _sweep(self, containers: list[str] | None) -> None:
@@ -164,7 +183,8 @@ class _StreamRun:
         more = self.mode.deletes and self.state["phase"] == "sweep"
         while more:
             delta, more = await self.e._records.delete_unseen(
-                self.run.batch(self.position["stream"], True), containers, _SWEEP_BATCH)
+                self.run.batch(self.position["stream"], True), containers, _SWEEP_BATCH
+            )
             self.state["phase"] = "sweep" if more else "done"
             await self._checkpoint(delta)
         self.state["phase"] = "done"
@@ -203,8 +223,9 @@ class _StreamRun:
         inflight: asyncio.Task[None] | None = None
 
         def fetch(cursor: str | None) -> asyncio.Task[Page[Item]]:
-            return asyncio.create_task(self.connector.list_items(self.ctx, container, updated_since=since,
-                                                                 cursor=cursor, limit=self.e._page))
+            return asyncio.create_task(
+                self.connector.list_items(self.ctx, container, updated_since=since, cursor=cursor, limit=self.e._page)
+            )
 
         upcoming = fetch(self.state["page"])
         try:
@@ -249,8 +270,13 @@ class _StreamRun:
                 self.state.update(container=container, page="")
             while True:
                 items = await self.e._records.items_changed_since(
-                    self.run.job["tenant_id"], self.run.job["connection_id"], container, since,
-                    self.state["page"], self.e._page)
+                    self.run.job["tenant_id"],
+                    self.run.job["connection_id"],
+                    container,
+                    since,
+                    self.state["page"],
+                    self.e._page,
+                )
                 for item in items:
                     entries = await self._item_comments(container, item["record_id"])
                     self.state["page"] = item["record_id"]
@@ -267,8 +293,9 @@ class _StreamRun:
         entries, cursor = [], None
         while True:
             page = await self.connector.list_comments(self.ctx, container, item_id, cursor=cursor, limit=self.e._page)
-            entries.extend(Entry(c.id, comment_record(c, container), container, item_id, c.updated_at)
-                           for c in page.items)
+            entries.extend(
+                Entry(c.id, comment_record(c, container), container, item_id, c.updated_at) for c in page.items
+            )
             if not page.next:
                 return entries
             cursor = page.next

@@ -26,8 +26,7 @@ log = logging.getLogger("connector_service.jobs")
 
 
 class JobWorkers:
-    def __init__(self, jobs: JobStore, runner: JobRunner, *, concurrency: int, lease: timedelta,
-                 poll_seconds: float):
+    def __init__(self, jobs: JobStore, runner: JobRunner, *, concurrency: int, lease: timedelta, poll_seconds: float):
         self._jobs, self._runner = jobs, runner
         self._concurrency, self._lease, self._poll = concurrency, lease, poll_seconds
         self._prefix = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -65,8 +64,7 @@ class JobWorkers:
                 try:
                     await self._runner.run(job, worker, self._stopping)
                 except Exception:
-                    log.warning("job bookkeeping failed; its lease will expire and it will be resumed",
-                                exc_info=True)
+                    log.warning("job bookkeeping failed; its lease will expire and it will be resumed", exc_info=True)
                 continue
             self._wake.clear()
             with contextlib.suppress(TimeoutError):

@@ -111,9 +111,17 @@ class LeaseTable:
         """Record that a refresh of this credential is about to be sent; False if the lease was lost."""
         result = await self._col.update_one(
             {"_id": key, "owner": self.owner},
-            {"$set": {"in_flight": {"base_version": version, "base_fingerprint": fp,
-                                    "since": datetime.now(UTC), "owner": self.owner}},
-             "$unset": {"failure": ""}},
+            {
+                "$set": {
+                    "in_flight": {
+                        "base_version": version,
+                        "base_fingerprint": fp,
+                        "since": datetime.now(UTC),
+                        "owner": self.owner,
+                    }
+                },
+                "$unset": {"failure": ""},
+            },
         )
         return result.matched_count == 1
 
@@ -121,8 +129,11 @@ class LeaseTable:
         """The new credential is stored: clear the marker, tell waiters, release."""
         await self._col.update_one(
             {"_id": key, "owner": self.owner},
-            {"$set": {"owner": None, "lease_until": None, "rotates": rotates, "completed_at": datetime.now(UTC)},
-             "$unset": {"in_flight": "", "failure": ""}, "$inc": {"refreshes": 1}},
+            {
+                "$set": {"owner": None, "lease_until": None, "rotates": rotates, "completed_at": datetime.now(UTC)},
+                "$unset": {"in_flight": "", "failure": ""},
+                "$inc": {"refreshes": 1},
+            },
         )
 
     async def fail(self, key: dict[str, str], failure: Failure) -> None:

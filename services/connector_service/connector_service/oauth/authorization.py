@@ -78,8 +78,12 @@ def parse_authorization_response(query: Mapping[str, str], *, expected_issuer: s
     if expected_issuer is not None and iss != expected_issuer:
         raise invalid("the authorization response's issuer does not match the provider", field="iss")
     if query.get("error"):
-        raise OAuthProviderError(query["error"], query.get("error_description"),
-                                 error_uri=query.get("error_uri"), during="authorization request")
+        raise OAuthProviderError(
+            query["error"],
+            query.get("error_description"),
+            error_uri=query.get("error_uri"),
+            during="authorization request",
+        )
     code = query.get("code")
     if not code:
         raise invalid("the authorization response has no code", field="code")

@@ -52,8 +52,10 @@ class OAuthClient:
 
     def __init__(self, http: httpx.AsyncClient, provider: ProviderEndpoints, client: ClientCredentials):
         if provider.token_auth_method is not TokenAuthMethod.NONE and not client.client_secret:
-            raise UcfError(ErrorCode.FAILED_PRECONDITION,
-                           f"the connector's OAuth client has no secret ({provider.token_auth_method})")
+            raise UcfError(
+                ErrorCode.FAILED_PRECONDITION,
+                f"the connector's OAuth client has no secret ({provider.token_auth_method})",
+            )
         self._http = http
         self._provider = provider
         self._client = client
@@ -112,12 +114,16 @@ class OAuthClient:
             return await self._http.post(url, data=body, headers=headers)
         except _NOT_SENT as exc:
             logger.warning("provider %s failed: %s", during, type(exc).__name__)
-            raise OAuthUpstreamError(f"could not reach the provider for the {during}",
-                                     timeout=isinstance(exc, httpx.TimeoutException)) from None
+            raise OAuthUpstreamError(
+                f"could not reach the provider for the {during}", timeout=isinstance(exc, httpx.TimeoutException)
+            ) from None
         except httpx.HTTPError as exc:
             logger.warning("provider %s failed: %s", during, type(exc).__name__)
-            raise OAuthUpstreamError(f"the provider did not answer the {during}", outcome_unknown=True,
-                                     timeout=isinstance(exc, httpx.TimeoutException)) from None
+            raise OAuthUpstreamError(
+                f"the provider did not answer the {during}",
+                outcome_unknown=True,
+                timeout=isinstance(exc, httpx.TimeoutException),
+            ) from None
 
     async def _token_request(self, form: dict[str, str], *, during: str) -> TokenSet:
         form = {**self._provider.token_params, **form}
@@ -127,23 +133,36 @@ class OAuthClient:
         if response.status_code != 200 or body is None or "error" in body:
             raise self._error_for(response, body, during=during)
         try:
-            tokens = parse_token_response(body, keep_metadata=self._provider.token_response_metadata,
-                                          default_lifetime_seconds=self._provider.default_token_lifetime_seconds)
+            tokens = parse_token_response(
+                body,
+                keep_metadata=self._provider.token_response_metadata,
+                default_lifetime_seconds=self._provider.default_token_lifetime_seconds,
+            )
         except ValueError:
-            raise OAuthUpstreamError(f"the provider's {during} answer has no access token",
-                                     status_code=response.status_code) from None
-        logger.info("provider %s succeeded", during,
-                    extra=log_fields(expiry_source=tokens.expiry_source, rotated="refresh_token" in body))
+            raise OAuthUpstreamError(
+                f"the provider's {during} answer has no access token", status_code=response.status_code
+            ) from None
+        logger.info(
+            "provider %s succeeded",
+            during,
+            extra=log_fields(expiry_source=tokens.expiry_source, rotated="refresh_token" in body),
+        )
         return tokens
 
     @staticmethod
     def _error_for(response: httpx.Response, body: dict[str, Any] | None, *, during: str) -> Exception:
         status = response.status_code
         if body and isinstance(body.get("error"), str) and status < 500:
-            error = OAuthProviderError(body["error"], body.get("error_description"),
-                                       error_uri=body.get("error_uri"), status_code=status, during=during)
-            logger.warning("provider rejected the %s", during,
-                           extra=log_fields(provider_error=error.error, status=status))
+            error = OAuthProviderError(
+                body["error"],
+                body.get("error_description"),
+                error_uri=body.get("error_uri"),
+                status_code=status,
+                during=during,
+            )
+            logger.warning(
+                "provider rejected the %s", during, extra=log_fields(provider_error=error.error, status=status)
+            )
             return error
         logger.warning("provider %s failed", during, extra=log_fields(status=status))
         return OAuthUpstreamError(f"the provider answered the {during} with HTTP {status}", status_code=status)

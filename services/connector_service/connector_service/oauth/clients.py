@@ -45,19 +45,25 @@ class OAuthClients:
         self._vault = vault
         self._http = http
 
-    async def credentials(self, tenant_id: str, connector_id: str, spec: ProviderSpec,
-                          *, with_secret: bool = True) -> ClientCredentials:
+    async def credentials(
+        self, tenant_id: str, connector_id: str, spec: ProviderSpec, *, with_secret: bool = True
+    ) -> ClientCredentials:
         settings = await self._settings.get(tenant_id, connector_id)
         if not settings.client_id:
-            raise UcfError(ErrorCode.FAILED_PRECONDITION,
-                           f"connector {connector_id!r} has no OAuth client: set oauth.clientId "
-                           "(and oauth.clientSecret) with UpdateConnector first", {"connectorId": connector_id})
+            raise UcfError(
+                ErrorCode.FAILED_PRECONDITION,
+                f"connector {connector_id!r} has no OAuth client: set oauth.clientId "
+                "(and oauth.clientSecret) with UpdateConnector first",
+                {"connectorId": connector_id},
+            )
         secret = None
         if with_secret and spec.token_auth_method != "none":
             if not settings.client_secret_set:
-                raise UcfError(ErrorCode.FAILED_PRECONDITION,
-                               f"connector {connector_id!r} has no OAuth client secret set",
-                               {"connectorId": connector_id})
+                raise UcfError(
+                    ErrorCode.FAILED_PRECONDITION,
+                    f"connector {connector_id!r} has no OAuth client secret set",
+                    {"connectorId": connector_id},
+                )
             secret = (await self._vault.get(tenant_id, connector_id, CLIENT_SECRET)).payload["clientSecret"]
         return ClientCredentials(client_id=settings.client_id, client_secret=secret)
 

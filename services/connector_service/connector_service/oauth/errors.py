@@ -34,8 +34,15 @@ class OAuthProviderError(UcfError):
     response, or RFC 7009 §2.2.1). `error` is the provider's code, e.g. `invalid_grant`,
     which for a refresh means the refresh token is dead and the connection needs re-auth."""
 
-    def __init__(self, error: str, error_description: str | None = None, *,
-                 error_uri: str | None = None, status_code: int | None = None, during: str = "token request"):
+    def __init__(
+        self,
+        error: str,
+        error_description: str | None = None,
+        *,
+        error_uri: str | None = None,
+        status_code: int | None = None,
+        during: str = "token request",
+    ):
         self.error = _clean(error) or "unknown_error"
         self.error_description = _clean(error_description)
         self.error_uri = _clean(error_uri)
@@ -46,8 +53,11 @@ class OAuthProviderError(UcfError):
             details["providerErrorDescription"] = self.error_description
         if status_code is not None:
             details["providerStatus"] = status_code
-        super().__init__(_CODE_FOR_PROVIDER_ERROR.get(self.error, ErrorCode.UPSTREAM_ERROR),
-                         f"provider rejected the {during} ({reason})", details)
+        super().__init__(
+            _CODE_FOR_PROVIDER_ERROR.get(self.error, ErrorCode.UPSTREAM_ERROR),
+            f"provider rejected the {during} ({reason})",
+            details,
+        )
 
 
 class OAuthUpstreamError(UcfError):
@@ -59,8 +69,9 @@ class OAuthUpstreamError(UcfError):
     refresh token without us seeing the new one.
     """
 
-    def __init__(self, message: str, *, status_code: int | None = None, outcome_unknown: bool = False,
-                 timeout: bool = False):
+    def __init__(
+        self, message: str, *, status_code: int | None = None, outcome_unknown: bool = False, timeout: bool = False
+    ):
         self.status_code = status_code
         self.outcome_unknown = outcome_unknown
         details: dict[str, object] = {}
@@ -80,8 +91,14 @@ class RefreshFailed(UcfError):
     `refresh_failed` and the user has to reconnect. Raised to every reader that asks for
     the same credential version, without another call to the provider."""
 
-    def __init__(self, reason: RefreshFailureReason, message: str, *,
-                 provider_error: str | None = None, provider_error_description: str | None = None):
+    def __init__(
+        self,
+        reason: RefreshFailureReason,
+        message: str,
+        *,
+        provider_error: str | None = None,
+        provider_error_description: str | None = None,
+    ):
         self.reason = RefreshFailureReason(reason)
         self.provider_error = provider_error
         self.provider_error_description = provider_error_description

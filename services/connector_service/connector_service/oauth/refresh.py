@@ -95,15 +95,17 @@ def _changed(a: StoredCredential, b: StoredCredential) -> bool:
 
 
 def _is_conflict(exc: Exception) -> bool:
-    return isinstance(exc, CredentialVersionConflict) or (
-        isinstance(exc, UcfError) and exc.code is ErrorCode.CONFLICT)
+    return isinstance(exc, CredentialVersionConflict) or (isinstance(exc, UcfError) and exc.code is ErrorCode.CONFLICT)
 
 
 def _failure_error(failure: Failure) -> UcfError:
     if failure.permanent:
-        return RefreshFailed(RefreshFailureReason(failure.reason), _MESSAGES[failure.reason],
-                             provider_error=failure.provider_error,
-                             provider_error_description=failure.provider_error_description)
+        return RefreshFailed(
+            RefreshFailureReason(failure.reason),
+            _MESSAGES[failure.reason],
+            provider_error=failure.provider_error,
+            provider_error_description=failure.provider_error_description,
+        )
     if failure.provider_error:
         return OAuthProviderError(failure.provider_error, failure.provider_error_description, during="token refresh")
     return OAuthUpstreamError("the token refresh failed upstream; try again later")
@@ -123,9 +125,18 @@ class RefreshCoordinator:
     holder's refresh is taken for lost. `db` is the connector service's database.
     """
 
-    def __init__(self, db: AsyncDatabase, store: CredentialStore, *, owner_id: str | None = None,
-                 lease_seconds: float = 30.0, wait_seconds: float | None = None,
-                 poll_initial_seconds: float = 0.02, poll_max_seconds: float = 0.5, save_attempts: int = 3):
+    def __init__(
+        self,
+        db: AsyncDatabase,
+        store: CredentialStore,
+        *,
+        owner_id: str | None = None,
+        lease_seconds: float = 30.0,
+        wait_seconds: float | None = None,
+        poll_initial_seconds: float = 0.02,
+        poll_max_seconds: float = 0.5,
+        save_attempts: int = 3,
+    ):
         self.owner_id = owner_id or f"refresher-{uuid.uuid4().hex[:12]}"
         self._leases = LeaseTable(db[LEASES_COLLECTION], self.owner_id, lease_seconds)
         self._store = store
@@ -135,8 +146,15 @@ class RefreshCoordinator:
         self._save_attempts = save_attempts
         self._holders: set[asyncio.Task[StoredCredential]] = set()
 
-    async def get_fresh(self, tenant: str, connection_id: str, refresher: TokenRefresher, *,
-                        margin_seconds: float = 300, force: bool = False) -> StoredCredential:
+    async def get_fresh(
+        self,
+        tenant: str,
+        connection_id: str,
+        refresher: TokenRefresher,
+        *,
+        margin_seconds: float = 300,
+        force: bool = False,
+    ) -> StoredCredential:
         """The credential, refreshed first when it expires within `margin_seconds` or `force`.
 
         Raises `not_found` without a credential, `RefreshFailed` when it cannot be refreshed any
@@ -153,8 +171,9 @@ class RefreshCoordinator:
             return await self._coordinate(LeaseTable.key(tenant, connection_id), current, refresher, connection_id)
         except OAuthUpstreamError:
             if not force and not current.tokens.expires_within(0):
-                logger.warning("token refresh failed; serving the still-valid token",
-                               extra=log_fields(connection_id=connection_id))
+                logger.warning(
+                    "token refresh failed; serving the still-valid token", extra=log_fields(connection_id=connection_id)
+                )
                 return current
             raise
 
@@ -168,8 +187,9 @@ class RefreshCoordinator:
         """Drop the lease document, e.g. when the connection is deleted."""
         await self._leases.forget(LeaseTable.key(tenant, connection_id))
 
-    async def _coordinate(self, key: dict[str, str], current: StoredCredential, refresher: TokenRefresher,
-                          connection_id: str) -> StoredCredential:
+    async def _coordinate(
+        self, key: dict[str, str], current: StoredCredential, refresher: TokenRefresher, connection_id: str
+    ) -> StoredCredential:
         started = datetime.now(UTC)
         deadline = time.monotonic() + self._wait_seconds
         fp = fingerprint(current.tokens.refresh_token)
@@ -198,8 +218,14 @@ class RefreshCoordinator:
             await asyncio.sleep(delay * random.uniform(0.5, 1.0))
             delay = min(delay * 1.6, self._poll_max)
 
-    async def _hold(self, key: dict[str, str], lease: LeaseState, current: StoredCredential,
-                    refresher: TokenRefresher, connection_id: str) -> StoredCredential:
+    async def _hold(
+        self,
+        key: dict[str, str],
+        lease: LeaseState,
+        current: StoredCredential,
+        refresher: TokenRefresher,
+        connection_id: str,
+    ) -> StoredCredential:
         """Refresh as the lease holder; always leaves the lease released or expiring."""
         fields = log_fields(connection_id=connection_id, owner=self.owner_id)
         try:
@@ -215,8 +241,9 @@ class RefreshCoordinator:
                 logger.error("an earlier token refresh lost its result; not replaying the refresh token", extra=fields)
                 raise await self._record(key, latest, fp, RefreshFailureReason.RESULT_LOST)
             if not latest.tokens.refresh_token:
-                raise _failure_error(Failure(latest.version, fp, True, RefreshFailureReason.NO_REFRESH_TOKEN,
-                                             datetime.now(UTC)))
+                raise _failure_error(
+                    Failure(latest.version, fp, True, RefreshFailureReason.NO_REFRESH_TOKEN, datetime.now(UTC))
+                )
             if not await self._leases.begin(key, latest.version, fp):
                 raise UcfError(ErrorCode.UNAVAILABLE, "lost the token refresh lease; try again")
             fresh = await self._call_provider(key, latest, fp, refresher)
@@ -224,8 +251,9 @@ class RefreshCoordinator:
         finally:
             await self._leases.release(key)
 
-    async def _call_provider(self, key: dict[str, str], latest: StoredCredential, fp: str,
-                             refresher: TokenRefresher) -> TokenSet:
+    async def _call_provider(
+        self, key: dict[str, str], latest: StoredCredential, fp: str, refresher: TokenRefresher
+    ) -> TokenSet:
         assert latest.tokens.refresh_token is not None
         try:
             return await refresher.refresh(latest.tokens.refresh_token)
@@ -242,15 +270,18 @@ class RefreshCoordinator:
         except Exception:  # noqa: BLE001 - whatever broke, the provider may have answered
             raise await self._record_lost(key, latest, fp) from None
 
-    async def _store_result(self, key: dict[str, str], latest: StoredCredential, fp: str, fresh: TokenSet,
-                            connection_id: str) -> StoredCredential:
+    async def _store_result(
+        self, key: dict[str, str], latest: StoredCredential, fp: str, fresh: TokenSet, connection_id: str
+    ) -> StoredCredential:
         fields = log_fields(connection_id=connection_id, owner=self.owner_id)
-        fresh = dataclasses.replace(fresh, scope=fresh.scope or latest.tokens.scope,
-                                    metadata={**latest.tokens.metadata, **fresh.metadata})
+        fresh = dataclasses.replace(
+            fresh, scope=fresh.scope or latest.tokens.scope, metadata={**latest.tokens.metadata, **fresh.metadata}
+        )
         for attempt in range(self._save_attempts):
             try:
-                version = await self._store.save(key["tenant"], key["connection"], fresh,
-                                                 expected_version=latest.version)
+                version = await self._store.save(
+                    key["tenant"], key["connection"], fresh, expected_version=latest.version
+                )
                 break
             except Exception as exc:  # noqa: BLE001 - any store failure leaves the new tokens unsaved
                 if _is_conflict(exc):
@@ -264,8 +295,9 @@ class RefreshCoordinator:
                     raise await self._record_lost(key, latest, fp) from None
                 await asyncio.sleep(0.1 * 2**attempt)
         await self._leases.finish(key, rotates=fresh.refresh_token != latest.tokens.refresh_token)
-        logger.info("token refreshed",
-                    extra=log_fields(connection_id=connection_id, owner=self.owner_id, version=version))
+        logger.info(
+            "token refreshed", extra=log_fields(connection_id=connection_id, owner=self.owner_id, version=version)
+        )
         return StoredCredential(fresh, version)
 
     async def _record_lost(self, key: dict[str, str], latest: StoredCredential, fp: str) -> UcfError:
@@ -274,10 +306,23 @@ class RefreshCoordinator:
             return await self._record(key, latest, fp, None)  # no rotation: the old token still works
         return await self._record(key, latest, fp, RefreshFailureReason.RESULT_LOST)
 
-    async def _record(self, key: dict[str, str], latest: StoredCredential, fp: str,
-                      reason: RefreshFailureReason | None, exc: OAuthProviderError | None = None) -> UcfError:
+    async def _record(
+        self,
+        key: dict[str, str],
+        latest: StoredCredential,
+        fp: str,
+        reason: RefreshFailureReason | None,
+        exc: OAuthProviderError | None = None,
+    ) -> UcfError:
         """Store a failure for this credential (permanent when `reason` is given) and return the error."""
-        failure = Failure(latest.version, fp, reason is not None, reason or "transient", datetime.now(UTC),
-                          exc.error if exc else None, exc.error_description if exc else None)
+        failure = Failure(
+            latest.version,
+            fp,
+            reason is not None,
+            reason or "transient",
+            datetime.now(UTC),
+            exc.error if exc else None,
+            exc.error_description if exc else None,
+        )
         await self._leases.fail(key, failure)
         return _failure_error(failure) if reason else (exc or _failure_error(failure))

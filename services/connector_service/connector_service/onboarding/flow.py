@@ -57,9 +57,18 @@ class CallbackInput:
 
 
 class Onboarding:
-    def __init__(self, *, credentials: Credentials, connections: ConnectionStore, sessions: OAuthSessionStore,
-                 settings: ConnectorSettingsStore, oauth_clients: OAuthClients, audit_log: AuditLog,
-                 http: httpx.AsyncClient, public_url: str):
+    def __init__(
+        self,
+        *,
+        credentials: Credentials,
+        connections: ConnectionStore,
+        sessions: OAuthSessionStore,
+        settings: ConnectorSettingsStore,
+        oauth_clients: OAuthClients,
+        audit_log: AuditLog,
+        http: httpx.AsyncClient,
+        public_url: str,
+    ):
         self._credentials = credentials
         self._connections = connections
         self._sessions = sessions
@@ -75,13 +84,22 @@ class Onboarding:
             raise UcfError(ErrorCode.FAILED_PRECONDITION, f"connector {connector_id!r} is disabled for this tenant")
         method = method or spec.auth_mode
         if method not in spec.auth_modes:
-            raise invalid(f"connector {connector_id!r} supports {', '.join(spec.auth_modes)}, not {method!r}",
-                          field="method")
+            raise invalid(
+                f"connector {connector_id!r} supports {', '.join(spec.auth_modes)}, not {method!r}", field="method"
+            )
         return spec, method
 
-    async def connect(self, tenant_id: str, connector_id: str, *, workspace_id: str, method: str,
-                      redirect_uri: str, scopes: list[str], return_url: str
-                      ) -> tuple[str, str, str, Any, list[CredentialFieldSpec]]:
+    async def connect(
+        self,
+        tenant_id: str,
+        connector_id: str,
+        *,
+        workspace_id: str,
+        method: str,
+        redirect_uri: str,
+        scopes: list[str],
+        return_url: str,
+    ) -> tuple[str, str, str, Any, list[CredentialFieldSpec]]:
         """Returns (method, auth_url, state, expires_at, fields)."""
         spec, method = await self._usable(tenant_id, connector_id, method)
         if method != "oauth2":
@@ -95,10 +113,20 @@ class Onboarding:
         chosen = check_scopes(scopes or settings.scopes or spec.default_scopes)
         request = build_authorization_request(endpoints(spec), client, redirect_uri=redirect, scopes=chosen)
         expires_at = self._sessions.expiry()
-        await self._sessions.start(request.state, OAuthSession(
-            tenant_id=tenant_id, connector_id=connector_id, workspace_id=workspace_id, redirect_uri=redirect,
-            scopes=chosen, return_url=return_url, name="", expires_at=expires_at,
-            code_verifier=request.code_verifier))
+        await self._sessions.start(
+            request.state,
+            OAuthSession(
+                tenant_id=tenant_id,
+                connector_id=connector_id,
+                workspace_id=workspace_id,
+                redirect_uri=redirect,
+                scopes=chosen,
+                return_url=return_url,
+                name="",
+                expires_at=expires_at,
+                code_verifier=request.code_verifier,
+            ),
+        )
         log.info("oauth authorization started", extra=log_fields(connector_id=connector_id, pkce=spec.pkce))
         return "oauth2", request.url, request.state, expires_at, []
 
@@ -109,8 +137,9 @@ class Onboarding:
             await self._usable(tenant_id, data.connector_id, "oauth2")
             if not data.state:
                 raise invalid(_BAD_STATE, field="state")
-            session = await self._sessions.take(data.state, tenant_id=tenant_id, connector_id=data.connector_id,
-                                                workspace_id=data.workspace_id)
+            session = await self._sessions.take(
+                data.state, tenant_id=tenant_id, connector_id=data.connector_id, workspace_id=data.workspace_id
+            )
             if session is None:
                 raise invalid(_BAD_STATE, field="state")
             return await self._finish_oauth(session, data)
@@ -124,21 +153,35 @@ class Onboarding:
         try:
             return await self._finish_oauth(session, data)
         except UcfError as err:  # the API-key callers' failures are audited by the auth interceptor
-            await self._audit.record_denial(session.tenant_id, audit.ONBOARDING_FAILED,
-                                            outcome=audit.outcome_of(err.code), actor="oauth-redirect",
-                                            connector_id=session.connector_id, method="CompleteOAuthRedirect",
-                                            code=err.code.wire)
+            await self._audit.record_denial(
+                session.tenant_id,
+                audit.ONBOARDING_FAILED,
+                outcome=audit.outcome_of(err.code),
+                actor="oauth-redirect",
+                connector_id=session.connector_id,
+                method="CompleteOAuthRedirect",
+                code=err.code.wire,
+            )
             raise
 
     async def _finish_oauth(self, session: OAuthSession, data: CallbackInput) -> tuple[dict[str, Any], str]:
         tenant_id, connector_id = session.tenant_id, session.connector_id
         spec = self._credentials.provider(connector_id)
-        query = {k: v for k, v in (("code", data.code), ("iss", data.iss), ("error", data.error),
-                                   ("error_description", data.error_description)) if v}
+        query = {
+            k: v
+            for k, v in (
+                ("code", data.code),
+                ("iss", data.iss),
+                ("error", data.error),
+                ("error_description", data.error_description),
+            )
+            if v
+        }
         code = parse_authorization_response(query, expected_issuer=spec.issuer)
         client = await self._oauth.client(tenant_id, connector_id, spec)
-        tokens = await client.exchange_code(code, redirect_uri=session.redirect_uri,
-                                            code_verifier=session.code_verifier)
+        tokens = await client.exchange_code(
+            code, redirect_uri=session.redirect_uri, code_verifier=session.code_verifier
+        )
         facts = await self._credentials.discover(spec, tokens)
         conn = await self._ensure(tenant_id, connector_id, session.workspace_id, "oauth2", data.name)
         conn = await self._credentials.store_tokens(tenant_id, conn, tokens, facts, default_scopes=session.scopes)
@@ -161,13 +204,19 @@ class Onboarding:
             conn = await self._connections.update(tenant_id, conn["_id"], last_validated_at=wire.now())
         return conn
 
-    async def _ensure(self, tenant_id: str, connector_id: str, workspace_id: str, mode: str,
-                      name: str) -> dict[str, Any]:
-        conn, created = await self._connections.ensure(tenant_id, connector_id, workspace_id, auth_mode=mode,
-                                                       name=name)
+    async def _ensure(
+        self, tenant_id: str, connector_id: str, workspace_id: str, mode: str, name: str
+    ) -> dict[str, Any]:
+        conn, created = await self._connections.ensure(tenant_id, connector_id, workspace_id, auth_mode=mode, name=name)
         if created:
-            await self._audit.record(tenant_id, audit.CONNECTION_CREATED, "success", connection_id=conn["_id"],
-                                     connector_id=connector_id, workspace_id=workspace_id)
+            await self._audit.record(
+                tenant_id,
+                audit.CONNECTION_CREATED,
+                "success",
+                connection_id=conn["_id"],
+                connector_id=connector_id,
+                workspace_id=workspace_id,
+            )
         elif conn.get("auth_mode") != mode:
             conn = await self._connections.update(tenant_id, conn["_id"], auth_mode=mode)
         return conn
@@ -200,6 +249,7 @@ def base_url(name: str, value: Any) -> str:
     """An http(s) URL naming a host (`destinations.http_url`), without query, fragment or trailing slash."""
     parts = destinations.http_url(value, name)
     if parts.query or parts.fragment:
-        raise invalid(f"{name} must be an http(s) URL such as https://example.atlassian.net, without ? or #",
-                      field=name)
+        raise invalid(
+            f"{name} must be an http(s) URL such as https://example.atlassian.net, without ? or #", field=name
+        )
     return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))

@@ -24,8 +24,9 @@ ContextFactory = Callable[[str, str, str], Awaitable[ConnectorContext]]
 
 
 class Prober:
-    def __init__(self, registry: ConnectorRegistry, contexts: ContextFactory, catalog: Catalog,
-                 http: httpx.AsyncClient):
+    def __init__(
+        self, registry: ConnectorRegistry, contexts: ContextFactory, catalog: Catalog, http: httpx.AsyncClient
+    ):
         self._registry = registry
         self._contexts = contexts
         self._catalog = catalog
@@ -37,23 +38,30 @@ class Prober:
         if spec is None:
             raise UcfError(ErrorCode.NOT_FOUND, f"connector {connector_id!r} not found")
         if connector_id not in self._registry:
-            raise UcfError(ErrorCode.FAILED_PRECONDITION,
-                           f"{connector_id} has no resource implementation to probe; "
-                           "its credentials can still be validated")
+            raise UcfError(
+                ErrorCode.FAILED_PRECONDITION,
+                f"{connector_id} has no resource implementation to probe; its credentials can still be validated",
+            )
         if request.connection_id:
             ctx = await self._contexts(tenant_id, request.connection_id, connector_id)
         elif request.HasField("config") and "credentials" in spec.auth_modes:
             config = json_format.MessageToDict(request.config)
-            ctx = ConnectorContext(connector_id=connector_id, credential=config, http=self._http,
-                                   base_url=spec.base_url or "", tenant_id=tenant_id)
+            ctx = ConnectorContext(
+                connector_id=connector_id,
+                credential=config,
+                http=self._http,
+                base_url=spec.base_url or "",
+                tenant_id=tenant_id,
+            )
         else:
             raise invalid("connectionId is required to probe this connector", field="connectionId")
         result = await self._registry.get(connector_id).probe(ctx)
         instance = dict(result.instance)
         if result.scopes:
             instance.setdefault("scopes", list(result.scopes))
-        response = connectors_pb2.ProbeConnectorResponse(connector_id=connector_id,
-                                                         capabilities=list(result.capabilities))
+        response = connectors_pb2.ProbeConnectorResponse(
+            connector_id=connector_id, capabilities=list(result.capabilities)
+        )
         response.instance.update(_json_safe(instance))
         return response
 

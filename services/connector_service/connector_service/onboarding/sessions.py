@@ -62,19 +62,21 @@ class OAuthSessionStore:
         await self._col.create_index("expires_at", expireAfterSeconds=0)
 
     async def start(self, state: str, session: OAuthSession) -> None:
-        await self._col.insert_one({
-            "_id": _state_id(state),
-            "tenant_id": session.tenant_id,
-            "connector_id": session.connector_id,
-            "workspace_id": session.workspace_id,
-            "redirect_uri": session.redirect_uri,
-            "scopes": session.scopes,
-            "return_url": session.return_url,
-            "name": session.name,
-            "verifier_sealed": seal(state, session.code_verifier) if session.code_verifier else None,
-            "expires_at": session.expires_at,
-            "created_at": wire.now(),
-        })
+        await self._col.insert_one(
+            {
+                "_id": _state_id(state),
+                "tenant_id": session.tenant_id,
+                "connector_id": session.connector_id,
+                "workspace_id": session.workspace_id,
+                "redirect_uri": session.redirect_uri,
+                "scopes": session.scopes,
+                "return_url": session.return_url,
+                "name": session.name,
+                "verifier_sealed": seal(state, session.code_verifier) if session.code_verifier else None,
+                "expires_at": session.expires_at,
+                "created_at": wire.now(),
+            }
+        )
 
     async def take(self, state: str, **binding: str) -> OAuthSession | None:
         """Consumes the unexpired session for `state` that matches `binding`
@@ -87,9 +89,14 @@ class OAuthSessionStore:
             return None
         sealed = doc.get("verifier_sealed")
         return OAuthSession(
-            tenant_id=doc["tenant_id"], connector_id=doc["connector_id"], workspace_id=doc["workspace_id"],
-            redirect_uri=doc["redirect_uri"], scopes=list(doc.get("scopes", [])), return_url=doc.get("return_url", ""),
-            name=doc.get("name", ""), expires_at=wire.as_utc(doc["expires_at"]),
+            tenant_id=doc["tenant_id"],
+            connector_id=doc["connector_id"],
+            workspace_id=doc["workspace_id"],
+            redirect_uri=doc["redirect_uri"],
+            scopes=list(doc.get("scopes", [])),
+            return_url=doc.get("return_url", ""),
+            name=doc.get("name", ""),
+            expires_at=wire.as_utc(doc["expires_at"]),
             code_verifier=unseal(state, sealed) if sealed else None,
         )
 

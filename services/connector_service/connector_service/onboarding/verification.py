@@ -67,8 +67,9 @@ def template_values(kind: str, payload: dict[str, Any], metadata: dict[str, Any]
     return values
 
 
-async def verify(provider: ProviderSpec, kind: str, payload: dict[str, Any], metadata: dict[str, Any],
-                 http: httpx.AsyncClient) -> Verdict:
+async def verify(
+    provider: ProviderSpec, kind: str, payload: dict[str, Any], metadata: dict[str, Any], http: httpx.AsyncClient
+) -> Verdict:
     spec = provider.verification_for(kind)
     if spec is None:
         return Verdict(True, "the provider offers no way to verify credentials", checked=False)
@@ -82,8 +83,12 @@ async def _verify_http(spec: VerificationSpec, values: dict[str, Any], http: htt
         url = fill(spec.url or "", values)
         headers = {name: fill(value, values) for name, value in spec.headers.items()}
         if spec.basic_auth:
-            headers["Authorization"] = "Basic " + base64.b64encode(
-                f"{fill(spec.basic_auth.username, values)}:{fill(spec.basic_auth.password, values)}".encode()).decode()
+            headers["Authorization"] = (
+                "Basic "
+                + base64.b64encode(
+                    f"{fill(spec.basic_auth.username, values)}:{fill(spec.basic_auth.password, values)}".encode()
+                ).decode()
+            )
     except KeyError as missing:
         return Verdict(False, f"the credential lacks {missing.args[0]!r} needed to verify it")
     field = _chosen_by(spec.url or "")
@@ -101,8 +106,11 @@ async def _verify_http(spec: VerificationSpec, values: dict[str, Any], http: htt
         return Verdict(True, "the provider accepted the credential")
     if response.status_code in (401, 403):
         return Verdict(False, f"the provider rejected the credential (HTTP {response.status_code})")
-    raise UcfError(ErrorCode.UPSTREAM_ERROR, f"the provider answered HTTP {response.status_code} to verification",
-                   {"providerStatus": response.status_code})
+    raise UcfError(
+        ErrorCode.UPSTREAM_ERROR,
+        f"the provider answered HTTP {response.status_code} to verification",
+        {"providerStatus": response.status_code},
+    )
 
 
 def _chosen_by(template: str) -> str:
@@ -115,17 +123,23 @@ def postgres_conninfo(fields: dict[str, Any]) -> dict[str, Any]:
     """psycopg connection keywords from the credentials form."""
     missing = [name for name in ("host", "database", "user") if not fields.get(name)]
     if missing:
-        raise UcfError(ErrorCode.INVALID_REQUEST, f"missing credential fields: {', '.join(missing)}",
-                       {"fields": missing})
+        raise UcfError(
+            ErrorCode.INVALID_REQUEST, f"missing credential fields: {', '.join(missing)}", {"fields": missing}
+        )
     try:
         port = int(fields.get("port") or 5432)
     except (TypeError, ValueError):
         raise UcfError(ErrorCode.INVALID_REQUEST, "port must be a number", {"field": "port"}) from None
     if not 0 < port <= 65535:
         raise UcfError(ErrorCode.INVALID_REQUEST, "port must be a number from 1 to 65535", {"field": "port"})
-    params = {"host": str(fields["host"]).strip(), "port": port, "dbname": str(fields["database"]),
-              "user": str(fields["user"]), "password": str(fields.get("password") or ""),
-              "connect_timeout": _PG_TIMEOUT_SECONDS}
+    params = {
+        "host": str(fields["host"]).strip(),
+        "port": port,
+        "dbname": str(fields["database"]),
+        "user": str(fields["user"]),
+        "password": str(fields.get("password") or ""),
+        "connect_timeout": _PG_TIMEOUT_SECONDS,
+    }
     if fields.get("sslmode"):
         params["sslmode"] = str(fields["sslmode"])
     return params

@@ -1,2 +1,1 @@
-"""What every part stands on: the egress guard (`egress`), ids, page cursors and proto conversion (`wire`).
-"""
+"""What every part stands on: the egress guard (`egress`), ids, page cursors and proto conversion (`wire`)."""

@@ -46,7 +46,7 @@ def http_url(value: Any, field: str) -> SplitResult:
         parts = urlsplit(text)
     except ValueError:
         raise invalid(example, field=field) from None
-    if parts.scheme.lower() not in ("http", "https") or not text[len(parts.scheme) + 1:].startswith("//"):
+    if parts.scheme.lower() not in ("http", "https") or not text[len(parts.scheme) + 1 :].startswith("//"):
         raise invalid(example, field=field)
     if "@" in parts.netloc:
         raise invalid(f"{field} must not contain a user name or password", field=field)
@@ -88,10 +88,10 @@ def _split_netloc(netloc: str, field: str) -> tuple[str, str | None]:
         if end < 0:
             raise invalid(f"{field} has an unclosed [IPv6] host", field=field)
         _check_ipv6(netloc[1:end], field)
-        rest = netloc[end + 1:]
+        rest = netloc[end + 1 :]
         if rest and not rest.startswith(":"):
             raise invalid(f"{field} has text after its [IPv6] host", field=field)
-        return netloc[:end + 1], rest[1:] if rest else None
+        return netloc[: end + 1], rest[1:] if rest else None
     name, colon, port = netloc.partition(":")
     return name, port if colon else None
 
@@ -102,8 +102,9 @@ def _check_ipv6(text: str, field: str) -> None:
             raise ValueError
         ipaddress.IPv6Address(text)
     except ValueError:
-        raise invalid(f"{field} has an IPv6 address that is not valid (zone ids are not accepted)",
-                      field=field) from None
+        raise invalid(
+            f"{field} has an IPv6 address that is not valid (zone ids are not accepted)", field=field
+        ) from None
 
 
 def _check_host(name: str, field: str) -> None:

@@ -59,8 +59,9 @@ class EgressRefused(httpcore.ConnectError):
     Its text is safe to show a tenant: it names no host and no address."""
 
     def __init__(self) -> None:
-        super().__init__(f"{NOT_ALLOWED}: only public internet hosts can be reached (operators can allow "
-                         f"networks with {SETTING})")
+        super().__init__(
+            f"{NOT_ALLOWED}: only public internet hosts can be reached (operators can allow networks with {SETTING})"
+        )
 
 
 _GLOBAL_UNICAST_V6 = ipaddress.IPv6Network("2000::/3")
@@ -90,8 +91,9 @@ def embedded_ipv4(ip: ipaddress.IPv6Address) -> tuple[ipaddress.IPv4Address, ...
 
 class EgressPolicy:
     def __init__(self, allowed_networks: Iterable[str] = ()):
-        self.allowed: tuple[Network, ...] = tuple(ipaddress.ip_network(n.strip(), strict=False)
-                                                  for n in allowed_networks if n.strip())
+        self.allowed: tuple[Network, ...] = tuple(
+            ipaddress.ip_network(n.strip(), strict=False) for n in allowed_networks if n.strip()
+        )
 
     @classmethod
     def from_setting(cls, value: str) -> EgressPolicy:
@@ -128,8 +130,9 @@ class EgressPolicy:
             addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
         refused = [address for address in addresses if not self.permits(address)]
         if refused:
-            log.warning("egress refused: %s resolves to %s; not permitted: %s", host, ", ".join(addresses),
-                        ", ".join(refused))
+            log.warning(
+                "egress refused: %s resolves to %s; not permitted: %s", host, ", ".join(addresses), ", ".join(refused)
+            )
             raise EgressRefused()
         if not addresses:
             raise httpcore.ConnectError(f"could not resolve {host}")
@@ -198,22 +201,29 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         self.policy = policy
         self._inner = inner or httpcore.AnyIOBackend()
 
-    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                          local_address: str | None = None,
-                          socket_options: Iterable[typing.Any] | None = None) -> httpcore.AsyncNetworkStream:
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[typing.Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
         addresses = await self.policy.resolve(host, port)
         failure: Exception | None = None
         for address in addresses:
             try:
-                return await self._inner.connect_tcp(address, port, timeout=timeout, local_address=local_address,
-                                                     socket_options=socket_options)
+                return await self._inner.connect_tcp(
+                    address, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+                )
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as err:
                 failure = err
         assert failure is not None
         raise failure
 
-    async def connect_unix_socket(self, path: str, timeout: float | None = None,
-                                  socket_options: Iterable[typing.Any] | None = None) -> httpcore.AsyncNetworkStream:
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[typing.Any] | None = None
+    ) -> httpcore.AsyncNetworkStream:
         log.warning("egress refused: %s is a local socket", path)
         raise EgressRefused()
 

@@ -104,8 +104,7 @@ def decode_cursor(cursor: str) -> str | None:
     if not cursor:
         return None
     try:
-        decoded = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode() \
-            if _CURSOR.match(cursor) else ""
+        decoded = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode() if _CURSOR.match(cursor) else ""
     except (binascii.Error, UnicodeDecodeError, ValueError):
         decoded = ""
     if not _ID.match(decoded):
@@ -113,8 +112,9 @@ def decode_cursor(cursor: str) -> str | None:
     return decoded
 
 
-async def find_page(collection: Any, query: dict[str, Any], cursor: str, limit: int, *, newest_first: bool = False
-                    ) -> tuple[list[dict[str, Any]], str]:
+async def find_page(
+    collection: Any, query: dict[str, Any], cursor: str, limit: int, *, newest_first: bool = False
+) -> tuple[list[dict[str, Any]], str]:
     """One page of `query` in `_id` (creation) order and the cursor of the next page ('' at the end).
 
     `query` must already carry the tenant scope; the cursor only narrows it by `_id`.

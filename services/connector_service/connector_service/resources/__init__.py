@@ -1,2 +1,1 @@
-"""ResourceService (`servicer`) and the `ConnectorContext` provider it reads through (`contexts`).
-"""
+"""ResourceService (`servicer`) and the `ConnectorContext` provider it reads through (`contexts`)."""

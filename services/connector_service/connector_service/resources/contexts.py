@@ -20,8 +20,9 @@ from connector_service.onboarding.verification import fill
 
 
 class ConnectorContexts:
-    def __init__(self, credentials: Credentials, catalog: Catalog, settings: ConnectorSettingsStore,
-                 http: httpx.AsyncClient):
+    def __init__(
+        self, credentials: Credentials, catalog: Catalog, settings: ConnectorSettingsStore, http: httpx.AsyncClient
+    ):
         self._credentials = credentials
         self._catalog = catalog
         self._settings = settings
@@ -41,7 +42,14 @@ class ConnectorContexts:
             await self._credentials.mark_invalid(tenant_id, connection_id, "the provider rejected the credential")
 
         return ConnectorContext(
-            connector_id=connector_id, credential=credential, http=self._http, base_url=base_url,
-            metadata=metadata, user_metadata=dict(conn.get("metadata") or {}),
-            extra_details=settings.extra_details, tenant_id=tenant_id,
-            connection_id=connection_id, on_unauthorized=on_unauthorized)
+            connector_id=connector_id,
+            credential=credential,
+            http=self._http,
+            base_url=base_url,
+            metadata=metadata,
+            user_metadata=dict(conn.get("metadata") or {}),
+            extra_details=settings.extra_details,
+            tenant_id=tenant_id,
+            connection_id=connection_id,
+            on_unauthorized=on_unauthorized,
+        )

@@ -58,8 +58,9 @@ def _required(**values: str) -> None:
 
 
 class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
-    def __init__(self, registry: ConnectorRegistry, context_factory: ContextFactory,
-                 principal_getter: Callable[[], Any]):
+    def __init__(
+        self, registry: ConnectorRegistry, context_factory: ContextFactory, principal_getter: Callable[[], Any]
+    ):
         self._registry = registry
         self._context_factory = context_factory
         self._principal = principal_getter
@@ -77,18 +78,21 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
     async def ListContainers(self, request: resources_pb2.ListContainersRequest, context: grpc.aio.ServicerContext):
         limit = page_limit(request.limit)
         connector, ctx = await self._open(request, Capability.CONTAINERS)
-        page = await connector.list_containers(ctx, cursor=request.cursor or None, limit=limit,
-                                               parent_id=request.parent_id or None)
-        return resources_pb2.ListContainersResponse(items=[container_to_proto(c) for c in page.items],
-                                                    next=page.next or "")
+        page = await connector.list_containers(
+            ctx, cursor=request.cursor or None, limit=limit, parent_id=request.parent_id or None
+        )
+        return resources_pb2.ListContainersResponse(
+            items=[container_to_proto(c) for c in page.items], next=page.next or ""
+        )
 
     async def ListItems(self, request: resources_pb2.ListItemsRequest, context: grpc.aio.ServicerContext):
         limit = page_limit(request.limit)
         _required(containerId=request.container_id)
         since = request.updated_since.ToDatetime(dt.UTC) if request.HasField("updated_since") else None
         connector, ctx = await self._open(request, Capability.ITEMS)
-        page = await connector.list_items(ctx, request.container_id, updated_since=since,
-                                          cursor=request.cursor or None, limit=limit)
+        page = await connector.list_items(
+            ctx, request.container_id, updated_since=since, cursor=request.cursor or None, limit=limit
+        )
         response = resources_pb2.ListItemsResponse(next=page.next or "")
         add = response.items.add
         for item in page.items:  # filled in place: no intermediate message per item to copy
@@ -105,8 +109,9 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
         limit = page_limit(request.limit)
         _required(itemId=request.item_id)
         connector, ctx = await self._open(request, Capability.COMMENTS)
-        page = await connector.list_comments(ctx, request.container_id, request.item_id,
-                                             cursor=request.cursor or None, limit=limit)
+        page = await connector.list_comments(
+            ctx, request.container_id, request.item_id, cursor=request.cursor or None, limit=limit
+        )
         return resources_pb2.ListCommentsResponse(items=[comment_to_proto(c) for c in page.items], next=page.next or "")
 
     async def CreateItem(self, request: resources_pb2.CreateItemRequest, context: grpc.aio.ServicerContext):
@@ -123,6 +128,7 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
     async def CreateComment(self, request: resources_pb2.CreateCommentRequest, context: grpc.aio.ServicerContext):
         _required(itemId=request.item_id)
         connector, ctx = await self._open(request, Capability.CREATE_COMMENT)
-        comment = await connector.create_comment(ctx, request.container_id, request.item_id,
-                                                 Body(request.body.text, request.body.format or "plain"))
+        comment = await connector.create_comment(
+            ctx, request.container_id, request.item_id, Body(request.body.text, request.body.format or "plain")
+        )
         return resources_pb2.CreateCommentResponse(comment=comment_to_proto(comment))

@@ -1,2 +1,1 @@
-"""The vault as this service sees it: the gRPC client (`client`) and the secret kinds (`kinds`).
-"""
+"""The vault as this service sees it: the gRPC client (`client`) and the secret kinds (`kinds`)."""

@@ -104,8 +104,11 @@ def map_vault_error(err: grpc.RpcError) -> UcfError:
     if status == grpc.StatusCode.DATA_LOSS:
         return UcfError(ErrorCode.INTERNAL, "stored credential failed its integrity check")
     if status in _MISCONFIGURED:
-        log.error("the vault refused this service's credential (%s); check VAULT_CLIENT_TOKEN or the client "
-                  "certificate and VAULT_ALLOWED_CLIENTS", status.name)
+        log.error(
+            "the vault refused this service's credential (%s); check VAULT_CLIENT_TOKEN or the client "
+            "certificate and VAULT_ALLOWED_CLIENTS",
+            status.name,
+        )
         return UcfError(ErrorCode.INTERNAL, "the connector service is not configured to use the vault")
     if status in _PASSED_THROUGH:
         remote = UcfError.from_rpc_error(err)
@@ -129,28 +132,42 @@ def _time(message: Any, name: str) -> datetime | None:
 
 
 def _metadata(meta: vault_pb2.SecretMetadata) -> SecretMetadata:
-    return SecretMetadata(meta.ref.tenant_id, meta.ref.owner_id, meta.ref.kind, meta.version, meta.key_id,
-                          _time(meta, "created_at"), _time(meta, "updated_at"), _time(meta, "expires_at"))
+    return SecretMetadata(
+        meta.ref.tenant_id,
+        meta.ref.owner_id,
+        meta.ref.kind,
+        meta.version,
+        meta.key_id,
+        _time(meta, "created_at"),
+        _time(meta, "updated_at"),
+        _time(meta, "expires_at"),
+    )
 
 
-def channel_for(address: str, *, ca_file: Path | None = None, cert_file: Path | None = None,
-                key_file: Path | None = None, server_name: str | None = None) -> grpc.aio.Channel:
+def channel_for(
+    address: str,
+    *,
+    ca_file: Path | None = None,
+    cert_file: Path | None = None,
+    key_file: Path | None = None,
+    server_name: str | None = None,
+) -> grpc.aio.Channel:
     """A channel to the vault: mutual TLS when a CA is given (with the client certificate), plaintext otherwise."""
     options: list[tuple[str, int | str]] = list(CHANNEL_OPTIONS)
     if ca_file is None:
         return grpc.aio.insecure_channel(address, options=options)
     credentials = grpc.ssl_channel_credentials(
-        ca_file.read_bytes(),
-        key_file.read_bytes() if key_file else None,
-        cert_file.read_bytes() if cert_file else None)
+        ca_file.read_bytes(), key_file.read_bytes() if key_file else None, cert_file.read_bytes() if cert_file else None
+    )
     if server_name:
         options.append(("grpc.ssl_target_name_override", server_name))
     return grpc.aio.secure_channel(address, credentials, options=options)
 
 
 class VaultClient:
-    def __init__(self, channel: grpc.aio.Channel, *, token: str | None = None, timeout: float = 5.0,
-                 owns_channel: bool = False):
+    def __init__(
+        self, channel: grpc.aio.Channel, *, token: str | None = None, timeout: float = 5.0, owns_channel: bool = False
+    ):
         self._channel = channel
         self._stub = vault_pb2_grpc.VaultServiceStub(channel)
         self._health = health_pb2_grpc.HealthStub(channel)
@@ -159,21 +176,33 @@ class VaultClient:
         self._owns_channel = owns_channel
 
     @classmethod
-    def connect(cls, address: str, *, token: str | None = None, ca_file: Path | None = None,
-                cert_file: Path | None = None, key_file: Path | None = None, server_name: str | None = None,
-                timeout: float = 5.0) -> VaultClient:
+    def connect(
+        cls,
+        address: str,
+        *,
+        token: str | None = None,
+        ca_file: Path | None = None,
+        cert_file: Path | None = None,
+        key_file: Path | None = None,
+        server_name: str | None = None,
+        timeout: float = 5.0,
+    ) -> VaultClient:
         """Builds the channel too (call inside the running loop); `close()` closes it."""
-        channel = channel_for(address, ca_file=ca_file, cert_file=cert_file, key_file=key_file,
-                              server_name=server_name)
+        channel = channel_for(address, ca_file=ca_file, cert_file=cert_file, key_file=key_file, server_name=server_name)
         return cls(channel, token=None if ca_file else token, timeout=timeout, owns_channel=True)
 
     @classmethod
     def from_settings(cls, settings: Any) -> VaultClient:
         """From the connector service's settings (VAULT_ADDRESS, VAULT_CLIENT_TOKEN(_FILE), VAULT_CA_FILE, ...)."""
-        return cls.connect(settings.vault_address, token=settings.resolved_vault_token(),
-                           ca_file=settings.vault_ca_file, cert_file=settings.vault_client_cert_file,
-                           key_file=settings.vault_client_key_file, server_name=settings.vault_tls_server_name,
-                           timeout=settings.vault_timeout_seconds)
+        return cls.connect(
+            settings.vault_address,
+            token=settings.resolved_vault_token(),
+            ca_file=settings.vault_ca_file,
+            cert_file=settings.vault_client_cert_file,
+            key_file=settings.vault_client_key_file,
+            server_name=settings.vault_tls_server_name,
+            timeout=settings.vault_timeout_seconds,
+        )
 
     async def close(self) -> None:
         if self._owns_channel:
@@ -181,16 +210,24 @@ class VaultClient:
 
     async def _call(self, method: Any, request: Any) -> Any:
         try:
-            return await method(request, metadata=outgoing_metadata(*self._auth), timeout=self._timeout,
-                                wait_for_ready=True)
+            return await method(
+                request, metadata=outgoing_metadata(*self._auth), timeout=self._timeout, wait_for_ready=True
+            )
         except grpc.RpcError as err:
             raise map_vault_error(err) from None
 
-    async def put(self, tenant_id: str, owner_id: str, kind: int, payload: dict[str, Any], *,
-                  expires_at: datetime | None = None, expected_version: int | None = None) -> SecretMetadata:
+    async def put(
+        self,
+        tenant_id: str,
+        owner_id: str,
+        kind: int,
+        payload: dict[str, Any],
+        *,
+        expires_at: datetime | None = None,
+        expected_version: int | None = None,
+    ) -> SecretMetadata:
         """Creates or replaces; with `expected_version` (0 = must not exist) a lost race is `conflict`."""
-        request = vault_pb2.PutSecretRequest(ref=vault_pb2.SecretRef(tenant_id=tenant_id, owner_id=owner_id,
-                                                                     kind=kind))
+        request = vault_pb2.PutSecretRequest(ref=vault_pb2.SecretRef(tenant_id=tenant_id, owner_id=owner_id, kind=kind))
         try:
             request.payload.CopyFrom(json_format.ParseDict(payload, struct_pb2.Struct()))
         except (json_format.ParseError, TypeError, ValueError, AttributeError):
@@ -203,19 +240,26 @@ class VaultClient:
         return _metadata(reply.metadata)
 
     async def get(self, tenant_id: str, owner_id: str, kind: int) -> Secret:
-        reply = await self._call(self._stub.GetSecret, vault_pb2.GetSecretRequest(
-            ref=vault_pb2.SecretRef(tenant_id=tenant_id, owner_id=owner_id, kind=kind)))
+        reply = await self._call(
+            self._stub.GetSecret,
+            vault_pb2.GetSecretRequest(ref=vault_pb2.SecretRef(tenant_id=tenant_id, owner_id=owner_id, kind=kind)),
+        )
         return Secret(_whole_numbers(json_format.MessageToDict(reply.payload)), _metadata(reply.metadata))
 
     async def get_metadata(self, tenant_id: str, owner_id: str, kind: int) -> SecretMetadata:
-        reply = await self._call(self._stub.GetSecretMetadata, vault_pb2.GetSecretMetadataRequest(
-            ref=vault_pb2.SecretRef(tenant_id=tenant_id, owner_id=owner_id, kind=kind)))
+        reply = await self._call(
+            self._stub.GetSecretMetadata,
+            vault_pb2.GetSecretMetadataRequest(
+                ref=vault_pb2.SecretRef(tenant_id=tenant_id, owner_id=owner_id, kind=kind)
+            ),
+        )
         return _metadata(reply.metadata)
 
     async def delete(self, tenant_id: str, owner_id: str, kind: int, *, expected_version: int | None = None) -> int:
         """Deletes and returns the deleted version; `not_found` when there was none."""
-        request = vault_pb2.DeleteSecretRequest(ref=vault_pb2.SecretRef(tenant_id=tenant_id, owner_id=owner_id,
-                                                                        kind=kind))
+        request = vault_pb2.DeleteSecretRequest(
+            ref=vault_pb2.SecretRef(tenant_id=tenant_id, owner_id=owner_id, kind=kind)
+        )
         if expected_version is not None:
             request.expected_version = expected_version
         return (await self._call(self._stub.DeleteSecret, request)).version
@@ -223,8 +267,9 @@ class VaultClient:
     async def check_health(self) -> bool:
         """True when the vault's own health service reports SERVING (no credential needed)."""
         try:
-            reply = await self._health.Check(health_pb2.HealthCheckRequest(service=""),
-                                             metadata=outgoing_metadata(), timeout=self._timeout)
+            reply = await self._health.Check(
+                health_pb2.HealthCheckRequest(service=""), metadata=outgoing_metadata(), timeout=self._timeout
+            )
         except grpc.RpcError:
             return False
         return reply.status == health_pb2.HealthCheckResponse.SERVING

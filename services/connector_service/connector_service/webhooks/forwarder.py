@@ -31,8 +31,16 @@ _CLAIM_LEASE = timedelta(seconds=60)
 
 
 class Forwarder:
-    def __init__(self, store: WebhookStore, vault: Any, http: httpx.AsyncClient, *, attempts: int,
-                 base_delay: float, poll_seconds: float):
+    def __init__(
+        self,
+        store: WebhookStore,
+        vault: Any,
+        http: httpx.AsyncClient,
+        *,
+        attempts: int,
+        base_delay: float,
+        poll_seconds: float,
+    ):
         self._store, self._vault, self._http = store, vault, http
         self._attempts, self._base, self._poll = attempts, base_delay, poll_seconds
         self._worker = f"{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -88,5 +96,7 @@ class Forwarder:
         attempt = forward["attempts"] + 1
         retry_at = wire.now() + timedelta(seconds=self._base * 2 ** (attempt - 1)) if attempt < self._attempts else None
         await self._store.forward_failed(delivery, self._worker, error, retry_at)
-        log.info("webhook forward failed", extra=log_fields(delivery_id=delivery["_id"], attempt=attempt,
-                                                             dead=retry_at is None, error=error))
+        log.info(
+            "webhook forward failed",
+            extra=log_fields(delivery_id=delivery["_id"], attempt=attempt, dead=retry_at is None, error=error),
+        )

@@ -65,8 +65,11 @@ def event_time(headers: Mapping[str, str], payload: Any) -> dt.datetime | None:
         return dt.datetime.fromtimestamp(millis / 1000, dt.UTC)
     if payload.get("action") == "deleted":
         return None
-    times = [parse_time((payload.get(name) or {}).get("updated_at")) for name in _EVENT_OBJECTS
-             if isinstance(payload.get(name), dict)]
+    times = [
+        parse_time((payload.get(name) or {}).get("updated_at"))
+        for name in _EVENT_OBJECTS
+        if isinstance(payload.get(name), dict)
+    ]
     return max((t for t in times if t is not None), default=None)
 
 
@@ -75,8 +78,17 @@ def affected_streams(event: WebhookEvent) -> list[str]:
 
 
 class Receiver:
-    def __init__(self, store: WebhookStore, vault: Any, registry: ConnectorRegistry, trigger: SyncTrigger,
-                 *, tolerance: dt.timedelta, on_forward: Callable[[], None], client_secret: ClientSecret | None = None):
+    def __init__(
+        self,
+        store: WebhookStore,
+        vault: Any,
+        registry: ConnectorRegistry,
+        trigger: SyncTrigger,
+        *,
+        tolerance: dt.timedelta,
+        on_forward: Callable[[], None],
+        client_secret: ClientSecret | None = None,
+    ):
         self._store, self._vault, self._registry = store, vault, registry
         self._trigger, self._tolerance, self._on_forward = trigger, tolerance, on_forward
         self._client_secret = client_secret
@@ -101,12 +113,19 @@ class Receiver:
         delivery_id = event.delivery_id or hashlib.sha256(body).hexdigest()
         forward = None
         if hook.get("callback_url"):
-            forward = {"status": PENDING, "attempts": 0, "next_at": wire.now(), "callback_url": hook["callback_url"],
-                       "body": json.dumps(self._forwarded(hook, event, delivery_id), separators=(",", ":"))}
+            forward = {
+                "status": PENDING,
+                "attempts": 0,
+                "next_at": wire.now(),
+                "callback_url": hook["callback_url"],
+                "body": json.dumps(self._forwarded(hook, event, delivery_id), separators=(",", ":")),
+            }
         digest = hashlib.sha256(hook["_id"].encode() + b"\0" + body).hexdigest()
         if not await self._store.claim_body(hook, digest, wire.now() + 2 * self._tolerance):
-            log.info("webhook body replayed under another delivery id",
-                     extra=log_fields(webhook_id=hook["_id"], delivery_id=delivery_id))
+            log.info(
+                "webhook body replayed under another delivery id",
+                extra=log_fields(webhook_id=hook["_id"], delivery_id=delivery_id),
+            )
             return delivery_id, False
         try:
             recorded = await self._store.record_delivery(hook, delivery_id, event.kind, forward)
@@ -118,8 +137,13 @@ class Receiver:
         fields = log_fields(webhook_id=hook["_id"], delivery_id=delivery_id, kind=event.kind)
         containers = [event.container_id or hook.get("container_id") or ""]
         try:
-            await self._trigger(hook["tenant_id"], hook["connector_id"], hook["connection_id"],
-                                [c for c in containers if c], affected_streams(event))
+            await self._trigger(
+                hook["tenant_id"],
+                hook["connector_id"],
+                hook["connection_id"],
+                [c for c in containers if c],
+                affected_streams(event),
+            )
         except UcfError as err:
             log.warning("webhook delivery could not trigger a sync", extra={**fields, "error": err.code.wire})
         if forward is not None:
@@ -142,13 +166,25 @@ class Receiver:
     def _check_fresh(self, headers: Mapping[str, str], payload: Any) -> None:
         moment = event_time(headers, payload)
         if moment is not None and abs(wire.now() - moment) > self._tolerance:
-            raise UcfError(ErrorCode.INVALID_REQUEST, "webhook delivery is stale",
-                           {"toleranceSeconds": int(self._tolerance.total_seconds())})
+            raise UcfError(
+                ErrorCode.INVALID_REQUEST,
+                "webhook delivery is stale",
+                {"toleranceSeconds": int(self._tolerance.total_seconds())},
+            )
 
     @staticmethod
     def _forwarded(hook: dict[str, Any], event: WebhookEvent, delivery_id: str) -> dict[str, Any]:
         """The event as the tenant receives it (Standard Webhooks' `type`/`timestamp`/`data`)."""
-        return {"type": event.kind, "timestamp": wire.now().isoformat(),
-                "data": {"webhookId": hook["_id"], "connectorId": hook["connector_id"],
-                         "connectionId": hook["connection_id"], "deliveryId": delivery_id,
-                         "containerId": event.container_id, "itemId": event.item_id, "payload": dict(event.payload)}}
+        return {
+            "type": event.kind,
+            "timestamp": wire.now().isoformat(),
+            "data": {
+                "webhookId": hook["_id"],
+                "connectorId": hook["connector_id"],
+                "connectionId": hook["connection_id"],
+                "deliveryId": delivery_id,
+                "containerId": event.container_id,
+                "itemId": event.item_id,
+                "payload": dict(event.payload),
+            },
+        }

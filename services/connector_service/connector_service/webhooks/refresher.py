@@ -34,8 +34,15 @@ RETRY = timedelta(minutes=30)
 
 
 class WebhookRefresher:
-    def __init__(self, store: WebhookStore, registry: ConnectorRegistry, contexts: ConnectorContexts, *,
-                 interval: float, margin: timedelta = MARGIN):
+    def __init__(
+        self,
+        store: WebhookStore,
+        registry: ConnectorRegistry,
+        contexts: ConnectorContexts,
+        *,
+        interval: float,
+        margin: timedelta = MARGIN,
+    ):
         self._store, self._registry, self._contexts = store, registry, contexts
         self._interval, self._margin = interval, margin
         self._task: asyncio.Task[None] | None = None

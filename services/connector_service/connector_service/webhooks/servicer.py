@@ -63,9 +63,19 @@ async def _check_egress(callback_url: str) -> None:
 
 
 class WebhookServicer(webhooks_pb2_grpc.WebhookServiceServicer):
-    def __init__(self, *, store: WebhookStore, receiver: Receiver, connections: ConnectionStore,
-                 registry: ConnectorRegistry, contexts: ConnectorContexts, vault: Any, audit_log: AuditLog,
-                 public_url: str, principal: Callable[[], Any]):
+    def __init__(
+        self,
+        *,
+        store: WebhookStore,
+        receiver: Receiver,
+        connections: ConnectionStore,
+        registry: ConnectorRegistry,
+        contexts: ConnectorContexts,
+        vault: Any,
+        audit_log: AuditLog,
+        public_url: str,
+        principal: Callable[[], Any],
+    ):
         self._store, self._receiver, self._connections = store, receiver, connections
         self._registry, self._contexts, self._vault, self._audit = registry, contexts, vault, audit_log
         self._public_url, self._principal = public_url.rstrip("/"), principal
@@ -83,8 +93,11 @@ class WebhookServicer(webhooks_pb2_grpc.WebhookServiceServicer):
         if conn["connector_id"] != request.connector_id:
             raise not_found("connection", request.connection_id)
         connector = self._registry.get(request.connector_id)
-        reason = (_unsupported_reason(request.connector_id) if Capability.WEBHOOKS not in connector.capabilities
-                  else connector.webhooks_unavailable(conn.get("auth_mode", "")))
+        reason = (
+            _unsupported_reason(request.connector_id)
+            if Capability.WEBHOOKS not in connector.capabilities
+            else connector.webhooks_unavailable(conn.get("auth_mode", ""))
+        )
         if reason:
             raise UcfError(ErrorCode.FAILED_PRECONDITION, reason, {"capability": Capability.WEBHOOKS.value})
         if not request.container_id:
@@ -92,29 +105,47 @@ class WebhookServicer(webhooks_pb2_grpc.WebhookServiceServicer):
         webhook_id = wire.new_id("whk")
         receiver_url = f"{self._public_url}/api/webhooks/{webhook_id}"
         provider_secret, callback_secret = secrets.token_hex(32), signing.new_secret()
-        await self._vault.put(tenant_id, webhook_id, SECRET_KIND,
-                              {"providerSecret": provider_secret, "callbackSecret": callback_secret})
+        await self._vault.put(
+            tenant_id, webhook_id, SECRET_KIND, {"providerSecret": provider_secret, "callbackSecret": callback_secret}
+        )
         try:
             ctx = await self._contexts(tenant_id, request.connection_id, request.connector_id)
-            registration = await connector.register_webhook(ctx, request.container_id, receiver_url, tuple(events),
-                                                            provider_secret)
+            registration = await connector.register_webhook(
+                ctx, request.container_id, receiver_url, tuple(events), provider_secret
+            )
         except BaseException:
             await self._vault.delete(tenant_id, webhook_id, SECRET_KIND)
             raise
-        await self._store.add({
-            "_id": webhook_id, "tenant_id": tenant_id, "connector_id": request.connector_id,
-            "connection_id": request.connection_id, "container_id": request.container_id,
-            "upstream_id": registration.upstream_id, "events": list(registration.events),
-            "callback_url": callback_url, "created_at": wire.now(), "expires_at": registration.expires_at,
-            "refresh_after": wire.now()})
-        await self._audit.record(tenant_id, audit.WEBHOOK_REGISTERED, audit.SUCCESS,
-                                 connection_id=request.connection_id, connector_id=request.connector_id,
-                                 webhook_id=webhook_id)
-        return webhooks_pb2.RegisterWebhookResponse(webhook_id=webhook_id, receiver_url=receiver_url,
-                                                    callback_secret=callback_secret if callback_url else "")
+        await self._store.add(
+            {
+                "_id": webhook_id,
+                "tenant_id": tenant_id,
+                "connector_id": request.connector_id,
+                "connection_id": request.connection_id,
+                "container_id": request.container_id,
+                "upstream_id": registration.upstream_id,
+                "events": list(registration.events),
+                "callback_url": callback_url,
+                "created_at": wire.now(),
+                "expires_at": registration.expires_at,
+                "refresh_after": wire.now(),
+            }
+        )
+        await self._audit.record(
+            tenant_id,
+            audit.WEBHOOK_REGISTERED,
+            audit.SUCCESS,
+            connection_id=request.connection_id,
+            connector_id=request.connector_id,
+            webhook_id=webhook_id,
+        )
+        return webhooks_pb2.RegisterWebhookResponse(
+            webhook_id=webhook_id, receiver_url=receiver_url, callback_secret=callback_secret if callback_url else ""
+        )
 
-    async def UnregisterWebhook(self, request: webhooks_pb2.UnregisterWebhookRequest,
-                                context: grpc.aio.ServicerContext):
+    async def UnregisterWebhook(
+        self, request: webhooks_pb2.UnregisterWebhookRequest, context: grpc.aio.ServicerContext
+    ):
         tenant_id = self._principal().tenant_id
         hook = await self._store.get(tenant_id, request.webhook_id)
         if request.connector_id and hook["connector_id"] != request.connector_id:
@@ -128,9 +159,14 @@ class WebhookServicer(webhooks_pb2_grpc.WebhookServiceServicer):
             if err.code is not ErrorCode.NOT_FOUND:
                 raise
         await self._store.remove(tenant_id, hook["_id"])
-        await self._audit.record(tenant_id, audit.WEBHOOK_UNREGISTERED, audit.SUCCESS,
-                                 connection_id=hook["connection_id"], connector_id=hook["connector_id"],
-                                 webhook_id=hook["_id"])
+        await self._audit.record(
+            tenant_id,
+            audit.WEBHOOK_UNREGISTERED,
+            audit.SUCCESS,
+            connection_id=hook["connection_id"],
+            connector_id=hook["connector_id"],
+            webhook_id=hook["_id"],
+        )
         return webhooks_pb2.UnregisterWebhookResponse(webhook_id=hook["_id"])
 
     async def ReceiveWebhook(self, request: webhooks_pb2.ReceiveWebhookRequest, context: grpc.aio.ServicerContext):
@@ -138,9 +174,21 @@ class WebhookServicer(webhooks_pb2_grpc.WebhookServiceServicer):
         return webhooks_pb2.ReceiveWebhookResponse(delivery_id=delivery_id, processed=processed)
 
     async def ListDeadLetters(self, request: webhooks_pb2.ListDeadLettersRequest, context: grpc.aio.ServicerContext):
-        docs, nxt = await self._store.dead_letters(self._principal().tenant_id, request.webhook_id, request.cursor,
-                                                   request.limit)
-        return webhooks_pb2.ListDeadLettersResponse(items=[webhooks_pb2.DeadLetter(
-            id=d["_id"], webhook_id=d["webhook_id"], delivery_id=d["delivery_id"], callback_url=d["callback_url"],
-            attempts=d["attempts"], last_error=d["last_error"], created_at=wire.timestamp(d["created_at"]))
-            for d in docs], next=nxt)
+        docs, nxt = await self._store.dead_letters(
+            self._principal().tenant_id, request.webhook_id, request.cursor, request.limit
+        )
+        return webhooks_pb2.ListDeadLettersResponse(
+            items=[
+                webhooks_pb2.DeadLetter(
+                    id=d["_id"],
+                    webhook_id=d["webhook_id"],
+                    delivery_id=d["delivery_id"],
+                    callback_url=d["callback_url"],
+                    attempts=d["attempts"],
+                    last_error=d["last_error"],
+                    created_at=wire.timestamp(d["created_at"]),
+                )
+                for d in docs
+            ],
+            next=nxt,
+        )

@@ -65,27 +65,42 @@ class WebhookStore:
         moment = wire.now()
         return await self._hooks.find_one_and_update(
             {"expires_at": {"$lte": before}, "refresh_after": {"$lte": moment}},
-            {"$set": {"refresh_after": moment + retry}}, sort=[("expires_at", 1)],
-            return_document=ReturnDocument.AFTER)
+            {"$set": {"refresh_after": moment + retry}},
+            sort=[("expires_at", 1)],
+            return_document=ReturnDocument.AFTER,
+        )
 
     async def refreshed(self, hook: dict[str, Any], expires_at: datetime | None) -> None:
-        await self._hooks.update_one({"_id": hook["_id"], "tenant_id": hook["tenant_id"]}, {
-            "$set": {"expires_at": expires_at, "refreshed_at": wire.now(), "refresh_after": wire.now()},
-            "$unset": {"refresh_error": ""}})
+        await self._hooks.update_one(
+            {"_id": hook["_id"], "tenant_id": hook["tenant_id"]},
+            {
+                "$set": {"expires_at": expires_at, "refreshed_at": wire.now(), "refresh_after": wire.now()},
+                "$unset": {"refresh_error": ""},
+            },
+        )
 
     async def refresh_failed(self, hook: dict[str, Any], error: str) -> None:
-        await self._hooks.update_one({"_id": hook["_id"], "tenant_id": hook["tenant_id"]},
-                                     {"$set": {"refresh_error": error[:500]}})
+        await self._hooks.update_one(
+            {"_id": hook["_id"], "tenant_id": hook["tenant_id"]}, {"$set": {"refresh_error": error[:500]}}
+        )
 
     async def remove(self, tenant_id: str, webhook_id: str) -> None:
         await self._hooks.delete_one({"_id": webhook_id, "tenant_id": tenant_id})
 
-    async def record_delivery(self, hook: dict[str, Any], delivery_id: str, kind: str,
-                              forward: dict[str, Any] | None) -> dict[str, Any] | None:
+    async def record_delivery(
+        self, hook: dict[str, Any], delivery_id: str, kind: str, forward: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
         """Stores a delivery; None when this delivery id was already processed."""
-        doc = {"_id": wire.new_id("dlv"), "tenant_id": hook["tenant_id"], "webhook_id": hook["_id"],
-               "connection_id": hook["connection_id"], "delivery_id": delivery_id, "kind": kind,
-               "received_at": wire.now(), "forward": forward}
+        doc = {
+            "_id": wire.new_id("dlv"),
+            "tenant_id": hook["tenant_id"],
+            "webhook_id": hook["_id"],
+            "connection_id": hook["connection_id"],
+            "delivery_id": delivery_id,
+            "kind": kind,
+            "received_at": wire.now(),
+            "forward": forward,
+        }
         try:
             await self._deliveries.insert_one(doc)
         except DuplicateKeyError:
@@ -95,8 +110,15 @@ class WebhookStore:
     async def claim_body(self, hook: dict[str, Any], digest: str, keep_until: datetime) -> bool:
         """Claims a signed body's digest for this webhook; False when it was accepted before."""
         try:
-            await self._bodies.insert_one({"_id": wire.new_id("bod"), "tenant_id": hook["tenant_id"],
-                                           "webhook_id": hook["_id"], "digest": digest, "expires_at": keep_until})
+            await self._bodies.insert_one(
+                {
+                    "_id": wire.new_id("bod"),
+                    "tenant_id": hook["tenant_id"],
+                    "webhook_id": hook["_id"],
+                    "digest": digest,
+                    "expires_at": keep_until,
+                }
+            )
         except DuplicateKeyError:
             return False
         return True
@@ -110,32 +132,46 @@ class WebhookStore:
         return await self._deliveries.find_one_and_update(
             {"forward.status": PENDING, "forward.next_at": {"$lte": moment}},
             {"$set": {"forward.next_at": moment + lease, "forward.worker": worker}},
-            sort=[("forward.next_at", 1)], return_document=ReturnDocument.AFTER)
+            sort=[("forward.next_at", 1)],
+            return_document=ReturnDocument.AFTER,
+        )
 
-    async def forward_failed(self, delivery: dict[str, Any], worker: str, error: str,
-                             retry_at: datetime | None) -> None:
+    async def forward_failed(
+        self, delivery: dict[str, Any], worker: str, error: str, retry_at: datetime | None
+    ) -> None:
         attempts = delivery["forward"]["attempts"] + 1
         fields: dict[str, Any] = {"forward.attempts": attempts, "forward.last_error": error}
         if retry_at is None:
             fields["forward.status"] = DEAD
         else:
             fields["forward.next_at"] = retry_at
-        result = await self._deliveries.update_one({"_id": delivery["_id"], "forward.worker": worker},
-                                                   {"$set": fields})
+        result = await self._deliveries.update_one({"_id": delivery["_id"], "forward.worker": worker}, {"$set": fields})
         if retry_at is None and result.matched_count:
-            await self._dead.insert_one({
-                "_id": wire.new_id("dlq"), "tenant_id": delivery["tenant_id"], "webhook_id": delivery["webhook_id"],
-                "delivery_id": delivery["delivery_id"], "callback_url": delivery["forward"]["callback_url"],
-                "attempts": attempts, "last_error": error, "created_at": wire.now()})
+            await self._dead.insert_one(
+                {
+                    "_id": wire.new_id("dlq"),
+                    "tenant_id": delivery["tenant_id"],
+                    "webhook_id": delivery["webhook_id"],
+                    "delivery_id": delivery["delivery_id"],
+                    "callback_url": delivery["forward"]["callback_url"],
+                    "attempts": attempts,
+                    "last_error": error,
+                    "created_at": wire.now(),
+                }
+            )
 
     async def forward_delivered(self, delivery: dict[str, Any], worker: str) -> None:
         await self._deliveries.update_one(
             {"_id": delivery["_id"], "forward.worker": worker},
-            {"$set": {"forward.status": DELIVERED, "forward.delivered_at": wire.now()},
-             "$inc": {"forward.attempts": 1}})
+            {
+                "$set": {"forward.status": DELIVERED, "forward.delivered_at": wire.now()},
+                "$inc": {"forward.attempts": 1},
+            },
+        )
 
-    async def dead_letters(self, tenant_id: str, webhook_id: str, cursor: str, limit: int
-                           ) -> tuple[list[dict[str, Any]], str]:
+    async def dead_letters(
+        self, tenant_id: str, webhook_id: str, cursor: str, limit: int
+    ) -> tuple[list[dict[str, Any]], str]:
         query: dict[str, Any] = {"tenant_id": tenant_id}
         if webhook_id:
             query["webhook_id"] = webhook_id
