@@ -99,16 +99,24 @@ class BackgroundRefresher:
         horizon = wire.now() + timedelta(seconds=self._ahead)
         cursor = self._col.find(
             {"credential_kind": "oauth2", "status": CONNECTED, "credential_expires_at": {"$lte": horizon}},
-            projection={"tenant_id": 1, "connector_id": 1},
+            projection={"tenant_id": 1, "connector_id": 1, "credential_expires_at": 1, "last_refreshed_at": 1},
         ).limit(_BATCH)
         due = await cursor.to_list(_BATCH)
         random.shuffle(due)
         refreshed = 0
         for conn in due:
-            refreshed += await self._refresh(conn["tenant_id"], conn["_id"], conn["connector_id"])
+            refreshed += await self._refresh(conn["tenant_id"], conn["_id"], conn["connector_id"], self._margin(conn))
         return refreshed
 
-    async def _refresh(self, tenant_id: str, connection_id: str, connector_id: str) -> int:
+    def _margin(self, conn: dict[str, Any]) -> float:
+        """`ahead_seconds`, or half the lifetime of a token the last refresh gave when that is shorter:
+        a provider whose tokens live less than `ahead_seconds` is not refreshed on every pass."""
+        issued, expires = conn.get("last_refreshed_at"), conn.get("credential_expires_at")
+        if issued is None or expires is None:
+            return self._ahead
+        return min(self._ahead, max(1.0, (expires - issued).total_seconds() / 2))
+
+    async def _refresh(self, tenant_id: str, connection_id: str, connector_id: str, margin: float) -> int:
         fields = log_fields(connection_id=connection_id)
         spec = self._catalog.get(connector_id)
         try:
