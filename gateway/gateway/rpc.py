@@ -22,6 +22,7 @@ from ucf.connector.v1 import (
     connectors_pb2_grpc,
     jobs_pb2_grpc,
     resources_pb2_grpc,
+    schedules_pb2_grpc,
     webhooks_pb2_grpc,
 )
 from ucf_common.errors import CODE_METADATA_KEY, ErrorCode, UcfError
@@ -53,6 +54,7 @@ class Stubs:
     resources: resources_pb2_grpc.ResourceServiceStub
     jobs: jobs_pb2_grpc.JobServiceStub
     webhooks: webhooks_pb2_grpc.WebhookServiceStub
+    schedules: schedules_pb2_grpc.ScheduleServiceStub
     health: health_pb2_grpc.HealthStub
 
     @classmethod
@@ -63,6 +65,7 @@ class Stubs:
             resources=resources_pb2_grpc.ResourceServiceStub(channel),
             jobs=jobs_pb2_grpc.JobServiceStub(channel),
             webhooks=webhooks_pb2_grpc.WebhookServiceStub(channel),
+            schedules=schedules_pb2_grpc.ScheduleServiceStub(channel),
             health=health_pb2_grpc.HealthStub(channel),
         )
 
