@@ -134,7 +134,16 @@ def test_an_api_token_for_jira_goes_to_the_site_with_basic_auth() -> None:
 
 
 @pytest.mark.parametrize(
-    "path", ["../../admin", "/v1/%2e%2e/%2e%2e/x", "https://evil.example/x", "//evil.example/x", "..\\x"]
+    "path",
+    [
+        "../../admin",
+        "/v1/%2e%2e/%2e%2e/x",
+        "https://evil.example/x",
+        "//evil.example/x",
+        "..\\x",
+        "%2F%2Fevil.example",
+        "%5C..%5Cx",
+    ],
 )
 def test_a_proxied_path_cannot_leave_the_api_base(path: str) -> None:
     spec = CATALOG.get("stripe")

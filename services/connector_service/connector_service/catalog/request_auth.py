@@ -53,9 +53,9 @@ def upstream_url(spec: ProviderSpec, mode: str, values: Mapping[str, Any], path:
     if not template:
         raise ValueError("this provider has no base_url to proxy to")
     base = urlsplit(fill(template, values))
-    if "://" in path or path.startswith("//") or "\\" in path:
-        raise ValueError("the proxied path must be a path, not a URL")
     decoded = unquote(path)
+    if "://" in decoded or decoded.startswith("//") or "\\" in decoded:
+        raise ValueError("the proxied path must be a path, not a URL")
     joined = posixpath.normpath(posixpath.join("/", decoded)) if decoded.strip("/") else "/"
     if ".." in decoded.split("/") or joined.startswith("//"):
         raise ValueError("the proxied path must not climb above the API base")
