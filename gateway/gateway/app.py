@@ -58,11 +58,12 @@ def create_app(settings: GatewaySettings | None = None, stubs: Stubs | None = No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        channel = None
-        if stubs is None:
+        channel, served = None, stubs
+        if served is None:
             channel = grpc.aio.insecure_channel(settings.connector_address, options=_CHANNEL_OPTIONS)
+            served = Stubs.from_channel(channel)
         app.state.runtime = Runtime(
-            stubs=stubs if channel is None else Stubs.from_channel(channel),
+            stubs=served,
             rpc_timeout=settings.gateway_rpc_timeout_seconds,
             upstream_rpc_timeout=settings.gateway_upstream_rpc_timeout_seconds,
             health_timeout=settings.gateway_health_timeout_seconds,
