@@ -17,6 +17,8 @@ from fastapi.openapi.utils import get_openapi
 from google.protobuf import descriptor_pool
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
+from gateway import enums
+
 _REF = "#/components/schemas/"
 _ERROR = "ErrorEnvelope"
 _INTEGER = {
@@ -39,7 +41,8 @@ def _scalar(field: FieldDescriptor) -> dict[str, Any]:
         name = field.message_type.full_name
         return dict(_WELL_KNOWN.get(name) or {"$ref": _REF + name})
     if field.type == FieldDescriptor.TYPE_ENUM:
-        return {"type": "string", "enum": [value.name for value in field.enum_type.values]}
+        # REST words only; an unspecified enum is absent from the answer (see gateway.enums).
+        return {"type": "string", "enum": list(enums.words(field.enum_type))}
     if field.type == FieldDescriptor.TYPE_BOOL:
         return {"type": "boolean"}
     if field.type in _INTEGER:
