@@ -9,10 +9,10 @@ from contextlib import asynccontextmanager
 
 import grpc
 from fastapi import FastAPI
-from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from starlette.routing import Match
 from starlette.types import Receive, Scope, Send
 
+from gateway import docs
 from gateway.deps import Runtime
 from gateway.edge import RequestEdge
 from gateway.envelope import EnvelopeResponse
@@ -72,17 +72,8 @@ class GatewayApp(FastAPI):
         )
 
     def _html_pages(self) -> tuple[str, ...]:
-        """The HTML FastAPI serves at /docs and its OAuth2 redirect (as its `setup` renders them,
-        at the root path), for the hashes of their inline scripts."""
-        pages = [bytes(get_swagger_ui_oauth2_redirect_html().body).decode()]
-        if self.openapi_url and self.docs_url:
-            redirect = self.swagger_ui_oauth2_redirect_url
-            docs = get_swagger_ui_html(
-                openapi_url=self.openapi_url, title=f"{self.title} - Swagger UI", oauth2_redirect_url=redirect,
-                init_oauth=self.swagger_ui_init_oauth, swagger_ui_parameters=self.swagger_ui_parameters,
-            )  # fmt: skip
-            pages.append(bytes(docs.body).decode())
-        return tuple(pages)
+        """The documentation pages (`gateway.docs`), for the hashes of their inline scripts."""
+        return tuple(docs.pages(self).values())
 
     def serve_token_reads(self, route: connections.TokenReadRoute) -> None:
         self.token_read = route
@@ -124,7 +115,11 @@ def create_app(settings: GatewaySettings | None = None, stubs: Stubs | None = No
         default_response_class=EnvelopeResponse,
         # Starlette's trailing-slash redirect is absolute, built from the caller's Host header.
         redirect_slashes=False,
+        # Served by gateway.docs from installed assets instead of FastAPI's CDN pages.
+        docs_url=None,
+        redoc_url=None,
     )
+    docs.install_docs(app)
     app.guard(settings)
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
