@@ -209,4 +209,6 @@ class TokenBody(Body):
 class SyncStateBody(Body):
     stream: str | None = Field(None, description="Empty means the default stream.")
     cursor: dict[str, Any]
-    expected_version: int | None = Field(None, ge=0, description="Compare-and-swap: 0 means no state may exist yet.")
+    expected_version: int | None = Field(
+        None, ge=0, le=2**53 - 1, description="Compare-and-swap: 0 means no state may exist yet."
+    )
