@@ -22,6 +22,8 @@ from connector_service.connections.audit import AuditLog
 from connector_service.connections.store import ConnectionStore
 from connector_service.connections.sync_states import SyncStateStore
 from connector_service.connectors.registry import ConnectorRegistry
+from connector_service.events.emitter import EventEmitter
+from connector_service.events.store import EventEndpointStore
 from connector_service.jobs.feed import RecordFeed
 from connector_service.jobs.leases import StreamLeases
 from connector_service.jobs.records import RecordStore
@@ -46,6 +48,8 @@ class Background:
     workers: JobWorkers
     forwarder: Forwarder
     refresher: WebhookRefresher
+    #: The tenants' event endpoints (EventEndpointService).
+    event_endpoints: EventEndpointStore
 
     async def start(self) -> None:
         self.workers.start()
@@ -144,4 +148,27 @@ async def create_background(
         principal=principal,
     )
     refresher = WebhookRefresher(hooks, registry, contexts, interval=settings.ucf_webhook_refresh_interval_seconds)
-    return Background(job_servicer, webhook_servicer, workers, forwarder, refresher)
+    events = await wire_events(db, connections, job_store, hooks, audit_log, forwarder.wake)
+    return Background(job_servicer, webhook_servicer, workers, forwarder, refresher, events)
+
+
+async def wire_events(
+    db: AsyncDatabase,
+    connections: ConnectionStore,
+    jobs: JobStore,
+    deliveries: WebhookStore,
+    audit_log: AuditLog,
+    wake: Callable[[], None],
+) -> EventEndpointStore:
+    """Lifecycle events from the stores where state changes, queued for the forwarder."""
+    endpoints = EventEndpointStore(db)
+    await endpoints.create_indexes()
+    emitter = EventEmitter(endpoints, deliveries, audit_log, wake)
+    connections.events = emitter
+
+    async def job_finished(job: dict[str, Any]) -> None:
+        conn = await connections.find_by_id(job["tenant_id"], job["connection_id"])
+        await emitter.job_finished(job, conn)
+
+    jobs.on_finish = job_finished
+    return endpoints
