@@ -13,6 +13,8 @@ from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redi
 from starlette.routing import Match
 from starlette.types import Receive, Scope, Send
 
+from gateway.connect import api as connect_api
+from gateway.connect import pages as connect_pages
 from gateway.deps import Runtime
 from gateway.edge import RequestEdge
 from gateway.envelope import EnvelopeResponse
@@ -131,6 +133,8 @@ def create_app(settings: GatewaySettings | None = None, stubs: Stubs | None = No
     app.include_router(health.router)
     for router in api_routers:
         app.include_router(router, prefix=settings.api_prefix)
+    app.include_router(connect_api.router, prefix=settings.api_prefix)
+    app.include_router(connect_pages.router)
     # The token read's common shape, answered before the middleware stack (see routes/connections.py).
     app.serve_token_reads(connections.TokenReadRoute(settings.api_prefix))
     install_openapi(app)
