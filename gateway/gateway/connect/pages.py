@@ -17,7 +17,7 @@ import re
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import jinja2
 from fastapi import APIRouter, Request
@@ -232,8 +232,9 @@ async def submit_credentials(request: Request, connector_id: str) -> Response:
         rpc, (info, connector), answer = await _form(request, connector_id)
     except UcfError as err:
         return _problem(request, err)
-    form = await request.form()
-    values = {f.name: str(form.get(f.name, "")) for f in answer.fields}
+    # The page's form is urlencoded (no files): parsed here, without a multipart parser.
+    form = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
+    values = {f.name: form.get(f.name, "") for f in answer.fields}
     missing = [f for f in answer.fields if f.required and not values[f.name].strip()]
     error, bad = "", ""
     if missing:
@@ -273,7 +274,8 @@ async def submit_credentials(request: Request, connector_id: str) -> Response:
 
 def _refusal(err: UcfError) -> str:
     if err.details.get("reason") == "credential_rejected":
-        return f"{err.message.rstrip('.')}. Check the value and try again."
+        text = err.message.rstrip(".")
+        return f"{text[:1].upper()}{text[1:]}. Check the value and try again."
     if err.code.http >= 500:
         return "The provider could not be reached. Try again in a moment."
     return err.message
