@@ -1,6 +1,7 @@
 """What every request meets first, before authentication, routing or body parsing.
 
-`RequestEdge` is plain ASGI placed outermost (`gateway.app.GatewayApp.__call__`):
+`RequestEdge` is plain ASGI, the outermost of the app's middleware (`gateway.app.create_app`;
+only Starlette's own `ServerErrorMiddleware`, for errors of the edge itself, sits outside it):
 
 - with `GATEWAY_ALLOWED_HOSTS` set, a request for another `Host` is refused (400);
 - more headers than `GATEWAY_MAX_HEADERS`, or more than `GATEWAY_MAX_HEADER_BYTES` of them, get 431;

@@ -9,7 +9,7 @@ re-validated on the way out.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from google.protobuf import json_format
@@ -17,6 +17,17 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 from starlette.responses import Response
 from ucf_common.errors import ErrorCode, UcfError
+
+if TYPE_CHECKING:
+    from google._upb._message import Descriptor as UpbDescriptor
+
+
+def descriptor_of(descriptor: Descriptor | UpbDescriptor) -> Descriptor:
+    """A message class's `DESCRIPTOR`, which types-protobuf types as either implementation's
+    class; at run time the upb one is a `Descriptor` too (its metaclass answers so)."""
+    assert isinstance(descriptor, Descriptor)
+    return descriptor
+
 
 # 64-bit integers may be quoted and floats special-cased by the JSON mapping; bytes are base64.
 _NOT_PLAIN = frozenset({
@@ -43,13 +54,14 @@ def to_json(message: Message) -> dict[str, Any]:
     )
 
 
-def flat_json(descriptor: Descriptor) -> Callable[[Message], dict[str, Any]]:
+def flat_json(message_descriptor: Descriptor | UpbDescriptor) -> Callable[[Message], dict[str, Any]]:
     """A converter equal to `to_json` for messages of `descriptor`, without `MessageToDict`'s
     per-field dispatch: for hot replies whose fields are singular scalars, strings,
     `Timestamp`s or other messages (converted with `to_json`). Like `to_json`, set fields
     come first in field-number order, then the unset fields without presence with their
     defaults (so the bytes orjson writes are the same).
     """
+    descriptor = descriptor_of(message_descriptor)
     for field in descriptor.fields:
         if field.is_repeated or field.enum_type is not None or field.type in _NOT_PLAIN:
             raise ValueError(f"{descriptor.full_name}.{field.name} needs MessageToDict")

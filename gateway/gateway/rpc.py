@@ -26,7 +26,7 @@ from ucf.connector.v1 import (
     resources_pb2_grpc,
     webhooks_pb2_grpc,
 )
-from ucf_common.errors import CODE_METADATA_KEY, ErrorCode, UcfError
+from ucf_common.errors import CODE_METADATA_KEY, ErrorCode, UcfError, rpc_trailers
 
 from gateway.envelope import SizeRefused
 
@@ -80,8 +80,7 @@ def error_from_rpc(err: grpc.RpcError) -> UcfError:
     limit (ours carry the trailer): 413 `invalid_request`. Metadata never reaches grpc-core's
     limit, since `gateway.deps.call_metadata` refuses oversized forwarded headers first (431).
     """
-    trailers = err.trailing_metadata() if hasattr(err, "trailing_metadata") else None
-    if any(key == CODE_METADATA_KEY for key, _ in trailers or ()):
+    if CODE_METADATA_KEY in rpc_trailers(err):
         return UcfError.from_rpc_error(err)
     status = err.code() if hasattr(err, "code") else grpc.StatusCode.UNKNOWN
     log.warning("connector call failed: %s %s", status, err.details() if hasattr(err, "details") else "")

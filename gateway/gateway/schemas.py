@@ -10,12 +10,15 @@ fills those components in when the document is built, and replaces FastAPI's
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from google.protobuf import descriptor_pool
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
+
+if TYPE_CHECKING:
+    from google._upb._message import Descriptor as UpbDescriptor
 
 _REF = "#/components/schemas/"
 _ERROR = "ErrorEnvelope"
@@ -35,10 +38,10 @@ _WELL_KNOWN: dict[str, dict[str, Any]] = {
 
 
 def _scalar(field: FieldDescriptor) -> dict[str, Any]:
-    if field.type == FieldDescriptor.TYPE_MESSAGE:
+    if field.message_type is not None:
         name = field.message_type.full_name
         return dict(_WELL_KNOWN.get(name) or {"$ref": _REF + name})
-    if field.type == FieldDescriptor.TYPE_ENUM:
+    if field.enum_type is not None:
         return {"type": "string", "enum": [value.name for value in field.enum_type.values]}
     if field.type == FieldDescriptor.TYPE_BOOL:
         return {"type": "boolean"}
@@ -52,7 +55,7 @@ def _scalar(field: FieldDescriptor) -> dict[str, Any]:
 
 
 def _field(field: FieldDescriptor) -> dict[str, Any]:
-    if field.type == FieldDescriptor.TYPE_MESSAGE and field.message_type.GetOptions().map_entry:
+    if field.message_type is not None and field.message_type.GetOptions().map_entry:
         return {"type": "object", "additionalProperties": _scalar(field.message_type.fields_by_name["value"])}
     if field.is_repeated:
         return {"type": "array", "items": _scalar(field)}
@@ -80,12 +83,14 @@ def _content(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def reply(descriptor: Descriptor, status: int = 200, description: str = "Success") -> dict[int | str, Any]:
+def reply(
+    descriptor: Descriptor | UpbDescriptor, status: int = 200, description: str = "Success"
+) -> dict[int | str, Any]:
     """`responses=` for a route whose `data` is one message."""
     return {status: _content(_envelope({"$ref": _REF + descriptor.full_name}), description)}
 
 
-def reply_page(descriptor: Descriptor) -> dict[int | str, Any]:
+def reply_page(descriptor: Descriptor | UpbDescriptor) -> dict[int | str, Any]:
     """`responses=` for a list route: `data` is `{items, next}`; an empty `next` ends the list."""
     page = {
         "type": "object",

@@ -76,7 +76,7 @@ def _problem(request: Request, err: UcfError, tenant: Any = None) -> Response:
     elif err.code is ErrorCode.FORBIDDEN:
         title, text, status = "Not allowed", err.message, 403
     else:
-        title, text, status = "Something went wrong", err.message, 400 if err.code.http < 500 else 502
+        title, text, status = "Something went wrong", err.message, 400 if err.code.http_status < 500 else 502
     return _render(request, "error.html", status, tenant, title=title, text=text)
 
 
@@ -276,6 +276,6 @@ def _refusal(err: UcfError) -> str:
     if err.details.get("reason") == "credential_rejected":
         text = err.message.rstrip(".")
         return f"{text[:1].upper()}{text[1:]}. Check the value and try again."
-    if err.code.http >= 500:
+    if err.code.http_status >= 500:
         return "The provider could not be reached. Try again in a moment."
     return err.message

@@ -3,8 +3,8 @@
 
 `GET /connections/{id}/token` is the hot path of internal callers. `get_token` is
 its FastAPI route (the OpenAPI entry, and every request out of the common shape);
-`TokenReadRoute` answers the common shape — GET, no query string — as plain ASGI, ahead
-of FastAPI's middleware stack and router (see `gateway.app.GatewayApp`): no `Request`,
+`TokenReadRoute` answers the common shape — GET, no query string — as plain ASGI, from
+the `gateway.fast_route.FastRoute` middleware ahead of FastAPI's router: no `Request`,
 dependency solving or exit stacks, and the reply JSON built straight from the
 `Credential` fields. Same metadata, same `Caller` (so the same `error_from_rpc` errors),
 same envelope bytes and headers.

@@ -101,3 +101,120 @@ def test_a_file_without_providers_or_unreadable_is_refused(tmp_path: Path) -> No
         load_catalog(_write(tmp_path, "other: 1\n"))
     with pytest.raises(CatalogError, match="cannot read"):
         load_catalog(tmp_path / "missing.yaml")
+
+
+_OAUTH = "auth_mode: oauth2, authorization_url: https://a.example/auth, token_url: https://a.example/token"
+_KEY = "auth_mode: api_key, credential_fields: [{name: api_key, label: Key, secret: true}]"
+
+
+@pytest.mark.parametrize(
+    ("entry", "field", "name"),
+    [
+        pytest.param(
+            f"{{display_name: X, {_OAUTH}, base_url: 'https://{{shop}}.example'}}",
+            "base_url",
+            "shop",
+            id="undeclared-in-base-url",
+        ),
+        pytest.param(
+            f"{{display_name: X, {_KEY}, verification: {{url: 'https://a.example/me', "
+            "headers: {X-Key: '{apikey}'}}}",
+            "verification.headers.X-Key",
+            "apikey",
+            id="typo-in-verification-header",
+        ),
+        pytest.param(
+            f"{{display_name: X, {_KEY}, authorization_url: 'https://{{api_key}}.example/a', "
+            "token_url: https://a.example/t, extra_auth_modes: [oauth2]}",
+            "authorization_url",
+            "api_key",
+            id="credential-in-authorization-url",
+        ),
+        pytest.param(
+            f"{{display_name: X, {_OAUTH}, extra_auth_modes: [api_key], "
+            "credential_fields: [{name: api_key, label: K}], verification: {url: 'https://a.example/me', "
+            "headers: {Authorization: 'Bearer {api_key}'}}}",
+            "verification.headers.Authorization",
+            "api_key",
+            id="api-key-in-the-oauth2-verification",
+        ),
+        pytest.param(
+            f"{{display_name: X, {_KEY}, base_url: https://a.example, headers: {{V: '{{version}}'}}}}",
+            "headers.V",
+            "version",
+            id="undeclared-in-extra-header",
+        ),
+        pytest.param(
+            f"{{display_name: X, {_KEY}, base_url: https://a.example, "
+            "request_auth: {type: header, name: X-Key, value: 'Token {token}'}}",
+            "request_auth.value",
+            "token",
+            id="undeclared-in-request-auth",
+        ),
+    ],
+)
+def test_a_placeholder_that_names_nothing_declared_is_refused(
+    tmp_path: Path, entry: str, field: str, name: str
+) -> None:
+    with pytest.raises(CatalogError) as caught:
+        load_catalog(_write(tmp_path, f"providers:\n  broken-one: {entry}\n"))
+    message = str(caught.value)
+    assert "'broken-one'" in message and f"'{field}" in message and f"{{{name}}}" in message
+
+
+def test_declared_names_may_be_used_as_placeholders(tmp_path: Path) -> None:
+    catalog = load_catalog(
+        _write(
+            tmp_path,
+            """
+providers:
+  fine:
+    display_name: Fine
+    auth_mode: oauth2
+    authorization_url: "https://{region}.a.example/auth"
+    token_url: https://a.example/token
+    connect_params: [{name: region, label: Region, default: eu}]
+    token_response_metadata: [instance_url]
+    base_url: "{instance_url}/api"
+    headers: {X-Region: "{region}"}
+""",
+        )
+    )
+    spec = catalog.get("fine")
+    assert spec.with_connect_values(spec.connect_values({})).authorization_url == "https://eu.a.example/auth"
+
+
+@pytest.mark.parametrize(
+    ("url", "accepted"),
+    [
+        pytest.param("http://api.example.com", False, id="http-public"),
+        pytest.param("http://10.0.0.5:8080/api", False, id="http-private"),
+        pytest.param("ftp://api.example.com", False, id="ftp"),
+        pytest.param("https://", False, id="no-host"),
+        pytest.param("https://api.example.com:99999", False, id="bad-port"),
+        pytest.param("https://api.example.com/a b", False, id="whitespace"),
+        pytest.param("http://127.0.0.1:8123/api", True, id="http-loopback-v4"),
+        pytest.param("http://[::1]:8123", True, id="http-loopback-v6"),
+        pytest.param("http://localhost:8123", True, id="http-localhost"),
+        pytest.param("https://api.example.com/v1", True, id="https"),
+    ],
+)
+def test_urls_must_be_https_except_for_loopback(tmp_path: Path, url: str, accepted: bool) -> None:
+    path = _write(tmp_path, f"providers:\n  web-one: {{display_name: X, {_KEY}, base_url: '{url}'}}\n")
+    if accepted:
+        assert load_catalog(path).get("web-one").base_url == url
+        return
+    with pytest.raises(CatalogError) as caught:
+        load_catalog(path)
+    assert "'web-one'" in str(caught.value) and "'base_url'" in str(caught.value)
+
+
+def test_a_provider_id_given_twice_in_one_file_is_refused(tmp_path: Path) -> None:
+    entry = f"{{display_name: X, {_KEY}}}"
+    with pytest.raises(CatalogError, match="duplicate key 'twice'"):
+        load_catalog(_write(tmp_path, f"providers:\n  twice: {entry}\n  other: {entry}\n  twice: {entry}\n"))
+
+
+def test_a_field_given_twice_in_an_entry_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(CatalogError, match="duplicate key 'pkce'"):
+        load_catalog(_write(tmp_path, f"providers:\n  x: {{display_name: X, {_OAUTH}, pkce: true, pkce: false}}\n"))

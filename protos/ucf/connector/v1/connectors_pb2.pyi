@@ -55,7 +55,7 @@ class OAuthSettings(_message.Message):
     def __init__(self, client_id: _Optional[str] = ..., client_secret: _Optional[str] = ..., client_secret_set: _Optional[bool] = ..., scopes: _Optional[_Iterable[str]] = ..., redirect_uri: _Optional[str] = ...) -> None: ...
 
 class Connector(_message.Message):
-    __slots__ = ("id", "display_name", "auth_modes", "capabilities", "enabled", "extra_details", "oauth", "default_scopes", "pkce", "credential_fields", "base_url", "updated_at")
+    __slots__ = ("id", "display_name", "auth_modes", "capabilities", "enabled", "extra_details", "oauth", "default_scopes", "pkce", "credential_fields", "base_url", "updated_at", "normalized", "docs_url", "connect_params")
     ID_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     AUTH_MODES_FIELD_NUMBER: _ClassVar[int]
@@ -68,6 +68,9 @@ class Connector(_message.Message):
     CREDENTIAL_FIELDS_FIELD_NUMBER: _ClassVar[int]
     BASE_URL_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    NORMALIZED_FIELD_NUMBER: _ClassVar[int]
+    DOCS_URL_FIELD_NUMBER: _ClassVar[int]
+    CONNECT_PARAMS_FIELD_NUMBER: _ClassVar[int]
     id: str
     display_name: str
     auth_modes: _containers.RepeatedScalarFieldContainer[AuthMode]
@@ -80,7 +83,10 @@ class Connector(_message.Message):
     credential_fields: _containers.RepeatedCompositeFieldContainer[CredentialField]
     base_url: str
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., display_name: _Optional[str] = ..., auth_modes: _Optional[_Iterable[_Union[AuthMode, str]]] = ..., capabilities: _Optional[_Iterable[str]] = ..., enabled: _Optional[bool] = ..., extra_details: _Optional[bool] = ..., oauth: _Optional[_Union[OAuthSettings, _Mapping]] = ..., default_scopes: _Optional[_Iterable[str]] = ..., pkce: _Optional[bool] = ..., credential_fields: _Optional[_Iterable[_Union[CredentialField, _Mapping]]] = ..., base_url: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    normalized: bool
+    docs_url: str
+    connect_params: _containers.RepeatedCompositeFieldContainer[CredentialField]
+    def __init__(self, id: _Optional[str] = ..., display_name: _Optional[str] = ..., auth_modes: _Optional[_Iterable[_Union[AuthMode, str]]] = ..., capabilities: _Optional[_Iterable[str]] = ..., enabled: _Optional[bool] = ..., extra_details: _Optional[bool] = ..., oauth: _Optional[_Union[OAuthSettings, _Mapping]] = ..., default_scopes: _Optional[_Iterable[str]] = ..., pkce: _Optional[bool] = ..., credential_fields: _Optional[_Iterable[_Union[CredentialField, _Mapping]]] = ..., base_url: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., normalized: _Optional[bool] = ..., docs_url: _Optional[str] = ..., connect_params: _Optional[_Iterable[_Union[CredentialField, _Mapping]]] = ...) -> None: ...
 
 class ListConnectorsRequest(_message.Message):
     __slots__ = ()

@@ -12,10 +12,11 @@ from __future__ import annotations
 import re
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -24,9 +25,22 @@ from pydantic import (
     model_validator,
 )
 
+from connector_service.catalog.references import unknown_references
+from connector_service.catalog.templates import fill, lookup, url_problem
+
 AuthModeName = Literal["oauth2", "api_key", "basic", "credentials"]
 _PROVIDER_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-_URL = re.compile(r"^(https?://[^\s]+|\{[a-z_]+\}[^\s]*)$")
+_CONNECT_VALUE = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_.-]{0,251}[A-Za-z0-9_])?$")
+
+
+def _url(value: str) -> str:
+    if problem := url_problem(value):
+        raise ValueError(problem)
+    return value
+
+
+#: An https URL template (http only for loopback hosts); see `templates.url_problem`.
+UrlTemplate = Annotated[str, AfterValidator(_url)]
 
 
 class CatalogError(ValueError):
@@ -47,12 +61,77 @@ class CredentialFieldSpec(_Strict):
     description: str = ""
 
 
+class ConnectParamSpec(CredentialFieldSpec):
+    """A non-secret value the user gives when connecting that picks the host or tenant
+    (Shopify `shop`, Microsoft `tenant`). It is kept in the connection's system metadata and
+    may be used as `{name}` in the entry's URLs, headers and request auth."""
+
+    #: Used when the user leaves the field empty (Microsoft: "common"); a default makes it optional.
+    default: str | None = None
+
+
 class MetadataRequestSpec(_Strict):
     """A GET made with the fresh access token after onboarding; `fields` maps a
-    connection-metadata name to a key of the answer (its first element when it is a list)."""
+    connection-metadata name to a key of the answer (its first element when it is a list).
+    A key may be a dotted path into nested objects and lists (`accounts.0.base_uri`)."""
 
-    url: str = Field(pattern=_URL.pattern)
+    url: UrlTemplate
     fields: dict[str, str]
+
+    def extract(self, answer: dict[str, Any]) -> dict[str, Any]:
+        """The declared fields found in `answer`; a path that leads nowhere is left out."""
+        found: dict[str, Any] = {}
+        for name, path in self.fields.items():
+            try:
+                found[name] = lookup(answer, path)
+            except KeyError:
+                continue
+        return found
+
+
+class RequestAuthSpec(_Strict):
+    """How a credential is put on an outgoing API (proxy) request.
+
+    `bearer` sends `Authorization: Bearer <value>`; `header` and `query` send `value` under
+    `name`; `basic` sends `Authorization: Basic base64(username:password)`. `value` defaults to
+    `{access_token}` for OAuth2 and `{api_key}` for API-key credentials.
+    """
+
+    type: Literal["bearer", "header", "query", "basic"] = "bearer"
+    name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,128}$")
+    value: str | None = None
+    username: str | None = None
+    password: str | None = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> RequestAuthSpec:
+        if self.type in ("header", "query") and not self.name:
+            raise ValueError(f"a {self.type} request_auth needs a name")
+        if self.type == "basic" and self.username is None:
+            raise ValueError("a basic request_auth needs a username template")
+        if self.type != "basic" and (self.username is not None or self.password is not None):
+            raise ValueError("username and password belong to a basic request_auth")
+        return self
+
+
+class RateLimitSpec(_Strict):
+    """How the provider tells a client to wait (only what its docs say)."""
+
+    #: Seconds or an HTTP date (RFC 9110 §10.2.3).
+    retry_after_header: str | None = None
+    reset_header: str | None = None
+    #: What the reset header carries: a Unix time (seconds or milliseconds), seconds or
+    #: milliseconds to wait, or an HTTP date.
+    reset_format: Literal["epoch_seconds", "epoch_millis", "seconds", "duration_ms", "http_date"] | None = None
+    remaining_header: str | None = None
+    #: Statuses that mean "slow down" (GitHub-style providers use 403 too).
+    statuses: list[int] = [429]
+
+    @model_validator(mode="after")
+    def _reset_needs_format(self) -> RateLimitSpec:
+        if self.reset_header and not self.reset_format:
+            raise ValueError("reset_header needs a reset_format")
+        return self
 
 
 class BasicAuthSpec(_Strict):
@@ -66,15 +145,24 @@ class VerificationSpec(_Strict):
     """How to prove a credential works: an HTTP GET that must answer 2xx, or a database check."""
 
     kind: Literal["http", "postgres"] = "http"
-    url: str | None = Field(None, pattern=_URL.pattern)
+    #: POST for GraphQL-only APIs (Linear, monday) and RPC-style ones (Dropbox).
+    method: Literal["GET", "POST"] = "GET"
+    url: UrlTemplate | None = None
     headers: dict[str, str] = {}
     #: Sent as `Authorization: Basic base64(username:password)` after filling the templates.
     basic_auth: BasicAuthSpec | None = None
+    #: A JSON body sent as is (POST only; not a template).
+    body: dict[str, Any] | None = None
+    #: Dotted paths into the JSON answer and the values they must hold (Slack: `{ok: true}`),
+    #: for providers that answer 200 to a rejected credential.
+    expect: dict[str, str | int | bool] = {}
 
     @model_validator(mode="after")
     def _http_needs_url(self) -> VerificationSpec:
         if self.kind == "http" and not self.url:
             raise ValueError("an http verification needs a url")
+        if self.body is not None and self.method != "POST":
+            raise ValueError("a verification body needs method POST")
         return self
 
 
@@ -84,6 +172,11 @@ class AuthModeSpec(_Strict):
 
     credential_fields: list[CredentialFieldSpec] = []
     verification: VerificationSpec | None = None
+    #: The API host for this mode when it differs (an Atlassian API token talks to `{site}`).
+    base_url: UrlTemplate | None = None
+    request_auth: RequestAuthSpec | None = None
+    #: Added to (and overriding) the entry's `headers` for this mode.
+    headers: dict[str, str] = {}
 
 
 class ProviderSpec(_Strict):
@@ -91,9 +184,9 @@ class ProviderSpec(_Strict):
     auth_mode: AuthModeName
     extra_auth_modes: list[AuthModeName] = []
     docs_url: str | None = None
-    authorization_url: str | None = Field(None, pattern=_URL.pattern)
-    token_url: str | None = Field(None, pattern=_URL.pattern)
-    revocation_url: str | None = Field(None, pattern=_URL.pattern)
+    authorization_url: UrlTemplate | None = None
+    token_url: UrlTemplate | None = None
+    revocation_url: UrlTemplate | None = None
     #: RFC 9207: when set, a callback's `iss` must equal it.
     issuer: str | None = None
     default_scopes: list[str] = []
@@ -104,10 +197,17 @@ class ProviderSpec(_Strict):
     token_params: dict[str, str] = {}
     #: Token-response fields kept (non-secret) in the connection's metadata.
     token_response_metadata: list[str] = []
-    base_url: str | None = Field(None, pattern=_URL.pattern)
+    #: Where proxied requests go; `{placeholders}` come from connect params and system metadata.
+    base_url: UrlTemplate | None = None
     connection_metadata: MetadataRequestSpec | None = None
     verification: VerificationSpec | None = None
     credential_fields: list[CredentialFieldSpec] = []
+    connect_params: list[ConnectParamSpec] = []
+    #: How the credential goes on a proxied request; plain bearer (or basic for `basic`) when absent.
+    request_auth: RequestAuthSpec | None = None
+    #: Sent on every proxied request (`Notion-Version`); values may be templates.
+    headers: dict[str, str] = {}
+    rate_limit: RateLimitSpec | None = None
     #: Per-mode form and verification, overriding `credential_fields` / `verification` for that mode.
     modes: dict[AuthModeName, AuthModeSpec] = {}
 
@@ -160,6 +260,56 @@ class ProviderSpec(_Strict):
         override = self.modes.get(mode)  # type: ignore[call-overload]
         return override.verification if override and override.verification else self.verification
 
+    def base_url_for(self, mode: str) -> str | None:
+        """The API base a credential of `mode` is sent to (a template), None without a proxy."""
+        override = self.modes.get(mode)  # type: ignore[call-overload]
+        return override.base_url if override and override.base_url else self.base_url
+
+    def request_auth_for(self, mode: str) -> RequestAuthSpec | None:
+        """How a credential of `mode` goes on a request: the mode's own, else the entry's, else
+        bearer (OAuth2, API key) or Basic from the form (basic); None for a `credentials` mode
+        without one, which then cannot be proxied."""
+        override = self.modes.get(mode)  # type: ignore[call-overload]
+        if override and override.request_auth:
+            return override.request_auth
+        if self.request_auth:
+            return self.request_auth
+        if mode == "basic":
+            names = [f.name for f in self.form_fields("basic")]
+            return RequestAuthSpec(type="basic", username=f"{{{names[0]}}}", password=f"{{{names[-1]}}}")
+        return RequestAuthSpec() if mode in ("oauth2", "api_key") else None
+
+    def headers_for(self, mode: str) -> dict[str, str]:
+        """Extra headers (templates) for proxied requests made with a credential of `mode`."""
+        override = self.modes.get(mode)  # type: ignore[call-overload]
+        return {**self.headers, **(override.headers if override else {})}
+
+    def with_connect_values(self, values: dict[str, str]) -> ProviderSpec:
+        """This entry with `{connect param}` placeholders in its OAuth endpoints filled
+        (`values` from `connect_values`), ready for the OAuth engine."""
+        filled = {
+            name: fill(url, values)
+            for name in ("authorization_url", "token_url", "revocation_url")
+            if (url := getattr(self, name))
+        }
+        return self.model_copy(update=filled)
+
+    def connect_values(self, given: dict[str, str]) -> dict[str, str]:
+        """The connect parameters with defaults applied; `ValueError` naming the first missing
+        or malformed one. Values must look like a host label, domain or id, so a parameter
+        used in a URL cannot move the request to another host or path."""
+        values: dict[str, str] = {}
+        for param in self.connect_params:
+            value = (given.get(param.name) or "").strip() or (param.default or "")
+            if not value:
+                if param.required:
+                    raise ValueError(f"{param.name} is required")
+                continue
+            if not _CONNECT_VALUE.match(value):
+                raise ValueError(f"{param.name} may hold only letters, digits, '.', '-' and '_'")
+            values[param.name] = value
+        return values
+
 
 class Catalog:
     """Provider id → validated `ProviderSpec`, in a stable order (built-ins first)."""
@@ -185,17 +335,37 @@ def _parse(raw: Any, source: str) -> dict[str, ProviderSpec]:
         if not isinstance(provider_id, str) or not _PROVIDER_ID.match(provider_id):
             raise CatalogError(f"{source}: provider id {provider_id!r} must match {_PROVIDER_ID.pattern}")
         try:
-            parsed[provider_id] = ProviderSpec.model_validate(entry)
+            spec = ProviderSpec.model_validate(entry)
         except ValidationError as exc:
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first["loc"]) or "(entry)"
             raise CatalogError(f"{source}: provider {provider_id!r} field {field!r}: {first['msg']}") from None
+        for field, name, allowed in unknown_references(spec):
+            raise CatalogError(
+                f"{source}: provider {provider_id!r} field {field!r}: placeholder {{{name}}} names nothing "
+                f"this entry declares there (allowed: {', '.join(sorted(allowed)) or 'none'})"
+            )
+        parsed[provider_id] = spec
     return parsed
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """Safe YAML that refuses a key given twice in one mapping (a duplicated provider id
+    would otherwise silently replace the first entry)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def _read_yaml(text: str, source: str) -> Any:
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass: no arbitrary objects
     except yaml.YAMLError as exc:
         raise CatalogError(f"{source}: not valid YAML: {exc}") from None
 

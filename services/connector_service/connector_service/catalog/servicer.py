@@ -30,6 +30,8 @@ from connector_service.platform import wire
 from connector_service.vault import kinds
 
 _MAX_SECRET = 4096
+#: Capabilities that mean "this connector has normalized resources", not just auth and the proxy.
+_NORMALIZED = frozenset({"containers", "items", "comments"})
 
 
 def _connector(
@@ -59,6 +61,18 @@ def _connector(
         ],
         base_url=spec.base_url or "",
         updated_at=wire.timestamp(settings.updated_at),
+        normalized=bool(_NORMALIZED & set(capabilities)),
+        docs_url=spec.docs_url or "",
+        connect_params=[
+            connectors_pb2.CredentialField(
+                name=p.name,
+                label=p.label,
+                type=p.type,
+                required=p.required and not p.default,
+                description=p.description,
+            )
+            for p in spec.connect_params
+        ],
     )
 
 

@@ -201,7 +201,7 @@ class Credentials:
                 "the provider returned no accessible resource for this account",
                 {"providerStatus": response.status_code},
             )
-        return {**facts, **{name: body[key] for name, key in request.fields.items() if key in body}}
+        return {**facts, **request.extract(body)}
 
     async def store_tokens(
         self,

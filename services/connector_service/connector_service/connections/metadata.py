@@ -31,6 +31,7 @@ def system_keys(spec: ProviderSpec | None) -> frozenset[str]:
     if spec is None:
         return ALWAYS_SYSTEM
     declared = set(spec.token_response_metadata)
+    declared.update(param.name for param in spec.connect_params)
     if spec.connection_metadata is not None:
         declared.update(spec.connection_metadata.fields)
     return ALWAYS_SYSTEM | declared

@@ -23,7 +23,7 @@ from ucf_common.errors import ErrorCode, UcfError
 from connector_service.connectors.context import ConnectorContext
 from connector_service.connectors.retry import is_rate_limited, retry_after_seconds
 from connector_service.platform import destinations, egress
-from connector_service.platform.egress import EgressPolicy, GuardedBackend
+from connector_service.platform.egress import EgressPolicy, GuardedTransport
 
 log = logging.getLogger("ucf.connectors.http")
 
@@ -46,11 +46,7 @@ def create_http_client(
     a proxy would make the connections the policy exists to check.
     """
     limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_keepalive_connections)
-    transport = None
-    if policy is not None:
-        transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
-        # httpx takes no network backend; its pool (httpcore) does, and dials through this one.
-        transport._pool._network_backend = GuardedBackend(policy)
+    transport = None if policy is None else GuardedTransport(policy, limits)
     return httpx.AsyncClient(
         limits=limits,
         transport=transport,

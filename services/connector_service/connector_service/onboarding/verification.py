@@ -12,7 +12,6 @@ asked at all. Messages never echo the credential.
 from __future__ import annotations
 
 import base64
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,9 +21,11 @@ from ucf_common.errors import ErrorCode, UcfError
 from ucf_common.logging import mask_secrets
 
 from connector_service.catalog.providers import ProviderSpec, VerificationSpec
+from connector_service.catalog.templates import PLACEHOLDER as _PLACEHOLDER
+from connector_service.catalog.templates import fill, lookup
 from connector_service.platform import destinations, egress
 
-_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+__all__ = ["Verdict", "fill", "template_values", "verify", "postgres_conninfo"]
 _PG_TIMEOUT_SECONDS = 10
 
 
@@ -34,18 +35,6 @@ class Verdict:
     message: str
     #: False when the provider has no way to check; `valid` is then True by assumption.
     checked: bool = True
-
-
-def fill(template: str, values: dict[str, Any]) -> str:
-    """Replaces `{name}` placeholders; a missing value makes the template unusable."""
-
-    def sub(match: re.Match[str]) -> str:
-        value = values.get(match.group(1))
-        if value in (None, ""):
-            raise KeyError(match.group(1))
-        return str(value)
-
-    return _PLACEHOLDER.sub(sub, template)
 
 
 def template_values(kind: str, payload: dict[str, Any], metadata: dict[str, Any]) -> dict[str, Any]:
@@ -93,7 +82,7 @@ async def _verify_http(spec: VerificationSpec, values: dict[str, Any], http: htt
         return Verdict(False, f"the credential lacks {missing.args[0]!r} needed to verify it")
     field = _chosen_by(spec.url or "")
     try:
-        response = await http.get(url, headers=headers)
+        response = await http.request(spec.method, url, headers=headers, json=spec.body)
     except httpx.TimeoutException:
         raise UcfError(ErrorCode.TIMEOUT, "the provider did not answer the verification request in time") from None
     except (httpx.InvalidURL, httpx.UnsupportedProtocol):
@@ -102,6 +91,8 @@ async def _verify_http(spec: VerificationSpec, values: dict[str, Any], http: htt
         if refused := egress.refusal(exc):
             raise egress.refused_error(refused, field) from None
         raise UcfError(ErrorCode.UPSTREAM_ERROR, f"could not reach the provider: {type(exc).__name__}") from None
+    if response.is_success and not _expected(spec, response):
+        return Verdict(False, "the provider answered but did not accept the credential")
     if response.is_success:
         return Verdict(True, "the provider accepted the credential")
     if response.status_code in (401, 403):
@@ -111,6 +102,22 @@ async def _verify_http(spec: VerificationSpec, values: dict[str, Any], http: htt
         f"the provider answered HTTP {response.status_code} to verification",
         {"providerStatus": response.status_code},
     )
+
+
+def _expected(spec: VerificationSpec, response: httpx.Response) -> bool:
+    """Whether the answer holds what the entry's `expect` asks (always, without `expect`)."""
+    if not spec.expect:
+        return True
+    try:
+        answer = response.json()
+    except ValueError:
+        return False
+    try:
+        found = {path: lookup(answer, path) for path in spec.expect}
+    except KeyError:
+        return False
+    # `1 == True` in Python; an `ok: true` check must not pass on `ok: 1`.
+    return all(type(found[p]) is type(v) and found[p] == v for p, v in spec.expect.items())
 
 
 def _chosen_by(template: str) -> str:
