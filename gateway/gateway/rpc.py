@@ -24,6 +24,7 @@ from ucf.connector.v1 import (
     events_pb2_grpc,
     jobs_pb2_grpc,
     resources_pb2_grpc,
+    schedules_pb2_grpc,
     webhooks_pb2_grpc,
 )
 from ucf_common.errors import CODE_METADATA_KEY, ErrorCode, UcfError, rpc_trailers
@@ -55,6 +56,7 @@ class Stubs:
     resources: resources_pb2_grpc.ResourceServiceStub
     jobs: jobs_pb2_grpc.JobServiceStub
     webhooks: webhooks_pb2_grpc.WebhookServiceStub
+    schedules: schedules_pb2_grpc.ScheduleServiceStub
     health: health_pb2_grpc.HealthStub
     connect_sessions: connect_pb2_grpc.ConnectSessionServiceStub
     event_endpoints: events_pb2_grpc.EventEndpointServiceStub
@@ -67,6 +69,7 @@ class Stubs:
             resources=resources_pb2_grpc.ResourceServiceStub(channel),
             jobs=jobs_pb2_grpc.JobServiceStub(channel),
             webhooks=webhooks_pb2_grpc.WebhookServiceStub(channel),
+            schedules=schedules_pb2_grpc.ScheduleServiceStub(channel),
             health=health_pb2_grpc.HealthStub(channel),
             connect_sessions=connect_pb2_grpc.ConnectSessionServiceStub(channel),
             event_endpoints=events_pb2_grpc.EventEndpointServiceStub(channel),
