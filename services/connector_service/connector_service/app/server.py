@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 import grpc
 import httpx
@@ -61,6 +60,7 @@ from connector_service.onboarding.sessions import OAuthSessionStore
 from connector_service.platform import egress
 from connector_service.resources.contexts import ConnectorContexts
 from connector_service.resources.servicer import ResourceServicer
+from connector_service.vault.port import VaultPort
 
 log = logging.getLogger("connector_service.server")
 
@@ -106,7 +106,7 @@ class ConnectorServer:
 async def create_server(
     settings: Settings,
     db: AsyncDatabase,
-    vault: Any,
+    vault: VaultPort,
     http: httpx.AsyncClient,
     *,
     catalog: Catalog | None = None,

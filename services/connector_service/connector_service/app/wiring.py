@@ -32,6 +32,7 @@ from connector_service.jobs.sync import SyncEngine
 from connector_service.jobs.worker import JobWorkers
 from connector_service.oauth.clients import OAuthClients
 from connector_service.resources.contexts import ConnectorContexts
+from connector_service.vault.port import VaultPort
 from connector_service.webhooks.forwarder import Forwarder
 from connector_service.webhooks.receiver import Receiver
 from connector_service.webhooks.refresher import WebhookRefresher
@@ -62,7 +63,7 @@ async def create_background(
     settings: Settings,
     db: AsyncDatabase,
     *,
-    vault: Any,
+    vault: VaultPort,
     http: httpx.AsyncClient,
     registry: ConnectorRegistry,
     contexts: ConnectorContexts,

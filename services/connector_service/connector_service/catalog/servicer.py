@@ -27,6 +27,7 @@ from connector_service.onboarding.flow import CallbackInput, Onboarding
 from connector_service.onboarding.probing import Prober
 from connector_service.platform import wire
 from connector_service.vault import kinds
+from connector_service.vault.port import VaultPort
 
 _MAX_SECRET = 4096
 
@@ -70,7 +71,7 @@ class ConnectorServicer(connectors_pb2_grpc.ConnectorServiceServicer):
         connections: ConnectionStore,
         credentials: Credentials,
         onboarding: Onboarding,
-        vault: Any,
+        vault: VaultPort,
         audit_log: AuditLog,
         capabilities: Callable[[str], list[str]] | None = None,
         prober: Prober | None = None,

@@ -29,6 +29,7 @@ from connector_service.oauth.tokens import TokenSet
 from connector_service.onboarding.verification import Verdict, fill, verify
 from connector_service.platform import wire
 from connector_service.vault import kinds
+from connector_service.vault.port import VaultPort
 
 log = logging.getLogger("connector_service.credentials")
 
@@ -41,7 +42,7 @@ class VaultTokenStore:
     refresh audited: exactly once per upstream refresh.
     """
 
-    def __init__(self, vault: Any, connections: ConnectionStore, audit_log: AuditLog):
+    def __init__(self, vault: VaultPort, connections: ConnectionStore, audit_log: AuditLog):
         self._vault = vault
         self._connections = connections
         self._audit = audit_log
@@ -104,7 +105,7 @@ class Credentials:
         self,
         *,
         connections: ConnectionStore,
-        vault: Any,
+        vault: VaultPort,
         audit_log: AuditLog,
         catalog: Catalog,
         oauth_clients: OAuthClients,

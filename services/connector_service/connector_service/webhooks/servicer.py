@@ -29,6 +29,7 @@ from connector_service.connectors.base import Capability
 from connector_service.connectors.registry import ConnectorRegistry
 from connector_service.platform import destinations, egress, wire
 from connector_service.resources.contexts import ConnectorContexts
+from connector_service.vault.port import VaultPort
 from connector_service.webhooks import signing
 from connector_service.webhooks.receiver import Receiver
 from connector_service.webhooks.store import SECRET_KIND, WebhookStore
@@ -71,7 +72,7 @@ class WebhookServicer(webhooks_pb2_grpc.WebhookServiceServicer):
         connections: ConnectionStore,
         registry: ConnectorRegistry,
         contexts: ConnectorContexts,
-        vault: Any,
+        vault: VaultPort,
         audit_log: AuditLog,
         public_url: str,
         principal: Callable[[], Any],
