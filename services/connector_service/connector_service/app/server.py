@@ -1,8 +1,8 @@
 """Building and running the connector service's gRPC server.
 
-`create_server` wires the stores, servicers, interceptors, health and
-reflection around dependencies it is given (database, vault client, httpx
-client), binds the port (0 in tests) and returns `(server, port)` without
+`create_server` takes the stores and servicers from `wiring.wire`, built
+around dependencies it is given (database, vault client, httpx client), adds
+interceptors, health and reflection, binds the port (0 in tests) and returns `(server, port)` without
 starting it. `serve` creates those dependencies inside the running loop, runs
 until SIGTERM/SIGINT and then drains in-flight RPCs for a grace period.
 """
@@ -37,29 +37,15 @@ from ucf_common.logging import configure_logging
 from connector_service.app.health import health_monitor
 from connector_service.app.settings import Settings
 from connector_service.app.unimplemented import unimplemented_servicer
-from connector_service.app.wiring import Background, create_background
+from connector_service.app.wiring import Background, wire
 from connector_service.auth.api_keys import ApiKeyStore
-from connector_service.auth.interceptor import Authenticator, AuthInterceptor, current_principal
-from connector_service.auth.throttle import AuthThrottle
+from connector_service.auth.interceptor import AuthInterceptor
 from connector_service.catalog.providers import Catalog, load_catalog
-from connector_service.catalog.servicer import ConnectorServicer
-from connector_service.catalog.settings import ConnectorSettingsStore
-from connector_service.connections.audit import AuditLog
-from connector_service.connections.credentials import Credentials, VaultTokenStore
-from connector_service.connections.metadata import system_keys
-from connector_service.connections.servicer import ConnectionServicer
-from connector_service.connections.store import ConnectionStore
-from connector_service.connections.sync_states import SyncStateStore
+from connector_service.connections.credentials import Credentials
 from connector_service.connectors.http import create_http_client
 from connector_service.connectors.registry import ConnectorRegistry
-from connector_service.oauth.clients import OAuthClients
 from connector_service.oauth.refresh import RefreshCoordinator
-from connector_service.onboarding.flow import Onboarding
-from connector_service.onboarding.probing import Prober
-from connector_service.onboarding.sessions import OAuthSessionStore
 from connector_service.platform import egress
-from connector_service.resources.contexts import ConnectorContexts
-from connector_service.resources.servicer import ResourceServicer
 from connector_service.vault.port import VaultPort
 
 log = logging.getLogger("connector_service.server")
@@ -118,94 +104,16 @@ async def create_server(
     report no capabilities and resource RPCs answer unimplemented. `append_db` is
     `db` on a client without retryable writes, for the audit log's idempotent appends."""
     catalog = catalog or load_catalog(settings.ucf_providers_file)
-    api_keys = ApiKeyStore(db)
-    audit_log = AuditLog(db, append_db=append_db)
-    throttle = AuthThrottle(
-        db, limit=settings.ucf_auth_failure_limit, window_seconds=settings.ucf_auth_failure_window_seconds
-    )
-    connections = ConnectionStore(db)
-    connector_settings = ConnectorSettingsStore(db)
-    sessions = OAuthSessionStore(db)
-    sync_states = SyncStateStore(db)
-    for store in (api_keys, audit_log, throttle, connections, connector_settings, sessions, sync_states):
-        await store.create_indexes()
-    await connections.adopt_system_metadata(lambda connector_id: system_keys(catalog.get(connector_id)))
-
-    oauth_clients = OAuthClients(connector_settings, vault, http)
-    coordinator = RefreshCoordinator(db, VaultTokenStore(vault, connections, audit_log))
-    credentials = Credentials(
-        connections=connections,
-        vault=vault,
-        audit_log=audit_log,
-        catalog=catalog,
-        oauth_clients=oauth_clients,
-        http=http,
-        refresh_margin_seconds=settings.ucf_refresh_margin_seconds,
-        coordinator=coordinator,
-    )
-    onboarding = Onboarding(
-        credentials=credentials,
-        connections=connections,
-        sessions=sessions,
-        settings=connector_settings,
-        oauth_clients=oauth_clients,
-        audit_log=audit_log,
-        http=http,
-        public_url=settings.ucf_public_url,
-    )
-
-    contexts = ConnectorContexts(credentials, catalog, connector_settings, http)
-    authenticator = Authenticator(
-        api_keys, throttle=throttle, audit_log=audit_log, trusted_proxies=settings.ucf_trusted_proxies.split(",")
-    )
-    server = grpc.aio.server(interceptors=[RequestContextInterceptor(), AuthInterceptor(authenticator)])
-    connectors_pb2_grpc.add_ConnectorServiceServicer_to_server(
-        ConnectorServicer(
-            catalog=catalog,
-            settings=connector_settings,
-            connections=connections,
-            credentials=credentials,
-            onboarding=onboarding,
-            vault=vault,
-            audit_log=audit_log,
-            capabilities=registry.capabilities if registry is not None else None,
-            prober=Prober(registry, contexts, catalog, http) if registry is not None else None,
-        ),
-        server,
-    )
-    connections_pb2_grpc.add_ConnectionServiceServicer_to_server(
-        ConnectionServicer(
-            catalog=catalog,
-            connections=connections,
-            credentials=credentials,
-            sync_states=sync_states,
-            audit_log=audit_log,
-        ),
-        server,
-    )
+    parts = await wire(settings, db, vault, http, catalog=catalog, registry=registry, append_db=append_db)
+    server = grpc.aio.server(interceptors=[RequestContextInterceptor(), AuthInterceptor(parts.authenticator)])
+    connectors_pb2_grpc.add_ConnectorServiceServicer_to_server(parts.connector_servicer, server)
+    connections_pb2_grpc.add_ConnectionServiceServicer_to_server(parts.connection_servicer, server)
     no_connectors = "this process runs without resource connectors"
-    resources = (
-        unimplemented_servicer(resources_pb2_grpc.ResourceServiceServicer, no_connectors)
-        if registry is None
-        else ResourceServicer(registry, contexts, current_principal)
+    resources_pb2_grpc.add_ResourceServiceServicer_to_server(
+        parts.resource_servicer or unimplemented_servicer(resources_pb2_grpc.ResourceServiceServicer, no_connectors),
+        server,
     )
-    resources_pb2_grpc.add_ResourceServiceServicer_to_server(resources, server)
-    background = (
-        None
-        if registry is None
-        else await create_background(
-            settings,
-            db,
-            vault=vault,
-            http=http,
-            registry=registry,
-            contexts=contexts,
-            connections=connections,
-            sync_states=sync_states,
-            audit_log=audit_log,
-            principal=current_principal,
-        )
-    )
+    background = parts.background
     jobs_pb2_grpc.add_JobServiceServicer_to_server(
         unimplemented_servicer(jobs_pb2_grpc.JobServiceServicer, no_connectors)
         if background is None
@@ -229,7 +137,9 @@ async def create_server(
     port = server.add_insecure_port(f"{settings.connector_host}:{settings.connector_port}")
     if port == 0:
         raise RuntimeError(f"could not bind {settings.connector_host}:{settings.connector_port}")
-    return ConnectorServer(server, monitor, api_keys, credentials, coordinator, port, background), port
+    return ConnectorServer(
+        server, monitor, parts.api_keys, parts.credentials, parts.coordinator, port, background
+    ), port
 
 
 async def serve(settings: Settings | None = None) -> None:
