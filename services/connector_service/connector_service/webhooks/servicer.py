@@ -81,7 +81,9 @@ class WebhookServicer(webhooks_pb2_grpc.WebhookServiceServicer):
         self._registry, self._contexts, self._vault, self._audit = registry, contexts, vault, audit_log
         self._public_url, self._principal = public_url.rstrip("/"), principal
 
-    async def RegisterWebhook(self, request: webhooks_pb2.RegisterWebhookRequest, context: grpc.aio.ServicerContext):
+    async def RegisterWebhook(
+        self, request: webhooks_pb2.RegisterWebhookRequest, context: grpc.aio.ServicerContext
+    ) -> webhooks_pb2.RegisterWebhookResponse:
         tenant_id = self._principal().tenant_id
         if not request.connection_id:
             raise invalid("connectionId is required", field="connectionId")
@@ -146,7 +148,7 @@ class WebhookServicer(webhooks_pb2_grpc.WebhookServiceServicer):
 
     async def UnregisterWebhook(
         self, request: webhooks_pb2.UnregisterWebhookRequest, context: grpc.aio.ServicerContext
-    ):
+    ) -> webhooks_pb2.UnregisterWebhookResponse:
         tenant_id = self._principal().tenant_id
         hook = await self._store.get(tenant_id, request.webhook_id)
         if request.connector_id and hook["connector_id"] != request.connector_id:
@@ -170,11 +172,15 @@ class WebhookServicer(webhooks_pb2_grpc.WebhookServiceServicer):
         )
         return webhooks_pb2.UnregisterWebhookResponse(webhook_id=hook["_id"])
 
-    async def ReceiveWebhook(self, request: webhooks_pb2.ReceiveWebhookRequest, context: grpc.aio.ServicerContext):
+    async def ReceiveWebhook(
+        self, request: webhooks_pb2.ReceiveWebhookRequest, context: grpc.aio.ServicerContext
+    ) -> webhooks_pb2.ReceiveWebhookResponse:
         delivery_id, processed = await self._receiver.receive(request.webhook_id, dict(request.headers), request.body)
         return webhooks_pb2.ReceiveWebhookResponse(delivery_id=delivery_id, processed=processed)
 
-    async def ListDeadLetters(self, request: webhooks_pb2.ListDeadLettersRequest, context: grpc.aio.ServicerContext):
+    async def ListDeadLetters(
+        self, request: webhooks_pb2.ListDeadLettersRequest, context: grpc.aio.ServicerContext
+    ) -> webhooks_pb2.ListDeadLettersResponse:
         docs, nxt = await self._store.dead_letters(
             self._principal().tenant_id, request.webhook_id, request.cursor, request.limit
         )
