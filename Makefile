@@ -48,9 +48,11 @@ openapi: $(STAMP)
 	$(PY) -m gateway.generate_openapi
 
 # make api-key TENANT=acme SCOPES=connectors:read,connections:read [NAME=ci]
+# (into the database `make run` uses: MONGODB_URL, else SecantusDB on MONGO_PORT)
 api-key: $(STAMP)
 	@test -n "$(TENANT)" && test -n "$(SCOPES)" || { echo "usage: make api-key TENANT=t SCOPES=a,b [NAME=n]" >&2; exit 2; }
-	@$(PY) -m connector_service api-keys create --tenant "$(TENANT)" --scopes "$(SCOPES)" $(if $(NAME),--name "$(NAME)")
+	@MONGODB_URL="$$($(PY) tools/devstack.py mongodb-url)" \
+	    $(PY) -m connector_service api-keys create --tenant "$(TENANT)" --scopes "$(SCOPES)" $(if $(NAME),--name "$(NAME)")
 
 bench: $(STAMP)
 	@set -e; for script in benchmarks/*_bench.py; do \

@@ -9,8 +9,8 @@ from contextlib import asynccontextmanager
 
 import grpc
 from fastapi import FastAPI
-from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 
+from gateway import docs
 from gateway.deps import Runtime
 from gateway.edge import RequestEdge
 from gateway.envelope import EnvelopeResponse
@@ -32,17 +32,8 @@ _CHANNEL_OPTIONS = (
 
 
 def html_pages(app: FastAPI) -> tuple[str, ...]:
-    """The HTML FastAPI serves at /docs and its OAuth2 redirect (as its `setup` renders them,
-    at the root path), for the hashes of their inline scripts."""
-    pages = [bytes(get_swagger_ui_oauth2_redirect_html().body).decode()]
-    if app.openapi_url and app.docs_url:
-        redirect = app.swagger_ui_oauth2_redirect_url
-        docs = get_swagger_ui_html(
-            openapi_url=app.openapi_url, title=f"{app.title} - Swagger UI", oauth2_redirect_url=redirect,
-            init_oauth=app.swagger_ui_init_oauth, swagger_ui_parameters=app.swagger_ui_parameters,
-        )  # fmt: skip
-        pages.append(bytes(docs.body).decode())
-    return tuple(pages)
+    """The documentation pages (`gateway.docs`), for the hashes of their inline scripts."""
+    return tuple(docs.pages(app).values())
 
 
 def create_app(settings: GatewaySettings | None = None, stubs: Stubs | None = None) -> FastAPI:
@@ -86,7 +77,11 @@ def create_app(settings: GatewaySettings | None = None, stubs: Stubs | None = No
         default_response_class=EnvelopeResponse,
         # Starlette's trailing-slash redirect is absolute, built from the caller's Host header.
         redirect_slashes=False,
+        # Served by gateway.docs from installed assets instead of FastAPI's CDN pages.
+        docs_url=None,
+        redoc_url=None,
     )
+    docs.install_docs(app)
     install_error_handlers(app)
     app.include_router(health.router)
     for router in api_routers:
