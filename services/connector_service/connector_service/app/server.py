@@ -26,6 +26,8 @@ from ucf.connector.v1 import (
     connectors_pb2_grpc,
     jobs_pb2,
     jobs_pb2_grpc,
+    proxy_pb2,
+    proxy_pb2_grpc,
     resources_pb2,
     resources_pb2_grpc,
     webhooks_pb2,
@@ -59,6 +61,8 @@ from connector_service.onboarding.flow import Onboarding
 from connector_service.onboarding.probing import Prober
 from connector_service.onboarding.sessions import OAuthSessionStore
 from connector_service.platform import egress
+from connector_service.proxy.forwarding import Proxy
+from connector_service.proxy.servicer import ProxyServicer
 from connector_service.resources.contexts import ConnectorContexts
 from connector_service.resources.servicer import ResourceServicer
 
@@ -70,6 +74,7 @@ UCF_SERVICES = [
     resources_pb2.DESCRIPTOR.services_by_name["ResourceService"].full_name,
     jobs_pb2.DESCRIPTOR.services_by_name["JobService"].full_name,
     webhooks_pb2.DESCRIPTOR.services_by_name["WebhookService"].full_name,
+    proxy_pb2.DESCRIPTOR.services_by_name["ProxyService"].full_name,
 ]
 
 
@@ -183,6 +188,13 @@ async def create_server(
         ),
         server,
     )
+    proxy = Proxy(
+        credentials=credentials,
+        audit_log=audit_log,
+        http=http,
+        max_response_bytes=settings.ucf_proxy_max_response_bytes,
+    )
+    proxy_pb2_grpc.add_ProxyServiceServicer_to_server(ProxyServicer(proxy, current_principal), server)
     no_connectors = "this process runs without resource connectors"
     resources = (
         unimplemented_servicer(resources_pb2_grpc.ResourceServiceServicer, no_connectors)

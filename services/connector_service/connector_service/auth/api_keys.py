@@ -31,6 +31,7 @@ SCOPES = (
     "tokens:read",
     "jobs:write",
     "webhooks:write",
+    "proxy",
     "admin",
 )
 ADMIN_SCOPE = "admin"

@@ -85,6 +85,7 @@ REQUIRED_SCOPES: dict[str, str] = {
     _C + "WebhookService/RegisterWebhook": "webhooks:write",
     _C + "WebhookService/UnregisterWebhook": "webhooks:write",
     _C + "WebhookService/ListDeadLetters": "webhooks:write",
+    _C + "ProxyService/Forward": "proxy",
 }
 
 #: Methods callable without an API key: they authenticate otherwise (signed
