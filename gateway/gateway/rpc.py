@@ -21,6 +21,7 @@ from ucf.connector.v1 import (
     connections_pb2_grpc,
     connectors_pb2_grpc,
     jobs_pb2_grpc,
+    proxy_pb2_grpc,
     resources_pb2_grpc,
     webhooks_pb2_grpc,
 )
@@ -54,6 +55,7 @@ class Stubs:
     jobs: jobs_pb2_grpc.JobServiceStub
     webhooks: webhooks_pb2_grpc.WebhookServiceStub
     health: health_pb2_grpc.HealthStub
+    proxy: proxy_pb2_grpc.ProxyServiceStub
 
     @classmethod
     def from_channel(cls, channel: grpc.aio.Channel) -> Stubs:
@@ -64,6 +66,7 @@ class Stubs:
             jobs=jobs_pb2_grpc.JobServiceStub(channel),
             webhooks=webhooks_pb2_grpc.WebhookServiceStub(channel),
             health=health_pb2_grpc.HealthStub(channel),
+            proxy=proxy_pb2_grpc.ProxyServiceStub(channel),
         )
 
 

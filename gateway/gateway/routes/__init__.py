@@ -4,7 +4,7 @@ Connections come first: routes are matched in order, and the token read
 (`GET /connections/{id}/token`) is the hot path.
 """
 
-from gateway.routes import connections, connectors, jobs, oauth, resources, webhooks
+from gateway.routes import connections, connectors, jobs, oauth, proxy, resources, webhooks
 
 api_routers = (
     connections.router,
@@ -13,4 +13,5 @@ api_routers = (
     jobs.router,
     webhooks.router,
     oauth.router,
+    proxy.router,
 )
