@@ -6,6 +6,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 BUF := npx --yes @bufbuild/buf@1.75.0
+# What `make lint` type-checks (mypy.ini holds the settings).
+MYPY_TARGETS := gateway/gateway services/vault_service/vault_service libs/common/ucf_common \
+                services/connector_service/connector_service protos/generate.py
 
 .PHONY: install run test proto proto-check lint openapi api-key bench clean
 
@@ -34,17 +37,22 @@ test: $(STAMP)
 proto-check: $(STAMP)
 	$(PY) -m pytest -q tests/protos/test_generated_code.py
 
+# ruff (rules and format), buf's proto rules, mypy over $(MYPY_TARGETS); generated code is skipped.
 lint: $(STAMP)
-	$(PY) -m ruff check --extend-exclude 'protos/ucf' .
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(BUF) lint protos
+	$(PY) -m mypy $(MYPY_TARGETS)
 
 openapi: $(STAMP)
 	$(PY) -m gateway.generate_openapi
 
 # make api-key TENANT=acme SCOPES=connectors:read,connections:read [NAME=ci]
+# (into the database `make run` uses: MONGODB_URL, else SecantusDB on MONGO_PORT)
 api-key: $(STAMP)
 	@test -n "$(TENANT)" && test -n "$(SCOPES)" || { echo "usage: make api-key TENANT=t SCOPES=a,b [NAME=n]" >&2; exit 2; }
-	@$(PY) -m connector_service api-keys create --tenant "$(TENANT)" --scopes "$(SCOPES)" $(if $(NAME),--name "$(NAME)")
+	@MONGODB_URL="$$($(PY) tools/devstack.py mongodb-url)" \
+	    $(PY) -m connector_service api-keys create --tenant "$(TENANT)" --scopes "$(SCOPES)" $(if $(NAME),--name "$(NAME)")
 
 bench: $(STAMP)
 	@set -e; for script in benchmarks/*_bench.py; do \

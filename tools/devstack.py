@@ -186,6 +186,11 @@ def env_port(name: str, default: int) -> int:
     return int(os.environ.get(name) or default)
 
 
+def dev_mongodb_url() -> str:
+    """The database `make run` uses: `MONGODB_URL`, else its SecantusDB on `MONGO_PORT`."""
+    return os.environ.get("MONGODB_URL") or f"mongodb://{HOST}:{env_port('MONGO_PORT', 27018)}/?directConnection=true"
+
+
 def run(data_dir: Path, stop_event: threading.Event) -> int:
     mongo_port = env_port("MONGO_PORT", 27018)
     vault_port = env_port("VAULT_PORT", 50052)
@@ -196,7 +201,7 @@ def run(data_dir: Path, stop_event: threading.Event) -> int:
         print("devstack: note: the processes also read ./.env; variables set here or given to make win", flush=True)
 
     external_mongo = os.environ.get("MONGODB_URL")
-    mongodb_url = external_mongo or f"mongodb://{HOST}:{mongo_port}/?directConnection=true"
+    mongodb_url = dev_mongodb_url()
     # Defaults first; whatever the user set in the environment wins.
     defaults = {
         "UCF_ENV": "development",
@@ -312,6 +317,9 @@ devstack: ready - press Ctrl-C to stop""",
 
 
 def main() -> int:
+    if sys.argv[1:] == ["mongodb-url"]:  # for `make api-key`: the same database as `make run`
+        print(dev_mongodb_url())
+        return 0
     stop_event = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop_event.set())

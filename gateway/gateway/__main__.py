@@ -28,7 +28,8 @@ def main() -> None:
         access_log=False,
         log_config=None,
         server_header=False,
-        timeout_graceful_shutdown=settings.gateway_shutdown_grace_seconds,
+        # uvicorn annotates an int but waits with asyncio.wait_for, which takes fractions too.
+        timeout_graceful_shutdown=settings.gateway_shutdown_grace_seconds,  # type: ignore[arg-type]
         # Only the h11 protocol has a header limit of its own; it is set above the app's
         # (`RequestEdge`, 431 in the envelope) so it is a backstop, not what callers see.
         h11_max_incomplete_event_size=2 * settings.gateway_max_header_bytes + 8192,

@@ -5,20 +5,44 @@ proto's JSON names one to one.
 Unknown fields are refused (400). Fields that carry a secret are documented
 as write-only passwords; error answers never repeat any submitted value.
 Business rules (which method needs which field) stay in the connector service.
+
+REST spellings that differ from the proto are translated here: `method` is an auth mode's
+REST word (`gateway.enums`; the proto name is accepted, deprecated), and credential dicts
+(`credentials`, probe `config`) use lowerCamelCase names that become the catalog's
+(`gateway.naming`; the snake_case name is accepted, deprecated).
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from google.protobuf import json_format
 from google.protobuf.message import Message
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.alias_generators import to_camel
+
+from gateway import enums, naming
 
 M = TypeVar("M", bound=Message)
 
-AuthMethod = Literal["oauth2", "api_key", "basic", "credentials"]
+
+def _auth_word(value: Any) -> Any:
+    """The REST word for a deprecated proto name (`AUTH_MODE_API_KEY`); anything else as sent."""
+    return (enums.from_rest(enums.AUTH_MODE, value) or value) if isinstance(value, str) else value
+
+
+if TYPE_CHECKING:  # the Literal's values come from the proto at run time
+    AuthMethod = str
+else:
+    AuthMethod = Annotated[
+        Literal[enums.words(enums.AUTH_MODE)],
+        BeforeValidator(_auth_word),
+        Field(description="The auth mode's REST word. Deprecated: its proto name (`AUTH_MODE_OAUTH2`)."),
+    ]
+_FORM_NOTE = (
+    " Field names as the connector's credentialFields list them (lowerCamelCase, e.g. `cursorColumn`, "
+    "`sslMode`); deprecated: the snake_case spelling (`cursor_column`, `sslmode`)."
+)
 
 
 def _secret(description: str) -> Any:
@@ -55,7 +79,15 @@ class ConnectorSettingsBody(Body):
 
 class ProbeBody(Body):
     connection_id: str | None = None
-    config: dict[str, Any] | None = Field(None, description="Connector configuration to probe without a connection.")
+    config: dict[str, Any] | None = Field(
+        None, description="Credentials form to probe without a connection (credentials mode)." + _FORM_NOTE
+    )
+
+    def proto_json(self) -> dict[str, Any]:
+        payload = super().proto_json()
+        if "config" in payload:
+            payload["config"] = naming.snake_keys(payload["config"])
+        return payload
 
 
 class ConnectBody(Body):
@@ -77,9 +109,15 @@ class ConnectCallbackBody(Body):
     api_key: str | None = _secret("API key (api_key/basic modes).")
     api_secret: str | None = _secret("API secret or password (basic mode).")
     credentials: dict[str, Any] | None = Field(
-        None, description="Credentials form (credentials mode).", json_schema_extra={"writeOnly": True}
+        None, description="Credentials form (credentials mode)." + _FORM_NOTE, json_schema_extra={"writeOnly": True}
     )
     name: str | None = None
+
+    def proto_json(self) -> dict[str, Any]:
+        payload = super().proto_json()
+        if "credentials" in payload:
+            payload["credentials"] = naming.snake_keys(payload["credentials"])
+        return payload
 
 
 class ConnectionRefBody(Body):
@@ -174,4 +212,6 @@ class TokenBody(Body):
 class SyncStateBody(Body):
     stream: str | None = Field(None, description="Empty means the default stream.")
     cursor: dict[str, Any]
-    expected_version: int | None = Field(None, ge=0, description="Compare-and-swap: 0 means no state may exist yet.")
+    expected_version: int | None = Field(
+        None, ge=0, le=2**53 - 1, description="Compare-and-swap: 0 means no state may exist yet."
+    )

@@ -93,7 +93,15 @@ def timestamp(value: datetime | None) -> Timestamp | None:
 Rpc = Annotated[Caller, Depends(caller)]
 State = Annotated[Runtime, Depends(runtime)]
 
-ConnectionIdQuery = Annotated[str, Query(alias="connectionId", description="The connection to read through.")]
+ConnectionIdQuery = Annotated[
+    str, Query(alias="connectionId", min_length=1, description="The connection to read through.")
+]
 OptionalConnectionIdQuery = Annotated[str, Query(alias="connectionId")]
-Cursor = Annotated[str, Query(description="`next` of the previous page; empty for the first page.")]
+Cursor = Annotated[
+    str,
+    Query(
+        description="`next` of the previous page, exactly as the service sent it; empty for the first page. "
+        "Any other value is refused (400).",
+    ),
+]
 Limit = Annotated[int | None, Query(ge=1, le=200, description="Page size (1–200); the service picks when absent.")]

@@ -1,6 +1,7 @@
 """What every request meets first, before authentication, routing or body parsing.
 
-`RequestEdge` is plain ASGI placed outermost (`gateway.app.GatewayApp.__call__`):
+`RequestEdge` is plain ASGI, the outermost of the app's middleware (`gateway.app.create_app`;
+only Starlette's own `ServerErrorMiddleware`, for errors of the edge itself, sits outside it):
 
 - with `GATEWAY_ALLOWED_HOSTS` set, a request for another `Host` is refused (400);
 - more headers than `GATEWAY_MAX_HEADERS`, or more than `GATEWAY_MAX_HEADER_BYTES` of them, get 431;
@@ -36,17 +37,17 @@ _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
 
 
 def html_csp(pages: Iterable[str]) -> bytes:
-    """The policy of the HTML `pages` the gateway serves (FastAPI's Swagger UI and ReDoc): their
-    code and styles from jsDelivr, ReDoc's fonts from Google Fonts, the inline scripts of `pages`
-    by hash; styles inline (both tools set them at run time), images from the page, `data:` and
-    FastAPI's favicon, ReDoc's search in a `blob:` worker. Nothing else loads; nothing frames them."""
+    """The policy of the HTML `pages` the gateway serves (Swagger UI and ReDoc, `gateway.docs`):
+    code, styles, images and the OpenAPI document from the gateway itself ('self') and no other
+    origin; the inline scripts of `pages` by hash; styles inline (both tools set them at run
+    time); `data:` images (Swagger UI's icons); ReDoc's search in a `blob:` worker it creates
+    itself. Nothing else loads; nothing frames them."""
     hashes = sorted({_sha256(script) for page in pages for script in _INLINE_SCRIPT.findall(page)})
     return (
         (
             "default-src 'none'; "
-            f"script-src 'self' https://cdn.jsdelivr.net {' '.join(hashes)}; "
-            "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-            "font-src https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com; "
+            f"script-src 'self' {' '.join(hashes)}; "
+            "style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
             "connect-src 'self'; worker-src blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
         )
         .replace("  ", " ")

@@ -23,9 +23,10 @@ from ucf.connector.v1 import (
     jobs_pb2_grpc,
     proxy_pb2_grpc,
     resources_pb2_grpc,
+    schedules_pb2_grpc,
     webhooks_pb2_grpc,
 )
-from ucf_common.errors import CODE_METADATA_KEY, ErrorCode, UcfError
+from ucf_common.errors import CODE_METADATA_KEY, ErrorCode, UcfError, rpc_trailers
 
 from gateway.envelope import SizeRefused
 
@@ -54,6 +55,7 @@ class Stubs:
     resources: resources_pb2_grpc.ResourceServiceStub
     jobs: jobs_pb2_grpc.JobServiceStub
     webhooks: webhooks_pb2_grpc.WebhookServiceStub
+    schedules: schedules_pb2_grpc.ScheduleServiceStub
     health: health_pb2_grpc.HealthStub
     proxy: proxy_pb2_grpc.ProxyServiceStub
 
@@ -65,6 +67,7 @@ class Stubs:
             resources=resources_pb2_grpc.ResourceServiceStub(channel),
             jobs=jobs_pb2_grpc.JobServiceStub(channel),
             webhooks=webhooks_pb2_grpc.WebhookServiceStub(channel),
+            schedules=schedules_pb2_grpc.ScheduleServiceStub(channel),
             health=health_pb2_grpc.HealthStub(channel),
             proxy=proxy_pb2_grpc.ProxyServiceStub(channel),
         )
@@ -77,8 +80,7 @@ def error_from_rpc(err: grpc.RpcError) -> UcfError:
     limit (ours carry the trailer): 413 `invalid_request`. Metadata never reaches grpc-core's
     limit, since `gateway.deps.call_metadata` refuses oversized forwarded headers first (431).
     """
-    trailers = err.trailing_metadata() if hasattr(err, "trailing_metadata") else None
-    if any(key == CODE_METADATA_KEY for key, _ in trailers or ()):
+    if CODE_METADATA_KEY in rpc_trailers(err):
         return UcfError.from_rpc_error(err)
     status = err.code() if hasattr(err, "code") else grpc.StatusCode.UNKNOWN
     log.warning("connector call failed: %s %s", status, err.details() if hasattr(err, "details") else "")

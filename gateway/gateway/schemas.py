@@ -10,12 +10,18 @@ fills those components in when the document is built, and replaces FastAPI's
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from google.protobuf import descriptor_pool
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from ucf_common.errors import ErrorCode
+
+from gateway import enums
+
+if TYPE_CHECKING:
+    from google._upb._message import Descriptor as UpbDescriptor
 
 _REF = "#/components/schemas/"
 _ERROR = "ErrorEnvelope"
@@ -35,11 +41,12 @@ _WELL_KNOWN: dict[str, dict[str, Any]] = {
 
 
 def _scalar(field: FieldDescriptor) -> dict[str, Any]:
-    if field.type == FieldDescriptor.TYPE_MESSAGE:
+    if field.message_type is not None:
         name = field.message_type.full_name
         return dict(_WELL_KNOWN.get(name) or {"$ref": _REF + name})
-    if field.type == FieldDescriptor.TYPE_ENUM:
-        return {"type": "string", "enum": [value.name for value in field.enum_type.values]}
+    if field.enum_type is not None:
+        # REST words only; an unspecified enum is absent from the answer (see gateway.enums).
+        return {"type": "string", "enum": list(enums.words(field.enum_type))}
     if field.type == FieldDescriptor.TYPE_BOOL:
         return {"type": "boolean"}
     if field.type in _INTEGER:
@@ -52,7 +59,7 @@ def _scalar(field: FieldDescriptor) -> dict[str, Any]:
 
 
 def _field(field: FieldDescriptor) -> dict[str, Any]:
-    if field.type == FieldDescriptor.TYPE_MESSAGE and field.message_type.GetOptions().map_entry:
+    if field.message_type is not None and field.message_type.GetOptions().map_entry:
         return {"type": "object", "additionalProperties": _scalar(field.message_type.fields_by_name["value"])}
     if field.is_repeated:
         return {"type": "array", "items": _scalar(field)}
@@ -80,12 +87,14 @@ def _content(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def reply(descriptor: Descriptor, status: int = 200, description: str = "Success") -> dict[int | str, Any]:
+def reply(
+    descriptor: Descriptor | UpbDescriptor, status: int = 200, description: str = "Success"
+) -> dict[int | str, Any]:
     """`responses=` for a route whose `data` is one message."""
     return {status: _content(_envelope({"$ref": _REF + descriptor.full_name}), description)}
 
 
-def reply_page(descriptor: Descriptor) -> dict[int | str, Any]:
+def reply_page(descriptor: Descriptor | UpbDescriptor) -> dict[int | str, Any]:
     """`responses=` for a list route: `data` is `{items, next}`; an empty `next` ends the list."""
     page = {
         "type": "object",
@@ -138,8 +147,66 @@ def _refs(node: Any) -> list[str]:
     return []
 
 
+# Statuses the gateway itself answers beside the error-code table's: wrong method (with
+# `Allow`), body too large, headers too large.
+_EDGE_STATUSES = {
+    405: ("invalid_request", "this method is not allowed on this endpoint"),
+    413: ("invalid_request", "the request body is too large"),
+    431: ("invalid_request", "the request headers are too large"),
+}
+
+
+def _error_statuses() -> dict[int, tuple[str, str]]:
+    statuses = {code.http_status: (code.wire, code.wire.replace("_", " ")) for code in reversed(ErrorCode)}
+    return dict(sorted({**statuses, **_EDGE_STATUSES}.items()))
+
+
+def _error_response(status: int, wire: str, message: str) -> dict[str, Any]:
+    example = {"ok": False, "error": {"code": wire, "message": message, "details": {}}}
+    answer: dict[str, Any] = {
+        "description": f"Error envelope ({wire})",
+        "content": {"application/json": {"schema": {"$ref": _REF + _ERROR}, "example": example}},
+    }
+    if status == 405:
+        answer["headers"] = {"Allow": {"description": "The methods this path serves", "schema": {"type": "string"}}}
+    if status == 429:
+        answer["headers"] = {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}}
+    return answer
+
+
+def _example(schema: dict[str, Any], schemas: dict[str, Any]) -> Any:
+    """A small value that matches `schema` (for operations that document no example)."""
+    if "$ref" in schema:
+        name = schema["$ref"][len(_REF) :]
+        return _example(schemas[name], schemas) if name in schemas else {}
+    kind = schema.get("type")
+    if "enum" in schema:
+        return schema["enum"][0]
+    if kind == "object":
+        return {name: _example(value, schemas) for name, value in schema.get("properties", {}).items()}
+    if kind == "array":
+        return []
+    if schema.get("format") == "date-time":
+        return "2026-01-01T00:00:00Z"
+    return {"string": "", "boolean": False, "integer": 0, "number": 0}.get(str(kind), schema.get("example"))
+
+
+def _add_examples(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            for status, answer in operation["responses"].items():
+                media = answer.get("content", {}).get("application/json") if status.startswith("2") else None
+                if media is not None and "example" not in media and "schema" in media:
+                    media["example"] = _example(media["schema"], schemas)
+
+
 def _use_error_envelope(document: dict[str, Any]) -> None:
     error = _content({"$ref": _REF + _ERROR}, "Error envelope")
+    statuses = _error_statuses()
+    components = document.setdefault("components", {}).setdefault("responses", {})
+    for status, (wire, message) in statuses.items():
+        components[f"Error{status}"] = _error_response(status, wire, message)
     for operations in document.get("paths", {}).values():
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
@@ -147,7 +214,10 @@ def _use_error_envelope(document: dict[str, Any]) -> None:
                 responses["400"] = _content(
                     {"$ref": _REF + _ERROR}, "Invalid request (field details, values not echoed)"
                 )
+            for status in statuses:
+                responses.setdefault(str(status), {"$ref": f"#/components/responses/Error{status}"})
             responses.setdefault("default", error)
+            operation["responses"] = dict(sorted(responses.items()))
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
@@ -162,6 +232,7 @@ def install_openapi(app: FastAPI) -> None:
             document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
             _use_error_envelope(document)
             _add_message_components(document)
+            _add_examples(document)
             document["components"]["schemas"] = dict(sorted(document["components"]["schemas"].items()))
             app.openapi_schema = document
         return app.openapi_schema

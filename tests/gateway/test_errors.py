@@ -184,3 +184,17 @@ async def test_a_throttled_caller_is_told_when_to_retry(
     assert response.status_code == 429
     assert response.headers["retry-after"] == "42"
     assert response.json()["error"]["code"] == "rate_limited"
+
+
+async def test_wrong_method_lists_every_allowed_method(client: httpx.AsyncClient) -> None:
+    # GET and DELETE are two routes on one path; Allow names both (RFC 9110).
+    response = await client.request("TRACE", "/api/connections/c1")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "DELETE, GET"
+    assert (await client.put("/api/connections")).headers["allow"] == "GET, POST"
+
+
+async def test_allow_names_the_literal_path_over_a_templated_one(client: httpx.AsyncClient) -> None:
+    # /connections/token is its own resource (POST), not /connections/{connection_id}.
+    assert (await client.request("OPTIONS", "/api/connections/token")).headers["allow"] == "POST"
+    assert (await client.request("OPTIONS", "/api/webhooks/dead-letters")).headers["allow"] == "GET"

@@ -83,3 +83,14 @@ async def test_slow_connector_hits_the_deadline(fake: FakeConnectorService, fake
         response = await client.get("/api/jobs/j1")
     assert response.status_code == 504
     assert response.json()["error"]["code"] == "timeout"
+
+
+async def test_health_answer_matches_its_documented_schema(client) -> None:
+    document = (await client.get("/openapi.json")).json()
+    for status in ("200", "503"):
+        content = document["paths"]["/"]["get"]["responses"][status]["content"]["application/json"]
+        schema = content["schema"]
+        assert schema["required"] == ["ok", "data"]
+        assert set(schema["properties"]["data"]["properties"]) == set(content["example"]["data"])
+    answer = (await client.get("/")).json()
+    assert set(answer["data"]) == {"gateway", "connectorService", "vault"}

@@ -145,3 +145,27 @@ async def test_lean_route_writes_the_access_line(client: httpx.AsyncClient, log_
     access = [line for line in log_lines if line["logger"] == "ucf.gateway.access"]
     assert [line["request_id"] for line in access] == ["acc"]
     assert access[0]["msg"].startswith("GET /api/connections/c1/token 200 ")
+
+
+async def test_the_edge_refuses_before_the_lean_route_runs(
+    client: httpx.AsyncClient, fake: FakeConnectorService, served: list
+) -> None:
+    response = await client.get(LEAN, headers={**HEADERS, **{f"x-filler-{i}": "v" for i in range(120)}})
+    assert response.status_code == 431 and response.json()["error"]["code"] == "invalid_request"
+    assert response.headers["x-request-id"] == "req-token" and response.headers["cache-control"] == "no-store"
+    assert fake.calls == [] and served == []
+
+
+async def test_an_unexpected_error_on_the_lean_route_is_the_500_envelope(
+    client: httpx.AsyncClient, fake: FakeConnectorService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(credential: conn.Credential) -> dict:
+        raise RuntimeError("secret detail")
+
+    monkeypatch.setattr(connections, "_credential_json", broken)
+    response = await client.get(LEAN, headers=HEADERS)
+    assert response.status_code == 500 and response.json()["error"] == {
+        "code": "internal", "message": "internal error", "details": {}
+    }  # fmt: skip
+    assert "secret detail" not in response.text and response.headers["x-request-id"] == "req-token"
+    assert response.headers["cache-control"] == "no-store"

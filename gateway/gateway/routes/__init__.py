@@ -4,13 +4,14 @@ Connections come first: routes are matched in order, and the token read
 (`GET /connections/{id}/token`) is the hot path.
 """
 
-from gateway.routes import connections, connectors, jobs, oauth, proxy, resources, webhooks
+from gateway.routes import connections, connectors, jobs, oauth, proxy, resources, schedules, webhooks
 
 api_routers = (
     connections.router,
     connectors.router,
     resources.router,
     jobs.router,
+    schedules.router,
     webhooks.router,
     oauth.router,
     proxy.router,

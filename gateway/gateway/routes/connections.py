@@ -3,8 +3,8 @@
 
 `GET /connections/{id}/token` is the hot path of internal callers. `get_token` is
 its FastAPI route (the OpenAPI entry, and every request out of the common shape);
-`TokenReadRoute` answers the common shape — GET, no query string — as plain ASGI, ahead
-of FastAPI's middleware stack and router (see `gateway.app.GatewayApp`): no `Request`,
+`TokenReadRoute` answers the common shape — GET, no query string — as plain ASGI, from
+the `gateway.fast_route.FastRoute` middleware ahead of FastAPI's router: no `Request`,
 dependency solving or exit stacks, and the reply JSON built straight from the
 `Credential` fields. Same metadata, same `Caller` (so the same `error_from_rpc` errors),
 same envelope bytes and headers.
@@ -21,7 +21,7 @@ from starlette.types import Receive, Scope, Send
 from ucf.connector.v1 import connections_pb2 as pb
 from ucf_common.errors import UcfError
 
-from gateway.bodies import ConnectionBody, SyncStateBody, TokenBody
+from gateway.bodies import ConnectionBody, ConnectionRefBody, SyncStateBody, TokenBody
 from gateway.deps import Cursor, Limit, OptionalConnectionIdQuery, Rpc, caller_for
 from gateway.envelope import failure, flat_json, ok, ok_bytes
 from gateway.schemas import reply, reply_page
@@ -129,14 +129,32 @@ class TokenReadRoute(BaseRoute):
         await send({"type": "http.response.body", "body": body})
 
 
+# Validate and revoke take the connection id in the path or, as the original endpoint list
+# documents them, in the body (`{"connectionId": …}`); both forms call the same RPC.
+
+
+@router.post("/connections/validate", responses=reply(pb.ValidateConnectionResponse.DESCRIPTOR))
+async def validate_connection_by_body(body: ConnectionRefBody, rpc: Rpc) -> Response:
+    """Check the connection's credential upstream and record the result (id in the body)."""
+    return await validate_connection(body.connection_id, rpc)
+
+
+@router.post("/connections/revoke", responses=reply(pb.RevokeConnectionResponse.DESCRIPTOR))
+async def revoke_connection_by_body(body: ConnectionRefBody, rpc: Rpc) -> Response:
+    """Revoke the credential upstream where supported and delete it (id in the body)."""
+    return await revoke_connection(body.connection_id, rpc)
+
+
 @router.post("/connections/{connection_id}/validate", responses=reply(pb.ValidateConnectionResponse.DESCRIPTOR))
 async def validate_connection(connection_id: str, rpc: Rpc) -> Response:
+    """Check the connection's credential upstream and record the result."""
     request = pb.ValidateConnectionRequest(connection_id=connection_id)
     return ok(await rpc(rpc.stubs.connections.ValidateConnection, request, upstream=True))
 
 
 @router.post("/connections/{connection_id}/revoke", responses=reply(pb.RevokeConnectionResponse.DESCRIPTOR))
 async def revoke_connection(connection_id: str, rpc: Rpc) -> Response:
+    """Revoke the credential upstream where supported and delete it."""
     request = pb.RevokeConnectionRequest(connection_id=connection_id)
     return ok(await rpc(rpc.stubs.connections.RevokeConnection, request, upstream=True))
 

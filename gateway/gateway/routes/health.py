@@ -27,6 +27,25 @@ _STATUS = {
     health_pb2.HealthCheckResponse.NOT_SERVING: "down",
 }
 _EXAMPLE = {"ok": True, "data": {"gateway": "up", "connectorService": "up", "vault": "up"}}
+_DOWN_EXAMPLE = {"ok": False, "data": {"gateway": "up", "connectorService": "up", "vault": "down"}}
+_STATE = {"type": "string", "enum": ["up", "down", "unknown"]}
+# The answer is the envelope's success shape either way; `ok` says whether everything is up.
+_SCHEMA = {
+    "type": "object",
+    "required": ["ok", "data"],
+    "properties": {
+        "ok": {"type": "boolean"},
+        "data": {
+            "type": "object",
+            "required": ["gateway", "connectorService", "vault"],
+            "properties": {"gateway": {"type": "string", "enum": ["up"]}, "connectorService": _STATE, "vault": _STATE},
+        },
+    },
+}
+
+
+def _answer(description: str, example: dict[str, object]) -> dict[str, object]:
+    return {"description": description, "content": {"application/json": {"schema": _SCHEMA, "example": example}}}
 
 
 async def _check(state: State, service: str) -> str:
@@ -45,8 +64,8 @@ async def _check(state: State, service: str) -> str:
 @router.get(
     "/",
     responses={
-        200: {"description": "Everything is up", "content": {"application/json": {"example": _EXAMPLE}}},
-        503: {"description": "A downstream is down or unknown"},
+        200: _answer("Everything is up", _EXAMPLE),
+        503: _answer("A downstream is down or unknown", _DOWN_EXAMPLE),
     },
 )
 async def health(state: State) -> Response:

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
 from starlette.responses import Response
 from ucf.connector.v1 import jobs_pb2 as pb
 
 from gateway.bodies import JobBody
 from gateway.deps import Cursor, Limit, OptionalConnectionIdQuery, Rpc
 from gateway.envelope import ok
-from gateway.routes.connections import StreamQuery
 from gateway.schemas import reply, reply_page
 
 router = APIRouter(tags=["jobs"])
+
+RecordStreamQuery = Annotated[
+    Literal["containers", "items", "comments"] | None, Query(description="Only this stream's records; absent: all.")
+]
 
 
 @router.post("/connectors/{connector_id}/jobs", status_code=202, responses=reply(pb.Job.DESCRIPTOR, 202, "Queued"))
@@ -44,8 +49,8 @@ async def cancel_job(job_id: str, rpc: Rpc) -> Response:
 
 @router.get("/connections/{connection_id}/records", responses=reply_page(pb.Record.DESCRIPTOR))
 async def list_records(
-    connection_id: str, rpc: Rpc, stream: StreamQuery = "", cursor: Cursor = "", limit: Limit = None
+    connection_id: str, rpc: Rpc, stream: RecordStreamQuery = None, cursor: Cursor = "", limit: Limit = None
 ) -> Response:
     """Committed changes in commit order; follow `next` to never miss or double-read one."""
-    request = pb.ListRecordsRequest(connection_id=connection_id, stream=stream, cursor=cursor, limit=limit or 0)
+    request = pb.ListRecordsRequest(connection_id=connection_id, stream=stream or "", cursor=cursor, limit=limit or 0)
     return ok(await rpc(rpc.stubs.jobs.ListRecords, request))

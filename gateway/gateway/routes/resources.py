@@ -73,7 +73,7 @@ async def get_item(
 async def list_comments(
     connector_id: str,
     connection_id: ConnectionIdQuery,
-    item_id: Annotated[str, Query(alias="itemId")],
+    item_id: Annotated[str, Query(alias="itemId", min_length=1)],
     rpc: Rpc,
     container_id: ContainerIdQuery = "",
     cursor: Cursor = "",

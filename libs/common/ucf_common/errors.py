@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import enum
 import json
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, cast
 
 import grpc
 
@@ -102,13 +103,21 @@ class UcfError(Exception):
         """Rebuild the domain error a peer raised, from its status and trailers."""
         status = err.code() if hasattr(err, "code") else grpc.StatusCode.UNKNOWN
         message = (err.details() if hasattr(err, "details") else None) or str(status)
-        trailers = dict(err.trailing_metadata() or ()) if hasattr(err, "trailing_metadata") else {}
+        trailers = rpc_trailers(err)
         code = ErrorCode.from_wire(str(trailers.get(CODE_METADATA_KEY, ""))) or ErrorCode.from_grpc(status)
         try:
             details = json.loads(trailers.get(DETAILS_METADATA_KEY) or "{}")
         except (TypeError, ValueError):
             details = {}
         return cls(code, message, details if isinstance(details, dict) else {})
+
+
+def rpc_trailers(err: grpc.RpcError) -> dict[str, str | bytes]:
+    """A failed call's trailing metadata by key (empty when it has none). grpc gives (key, value)
+    pairs (namedtuples from a blocking call, tuples from grpc.aio), which grpc-stubs types as
+    `_Metadatum`, a class without them."""
+    metadata = err.trailing_metadata() if hasattr(err, "trailing_metadata") else None
+    return dict(cast("Iterable[tuple[str, str | bytes]]", metadata or ()))
 
 
 def invalid(message: str, **details: Any) -> UcfError:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Protocol
 
-from grpc_health.v1 import health, health_pb2
+from grpc_health.v1 import health_pb2
 
 log = logging.getLogger("ucf.health")
 
@@ -22,10 +23,19 @@ _SERVING = health_pb2.HealthCheckResponse.SERVING
 _NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 
+class HealthServicer(Protocol):
+    """What the publisher uses of grpc_health's asyncio servicer, `health.aio.HealthServicer`
+    (grpc-stubs describes only the synchronous one)."""
+
+    async def set(self, service: str, status: health_pb2.HealthCheckResponse.ServingStatus) -> None: ...
+
+    async def enter_graceful_shutdown(self) -> None: ...
+
+
 class HealthPublisher:
     def __init__(
         self,
-        servicer: health.aio.HealthServicer,
+        servicer: HealthServicer,
         probe: Probe,
         services: list[str],
         interval: float,

@@ -91,7 +91,7 @@ def _dumps(entry: dict[str, object]) -> str:
 try:  # optional: the gateway depends on orjson; ucf_common itself does not (the vault stays small)
     import orjson
 except ImportError:  # pragma: no cover - depends on the installation
-    orjson = None
+    pass  # `_dumps` stays json's
 else:
     # values as json.dumps(default=str) renders them: datetimes and dataclasses through str()
     _ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
@@ -168,7 +168,7 @@ def configure_logging(service: str, level: str = "INFO", json_lines: bool = True
     # Neither formatter prints the caller's file, line or function, nor thread or process:
     # skip gathering them for every record (the logging HOWTO's "Optimization" switches).
     # The access line of every request is on the hot path.
-    logging._srcfile = None  # type: ignore[attr-defined]
+    logging._srcfile = None
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import asyncio
 
-from grpc_health.v1 import health
 from pymongo.asynchronous.database import AsyncDatabase
-from ucf_common.health import HealthPublisher
+from ucf_common.health import HealthPublisher, HealthServicer
 
 from vault_service.audit import AuditLog
 
 
 def health_monitor(
-    servicer: health.aio.HealthServicer,
+    servicer: HealthServicer,
     db: AsyncDatabase,
     audit: AuditLog,
     services: list[str],

@@ -91,7 +91,7 @@ async def create_server(
         VaultServicer(store, audit, auth or caller_auth(settings), rewrap_batch_size=settings.vault_rewrap_batch_size),
         server,
     )
-    health_servicer = health.aio.HealthServicer()
+    health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]  # grpc-stubs lacks grpc_health's aio
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     if settings.vault_reflection:
         reflection.enable_server_reflection(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from google.protobuf import json_format, struct_pb2
 from ucf.vault.v1 import vault_pb2
@@ -23,14 +23,15 @@ _NAMES = {
     for name, value in vault_pb2.SecretKind.items()
     if value != vault_pb2.SECRET_KIND_UNSPECIFIED
 }
-_NUMBERS = {name: value for value, name in _NAMES.items()}
+#: The enum's values are plain ints at run time; the generated stubs call them `SecretKind`.
+_NUMBERS = {name: cast(vault_pb2.SecretKind, value) for value, name in _NAMES.items()}
 
 
 def kind_name(number: int) -> str | None:
     return _NAMES.get(number)
 
 
-def kind_number(name: str) -> int:
+def kind_number(name: str) -> vault_pb2.SecretKind:
     return _NUMBERS.get(name, vault_pb2.SECRET_KIND_UNSPECIFIED)
 
 
@@ -69,7 +70,7 @@ def validate_ref(ref: vault_pb2.SecretRef) -> ValidRef:
     kind = kind_name(ref.kind)
     if kind is None:
         errors.append({"field": "ref.kind", "message": "a SecretKind other than SECRET_KIND_UNSPECIFIED"})
-    if errors:
+    if errors or kind is None:
         raise UcfError(ErrorCode.INVALID_REQUEST, "invalid secret reference", {"errors": errors})
     return ValidRef(ref.tenant_id, ref.owner_id, kind)
 

@@ -4,6 +4,7 @@ the addresses the HTTP client and PostgreSQL actually dial, answered with a clea
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 from collections.abc import AsyncIterator, Iterator
 
@@ -157,6 +158,50 @@ async def test_the_guarded_http_client_never_dials_a_refused_address(jira: FakeJ
         policy.allowed = EgressPolicy(LOOPBACK).allowed
         answer = await http.get(jira.base_url + "/rest/api/3/serverInfo")
         assert answer.status_code == 401 and len(jira.seen) == 1  # reached: the fake wants credentials
+
+
+@pytest.fixture
+async def raw_server() -> AsyncIterator[tuple[str, dict[str, int]]]:
+    """A loopback HTTP/1.1 server whose answer the path picks: `/ok` (keep-alive), `/drop` (closes
+    without answering), `/silent` (never answers). Counts the connections it accepted."""
+    counts = {"connections": 0}
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        counts["connections"] += 1
+        try:
+            while head := await reader.readuntil(b"\r\n\r\n"):
+                path = head.split(b" ", 2)[1]
+                if path == b"/drop":
+                    break
+                if path == b"/silent":
+                    await asyncio.sleep(30)
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}", counts
+    finally:
+        server.close()
+
+
+async def test_the_guarded_client_keeps_connections_alive_and_raises_httpx_errors(
+    raw_server: tuple[str, dict[str, int]],
+) -> None:
+    base, counts = raw_server
+    async with create_http_client(policy=EgressPolicy(LOOPBACK), read_timeout=0.5) as http:
+        answers = [await http.get(base + "/ok") for _ in range(3)]
+        assert [(a.status_code, a.text) for a in answers] == [(200, "ok")] * 3
+        assert counts["connections"] == 1  # one pooled connection, reused
+        with pytest.raises(httpx.RemoteProtocolError):
+            await http.get(base + "/drop")
+        with pytest.raises(httpx.ReadTimeout):
+            await http.get(base + "/silent")
 
 
 async def test_a_stored_connection_on_a_refused_address_answers_412_without_retries(jira: FakeJira) -> None:

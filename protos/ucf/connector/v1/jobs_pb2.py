@@ -26,7 +26,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bucf/connector/v1/jobs.proto\x12\x10ucf.connector.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"O\n\tJobCounts\x12\r\n\x05\x61\x64\x64\x65\x64\x18\x01 \x01(\x03\x12\x0f\n\x07updated\x18\x02 \x01(\x03\x12\x0f\n\x07\x64\x65leted\x18\x03 \x01(\x03\x12\x11\n\tunchanged\x18\x04 \x01(\x03\">\n\tJobParams\x12\x12\n\ncontainers\x18\x01 \x03(\t\x12\x0f\n\x07streams\x18\x02 \x03(\t\x12\x0c\n\x04\x66ull\x18\x03 \x01(\x08\"\x91\x03\n\x03Job\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0c\x63onnector_id\x18\x02 \x01(\t\x12\x15\n\rconnection_id\x18\x03 \x01(\t\x12\x0c\n\x04type\x18\x04 \x01(\t\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\x10\n\x08progress\x18\x06 \x01(\x05\x12+\n\x06\x63ounts\x18\x07 \x01(\x0b\x32\x1b.ucf.connector.v1.JobCounts\x12\r\n\x05\x65rror\x18\x08 \x01(\t\x12+\n\x06params\x18\t \x01(\x0b\x32\x1b.ucf.connector.v1.JobParams\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nstarted_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x06result\x18\r \x01(\x0b\x32\x17.google.protobuf.Struct\"z\n\x10\x43reateJobRequest\x12\x14\n\x0c\x63onnector_id\x18\x01 \x01(\t\x12\x15\n\rconnection_id\x18\x02 \x01(\t\x12\x0c\n\x04type\x18\x03 \x01(\t\x12+\n\x06params\x18\x04 \x01(\x0b\x32\x1b.ucf.connector.v1.JobParams\"7\n\x11\x43reateJobResponse\x12\"\n\x03job\x18\x01 \x01(\x0b\x32\x15.ucf.connector.v1.Job\"\x1f\n\rGetJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"4\n\x0eGetJobResponse\x12\"\n\x03job\x18\x01 \x01(\x0b\x32\x15.ucf.connector.v1.Job\"G\n\x0fListJobsRequest\x12\x15\n\rconnection_id\x18\x01 \x01(\t\x12\x0e\n\x06\x63ursor\x18\x02 \x01(\t\x12\r\n\x05limit\x18\x03 \x01(\x05\"F\n\x10ListJobsResponse\x12$\n\x05items\x18\x01 \x03(\x0b\x32\x15.ucf.connector.v1.Job\x12\x0c\n\x04next\x18\x02 \x01(\t\"\"\n\x10\x43\x61ncelJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"7\n\x11\x43\x61ncelJobResponse\x12\"\n\x03job\x18\x01 \x01(\x0b\x32\x15.ucf.connector.v1.Job\"\x8f\x01\n\x06Record\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06stream\x18\x02 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x03 \x01(\t\x12\'\n\x06record\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x30\n\x0c\x63ommitted_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"Z\n\x12ListRecordsRequest\x12\x15\n\rconnection_id\x18\x01 \x01(\t\x12\x0e\n\x06stream\x18\x02 \x01(\t\x12\x0e\n\x06\x63ursor\x18\x03 \x01(\t\x12\r\n\x05limit\x18\x04 \x01(\x05\"L\n\x13ListRecordsResponse\x12\'\n\x05items\x18\x01 \x03(\x0b\x32\x18.ucf.connector.v1.Record\x12\x0c\n\x04next\x18\x02 \x01(\t2\xb4\x03\n\nJobService\x12T\n\tCreateJob\x12\".ucf.connector.v1.CreateJobRequest\x1a#.ucf.connector.v1.CreateJobResponse\x12K\n\x06GetJob\x12\x1f.ucf.connector.v1.GetJobRequest\x1a .ucf.connector.v1.GetJobResponse\x12Q\n\x08ListJobs\x12!.ucf.connector.v1.ListJobsRequest\x1a\".ucf.connector.v1.ListJobsResponse\x12T\n\tCancelJob\x12\".ucf.connector.v1.CancelJobRequest\x1a#.ucf.connector.v1.CancelJobResponse\x12Z\n\x0bListRecords\x12$.ucf.connector.v1.ListRecordsRequest\x1a%.ucf.connector.v1.ListRecordsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bucf/connector/v1/jobs.proto\x12\x10ucf.connector.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"O\n\tJobCounts\x12\r\n\x05\x61\x64\x64\x65\x64\x18\x01 \x01(\x03\x12\x0f\n\x07updated\x18\x02 \x01(\x03\x12\x0f\n\x07\x64\x65leted\x18\x03 \x01(\x03\x12\x11\n\tunchanged\x18\x04 \x01(\x03\">\n\tJobParams\x12\x12\n\ncontainers\x18\x01 \x03(\t\x12\x0f\n\x07streams\x18\x02 \x03(\t\x12\x0c\n\x04\x66ull\x18\x03 \x01(\x08\"\xe9\x03\n\x03Job\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0c\x63onnector_id\x18\x02 \x01(\t\x12\x15\n\rconnection_id\x18\x03 \x01(\t\x12\x0c\n\x04type\x18\x04 \x01(\t\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\x10\n\x08progress\x18\x06 \x01(\x05\x12+\n\x06\x63ounts\x18\x07 \x01(\x0b\x32\x1b.ucf.connector.v1.JobCounts\x12\r\n\x05\x65rror\x18\x08 \x01(\t\x12+\n\x06params\x18\t \x01(\x0b\x32\x1b.ucf.connector.v1.JobParams\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nstarted_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x06result\x18\r \x01(\x0b\x32\x17.google.protobuf.Struct\x12.\n\nnot_before\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bwaiting_for\x18\x0f \x01(\t\x12\x11\n\tscheduled\x18\x10 \x01(\x08\"z\n\x10\x43reateJobRequest\x12\x14\n\x0c\x63onnector_id\x18\x01 \x01(\t\x12\x15\n\rconnection_id\x18\x02 \x01(\t\x12\x0c\n\x04type\x18\x03 \x01(\t\x12+\n\x06params\x18\x04 \x01(\x0b\x32\x1b.ucf.connector.v1.JobParams\"7\n\x11\x43reateJobResponse\x12\"\n\x03job\x18\x01 \x01(\x0b\x32\x15.ucf.connector.v1.Job\"\x1f\n\rGetJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"4\n\x0eGetJobResponse\x12\"\n\x03job\x18\x01 \x01(\x0b\x32\x15.ucf.connector.v1.Job\"G\n\x0fListJobsRequest\x12\x15\n\rconnection_id\x18\x01 \x01(\t\x12\x0e\n\x06\x63ursor\x18\x02 \x01(\t\x12\r\n\x05limit\x18\x03 \x01(\x05\"F\n\x10ListJobsResponse\x12$\n\x05items\x18\x01 \x03(\x0b\x32\x15.ucf.connector.v1.Job\x12\x0c\n\x04next\x18\x02 \x01(\t\"\"\n\x10\x43\x61ncelJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"7\n\x11\x43\x61ncelJobResponse\x12\"\n\x03job\x18\x01 \x01(\x0b\x32\x15.ucf.connector.v1.Job\"\x8f\x01\n\x06Record\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06stream\x18\x02 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x03 \x01(\t\x12\'\n\x06record\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x30\n\x0c\x63ommitted_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"Z\n\x12ListRecordsRequest\x12\x15\n\rconnection_id\x18\x01 \x01(\t\x12\x0e\n\x06stream\x18\x02 \x01(\t\x12\x0e\n\x06\x63ursor\x18\x03 \x01(\t\x12\r\n\x05limit\x18\x04 \x01(\x05\"L\n\x13ListRecordsResponse\x12\'\n\x05items\x18\x01 \x03(\x0b\x32\x18.ucf.connector.v1.Record\x12\x0c\n\x04next\x18\x02 \x01(\t2\xb4\x03\n\nJobService\x12T\n\tCreateJob\x12\".ucf.connector.v1.CreateJobRequest\x1a#.ucf.connector.v1.CreateJobResponse\x12K\n\x06GetJob\x12\x1f.ucf.connector.v1.GetJobRequest\x1a .ucf.connector.v1.GetJobResponse\x12Q\n\x08ListJobs\x12!.ucf.connector.v1.ListJobsRequest\x1a\".ucf.connector.v1.ListJobsResponse\x12T\n\tCancelJob\x12\".ucf.connector.v1.CancelJobRequest\x1a#.ucf.connector.v1.CancelJobResponse\x12Z\n\x0bListRecords\x12$.ucf.connector.v1.ListRecordsRequest\x1a%.ucf.connector.v1.ListRecordsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,29 +38,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_JOBPARAMS']._serialized_start=193
   _globals['_JOBPARAMS']._serialized_end=255
   _globals['_JOB']._serialized_start=258
-  _globals['_JOB']._serialized_end=659
-  _globals['_CREATEJOBREQUEST']._serialized_start=661
-  _globals['_CREATEJOBREQUEST']._serialized_end=783
-  _globals['_CREATEJOBRESPONSE']._serialized_start=785
-  _globals['_CREATEJOBRESPONSE']._serialized_end=840
-  _globals['_GETJOBREQUEST']._serialized_start=842
-  _globals['_GETJOBREQUEST']._serialized_end=873
-  _globals['_GETJOBRESPONSE']._serialized_start=875
-  _globals['_GETJOBRESPONSE']._serialized_end=927
-  _globals['_LISTJOBSREQUEST']._serialized_start=929
-  _globals['_LISTJOBSREQUEST']._serialized_end=1000
-  _globals['_LISTJOBSRESPONSE']._serialized_start=1002
-  _globals['_LISTJOBSRESPONSE']._serialized_end=1072
-  _globals['_CANCELJOBREQUEST']._serialized_start=1074
-  _globals['_CANCELJOBREQUEST']._serialized_end=1108
-  _globals['_CANCELJOBRESPONSE']._serialized_start=1110
-  _globals['_CANCELJOBRESPONSE']._serialized_end=1165
-  _globals['_RECORD']._serialized_start=1168
-  _globals['_RECORD']._serialized_end=1311
-  _globals['_LISTRECORDSREQUEST']._serialized_start=1313
-  _globals['_LISTRECORDSREQUEST']._serialized_end=1403
-  _globals['_LISTRECORDSRESPONSE']._serialized_start=1405
-  _globals['_LISTRECORDSRESPONSE']._serialized_end=1481
-  _globals['_JOBSERVICE']._serialized_start=1484
-  _globals['_JOBSERVICE']._serialized_end=1920
+  _globals['_JOB']._serialized_end=747
+  _globals['_CREATEJOBREQUEST']._serialized_start=749
+  _globals['_CREATEJOBREQUEST']._serialized_end=871
+  _globals['_CREATEJOBRESPONSE']._serialized_start=873
+  _globals['_CREATEJOBRESPONSE']._serialized_end=928
+  _globals['_GETJOBREQUEST']._serialized_start=930
+  _globals['_GETJOBREQUEST']._serialized_end=961
+  _globals['_GETJOBRESPONSE']._serialized_start=963
+  _globals['_GETJOBRESPONSE']._serialized_end=1015
+  _globals['_LISTJOBSREQUEST']._serialized_start=1017
+  _globals['_LISTJOBSREQUEST']._serialized_end=1088
+  _globals['_LISTJOBSRESPONSE']._serialized_start=1090
+  _globals['_LISTJOBSRESPONSE']._serialized_end=1160
+  _globals['_CANCELJOBREQUEST']._serialized_start=1162
+  _globals['_CANCELJOBREQUEST']._serialized_end=1196
+  _globals['_CANCELJOBRESPONSE']._serialized_start=1198
+  _globals['_CANCELJOBRESPONSE']._serialized_end=1253
+  _globals['_RECORD']._serialized_start=1256
+  _globals['_RECORD']._serialized_end=1399
+  _globals['_LISTRECORDSREQUEST']._serialized_start=1401
+  _globals['_LISTRECORDSREQUEST']._serialized_end=1491
+  _globals['_LISTRECORDSRESPONSE']._serialized_start=1493
+  _globals['_LISTRECORDSRESPONSE']._serialized_end=1569
+  _globals['_JOBSERVICE']._serialized_start=1572
+  _globals['_JOBSERVICE']._serialized_end=2008
 # @@protoc_insertion_point(module_scope)

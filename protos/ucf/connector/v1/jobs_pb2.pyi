@@ -33,7 +33,7 @@ class JobParams(_message.Message):
     def __init__(self, containers: _Optional[_Iterable[str]] = ..., streams: _Optional[_Iterable[str]] = ..., full: _Optional[bool] = ...) -> None: ...
 
 class Job(_message.Message):
-    __slots__ = ("id", "connector_id", "connection_id", "type", "status", "progress", "counts", "error", "params", "created_at", "started_at", "finished_at", "result")
+    __slots__ = ("id", "connector_id", "connection_id", "type", "status", "progress", "counts", "error", "params", "created_at", "started_at", "finished_at", "result", "not_before", "waiting_for", "scheduled")
     ID_FIELD_NUMBER: _ClassVar[int]
     CONNECTOR_ID_FIELD_NUMBER: _ClassVar[int]
     CONNECTION_ID_FIELD_NUMBER: _ClassVar[int]
@@ -47,6 +47,9 @@ class Job(_message.Message):
     STARTED_AT_FIELD_NUMBER: _ClassVar[int]
     FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
+    NOT_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    WAITING_FOR_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULED_FIELD_NUMBER: _ClassVar[int]
     id: str
     connector_id: str
     connection_id: str
@@ -60,7 +63,10 @@ class Job(_message.Message):
     started_at: _timestamp_pb2.Timestamp
     finished_at: _timestamp_pb2.Timestamp
     result: _struct_pb2.Struct
-    def __init__(self, id: _Optional[str] = ..., connector_id: _Optional[str] = ..., connection_id: _Optional[str] = ..., type: _Optional[str] = ..., status: _Optional[str] = ..., progress: _Optional[int] = ..., counts: _Optional[_Union[JobCounts, _Mapping]] = ..., error: _Optional[str] = ..., params: _Optional[_Union[JobParams, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., result: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    not_before: _timestamp_pb2.Timestamp
+    waiting_for: str
+    scheduled: bool
+    def __init__(self, id: _Optional[str] = ..., connector_id: _Optional[str] = ..., connection_id: _Optional[str] = ..., type: _Optional[str] = ..., status: _Optional[str] = ..., progress: _Optional[int] = ..., counts: _Optional[_Union[JobCounts, _Mapping]] = ..., error: _Optional[str] = ..., params: _Optional[_Union[JobParams, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., result: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., not_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., waiting_for: _Optional[str] = ..., scheduled: _Optional[bool] = ...) -> None: ...
 
 class CreateJobRequest(_message.Message):
     __slots__ = ("connector_id", "connection_id", "type", "params")

@@ -30,6 +30,8 @@ from ucf.connector.v1 import (
     proxy_pb2_grpc,
     resources_pb2,
     resources_pb2_grpc,
+    schedules_pb2,
+    schedules_pb2_grpc,
     webhooks_pb2,
     webhooks_pb2_grpc,
 )
@@ -55,6 +57,8 @@ from connector_service.connections.store import ConnectionStore
 from connector_service.connections.sync_states import SyncStateStore
 from connector_service.connectors.http import create_http_client
 from connector_service.connectors.registry import ConnectorRegistry
+from connector_service.connectors.retry import RetryPolicy
+from connector_service.oauth.background import BackgroundRefresher
 from connector_service.oauth.clients import OAuthClients
 from connector_service.oauth.refresh import RefreshCoordinator
 from connector_service.onboarding.flow import Onboarding
@@ -74,6 +78,7 @@ UCF_SERVICES = [
     resources_pb2.DESCRIPTOR.services_by_name["ResourceService"].full_name,
     jobs_pb2.DESCRIPTOR.services_by_name["JobService"].full_name,
     webhooks_pb2.DESCRIPTOR.services_by_name["WebhookService"].full_name,
+    schedules_pb2.DESCRIPTOR.services_by_name["ScheduleService"].full_name,
     proxy_pb2.DESCRIPTOR.services_by_name["ProxyService"].full_name,
 ]
 
@@ -90,14 +95,20 @@ class ConnectorServer:
     port: int
     #: Job workers and webhook forwarder (None without a connector registry).
     background: Background | None = None
+    #: Refreshes OAuth2 credentials ahead of expiry, read or not.
+    token_refresher: BackgroundRefresher | None = None
 
     async def start(self) -> None:
         await self.monitor.start()
         await self.grpc_server.start()
         if self.background is not None:
             await self.background.start()
+        if self.token_refresher is not None:
+            self.token_refresher.start()
 
     async def stop(self, grace: float | None = None) -> None:
+        if self.token_refresher is not None:
+            await self.token_refresher.stop()
         if self.background is not None:
             await self.background.stop(grace or 0)
         await self.monitor.stop()
@@ -159,7 +170,25 @@ async def create_server(
         public_url=settings.ucf_public_url,
     )
 
-    contexts = ConnectorContexts(credentials, catalog, connector_settings, http)
+    contexts = ConnectorContexts(
+        credentials,
+        catalog,
+        connector_settings,
+        http,
+        retry=RetryPolicy(max_wait=settings.ucf_rate_limit_inline_wait_seconds),
+    )
+    token_refresher = BackgroundRefresher(
+        db,
+        coordinator=coordinator,
+        store=VaultTokenStore(vault, connections, audit_log),
+        connections=connections,
+        oauth_clients=oauth_clients,
+        catalog=catalog,
+        audit_log=audit_log,
+        ahead_seconds=max(settings.ucf_background_refresh_ahead_seconds, settings.ucf_refresh_margin_seconds),
+        interval_seconds=settings.ucf_background_refresh_interval_seconds,
+    )
+    await token_refresher.create_indexes()
     authenticator = Authenticator(
         api_keys, throttle=throttle, audit_log=audit_log, trusted_proxies=settings.ucf_trusted_proxies.split(",")
     )
@@ -224,6 +253,12 @@ async def create_server(
         else background.jobs,
         server,
     )
+    schedules_pb2_grpc.add_ScheduleServiceServicer_to_server(
+        unimplemented_servicer(schedules_pb2_grpc.ScheduleServiceServicer, no_connectors)
+        if background is None
+        else background.schedules,
+        server,
+    )
     webhooks_pb2_grpc.add_WebhookServiceServicer_to_server(
         unimplemented_servicer(webhooks_pb2_grpc.WebhookServiceServicer, no_connectors)
         if background is None
@@ -241,7 +276,10 @@ async def create_server(
     port = server.add_insecure_port(f"{settings.connector_host}:{settings.connector_port}")
     if port == 0:
         raise RuntimeError(f"could not bind {settings.connector_host}:{settings.connector_port}")
-    return ConnectorServer(server, monitor, api_keys, credentials, coordinator, port, background), port
+    return (
+        ConnectorServer(server, monitor, api_keys, credentials, coordinator, port, background, token_refresher),
+        port,
+    )
 
 
 async def serve(settings: Settings | None = None) -> None:

@@ -78,6 +78,18 @@ class Settings(BaseSettings):
     #: How often each process looks for upstream webhooks to refresh before they expire (Jira: 30 days).
     ucf_webhook_refresh_interval_seconds: float = Field(3600.0, gt=0)
 
+    #: Shortest interval a sync schedule may have (`every`, `fullEvery`).
+    ucf_schedule_min_interval_seconds: int = Field(60, ge=1)
+    #: Longest a replica's scheduler sleeps between passes (it wakes earlier for a due schedule it knows).
+    ucf_scheduler_poll_seconds: float = Field(1.0, gt=0)
+    #: OAuth2 credentials expiring within this are refreshed in the background, read or not.
+    ucf_background_refresh_ahead_seconds: float = Field(900.0, gt=0)
+    #: How often each replica looks for credentials to refresh in the background.
+    ucf_background_refresh_interval_seconds: float = Field(60.0, gt=0)
+    #: Longest provider-asked wait (Retry-After, reset header) slept inline; a longer one re-queues the
+    #: job with `notBefore` at the provider's time instead.
+    ucf_rate_limit_inline_wait_seconds: float = Field(30.0, ge=0)
+
     @model_validator(mode="after")
     def _production_needs_vault_credentials(self) -> Settings:
         if self.ucf_env != "production":

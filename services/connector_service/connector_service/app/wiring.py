@@ -26,6 +26,9 @@ from connector_service.jobs.feed import RecordFeed
 from connector_service.jobs.leases import StreamLeases
 from connector_service.jobs.records import RecordStore
 from connector_service.jobs.runner import JobRunner
+from connector_service.jobs.schedule_servicer import ScheduleServicer
+from connector_service.jobs.scheduler import Scheduler
+from connector_service.jobs.schedules import ScheduleStore
 from connector_service.jobs.servicer import JobServicer
 from connector_service.jobs.store import JobStore
 from connector_service.jobs.sync import SyncEngine
@@ -46,13 +49,17 @@ class Background:
     workers: JobWorkers
     forwarder: Forwarder
     refresher: WebhookRefresher
+    schedules: ScheduleServicer
+    scheduler: Scheduler
 
     async def start(self) -> None:
         self.workers.start()
         self.forwarder.start()
         self.refresher.start()
+        self.scheduler.start()
 
     async def stop(self, grace: float) -> None:
+        await self.scheduler.stop()
         await self.workers.stop(grace)
         await self.forwarder.stop()
         await self.refresher.stop()
@@ -71,9 +78,9 @@ async def create_background(
     audit_log: AuditLog,
     principal: Callable[[], Any],
 ) -> Background:
-    job_store, leases, hooks = JobStore(db), StreamLeases(db), WebhookStore(db)
+    job_store, leases, hooks, schedule_store = JobStore(db), StreamLeases(db), WebhookStore(db), ScheduleStore(db)
     records = RecordStore(db, leases)
-    for store in (job_store, leases, records, hooks):
+    for store in (job_store, leases, records, hooks, schedule_store):
         await store.create_indexes()
     lease = timedelta(seconds=settings.ucf_job_lease_seconds)
     engine = SyncEngine(
@@ -144,4 +151,24 @@ async def create_background(
         principal=principal,
     )
     refresher = WebhookRefresher(hooks, registry, contexts, interval=settings.ucf_webhook_refresh_interval_seconds)
-    return Background(job_servicer, webhook_servicer, workers, forwarder, refresher)
+
+    async def scheduled(
+        tenant_id: str, connector_id: str, connection_id: str, containers: list[str], streams: list[str], full: bool
+    ) -> dict[str, Any]:
+        return await job_servicer.enqueue(
+            tenant_id, connector_id, connection_id, "sync", containers, streams, full, scheduled=True
+        )
+
+    scheduler = Scheduler(
+        schedule_store, job_store, scheduled, audit_log, poll_seconds=settings.ucf_scheduler_poll_seconds
+    )
+    connections.on_removed(schedule_store.delete_quietly)
+    schedule_servicer = ScheduleServicer(
+        schedules=schedule_store,
+        connections=connections,
+        audit_log=audit_log,
+        principal=principal,
+        min_interval_seconds=settings.ucf_schedule_min_interval_seconds,
+        on_change=scheduler.wake,
+    )
+    return Background(job_servicer, webhook_servicer, workers, forwarder, refresher, schedule_servicer, scheduler)

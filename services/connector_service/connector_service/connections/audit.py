@@ -56,6 +56,10 @@ JOB_CANCELLED = "job.cancelled"
 SYNC_STATE_WRITTEN = "sync_state.written"
 WEBHOOK_REGISTERED = "webhook.registered"
 WEBHOOK_UNREGISTERED = "webhook.unregistered"
+SCHEDULE_UPDATED = "schedule.updated"
+SCHEDULE_DELETED = "schedule.deleted"
+SCHEDULE_SKIPPED = "schedule.skipped"
+CREDENTIAL_REFRESH_FAILED = "credential.refresh_failed"
 
 _QUIET_ACTIONS = frozenset({CREDENTIAL_USED, CREDENTIAL_EXPORTED})
 

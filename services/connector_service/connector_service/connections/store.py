@@ -11,7 +11,7 @@ Status life cycle: pending → connected → expired | refresh_failed | invalid
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -46,6 +46,16 @@ class ConnectionStore:
     def __init__(self, db: AsyncDatabase):
         self._col = db["connections"]
         self._listeners: list[Callable[[str, str], None]] = []
+        self._removal_listeners: list[Callable[[str, str], Awaitable[None]]] = []
+
+    def on_removed(self, listener: Callable[[str, str], Awaitable[None]]) -> None:
+        """`await listener(tenant_id, connection_id)` after a connection is deleted or revoked
+        (e.g. its sync schedule is removed)."""
+        self._removal_listeners.append(listener)
+
+    async def _removed(self, tenant_id: str, connection_id: str) -> None:
+        for listener in self._removal_listeners:
+            await listener(tenant_id, connection_id)
 
     def on_change(self, listener: Callable[[str, str], None]) -> None:
         """`listener(tenant_id, connection_id)` runs before and after every write to a connection."""
@@ -146,7 +156,10 @@ class ConnectionStore:
     async def set_status(
         self, tenant_id: str, connection_id: str, status: str, reason: str = "", **fields: Any
     ) -> dict[str, Any]:
-        return await self.update(tenant_id, connection_id, status=status, status_reason=reason, **fields)
+        doc = await self.update(tenant_id, connection_id, status=status, status_reason=reason, **fields)
+        if status == REVOKED:
+            await self._removed(tenant_id, connection_id)
+        return doc
 
     async def record_credential(
         self,
@@ -243,3 +256,4 @@ class ConnectionStore:
             self._changed(tenant_id, connection_id)
         if result.deleted_count == 0:
             raise not_found("connection", connection_id)
+        await self._removed(tenant_id, connection_id)

@@ -52,6 +52,8 @@ class ConnectorContext:
     connection_id: str = ""
     on_unauthorized: Callable[[], Awaitable[None]] = field(default=_ignore, repr=False)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    #: The catalog's `rate_limit:` block for the provider, when it has one (see rate_limits.py).
+    rate_limit: Any = field(default=None, repr=False)
 
     def setting(self, name: str, *fallbacks: str) -> Any:
         """The first non-empty value of `name` (or a fallback name) in the credential, then the

@@ -20,10 +20,10 @@ from urllib.parse import quote
 import httpx
 from ucf_common.errors import ErrorCode, UcfError
 
+from connector_service.connectors import rate_limits
 from connector_service.connectors.context import ConnectorContext
-from connector_service.connectors.retry import is_rate_limited, retry_after_seconds
 from connector_service.platform import destinations, egress
-from connector_service.platform.egress import EgressPolicy, GuardedBackend
+from connector_service.platform.egress import EgressPolicy, GuardedTransport
 
 log = logging.getLogger("ucf.connectors.http")
 
@@ -46,11 +46,7 @@ def create_http_client(
     a proxy would make the connections the policy exists to check.
     """
     limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_keepalive_connections)
-    transport = None
-    if policy is not None:
-        transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
-        # httpx takes no network backend; its pool (httpcore) does, and dials through this one.
-        transport._pool._network_backend = GuardedBackend(policy)
+    transport = None if policy is None else GuardedTransport(policy, limits)
     return httpx.AsyncClient(
         limits=limits,
         transport=transport,
@@ -182,8 +178,8 @@ class Upstream:
         if status == 401:
             await self.ctx.on_unauthorized()
             return UcfError(ErrorCode.FAILED_PRECONDITION, CREDENTIAL_REJECTED, {"provider": self.provider})
-        if is_rate_limited(response):
-            wait = retry_after_seconds(response)
+        if rate_limits.rate_limited(response, self.ctx.rate_limit):
+            wait = rate_limits.wait_seconds(response, self.ctx.rate_limit)
             details: dict[str, Any] = {"provider": self.provider}
             if wait is not None:
                 details["retryAfter"] = int(wait + 0.999)

@@ -18,7 +18,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from ucf_common.errors import UcfError
+from ucf_common.errors import ErrorCode, UcfError
 from ucf_common.logging import log_fields
 
 from connector_service.connectors.registry import ConnectorRegistry
@@ -36,6 +36,14 @@ from connector_service.platform import wire
 from connector_service.resources.contexts import ConnectorContexts
 
 log = logging.getLogger("connector_service.jobs")
+
+RATE_LIMITED = "rate_limited"
+#: A job waits out a provider's rate limit at most this many times before it fails.
+MAX_RATE_LIMIT_WAITS = 20
+#: ... and never for longer than this at a time (a longer ask fails the job with the provider's figure).
+MAX_RATE_LIMIT_WAIT = timedelta(hours=6)
+#: The wait when the provider said "rate limited" without saying for how long.
+DEFAULT_RATE_LIMIT_WAIT = timedelta(seconds=60)
 
 
 class _Canceled(Exception):
@@ -127,6 +135,8 @@ class JobRunner:
         except LeaseLost:
             log.warning("job lease lost; another worker owns it now", extra=fields)
         except UcfError as err:
+            if err.code is ErrorCode.RATE_LIMITED and await self._wait_out(job, worker, err, fields):
+                return
             await self._jobs.finish(job_id, worker, FAILED, error=f"{err.code.wire}: {err.message}", counts=run.counts)
             log.info("job failed", extra={**fields, "error": err.code.wire})
         except Exception:
@@ -139,6 +149,21 @@ class JobRunner:
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
             await self._leases.release(job_id, worker)
+
+    async def _wait_out(self, job: dict[str, Any], worker: str, err: UcfError, fields: dict[str, Any]) -> bool:
+        """A provider asked for a wait longer than the inline retry cap: the job goes back to the queue
+        with `not_before` at the provider's time and resumes from its last checkpoint. False when the
+        job has waited `MAX_RATE_LIMIT_WAITS` times already, or the wait is over `MAX_RATE_LIMIT_WAIT`."""
+        if job["type"] == "probe" or int(job.get("waits") or 0) >= MAX_RATE_LIMIT_WAITS:
+            return False
+        seconds = float(err.details.get("retryAfter") or DEFAULT_RATE_LIMIT_WAIT.total_seconds())
+        if seconds > MAX_RATE_LIMIT_WAIT.total_seconds():
+            return False
+        until = wire.now() + timedelta(seconds=seconds)
+        if not await self._jobs.wait(job["_id"], worker, until, RATE_LIMITED):
+            return True  # no longer ours: the new owner decides
+        log.info("job waits out a rate limit", extra={**fields, "retry_after": seconds})
+        return True
 
     async def _execute(self, run: _JobRun) -> dict[str, Any] | None:
         job = run.job

@@ -50,6 +50,9 @@ def job_to_proto(doc: dict[str, Any]) -> jobs_pb2.Job:
         started_at=wire.timestamp(doc.get("started_at")),
         finished_at=wire.timestamp(doc.get("finished_at")),
         result=wire.struct(doc["result"]) if doc.get("result") else None,
+        not_before=wire.timestamp(doc.get("not_before")) if doc.get("waiting_for") else None,
+        waiting_for=doc.get("waiting_for") or "",
+        scheduled=bool(doc.get("scheduled")),
     )
 
 
@@ -77,6 +80,8 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
         containers: list[str],
         streams: list[str],
         full: bool,
+        *,
+        scheduled: bool = False,
     ) -> dict[str, Any]:
         """Validates and queues a job (also used by the webhook receiver)."""
         if job_type not in TYPES:
@@ -95,7 +100,7 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
         if job_type != "probe":
             for capability in required_capabilities(params["streams"]):
                 connector.require(capability)
-        doc = await self._jobs.create(tenant_id, connector_id, connection_id, job_type, params)
+        doc = await self._jobs.create(tenant_id, connector_id, connection_id, job_type, params, scheduled=scheduled)
         self._wake()
         return doc
 

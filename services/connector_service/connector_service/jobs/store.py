@@ -41,7 +41,14 @@ class JobStore:
         await self._col.create_index([("status", 1), ("lease_until", 1)])
 
     async def create(
-        self, tenant_id: str, connector_id: str, connection_id: str, job_type: str, params: dict[str, Any]
+        self,
+        tenant_id: str,
+        connector_id: str,
+        connection_id: str,
+        job_type: str,
+        params: dict[str, Any],
+        *,
+        scheduled: bool = False,
     ) -> dict[str, Any]:
         moment = wire.now()
         doc = {
@@ -64,6 +71,8 @@ class JobStore:
             "attempts": 0,
             "batch": 0,
             "checkpoint": None,
+            "scheduled": scheduled,
+            "waiting_for": "",
         }
         await self._col.insert_one(doc)
         return doc
@@ -81,6 +90,18 @@ class JobStore:
                 "params": params,
             }
         )
+
+    async def active_sync(self, tenant_id: str, connection_id: str, streams: list[str]) -> dict[str, Any] | None:
+        """A queued or running sync/import of the connection that writes one of `streams` (any, when empty)."""
+        query: dict[str, Any] = {
+            "tenant_id": tenant_id,
+            "connection_id": connection_id,
+            "type": {"$in": ["sync", "import"]},
+            "status": {"$in": [QUEUED, RUNNING]},
+        }
+        if streams:
+            query["params.streams"] = {"$in": streams}
+        return await self._col.find_one(query, projection={"_id": 1, "status": 1})
 
     async def get(self, tenant_id: str, job_id: str) -> dict[str, Any]:
         doc = await self._col.find_one({"_id": job_id, "tenant_id": tenant_id}) if job_id else None
@@ -128,7 +149,10 @@ class JobStore:
                     {"status": RUNNING, "lease_until": {"$lt": moment}},
                 ]
             },
-            {"$set": {"status": RUNNING, "worker": worker, "lease_until": moment + lease}, "$inc": {"attempts": 1}},
+            {
+                "$set": {"status": RUNNING, "worker": worker, "lease_until": moment + lease, "waiting_for": ""},
+                "$inc": {"attempts": 1},
+            },
             sort=[("_id", 1)],
             return_document=ReturnDocument.AFTER,
         )
@@ -183,6 +207,23 @@ class JobStore:
         if counts is not None:
             fields["counts"] = counts.as_dict()
         outcome = await self._col.update_one({"_id": job_id, "worker": worker, "status": RUNNING}, {"$set": fields})
+        return outcome.matched_count == 1
+
+    async def wait(self, job_id: str, worker: str, until: datetime, reason: str) -> bool:
+        """Hands the job back to wait until `until` (e.g. a provider's rate limit); its checkpoint stays."""
+        outcome = await self._col.update_one(
+            {"_id": job_id, "worker": worker, "status": RUNNING},
+            {
+                "$set": {
+                    "status": QUEUED,
+                    "worker": None,
+                    "lease_until": None,
+                    "not_before": until,
+                    "waiting_for": reason,
+                },
+                "$inc": {"attempts": -1, "waits": 1},
+            },
+        )
         return outcome.matched_count == 1
 
     async def requeue(self, job_id: str, worker: str, delay: timedelta, *, count_attempt: bool) -> None:

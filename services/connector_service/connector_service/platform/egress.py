@@ -21,7 +21,10 @@ cannot be used to learn how internal names resolve.
 
 The check runs where the connection is made, on the addresses actually dialled: the
 HTTP client's network backend (`GuardedBackend`) resolves, checks and connects to the
-checked address itself (TLS still verifies the host name), and PostgreSQL connections
+checked address itself (TLS still verifies the host name). httpx's transport takes no
+network backend, httpcore's connection pool does (its public `network_backend` argument),
+so the guarded client's transport (`GuardedTransport`) is a small httpx transport over
+such a pool, as httpx's custom-transport interface describes. PostgreSQL connections
 get the checked address as libpq's `hostaddr`. A name that resolves differently between
 a check and the connect (DNS rebinding) therefore cannot slip through.
 
@@ -32,13 +35,15 @@ The process policy is set once at start (`configure`); until then nothing is res
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
 import socket
 import typing
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 
 import httpcore
+import httpx
 from ucf_common.errors import ErrorCode, UcfError
 
 from connector_service.platform import destinations
@@ -229,3 +234,93 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
+
+
+#: httpcore's errors and the httpx errors the client raises for them, most specific first (as
+#: `httpx.AsyncHTTPTransport` maps them), so callers catch the same `httpx` exceptions.
+_HTTPX_ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
+    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
+    (httpcore.ReadTimeout, httpx.ReadTimeout),
+    (httpcore.WriteTimeout, httpx.WriteTimeout),
+    (httpcore.PoolTimeout, httpx.PoolTimeout),
+    (httpcore.TimeoutException, httpx.TimeoutException),
+    (httpcore.ConnectError, httpx.ConnectError),
+    (httpcore.ReadError, httpx.ReadError),
+    (httpcore.WriteError, httpx.WriteError),
+    (httpcore.NetworkError, httpx.NetworkError),
+    (httpcore.ProxyError, httpx.ProxyError),
+    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+    (httpcore.ProtocolError, httpx.ProtocolError),
+)
+
+
+@contextlib.contextmanager
+def _httpx_errors() -> Iterator[None]:
+    """Re-raises an httpcore error as its httpx twin, the original as its cause (`refusal` finds it)."""
+    try:
+        yield
+    except Exception as exc:
+        for core, mapped in _HTTPX_ERRORS:
+            if isinstance(exc, core):
+                raise mapped(str(exc)) from exc
+        raise
+
+
+class _ResponseStream(httpx.AsyncByteStream):
+    def __init__(self, stream: typing.AsyncIterable[bytes]) -> None:
+        self._stream = stream
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with _httpx_errors():
+            async for part in self._stream:
+                yield part
+
+    async def aclose(self) -> None:
+        close = getattr(self._stream, "aclose", None)
+        if close is not None:
+            await close()
+
+
+class GuardedTransport(httpx.AsyncBaseTransport):
+    """The HTTP client's transport under a policy: httpcore's connection pool dialling through
+    `GuardedBackend`, set up as `httpx.AsyncHTTPTransport` sets up its own (the `limits`' pool
+    sizes and keep-alive, HTTP/1.1, TLS verified with httpx's default context, no retries), with
+    no proxy and no settings read from the environment. Timeouts are the client's, per request."""
+
+    def __init__(self, policy: EgressPolicy, limits: httpx.Limits) -> None:
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            http1=True,
+            http2=False,
+            network_backend=GuardedBackend(policy),
+        )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        assert isinstance(request.stream, httpx.AsyncByteStream)
+        url = httpcore.URL(
+            scheme=request.url.raw_scheme, host=request.url.raw_host, port=request.url.port, target=request.url.raw_path
+        )
+        core = httpcore.Request(
+            method=request.method,
+            url=url,
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
+        )
+        with _httpx_errors():
+            answer = await self._pool.handle_async_request(core)
+        assert isinstance(answer.stream, typing.AsyncIterable)
+        return httpx.Response(
+            status_code=answer.status,
+            headers=answer.headers,
+            stream=_ResponseStream(answer.stream),
+            extensions=answer.extensions,
+        )
+
+    async def aclose(self) -> None:
+        await self._pool.aclose()

@@ -16,13 +16,21 @@ from connector_service.catalog.providers import Catalog
 from connector_service.catalog.settings import ConnectorSettingsStore
 from connector_service.connections.credentials import Credentials
 from connector_service.connectors.context import ConnectorContext
+from connector_service.connectors.retry import RetryPolicy
 from connector_service.onboarding.verification import fill
 
 
 class ConnectorContexts:
     def __init__(
-        self, credentials: Credentials, catalog: Catalog, settings: ConnectorSettingsStore, http: httpx.AsyncClient
+        self,
+        credentials: Credentials,
+        catalog: Catalog,
+        settings: ConnectorSettingsStore,
+        http: httpx.AsyncClient,
+        *,
+        retry: RetryPolicy | None = None,
     ):
+        self._retry = retry or RetryPolicy()
         self._credentials = credentials
         self._catalog = catalog
         self._settings = settings
@@ -52,4 +60,6 @@ class ConnectorContexts:
             tenant_id=tenant_id,
             connection_id=connection_id,
             on_unauthorized=on_unauthorized,
+            retry=self._retry,
+            rate_limit=getattr(spec, "rate_limit", None),
         )

@@ -1,0 +1,193 @@
+"""Sync schedules (`sync_schedules`): one per connection, claimed tick by tick.
+
+A schedule keeps `anchor`, the unjittered time of its next tick, and
+`next_run_at` = anchor + a small jitter. A replica starts a run by moving
+`next_run_at` forward with a compare-and-set on the value it read (`claim`),
+so of all the replicas that see the same due tick exactly one wins it. The
+next anchor is the first point of the interval grid after now: ticks missed
+while every replica was down collapse into the one run that is starting.
+
+Every query carries the tenant except `due`/`claim`/`earliest`, the
+scheduler's cross-tenant reads, which return the tenant with the schedule.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+from ucf_common.errors import invalid, not_found
+
+from connector_service.platform import wire
+
+COLLECTION = "sync_schedules"
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_DURATION = re.compile(r"^\s*(\d{1,9})\s*([smhd]?)\s*$")
+#: Jitter is at most this share of the interval, and never more than `_MAX_JITTER_SECONDS`.
+_JITTER_SHARE = 0.05
+_MAX_JITTER_SECONDS = 30.0
+
+
+def parse_duration(value: str, field: str) -> int:
+    """Seconds in "15m" / "90s" / "2h" / "1d" / "900"; a clear 400 otherwise."""
+    match = _DURATION.match(value or "")
+    if match is None:
+        raise invalid(f"{field} must be a duration like 15m, 90s, 2h, 1d or a number of seconds", field=field)
+    return int(match.group(1)) * _UNITS[match.group(2) or "s"]
+
+
+def jitter(every_seconds: float) -> timedelta:
+    return timedelta(seconds=random.uniform(0, min(_MAX_JITTER_SECONDS, every_seconds * _JITTER_SHARE)))
+
+
+def next_anchor(anchor: datetime, every_seconds: float, now: datetime) -> datetime:
+    """The first tick of the grid `anchor + k * every` strictly after `now` (k >= 1)."""
+    behind = (now - anchor).total_seconds()
+    steps = max(1, math.floor(behind / every_seconds) + 1)
+    return anchor + timedelta(seconds=steps * every_seconds)
+
+
+def is_full_run(schedule: dict[str, Any], now: datetime) -> bool:
+    """Whether the run starting now is a full sync: `fullEvery` has passed since the last full one
+    (the first run of a schedule with `fullEvery` is full)."""
+    full_every = schedule.get("full_every_seconds") or 0
+    if not full_every:
+        return False
+    last = schedule.get("last_full_at")
+    return last is None or (now - last).total_seconds() >= full_every - schedule["every_seconds"] / 2
+
+
+class ScheduleStore:
+    def __init__(self, db: AsyncDatabase):
+        self._col = db[COLLECTION]
+
+    async def create_indexes(self) -> None:
+        await self._col.create_index([("tenant_id", 1), ("connection_id", 1)], unique=True)
+        await self._col.create_index([("paused", 1), ("next_run_at", 1)])
+
+    async def put(
+        self,
+        tenant_id: str,
+        connection: dict[str, Any],
+        *,
+        every_seconds: int,
+        streams: list[str],
+        containers: list[str],
+        full_every_seconds: int,
+        paused: bool,
+    ) -> tuple[dict[str, Any], bool]:
+        """Creates or replaces the schedule; answers it and whether it was created.
+
+        A new schedule, or one whose interval changed, runs at once; an unchanged interval keeps
+        its grid (resuming runs at the grid's next tick, not at once)."""
+        moment = wire.now()
+        query = {"tenant_id": tenant_id, "connection_id": connection["_id"]}
+        current = await self._col.find_one(query)
+        if current is not None and current["every_seconds"] == every_seconds:
+            anchor = current["anchor"]
+            if anchor <= moment:
+                anchor = next_anchor(anchor, every_seconds, moment)
+        else:
+            anchor = moment
+        fields = {
+            "connector_id": connection["connector_id"],
+            "every_seconds": every_seconds,
+            "streams": streams,
+            "containers": containers,
+            "full_every_seconds": full_every_seconds,
+            "paused": paused,
+            "anchor": anchor,
+            "next_run_at": anchor + jitter(every_seconds) if anchor > moment else anchor,
+            "updated_at": moment,
+        }
+        doc = await self._col.find_one_and_update(
+            query,
+            {
+                "$set": fields,
+                "$setOnInsert": {
+                    "_id": wire.new_id("sch"),
+                    "created_at": moment,
+                    "runs": 0,
+                    "skipped": 0,
+                    "last_job_id": "",
+                    "last_run_at": None,
+                    "last_full_at": None,
+                    "last_skipped_at": None,
+                },
+            },
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        return doc, current is None
+
+    async def get(self, tenant_id: str, connection_id: str) -> dict[str, Any]:
+        doc = await self._col.find_one({"tenant_id": tenant_id, "connection_id": connection_id})
+        if doc is None:
+            raise not_found("schedule", connection_id)
+        return doc
+
+    async def delete(self, tenant_id: str, connection_id: str) -> bool:
+        outcome = await self._col.delete_one({"tenant_id": tenant_id, "connection_id": connection_id})
+        return outcome.deleted_count == 1
+
+    async def delete_quietly(self, tenant_id: str, connection_id: str) -> None:
+        """The connection was deleted or revoked: its schedule goes with it."""
+        await self.delete(tenant_id, connection_id)
+
+    # --- the scheduler ----------------------------------------------------------
+
+    async def due(self, now: datetime, limit: int) -> list[dict[str, Any]]:
+        """Unpaused schedules whose `next_run_at` has come, earliest first (any tenant)."""
+        cursor = self._col.find({"paused": False, "next_run_at": {"$lte": now}}).sort("next_run_at", 1).limit(limit)
+        return await cursor.to_list(limit)
+
+    async def earliest(self) -> datetime | None:
+        doc = await self._col.find_one({"paused": False}, sort=[("next_run_at", 1)], projection={"next_run_at": 1})
+        return doc["next_run_at"] if doc else None
+
+    async def claim(self, schedule: dict[str, Any], now: datetime, owner: str) -> dict[str, Any] | None:
+        """Wins the due tick `schedule` was read with, or None when another replica did (or it was
+        paused, changed or deleted meanwhile). The winner's copy has the run counted."""
+        anchor = next_anchor(schedule["anchor"], schedule["every_seconds"], now)
+        full = is_full_run(schedule, now)
+        update: dict[str, Any] = {
+            "$set": {
+                "anchor": anchor,
+                "next_run_at": anchor + jitter(schedule["every_seconds"]),
+                "last_run_at": now,
+                "claimed_by": owner,
+            },
+            "$inc": {"runs": 1},
+        }
+        if full:
+            update["$set"]["last_full_at"] = now
+        claimed = await self._col.find_one_and_update(
+            {
+                "_id": schedule["_id"],
+                "tenant_id": schedule["tenant_id"],
+                "next_run_at": schedule["next_run_at"],
+                "paused": False,
+            },
+            update,
+            return_document=ReturnDocument.AFTER,
+        )
+        if claimed is not None:
+            claimed["full_run"], claimed["previous_full_at"] = full, schedule.get("last_full_at")
+        return claimed
+
+    async def started(self, schedule: dict[str, Any], job_id: str) -> None:
+        await self._col.update_one(
+            {"_id": schedule["_id"], "tenant_id": schedule["tenant_id"]}, {"$set": {"last_job_id": job_id}}
+        )
+
+    async def skipped(self, schedule: dict[str, Any], now: datetime) -> None:
+        """The claimed tick did not run (a sync of the connection was queued or running)."""
+        update: dict[str, Any] = {"$set": {"last_skipped_at": now}, "$inc": {"skipped": 1, "runs": -1}}
+        if schedule.get("full_run"):
+            update["$set"]["last_full_at"] = schedule.get("previous_full_at")
+        await self._col.update_one({"_id": schedule["_id"], "tenant_id": schedule["tenant_id"]}, update)
