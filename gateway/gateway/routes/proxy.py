@@ -27,6 +27,8 @@ from gateway.deps import caller_for
 from gateway.rpc import error_from_rpc
 
 log = logging.getLogger("ucf.gateway.proxy")
+#: What `read()` answers at the end of a stream (grpc-stubs does not declare it).
+_EOF: Any = getattr(grpc.aio, "EOF")  # noqa: B009
 router = APIRouter(tags=["proxy"])
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
@@ -79,7 +81,7 @@ async def proxy(
         first = await call.read()
     except grpc.RpcError as err:
         raise error_from_rpc(err) from None
-    if first is grpc.aio.EOF or not first.HasField("head"):
+    if first is _EOF or not first.HasField("head"):
         raise UcfError(ErrorCode.UPSTREAM_ERROR, "the connector service sent no answer head")
     head = first.head
     headers = [(h.name, h.value) for h in head.headers if h.name.lower() not in _ANSWER_DROPPED]
@@ -104,7 +106,7 @@ for _method in METHODS:
 
 async def _body(call: Any) -> AsyncIterator[bytes]:
     try:
-        while (part := await call.read()) is not grpc.aio.EOF:
+        while (part := await call.read()) is not _EOF:
             if part.body_chunk:
                 yield part.body_chunk
     except grpc.RpcError as err:
