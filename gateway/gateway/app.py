@@ -11,6 +11,8 @@ import grpc
 from fastapi import FastAPI
 
 from gateway import docs
+from gateway.connect import api as connect_api
+from gateway.connect import pages as connect_pages
 from gateway.deps import Runtime
 from gateway.edge import RequestEdge
 from gateway.envelope import EnvelopeResponse
@@ -86,6 +88,8 @@ def create_app(settings: GatewaySettings | None = None, stubs: Stubs | None = No
     app.include_router(health.router)
     for router in api_routers:
         app.include_router(router, prefix=settings.api_prefix)
+    app.include_router(connect_api.router, prefix=settings.api_prefix)
+    app.include_router(connect_pages.router)
     install_openapi(app)
     # add_middleware puts each one outside those added before it.
     app.add_middleware(FastRoute, route=connections.TokenReadRoute(settings.api_prefix))

@@ -33,6 +33,14 @@ from gateway.middleware import RequestContextMiddleware
 
 API_CSP = b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
+#: The hosted Connect page (`/connect...`): its own scripts, styles and images only, forms posted
+#: to itself, never framed. `gateway.connect.pages` adds a tenant logo's origin to img-src.
+CONNECT_CSP = (
+    b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    b"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+CONNECT_PREFIX = "/connect"
+
 _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
 
 
@@ -112,9 +120,11 @@ class RequestEdge:
             await self.app(scope, receive, send)
             return
 
+        page_csp = CONNECT_CSP if scope["path"].startswith(CONNECT_PREFIX) else self.html_csp
+
         async def send_hardened(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = hardened(message.get("headers", ()), self.html_csp)
+                message["headers"] = hardened(message.get("headers", ()), page_csp)
             await send(message)
 
         refusal, length, chunked = self._check_headers(scope)

@@ -18,8 +18,10 @@ import grpc
 from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2_grpc
 from ucf.connector.v1 import (
+    connect_pb2_grpc,
     connections_pb2_grpc,
     connectors_pb2_grpc,
+    events_pb2_grpc,
     jobs_pb2_grpc,
     proxy_pb2_grpc,
     resources_pb2_grpc,
@@ -57,6 +59,8 @@ class Stubs:
     webhooks: webhooks_pb2_grpc.WebhookServiceStub
     schedules: schedules_pb2_grpc.ScheduleServiceStub
     health: health_pb2_grpc.HealthStub
+    connect_sessions: connect_pb2_grpc.ConnectSessionServiceStub
+    event_endpoints: events_pb2_grpc.EventEndpointServiceStub
     proxy: proxy_pb2_grpc.ProxyServiceStub
 
     @classmethod
@@ -69,6 +73,8 @@ class Stubs:
             webhooks=webhooks_pb2_grpc.WebhookServiceStub(channel),
             schedules=schedules_pb2_grpc.ScheduleServiceStub(channel),
             health=health_pb2_grpc.HealthStub(channel),
+            connect_sessions=connect_pb2_grpc.ConnectSessionServiceStub(channel),
+            event_endpoints=events_pb2_grpc.EventEndpointServiceStub(channel),
             proxy=proxy_pb2_grpc.ProxyServiceStub(channel),
         )
 

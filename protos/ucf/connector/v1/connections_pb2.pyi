@@ -2,6 +2,7 @@ import datetime
 
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from ucf.connector.v1 import connect_pb2 as _connect_pb2
 from ucf.connector.v1 import connectors_pb2 as _connectors_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
@@ -12,7 +13,14 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Connection(_message.Message):
-    __slots__ = ("id", "tenant_id", "workspace_id", "connector_id", "name", "status", "auth_mode", "credential_set", "credential_expires_at", "scopes", "metadata", "status_reason", "last_validated_at", "last_refreshed_at", "created_at", "updated_at", "system_metadata")
+    __slots__ = ("id", "tenant_id", "workspace_id", "connector_id", "name", "status", "auth_mode", "credential_set", "credential_expires_at", "scopes", "metadata", "status_reason", "last_validated_at", "last_refreshed_at", "created_at", "updated_at", "system_metadata", "end_user", "tags")
+    class TagsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     ID_FIELD_NUMBER: _ClassVar[int]
     TENANT_ID_FIELD_NUMBER: _ClassVar[int]
     WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -30,6 +38,8 @@ class Connection(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     SYSTEM_METADATA_FIELD_NUMBER: _ClassVar[int]
+    END_USER_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
     id: str
     tenant_id: str
     workspace_id: str
@@ -47,7 +57,9 @@ class Connection(_message.Message):
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
     system_metadata: _struct_pb2.Struct
-    def __init__(self, id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., connector_id: _Optional[str] = ..., name: _Optional[str] = ..., status: _Optional[str] = ..., auth_mode: _Optional[_Union[_connectors_pb2.AuthMode, str]] = ..., credential_set: _Optional[bool] = ..., credential_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., scopes: _Optional[_Iterable[str]] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., status_reason: _Optional[str] = ..., last_validated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_refreshed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., system_metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    end_user: _connect_pb2.EndUser
+    tags: _containers.ScalarMap[str, str]
+    def __init__(self, id: _Optional[str] = ..., tenant_id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., connector_id: _Optional[str] = ..., name: _Optional[str] = ..., status: _Optional[str] = ..., auth_mode: _Optional[_Union[_connectors_pb2.AuthMode, str]] = ..., credential_set: _Optional[bool] = ..., credential_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., scopes: _Optional[_Iterable[str]] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., status_reason: _Optional[str] = ..., last_validated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_refreshed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., system_metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., end_user: _Optional[_Union[_connect_pb2.EndUser, _Mapping]] = ..., tags: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class ListConnectionsRequest(_message.Message):
     __slots__ = ("workspace_id", "connector_id", "cursor", "limit")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import grpc
@@ -20,10 +21,14 @@ from grpc_reflection.v1alpha import reflection
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from ucf.connector.v1 import (
+    connect_pb2,
+    connect_pb2_grpc,
     connections_pb2,
     connections_pb2_grpc,
     connectors_pb2,
     connectors_pb2_grpc,
+    events_pb2,
+    events_pb2_grpc,
     jobs_pb2,
     jobs_pb2_grpc,
     proxy_pb2,
@@ -49,6 +54,10 @@ from connector_service.auth.throttle import AuthThrottle
 from connector_service.catalog.providers import Catalog, load_catalog
 from connector_service.catalog.servicer import ConnectorServicer
 from connector_service.catalog.settings import ConnectorSettingsStore
+from connector_service.connect.principal import SessionGuard
+from connector_service.connect.servicer import ConnectSessionServicer
+from connector_service.connect.sessions import ConnectSessionStore
+from connector_service.connect.tenant_settings import TenantSettingsStore
 from connector_service.connections.audit import AuditLog
 from connector_service.connections.credentials import Credentials, VaultTokenStore
 from connector_service.connections.metadata import system_keys
@@ -58,6 +67,7 @@ from connector_service.connections.sync_states import SyncStateStore
 from connector_service.connectors.http import create_http_client
 from connector_service.connectors.registry import ConnectorRegistry
 from connector_service.connectors.retry import RetryPolicy
+from connector_service.events.servicer import EventEndpointServicer
 from connector_service.oauth.background import BackgroundRefresher
 from connector_service.oauth.clients import OAuthClients
 from connector_service.oauth.refresh import RefreshCoordinator
@@ -78,6 +88,8 @@ UCF_SERVICES = [
     resources_pb2.DESCRIPTOR.services_by_name["ResourceService"].full_name,
     jobs_pb2.DESCRIPTOR.services_by_name["JobService"].full_name,
     webhooks_pb2.DESCRIPTOR.services_by_name["WebhookService"].full_name,
+    connect_pb2.DESCRIPTOR.services_by_name["ConnectSessionService"].full_name,
+    events_pb2.DESCRIPTOR.services_by_name["EventEndpointService"].full_name,
     schedules_pb2.DESCRIPTOR.services_by_name["ScheduleService"].full_name,
     proxy_pb2.DESCRIPTOR.services_by_name["ProxyService"].full_name,
 ]
@@ -143,7 +155,12 @@ async def create_server(
     connector_settings = ConnectorSettingsStore(db)
     sessions = OAuthSessionStore(db)
     sync_states = SyncStateStore(db)
-    for store in (api_keys, audit_log, throttle, connections, connector_settings, sessions, sync_states):
+    connect_sessions = ConnectSessionStore(db, timedelta(seconds=settings.ucf_connect_session_ttl_seconds))
+    tenant_settings = TenantSettingsStore(db)
+    for store in (
+        api_keys, audit_log, throttle, connections, connector_settings, sessions, sync_states,
+        connect_sessions, tenant_settings,
+    ):  # fmt: skip
         await store.create_indexes()
     await connections.adopt_system_metadata(lambda connector_id: system_keys(catalog.get(connector_id)))
 
@@ -190,7 +207,11 @@ async def create_server(
     )
     await token_refresher.create_indexes()
     authenticator = Authenticator(
-        api_keys, throttle=throttle, audit_log=audit_log, trusted_proxies=settings.ucf_trusted_proxies.split(",")
+        api_keys,
+        throttle=throttle,
+        audit_log=audit_log,
+        trusted_proxies=settings.ucf_trusted_proxies.split(","),
+        sessions=SessionGuard(connect_sessions, settings.ucf_public_url),
     )
     server = grpc.aio.server(interceptors=[RequestContextInterceptor(), AuthInterceptor(authenticator)])
     connectors_pb2_grpc.add_ConnectorServiceServicer_to_server(
@@ -263,6 +284,23 @@ async def create_server(
         unimplemented_servicer(webhooks_pb2_grpc.WebhookServiceServicer, no_connectors)
         if background is None
         else background.webhooks,
+        server,
+    )
+
+    connect_pb2_grpc.add_ConnectSessionServiceServicer_to_server(
+        ConnectSessionServicer(
+            sessions=connect_sessions,
+            tenant_settings=tenant_settings,
+            catalog=catalog,
+            audit_log=audit_log,
+            public_url=settings.ucf_public_url,
+        ),
+        server,
+    )
+    events_pb2_grpc.add_EventEndpointServiceServicer_to_server(
+        unimplemented_servicer(events_pb2_grpc.EventEndpointServiceServicer, no_connectors)
+        if background is None
+        else EventEndpointServicer(endpoints=background.event_endpoints, vault=vault, audit_log=audit_log),
         server,
     )
 

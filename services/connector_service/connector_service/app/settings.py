@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     ucf_providers_file: Path | None = None
     ucf_refresh_margin_seconds: int = Field(300, ge=0)
     ucf_public_url: str = "http://localhost:8000"
+    #: Lifetime of a connect session token (POST /api/connect-sessions).
+    ucf_connect_session_ttl_seconds: int = Field(1800, ge=60, le=86400)
     #: Networks (comma-separated CIDRs) this service may connect to besides globally routable
     #: addresses: tenant-chosen hosts (Atlassian sites, webhook callbacks, PostgreSQL) and
     #: catalog endpoints alike. Empty: public addresses only. See connector_service/platform/egress.py.

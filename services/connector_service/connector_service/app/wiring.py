@@ -22,6 +22,8 @@ from connector_service.connections.audit import AuditLog
 from connector_service.connections.store import ConnectionStore
 from connector_service.connections.sync_states import SyncStateStore
 from connector_service.connectors.registry import ConnectorRegistry
+from connector_service.events.emitter import EventEmitter
+from connector_service.events.store import EventEndpointStore
 from connector_service.jobs.feed import RecordFeed
 from connector_service.jobs.leases import StreamLeases
 from connector_service.jobs.records import RecordStore
@@ -51,6 +53,8 @@ class Background:
     refresher: WebhookRefresher
     schedules: ScheduleServicer
     scheduler: Scheduler
+    #: The tenants' event endpoints (EventEndpointService).
+    event_endpoints: EventEndpointStore
 
     async def start(self) -> None:
         self.workers.start()
@@ -171,4 +175,29 @@ async def create_background(
         min_interval_seconds=settings.ucf_schedule_min_interval_seconds,
         on_change=scheduler.wake,
     )
-    return Background(job_servicer, webhook_servicer, workers, forwarder, refresher, schedule_servicer, scheduler)
+    events = await wire_events(db, connections, job_store, hooks, audit_log, forwarder.wake)
+    return Background(
+        job_servicer, webhook_servicer, workers, forwarder, refresher, schedule_servicer, scheduler, events
+    )
+
+
+async def wire_events(
+    db: AsyncDatabase,
+    connections: ConnectionStore,
+    jobs: JobStore,
+    deliveries: WebhookStore,
+    audit_log: AuditLog,
+    wake: Callable[[], None],
+) -> EventEndpointStore:
+    """Lifecycle events from the stores where state changes, queued for the forwarder."""
+    endpoints = EventEndpointStore(db)
+    await endpoints.create_indexes()
+    emitter = EventEmitter(endpoints, deliveries, audit_log, wake)
+    connections.events = emitter
+
+    async def job_finished(job: dict[str, Any]) -> None:
+        conn = await connections.find_by_id(job["tenant_id"], job["connection_id"])
+        await emitter.job_finished(job, conn)
+
+    jobs.on_finish = job_finished
+    return endpoints

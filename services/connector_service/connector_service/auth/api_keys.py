@@ -31,6 +31,7 @@ SCOPES = (
     "tokens:read",
     "jobs:write",
     "webhooks:write",
+    "connect:write",
     "proxy",
     "admin",
 )
@@ -48,6 +49,9 @@ class Principal:
     tenant_id: str
     key_id: str
     scopes: frozenset[str]
+    #: The connect session (`connector_service.connect.sessions.ConnectSession`) when the
+    #: caller presented a session token instead of an API key.
+    session: Any = None
 
     def allows(self, scope: str) -> bool:
         return ADMIN_SCOPE in self.scopes or scope in self.scopes

@@ -38,6 +38,8 @@ from ucf_common.logging import log_fields
 
 from connector_service.auth.api_keys import ApiKeyStore, KeyRefusal, Principal, key_id_of
 from connector_service.auth.throttle import KEY, SOURCE, AuthThrottle
+from connector_service.connect.principal import SessionGuard
+from connector_service.connect.sessions import is_session_token
 from connector_service.connections import audit
 from connector_service.platform import egress
 
@@ -88,6 +90,13 @@ REQUIRED_SCOPES: dict[str, str] = {
     _C + "WebhookService/RegisterWebhook": "webhooks:write",
     _C + "WebhookService/UnregisterWebhook": "webhooks:write",
     _C + "WebhookService/ListDeadLetters": "webhooks:write",
+    _C + "ConnectSessionService/CreateConnectSession": "connect:write",
+    _C + "ConnectSessionService/GetTenantSettings": "connect:write",
+    _C + "ConnectSessionService/UpdateTenantSettings": "connect:write",
+    _C + "EventEndpointService/CreateEventEndpoint": "connect:write",
+    _C + "EventEndpointService/ListEventEndpoints": "connect:write",
+    _C + "EventEndpointService/DeleteEventEndpoint": "connect:write",
+    _C + "EventEndpointService/RotateEventEndpointSecret": "connect:write",
     _C + "ProxyService/Forward": "proxy",
 }
 
@@ -167,19 +176,23 @@ class Authenticator:
         throttle: AuthThrottle | None = None,
         audit_log: AuditLog | None = None,
         trusted_proxies: Iterable[str] = (),
+        sessions: SessionGuard | None = None,
     ):
         self._keys = keys
+        self._sessions = sessions
         self._throttle = throttle
         self._audit = audit_log
         self._trusted = tuple(ipaddress.ip_network(n.strip(), strict=False) for n in trusted_proxies if n.strip())
 
-    async def authenticate(self, context: grpc.aio.ServicerContext, method: str) -> Principal:
+    async def authenticate(self, context: grpc.aio.ServicerContext, method: str, request: Any = None) -> Principal:
         header, tenant = _auth_metadata(context)
         scheme, _, key = header.strip().partition(" ")
         key = key.strip()
         if scheme.lower() != "bearer" or not key:
             await self._failed(context, method, KeyRefusal("missing"))
             raise UcfError(ErrorCode.UNAUTHENTICATED, "missing API key: send 'authorization: Bearer <key>'")
+        if self._sessions is not None and is_session_token(key):
+            return await self._session_principal(context, method, key, tenant, request)
         if self._throttle is not None:
             key_id = key_id_of(key)
             wait = self._throttle.blocked_for(KEY, key_id) if key_id else None
@@ -197,6 +210,25 @@ class Authenticator:
         if not principal.allows(scope):
             await self._denied(principal, method, reason="missing_scope", required_scope=scope)
             raise UcfError(ErrorCode.FORBIDDEN, f"this operation needs the {scope} scope", {"requiredScope": scope})
+        return principal
+
+    async def _session_principal(
+        self, context: grpc.aio.ServicerContext, method: str, token: str, tenant: str | None, request: Any
+    ) -> Principal:
+        """A connect session's principal, limited by `SessionGuard.restrict`."""
+        assert self._sessions is not None
+        session = await self._sessions.check(token)
+        if session is None:
+            await self._failed(context, method, KeyRefusal("unknown_session"))
+            raise UcfError(ErrorCode.UNAUTHENTICATED, "unknown or expired connect session; ask the app for a new link")
+        principal = Principal(session.tenant_id, f"session:{session.id}", frozenset(), session)
+        if tenant and tenant != principal.tenant_id:
+            raise UcfError(ErrorCode.FORBIDDEN, "x-tenant-id does not match the connect session's tenant")
+        try:
+            self._sessions.restrict(session, method, request)
+        except UcfError:
+            await self._denied(principal, method, reason="connect_session_limit")
+            raise
         return principal
 
     def source_address(self, context: grpc.aio.ServicerContext) -> str:
@@ -329,7 +361,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         authenticate, refused = self._auth.authenticate, self._auth.handler_refused
 
         async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            token = principal_var.set(await authenticate(context, method))
+            token = principal_var.set(await authenticate(context, method, request))
             try:
                 return await behavior(request, context)
             except UcfError as err:
@@ -344,7 +376,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         authenticate, refused = self._auth.authenticate, self._auth.handler_refused
 
         async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            token = principal_var.set(await authenticate(context, method))
+            token = principal_var.set(await authenticate(context, method, request))
             try:
                 async for item in behavior(request, context):
                     yield item

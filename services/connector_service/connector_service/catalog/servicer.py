@@ -18,6 +18,7 @@ from connector_service.catalog.settings import (
     check_redirect_uri,
     check_scopes,
 )
+from connector_service.connect.sessions import labels as session_labels
 from connector_service.connections import audit
 from connector_service.connections.audit import AuditLog
 from connector_service.connections.credentials import Credentials
@@ -106,14 +107,15 @@ class ConnectorServicer(connectors_pb2_grpc.ConnectorServiceServicer):
         return spec
 
     async def ListConnectors(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
-        tenant = current_principal().tenant_id
-        settings = await self._settings.all(tenant)
-        return connectors_pb2.ListConnectorsResponse(
-            items=[
-                _connector(cid, spec, settings.get(cid, ConnectorSettings()), self._capabilities(cid))
-                for cid, spec in self._catalog.items()
-            ]
-        )
+        principal = current_principal()
+        settings = await self._settings.all(principal.tenant_id)
+        items = [
+            _connector(cid, spec, settings.get(cid, ConnectorSettings()), self._capabilities(cid))
+            for cid, spec in self._catalog.items()
+        ]
+        if principal.session is not None:  # the Connect page: the session's enabled connectors only
+            items = [c for c in items if c.enabled and principal.session.allows_connector(c.id)]
+        return connectors_pb2.ListConnectorsResponse(items=items)
 
     async def GetConnector(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         spec = self._spec(request.connector_id)
@@ -173,6 +175,7 @@ class ConnectorServicer(connectors_pb2_grpc.ConnectorServiceServicer):
             redirect_uri=request.redirect_uri,
             scopes=list(request.scopes),
             return_url=request.return_url,
+            labels=session_labels(current_principal().session),
         )
         return connectors_pb2.ConnectResponse(
             method=method,
@@ -207,6 +210,7 @@ class ConnectorServicer(connectors_pb2_grpc.ConnectorServiceServicer):
             api_secret=request.api_secret,
             credentials=wire.from_struct(request.credentials) if request.HasField("credentials") else None,
             name=request.name,
+            labels=session_labels(current_principal().session),
         )
         conn, return_url = await self._onboarding.callback(current_principal().tenant_id, data)
         return connectors_pb2.ConnectCallbackResponse(

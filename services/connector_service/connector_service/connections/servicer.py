@@ -12,6 +12,7 @@ from ucf_common.errors import ErrorCode, UcfError, invalid, not_found
 
 from connector_service.auth.interceptor import current_principal
 from connector_service.catalog.providers import Catalog, ProviderSpec
+from connector_service.connect.servicer import end_user_message
 from connector_service.connections import audit
 from connector_service.connections.audit import AuditLog
 from connector_service.connections.credentials import Credentials
@@ -64,6 +65,8 @@ def connection_message(doc: dict[str, Any]) -> connections_pb2.Connection:
         last_refreshed_at=wire.timestamp(doc.get("last_refreshed_at")),
         created_at=wire.timestamp(doc.get("created_at")),
         updated_at=wire.timestamp(doc.get("updated_at")),
+        end_user=end_user_message(doc.get("end_user")),
+        tags=doc.get("tags") or {},
     )
 
 

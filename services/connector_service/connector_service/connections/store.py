@@ -46,6 +46,8 @@ class ConnectionStore:
     def __init__(self, db: AsyncDatabase):
         self._col = db["connections"]
         self._listeners: list[Callable[[str, str], None]] = []
+        #: `events.emitter.EventEmitter` (lifecycle events), set by the wiring; None emits nothing.
+        self.events: Any = None
         self._removal_listeners: list[Callable[[str, str], Awaitable[None]]] = []
 
     def on_removed(self, listener: Callable[[str, str], Awaitable[None]]) -> None:
@@ -75,6 +77,9 @@ class ConnectionStore:
             raise not_found("connection", connection_id)
         return doc
 
+    async def find_by_id(self, tenant_id: str, connection_id: str) -> dict[str, Any] | None:
+        return await self._col.find_one({"_id": connection_id, "tenant_id": tenant_id})
+
     async def find(self, tenant_id: str, connector_id: str, workspace_id: str) -> dict[str, Any] | None:
         return await self._col.find_one(
             {"tenant_id": tenant_id, "connector_id": connector_id, "workspace_id": workspace_id}
@@ -100,13 +105,17 @@ class ConnectionStore:
         auth_mode: str,
         name: str = "",
         metadata: dict[str, Any] | None = None,
+        labels: dict[str, Any] | None = None,
     ) -> tuple[dict[str, Any], bool]:
-        """The (connector, workspace) connection, created pending when missing."""
+        """The (connector, workspace) connection, created pending when missing. `labels`
+        (a connect session's end_user, tags and id) are recorded on it, also when it exists."""
         _require(workspace_id, "workspaceId")
         if len(name) > _MAX_NAME:
             raise invalid(f"name is longer than {_MAX_NAME} characters", field="name")
         existing = await self.find(tenant_id, connector_id, workspace_id)
         if existing is not None:
+            if labels:
+                existing = await self.update(tenant_id, existing["_id"], **labels)
             return existing, False
         moment = wire.now()
         doc = {
@@ -127,12 +136,15 @@ class ConnectionStore:
             "last_refreshed_at": None,
             "created_at": moment,
             "updated_at": moment,
+            **(labels or {}),
         }
         try:
             await self._col.insert_one(doc)
         except DuplicateKeyError:
             # A concurrent call created it first; theirs is the connection.
             return await self.find(tenant_id, connector_id, workspace_id) or doc, False
+        if self.events is not None:
+            await self.events.connection_changed(None, doc, set(doc))
         return doc, True
 
     async def update(self, tenant_id: str, connection_id: str, **fields: Any) -> dict[str, Any]:
@@ -141,16 +153,25 @@ class ConnectionStore:
             raise UcfError(ErrorCode.INTERNAL, "unknown connection status")
         fields["updated_at"] = wire.now()
         self._changed(tenant_id, connection_id)
+        before: dict[str, Any] | None = None
         try:
-            doc = await self._col.find_one_and_update(
-                {"_id": connection_id, "tenant_id": tenant_id},
-                {"$set": fields},
-                return_document=ReturnDocument.AFTER,
-            )
+            if self.events is None:
+                doc = await self._col.find_one_and_update(
+                    {"_id": connection_id, "tenant_id": tenant_id},
+                    {"$set": fields},
+                    return_document=ReturnDocument.AFTER,
+                )
+            else:  # the record before the write tells which lifecycle event this is
+                before = await self._col.find_one_and_update(
+                    {"_id": connection_id, "tenant_id": tenant_id}, {"$set": fields}
+                )
+                doc = await self._col.find_one({"_id": connection_id, "tenant_id": tenant_id}) if before else None
         finally:
             self._changed(tenant_id, connection_id)
         if doc is None:
             raise not_found("connection", connection_id)
+        if before is not None:
+            await self.events.connection_changed(before, doc, set(fields))
         return doc
 
     async def set_status(
@@ -222,6 +243,8 @@ class ConnectionStore:
             finally:
                 self._changed(tenant_id, connection_id)
             if updated is not None:
+                if self.events is not None:
+                    await self.events.connection_changed(doc, updated, set(fields))
                 return updated, sorted(k for k in fields if k != "updated_at")
         raise UcfError(ErrorCode.CONFLICT, "the connection's metadata changed concurrently; try again")
 
@@ -251,9 +274,11 @@ class ConnectionStore:
     async def delete(self, tenant_id: str, connection_id: str) -> None:
         self._changed(tenant_id, connection_id)
         try:
-            result = await self._col.delete_one({"_id": connection_id, "tenant_id": tenant_id})
+            deleted = await self._col.find_one_and_delete({"_id": connection_id, "tenant_id": tenant_id})
         finally:
             self._changed(tenant_id, connection_id)
-        if result.deleted_count == 0:
+        if deleted is None:
             raise not_found("connection", connection_id)
+        if self.events is not None:
+            await self.events.connection_changed(deleted, None, set())
         await self._removed(tenant_id, connection_id)

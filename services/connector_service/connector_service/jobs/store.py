@@ -34,6 +34,8 @@ MAX_ATTEMPTS = 5
 class JobStore:
     def __init__(self, db: AsyncDatabase):
         self._col = db["jobs"]
+        #: Awaited with the finished job document (lifecycle events); set by the wiring.
+        self.on_finish: Any = None
 
     async def create_indexes(self) -> None:
         await self._col.create_index([("tenant_id", 1), ("connection_id", 1), ("_id", -1)])
@@ -207,6 +209,10 @@ class JobStore:
         if counts is not None:
             fields["counts"] = counts.as_dict()
         outcome = await self._col.update_one({"_id": job_id, "worker": worker, "status": RUNNING}, {"$set": fields})
+        if outcome.matched_count == 1 and self.on_finish is not None:
+            job = await self._col.find_one({"_id": job_id})
+            if job is not None:
+                await self.on_finish(job)
         return outcome.matched_count == 1
 
     async def wait(self, job_id: str, worker: str, until: datetime, reason: str) -> bool:

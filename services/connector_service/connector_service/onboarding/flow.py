@@ -54,6 +54,8 @@ class CallbackInput:
     api_secret: str = ""
     credentials: dict[str, Any] | None = None
     name: str = ""
+    #: A connect session's end_user/tags/id for the connection (None without a session).
+    labels: dict[str, Any] | None = None
 
 
 class Onboarding:
@@ -99,6 +101,7 @@ class Onboarding:
         redirect_uri: str,
         scopes: list[str],
         return_url: str,
+        labels: dict[str, Any] | None = None,
     ) -> tuple[str, str, str, Any, list[CredentialFieldSpec]]:
         """Returns (method, auth_url, state, expires_at, fields)."""
         spec, method = await self._usable(tenant_id, connector_id, method)
@@ -125,6 +128,7 @@ class Onboarding:
                 name="",
                 expires_at=expires_at,
                 code_verifier=request.code_verifier,
+                labels=labels,
             ),
         )
         log.info("oauth authorization started", extra=log_fields(connector_id=connector_id, pkce=spec.pkce))
@@ -183,7 +187,7 @@ class Onboarding:
             code, redirect_uri=session.redirect_uri, code_verifier=session.code_verifier
         )
         facts = await self._credentials.discover(spec, tokens)
-        conn = await self._ensure(tenant_id, connector_id, session.workspace_id, "oauth2", data.name)
+        conn = await self._ensure(tenant_id, connector_id, session.workspace_id, "oauth2", data.name, session.labels)
         conn = await self._credentials.store_tokens(tenant_id, conn, tokens, facts, default_scopes=session.scopes)
         return conn, session.return_url
 
@@ -198,16 +202,18 @@ class Onboarding:
         verdict = await verify(spec, method, payload, {}, self._http)
         if not verdict.valid:
             raise UcfError(ErrorCode.INVALID_REQUEST, verdict.message, {"reason": "credential_rejected"})
-        conn = await self._ensure(tenant_id, data.connector_id, data.workspace_id, method, data.name)
+        conn = await self._ensure(tenant_id, data.connector_id, data.workspace_id, method, data.name, data.labels)
         conn = await self._credentials.store(tenant_id, conn, method, payload)
         if verdict.checked:
             conn = await self._connections.update(tenant_id, conn["_id"], last_validated_at=wire.now())
         return conn
 
     async def _ensure(
-        self, tenant_id: str, connector_id: str, workspace_id: str, mode: str, name: str
+        self, tenant_id: str, connector_id: str, workspace_id: str, mode: str, name: str, labels: dict[str, Any] | None
     ) -> dict[str, Any]:
-        conn, created = await self._connections.ensure(tenant_id, connector_id, workspace_id, auth_mode=mode, name=name)
+        conn, created = await self._connections.ensure(
+            tenant_id, connector_id, workspace_id, auth_mode=mode, name=name, labels=labels
+        )
         if created:
             await self._audit.record(
                 tenant_id,

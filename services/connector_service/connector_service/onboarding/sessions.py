@@ -52,6 +52,8 @@ class OAuthSession:
     name: str
     expires_at: datetime
     code_verifier: str | None = field(default=None, repr=False)
+    #: A connect session's end_user/tags/id, recorded on the connection (None otherwise).
+    labels: dict[str, Any] | None = None
 
 
 class OAuthSessionStore:
@@ -75,6 +77,7 @@ class OAuthSessionStore:
                 "verifier_sealed": seal(state, session.code_verifier) if session.code_verifier else None,
                 "expires_at": session.expires_at,
                 "created_at": wire.now(),
+                "labels": session.labels,
             }
         )
 
@@ -98,6 +101,7 @@ class OAuthSessionStore:
             name=doc.get("name", ""),
             expires_at=wire.as_utc(doc["expires_at"]),
             code_verifier=unseal(state, sealed) if sealed else None,
+            labels=doc.get("labels"),
         )
 
     @staticmethod

@@ -1,0 +1,1 @@
+"""Connect sessions and tenant settings: the hosted Connect page's side of the service."""
