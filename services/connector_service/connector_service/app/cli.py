@@ -67,7 +67,9 @@ def _write_key(path: Path, key: str) -> None:
 
 
 async def _api_keys(args: argparse.Namespace, settings: Settings) -> None:
-    client: AsyncMongoClient = AsyncMongoClient(settings.mongodb_url, tz_aware=True, serverSelectionTimeoutMS=10000)
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        settings.mongodb_url, tz_aware=True, serverSelectionTimeoutMS=10000
+    )
     try:
         store = ApiKeyStore(client[settings.mongodb_db])
         await store.create_indexes()

@@ -10,9 +10,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from grpc_health.v1 import health
 from pymongo.asynchronous.database import AsyncDatabase
-from ucf_common.health import HealthPublisher
+from ucf_common.health import HealthPublisher, HealthServicer
 
 from connector_service.vault.port import VaultPort
 
@@ -27,8 +26,8 @@ async def _answers(check: Any, timeout: float) -> bool:
 
 
 def health_monitor(
-    servicer: health.aio.HealthServicer,
-    db: AsyncDatabase,
+    servicer: HealthServicer,
+    db: AsyncDatabase[dict[str, Any]],
     vault: VaultPort,
     services: list[str],
     interval: float,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 import httpx
@@ -110,13 +111,13 @@ class ConnectorServer:
 
 async def create_server(
     settings: Settings,
-    db: AsyncDatabase,
+    db: AsyncDatabase[dict[str, Any]],
     vault: VaultPort,
     http: httpx.AsyncClient,
     *,
     catalog: Catalog | None = None,
     registry: ConnectorRegistry | None = None,
-    append_db: AsyncDatabase | None = None,
+    append_db: AsyncDatabase[dict[str, Any]] | None = None,
 ) -> tuple[ConnectorServer, int]:
     """Everything wired and the port bound. `registry` holds the resource
     connectors (capabilities and ResourceService); without one, connectors
@@ -159,7 +160,7 @@ async def create_server(
         server,
     )
 
-    health_servicer = health.aio.HealthServicer()
+    health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]  # grpc-stubs lacks grpc_health's aio
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         [*UCF_SERVICES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME], server
@@ -191,9 +192,9 @@ async def serve(settings: Settings | None = None) -> None:
     settings = settings or Settings()
     configure_logging("connector", settings.log_level, settings.log_json)
     catalog = load_catalog(settings.ucf_providers_file)
-    mongo: AsyncMongoClient = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
     # The audit log's appends retry on their own (see AuditLog): no per-command session bookkeeping.
-    appends: AsyncMongoClient = AsyncMongoClient(settings.mongodb_url, tz_aware=True, retryWrites=False)
+    appends: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_url, tz_aware=True, retryWrites=False)
     policy = egress.EgressPolicy.from_setting(settings.ucf_egress_allowed_networks)
     egress.configure(policy)
     log.info("egress: public addresses%s", "".join(f", {network}" for network in policy.allowed) or " only")

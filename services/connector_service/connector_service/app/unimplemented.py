@@ -19,8 +19,10 @@ Servicer = TypeVar("Servicer")
 def unimplemented_servicer(base: type[Servicer], reason: str) -> Servicer:
     """An instance of the generated servicer `base` whose every RPC answers unimplemented with `reason`."""
 
-    async def refuse(self: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
+    # Any RPC of `base`: the request and response messages differ per method.
+    async def refuse(self: Any, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         raise UcfError(ErrorCode.UNIMPLEMENTED, reason)
 
     rpcs = {name: refuse for name, value in vars(base).items() if callable(value) and not name.startswith("_")}
-    return type(f"Unimplemented{base.__name__}", (base,), rpcs)()
+    servicer: Servicer = type(f"Unimplemented{base.__name__}", (base,), rpcs)()
+    return servicer
