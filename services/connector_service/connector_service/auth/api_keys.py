@@ -97,7 +97,7 @@ def _check_tenant(tenant_id: str) -> None:
 class ApiKeyStore:
     """Creates, lists, revokes and verifies API keys."""
 
-    def __init__(self, db: AsyncDatabase, cache_ttl: float = CACHE_TTL_SECONDS):
+    def __init__(self, db: AsyncDatabase[dict[str, Any]], cache_ttl: float = CACHE_TTL_SECONDS):
         self._keys = db["api_keys"]
         self._ttl = cache_ttl
         self._cache: dict[str, tuple[Principal, float]] = {}

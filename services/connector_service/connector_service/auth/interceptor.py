@@ -46,6 +46,12 @@ from connector_service.platform import egress
 if TYPE_CHECKING:
     from connector_service.connections.audit import AuditLog
 
+    # The stubs make the interceptor generic in the messages; grpc's class is not subscriptable
+    # at runtime. This one sees every RPC, so its messages are Any.
+    _ServerInterceptor = grpc.aio.ServerInterceptor[Any, Any]
+else:
+    _ServerInterceptor = grpc.aio.ServerInterceptor
+
 log = logging.getLogger("connector_service.auth")
 
 TENANT_METADATA_KEY = "x-tenant-id"
@@ -132,7 +138,7 @@ def current_principal() -> Principal:
     return principal
 
 
-def _auth_metadata(context: grpc.aio.ServicerContext) -> tuple[str, str | None]:
+def _auth_metadata(context: grpc.aio.ServicerContext[Any, Any]) -> tuple[str, str | None]:
     """(authorization or "", x-tenant-id or None) in one pass over the metadata; the first
     occurrence of each key counts, as with `metadata_value`."""
     header: str | None = None
@@ -146,7 +152,7 @@ def _auth_metadata(context: grpc.aio.ServicerContext) -> tuple[str, str | None]:
     return header or "", tenant
 
 
-def _metadata_value(context: grpc.aio.ServicerContext, name: str) -> str:
+def _metadata_value(context: grpc.aio.ServicerContext[Any, Any], name: str) -> str:
     for k, v in context.invocation_metadata() or ():
         if k == name:
             return v if isinstance(v, str) else v.decode()
@@ -184,7 +190,9 @@ class Authenticator:
         self._audit = audit_log
         self._trusted = tuple(ipaddress.ip_network(n.strip(), strict=False) for n in trusted_proxies if n.strip())
 
-    async def authenticate(self, context: grpc.aio.ServicerContext, method: str, request: Any = None) -> Principal:
+    async def authenticate(
+        self, context: grpc.aio.ServicerContext[Any, Any], method: str, request: Any = None
+    ) -> Principal:
         header, tenant = _auth_metadata(context)
         scheme, _, key = header.strip().partition(" ")
         key = key.strip()
@@ -213,7 +221,7 @@ class Authenticator:
         return principal
 
     async def _session_principal(
-        self, context: grpc.aio.ServicerContext, method: str, token: str, tenant: str | None, request: Any
+        self, context: grpc.aio.ServicerContext[Any, Any], method: str, token: str, tenant: str | None, request: Any
     ) -> Principal:
         """A connect session's principal, limited by `SessionGuard.restrict`."""
         assert self._sessions is not None
@@ -231,7 +239,7 @@ class Authenticator:
             raise
         return principal
 
-    def source_address(self, context: grpc.aio.ServicerContext) -> str:
+    def source_address(self, context: grpc.aio.ServicerContext[Any, Any]) -> str:
         """The caller's address: the peer's, or the forwarded one when the peer is a trusted proxy."""
         peer = _peer_address(context.peer() or "")
         forwarded = _metadata_value(context, FORWARDED_FOR_METADATA_KEY) if self._trusted else ""
@@ -243,7 +251,7 @@ class Authenticator:
                 pass
         return peer
 
-    async def _failed(self, context: grpc.aio.ServicerContext, method: str, refusal: KeyRefusal) -> None:
+    async def _failed(self, context: grpc.aio.ServicerContext[Any, Any], method: str, refusal: KeyRefusal) -> None:
         """Counts a failed authentication (raising 429 once over a limit) and audits it while under."""
         source = self.source_address(context)
         if self._throttle is not None:
@@ -320,7 +328,7 @@ def _throttled(seconds: int) -> UcfError:
     )
 
 
-class AuthInterceptor(grpc.aio.ServerInterceptor):
+class AuthInterceptor(_ServerInterceptor):
     """Authenticates every non-public unary RPC and sets the principal for the handler.
 
     Authentication happens inside the wrapper, on every call; only the wrapping (closures
@@ -333,16 +341,16 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any]]],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> grpc.RpcMethodHandler[Any, Any]:
         handler = await continuation(handler_call_details)
         method = handler_call_details.method
         if handler is None or is_public(method):
             return handler
         return self._handlers.get(handler, method)
 
-    def _wrap_handler(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+    def _wrap_handler(self, handler: grpc.RpcMethodHandler[Any, Any], method: str) -> grpc.RpcMethodHandler[Any, Any]:
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
                 self._wrap_unary(handler.unary_unary, method),
@@ -360,7 +368,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
     def _wrap_unary(self, behavior: Callable[..., Awaitable[Any]], method: str) -> Callable[..., Awaitable[Any]]:
         authenticate, refused = self._auth.authenticate, self._auth.handler_refused
 
-        async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def wrapper(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             token = principal_var.set(await authenticate(context, method, request))
             try:
                 return await behavior(request, context)
@@ -375,7 +383,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
     def _wrap_stream(self, behavior: Callable[..., Any], method: str) -> Callable[..., Any]:
         authenticate, refused = self._auth.authenticate, self._auth.handler_refused
 
-        async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def wrapper(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             token = principal_var.set(await authenticate(context, method, request))
             try:
                 async for item in behavior(request, context):
@@ -389,10 +397,10 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         return wrapper
 
 
-def _refuse_streaming_input(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+def _refuse_streaming_input(handler: grpc.RpcMethodHandler[Any, Any]) -> grpc.RpcMethodHandler[Any, Any]:
     """No ucf RPC streams requests; refuse rather than let one through unauthenticated."""
 
-    async def refuse(request_iterator: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def refuse(request_iterator: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         await context.abort(grpc.StatusCode.UNAUTHENTICATED, "streaming-input RPCs are not served")
 
     if handler.stream_unary is not None:

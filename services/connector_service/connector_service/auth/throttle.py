@@ -21,6 +21,7 @@ import math
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
@@ -39,7 +40,14 @@ _MAX_REMEMBERED = 10_000
 class AuthThrottle:
     """Counts failed authentications and says how long a subject must wait, if at all."""
 
-    def __init__(self, db: AsyncDatabase, *, limit: int, window_seconds: float, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        db: AsyncDatabase[dict[str, Any]],
+        *,
+        limit: int,
+        window_seconds: float,
+        clock: Callable[[], float] = time.time,
+    ):
         self._col = db[COLLECTION]
         self._limit = limit
         self._window = window_seconds
