@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 import yaml
 from pydantic import (
@@ -234,12 +234,17 @@ class ProviderSpec(_Strict):
                 raise ValueError(f"credential_fields are required for the {mode} mode")
         return self
 
+    def mode_override(self, mode: str) -> AuthModeSpec | None:
+        """The `modes` entry for `mode`, None without one. `mode` comes from requests and stored
+        connections, so it is any string; one that names no mode simply has no entry."""
+        return self.modes.get(cast(AuthModeName, mode))
+
     def _fields_of(self, mode: str) -> list[CredentialFieldSpec]:
-        override = self.modes.get(mode)  # type: ignore[call-overload]
+        override = self.mode_override(mode)
         return list(override.credential_fields if override and override.credential_fields else self.credential_fields)
 
     @property
-    def auth_modes(self) -> list[str]:
+    def auth_modes(self) -> list[AuthModeName]:
         return [self.auth_mode, *[m for m in self.extra_auth_modes if m != self.auth_mode]]
 
     def form_fields(self, mode: str) -> list[CredentialFieldSpec]:
@@ -257,19 +262,19 @@ class ProviderSpec(_Strict):
 
     def verification_for(self, mode: str) -> VerificationSpec | None:
         """How a credential of `mode` is checked: the mode's own verification, else the entry's."""
-        override = self.modes.get(mode)  # type: ignore[call-overload]
+        override = self.mode_override(mode)
         return override.verification if override and override.verification else self.verification
 
     def base_url_for(self, mode: str) -> str | None:
         """The API base a credential of `mode` is sent to (a template), None without a proxy."""
-        override = self.modes.get(mode)  # type: ignore[call-overload]
+        override = self.mode_override(mode)
         return override.base_url if override and override.base_url else self.base_url
 
     def request_auth_for(self, mode: str) -> RequestAuthSpec | None:
         """How a credential of `mode` goes on a request: the mode's own, else the entry's, else
         bearer (OAuth2, API key) or Basic from the form (basic); None for a `credentials` mode
         without one, which then cannot be proxied."""
-        override = self.modes.get(mode)  # type: ignore[call-overload]
+        override = self.mode_override(mode)
         if override and override.request_auth:
             return override.request_auth
         if self.request_auth:
@@ -281,7 +286,7 @@ class ProviderSpec(_Strict):
 
     def headers_for(self, mode: str) -> dict[str, str]:
         """Extra headers (templates) for proxied requests made with a credential of `mode`."""
-        override = self.modes.get(mode)  # type: ignore[call-overload]
+        override = self.mode_override(mode)
         return {**self.headers, **(override.headers if override else {})}
 
     def with_connect_values(self, values: dict[str, str]) -> ProviderSpec:
@@ -356,7 +361,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
             seen.add(key)

@@ -69,7 +69,7 @@ def _check(path: str, template: str | None, allowed: frozenset[str]) -> Iterator
 
 def _mode_templates(spec: ProviderSpec, mode: str) -> Iterator[tuple[str, str | None]]:
     prefix = f"modes.{mode}." if mode in spec.modes else ""
-    override = spec.modes.get(mode)  # type: ignore[call-overload]
+    override = spec.mode_override(mode)
     yield (prefix if override and override.base_url else "") + "base_url", spec.base_url_for(mode)
     for header, value in spec.headers_for(mode).items():
         yield f"headers.{header}", value

@@ -108,7 +108,9 @@ class ConnectorServicer(connectors_pb2_grpc.ConnectorServiceServicer):
         return spec
 
     async def ListConnectors(
-        self, request: connectors_pb2.ListConnectorsRequest, context: grpc.aio.ServicerContext
+        self,
+        request: connectors_pb2.ListConnectorsRequest,
+        context: grpc.aio.ServicerContext[connectors_pb2.ListConnectorsRequest, connectors_pb2.ListConnectorsResponse],
     ) -> connectors_pb2.ListConnectorsResponse:
         principal = current_principal()
         settings = await self._settings.all(principal.tenant_id)
@@ -121,7 +123,9 @@ class ConnectorServicer(connectors_pb2_grpc.ConnectorServiceServicer):
         return connectors_pb2.ListConnectorsResponse(items=items)
 
     async def GetConnector(
-        self, request: connectors_pb2.GetConnectorRequest, context: grpc.aio.ServicerContext
+        self,
+        request: connectors_pb2.GetConnectorRequest,
+        context: grpc.aio.ServicerContext[connectors_pb2.GetConnectorRequest, connectors_pb2.GetConnectorResponse],
     ) -> connectors_pb2.GetConnectorResponse:
         spec = self._spec(request.connector_id)
         settings = await self._settings.get(current_principal().tenant_id, request.connector_id)
@@ -130,7 +134,11 @@ class ConnectorServicer(connectors_pb2_grpc.ConnectorServiceServicer):
         )
 
     async def UpdateConnector(
-        self, request: connectors_pb2.UpdateConnectorRequest, context: grpc.aio.ServicerContext
+        self,
+        request: connectors_pb2.UpdateConnectorRequest,
+        context: grpc.aio.ServicerContext[
+            connectors_pb2.UpdateConnectorRequest, connectors_pb2.UpdateConnectorResponse
+        ],
     ) -> connectors_pb2.UpdateConnectorResponse:
         tenant, cid = current_principal().tenant_id, request.connector_id
         spec = self._spec(cid)
@@ -167,7 +175,9 @@ class ConnectorServicer(connectors_pb2_grpc.ConnectorServiceServicer):
         )
 
     async def ProbeConnector(
-        self, request: connectors_pb2.ProbeConnectorRequest, context: grpc.aio.ServicerContext
+        self,
+        request: connectors_pb2.ProbeConnectorRequest,
+        context: grpc.aio.ServicerContext[connectors_pb2.ProbeConnectorRequest, connectors_pb2.ProbeConnectorResponse],
     ) -> connectors_pb2.ProbeConnectorResponse:
         self._spec(request.connector_id)
         if self._prober is None:
@@ -175,7 +185,9 @@ class ConnectorServicer(connectors_pb2_grpc.ConnectorServiceServicer):
         return await self._prober.probe(current_principal().tenant_id, request)
 
     async def Connect(
-        self, request: connectors_pb2.ConnectRequest, context: grpc.aio.ServicerContext
+        self,
+        request: connectors_pb2.ConnectRequest,
+        context: grpc.aio.ServicerContext[connectors_pb2.ConnectRequest, connectors_pb2.ConnectResponse],
     ) -> connectors_pb2.ConnectResponse:
         self._spec(request.connector_id)
         method, url, state, expires_at, fields = await self._onboarding.connect(
@@ -207,7 +219,11 @@ class ConnectorServicer(connectors_pb2_grpc.ConnectorServiceServicer):
         )
 
     async def ConnectCallback(
-        self, request: connectors_pb2.ConnectCallbackRequest, context: grpc.aio.ServicerContext
+        self,
+        request: connectors_pb2.ConnectCallbackRequest,
+        context: grpc.aio.ServicerContext[
+            connectors_pb2.ConnectCallbackRequest, connectors_pb2.ConnectCallbackResponse
+        ],
     ) -> connectors_pb2.ConnectCallbackResponse:
         self._spec(request.connector_id)
         data = CallbackInput(
@@ -231,7 +247,11 @@ class ConnectorServicer(connectors_pb2_grpc.ConnectorServiceServicer):
         )
 
     async def CompleteOAuthRedirect(
-        self, request: connectors_pb2.CompleteOAuthRedirectRequest, context: grpc.aio.ServicerContext
+        self,
+        request: connectors_pb2.CompleteOAuthRedirectRequest,
+        context: grpc.aio.ServicerContext[
+            connectors_pb2.CompleteOAuthRedirectRequest, connectors_pb2.CompleteOAuthRedirectResponse
+        ],
     ) -> connectors_pb2.CompleteOAuthRedirectResponse:
         data = CallbackInput(
             connector_id="",
@@ -247,7 +267,11 @@ class ConnectorServicer(connectors_pb2_grpc.ConnectorServiceServicer):
         )
 
     async def ValidateConnector(
-        self, request: connectors_pb2.ValidateConnectorRequest, context: grpc.aio.ServicerContext
+        self,
+        request: connectors_pb2.ValidateConnectorRequest,
+        context: grpc.aio.ServicerContext[
+            connectors_pb2.ValidateConnectorRequest, connectors_pb2.ValidateConnectorResponse
+        ],
     ) -> connectors_pb2.ValidateConnectorResponse:
         tenant = current_principal().tenant_id
         await connection_matching(self._connections, tenant, request.connection_id, request.connector_id)
@@ -261,7 +285,11 @@ class ConnectorServicer(connectors_pb2_grpc.ConnectorServiceServicer):
         )
 
     async def RevokeConnector(
-        self, request: connectors_pb2.RevokeConnectorRequest, context: grpc.aio.ServicerContext
+        self,
+        request: connectors_pb2.RevokeConnectorRequest,
+        context: grpc.aio.ServicerContext[
+            connectors_pb2.RevokeConnectorRequest, connectors_pb2.RevokeConnectorResponse
+        ],
     ) -> connectors_pb2.RevokeConnectorResponse:
         tenant = current_principal().tenant_id
         await connection_matching(self._connections, tenant, request.connection_id, request.connector_id)

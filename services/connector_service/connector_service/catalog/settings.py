@@ -64,7 +64,7 @@ def check_scopes(scopes: list[str]) -> list[str]:
 
 
 class ConnectorSettingsStore:
-    def __init__(self, db: AsyncDatabase):
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]):
         self._col = db["connectors"]
         self._cache: dict[tuple[str, str], tuple[float, ConnectorSettings]] = {}
 
