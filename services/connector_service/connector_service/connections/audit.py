@@ -143,7 +143,7 @@ class AuditLog:
     bookkeeping that retryable writes cost; everything else still uses `db`.
     """
 
-    def __init__(self, db: AsyncDatabase, *, append_db: AsyncDatabase | None = None):
+    def __init__(self, db: AsyncDatabase[dict[str, Any]], *, append_db: AsyncDatabase[dict[str, Any]] | None = None):
         self._segments = db[SEGMENTS]
         self._appends = (db if append_db is None else append_db)[SEGMENTS]
         self._pending: list[tuple[dict[str, Any], asyncio.Future[None]]] = []

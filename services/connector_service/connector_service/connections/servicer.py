@@ -32,7 +32,7 @@ _AUTH_MODES = {
 _MAX_TOKEN = 16384
 
 
-def auth_mode_enum(mode: str | None) -> int:
+def auth_mode_enum(mode: str | None) -> connectors_pb2.AuthMode:
     return _AUTH_MODES.get(mode or "", connectors_pb2.AUTH_MODE_UNSPECIFIED)
 
 
@@ -124,7 +124,11 @@ class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
         self._audit = audit_log
 
     async def ListConnections(
-        self, request: connections_pb2.ListConnectionsRequest, context: grpc.aio.ServicerContext
+        self,
+        request: connections_pb2.ListConnectionsRequest,
+        context: grpc.aio.ServicerContext[
+            connections_pb2.ListConnectionsRequest, connections_pb2.ListConnectionsResponse
+        ],
     ) -> connections_pb2.ListConnectionsResponse:
         docs, nxt = await self._connections.list(
             current_principal().tenant_id,
@@ -136,13 +140,19 @@ class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
         return connections_pb2.ListConnectionsResponse(items=[connection_message(d) for d in docs], next=nxt)
 
     async def GetConnection(
-        self, request: connections_pb2.GetConnectionRequest, context: grpc.aio.ServicerContext
+        self,
+        request: connections_pb2.GetConnectionRequest,
+        context: grpc.aio.ServicerContext[connections_pb2.GetConnectionRequest, connections_pb2.GetConnectionResponse],
     ) -> connections_pb2.GetConnectionResponse:
         doc = await self._connections.get(current_principal().tenant_id, request.connection_id)
         return connections_pb2.GetConnectionResponse(connection=connection_message(doc))
 
     async def UpsertConnection(
-        self, request: connections_pb2.UpsertConnectionRequest, context: grpc.aio.ServicerContext
+        self,
+        request: connections_pb2.UpsertConnectionRequest,
+        context: grpc.aio.ServicerContext[
+            connections_pb2.UpsertConnectionRequest, connections_pb2.UpsertConnectionResponse
+        ],
     ) -> connections_pb2.UpsertConnectionResponse:
         tenant = current_principal().tenant_id
         patch = wire.from_struct(request.metadata) if request.HasField("metadata") else None
@@ -160,7 +170,8 @@ class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
                 tenant,
                 request.connector_id,
                 request.workspace_id,
-                auth_mode=spec.auth_mode,
+                # the provider found above (`spec` is typed for the stored connection's lookup)
+                auth_mode=self._credentials.provider(request.connector_id).auth_mode,
                 name=request.name,
                 metadata=checked_user_metadata(merge_patch({}, patch)) if patch else None,
             )
@@ -175,7 +186,11 @@ class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
         return connections_pb2.UpsertConnectionResponse(connection=connection_message(doc), created=created)
 
     async def DeleteConnection(
-        self, request: connections_pb2.DeleteConnectionRequest, context: grpc.aio.ServicerContext
+        self,
+        request: connections_pb2.DeleteConnectionRequest,
+        context: grpc.aio.ServicerContext[
+            connections_pb2.DeleteConnectionRequest, connections_pb2.DeleteConnectionResponse
+        ],
     ) -> connections_pb2.DeleteConnectionResponse:
         tenant = current_principal().tenant_id
         doc = await self._connections.get(tenant, request.connection_id)
@@ -188,7 +203,9 @@ class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
         return connections_pb2.DeleteConnectionResponse(connection_id=doc["_id"])
 
     async def StoreToken(
-        self, request: connections_pb2.StoreTokenRequest, context: grpc.aio.ServicerContext
+        self,
+        request: connections_pb2.StoreTokenRequest,
+        context: grpc.aio.ServicerContext[connections_pb2.StoreTokenRequest, connections_pb2.StoreTokenResponse],
     ) -> connections_pb2.StoreTokenResponse:
         tenant = current_principal().tenant_id
         if request.connection_id:
@@ -213,7 +230,7 @@ class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
                 raise invalid("token must be a non-empty string", field="token")
             kind = "oauth2" if conn.get("auth_mode") == "oauth2" else "api_key"
             payload = {"accessToken": token, "tokenType": "Bearer"} if kind == "oauth2" else {"apiKey": token}
-            expires_at, scopes = None, []
+            expires_at, scopes = None, list[str]()
         elif which == "token_set":
             tokens = _token_set(request.token_set, self._catalog.get(conn["connector_id"]))
             facts = await self._credentials.discover(self._credentials.provider(conn["connector_id"]), tokens)
@@ -225,7 +242,9 @@ class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
         return connections_pb2.StoreTokenResponse(connection=connection_message(conn))
 
     async def GetToken(
-        self, request: connections_pb2.GetTokenRequest, context: grpc.aio.ServicerContext
+        self,
+        request: connections_pb2.GetTokenRequest,
+        context: grpc.aio.ServicerContext[connections_pb2.GetTokenRequest, connections_pb2.GetTokenResponse],
     ) -> connections_pb2.GetTokenResponse:
         tenant = current_principal().tenant_id
         try:
@@ -264,7 +283,11 @@ class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
         return connections_pb2.GetTokenResponse(credential=message)
 
     async def ValidateConnection(
-        self, request: connections_pb2.ValidateConnectionRequest, context: grpc.aio.ServicerContext
+        self,
+        request: connections_pb2.ValidateConnectionRequest,
+        context: grpc.aio.ServicerContext[
+            connections_pb2.ValidateConnectionRequest, connections_pb2.ValidateConnectionResponse
+        ],
     ) -> connections_pb2.ValidateConnectionResponse:
         verdict, conn = await self._credentials.validate(current_principal().tenant_id, request.connection_id)
         return connections_pb2.ValidateConnectionResponse(
@@ -276,7 +299,11 @@ class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
         )
 
     async def RevokeConnection(
-        self, request: connections_pb2.RevokeConnectionRequest, context: grpc.aio.ServicerContext
+        self,
+        request: connections_pb2.RevokeConnectionRequest,
+        context: grpc.aio.ServicerContext[
+            connections_pb2.RevokeConnectionRequest, connections_pb2.RevokeConnectionResponse
+        ],
     ) -> connections_pb2.RevokeConnectionResponse:
         upstream, conn = await self._credentials.revoke(current_principal().tenant_id, request.connection_id)
         return connections_pb2.RevokeConnectionResponse(
@@ -284,7 +311,9 @@ class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
         )
 
     async def GetSyncState(
-        self, request: connections_pb2.GetSyncStateRequest, context: grpc.aio.ServicerContext
+        self,
+        request: connections_pb2.GetSyncStateRequest,
+        context: grpc.aio.ServicerContext[connections_pb2.GetSyncStateRequest, connections_pb2.GetSyncStateResponse],
     ) -> connections_pb2.GetSyncStateResponse:
         tenant = current_principal().tenant_id
         await self._connections.get(tenant, request.connection_id)
@@ -292,7 +321,9 @@ class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
         return connections_pb2.GetSyncStateResponse(state=_sync_message(state))
 
     async def SetSyncState(
-        self, request: connections_pb2.SetSyncStateRequest, context: grpc.aio.ServicerContext
+        self,
+        request: connections_pb2.SetSyncStateRequest,
+        context: grpc.aio.ServicerContext[connections_pb2.SetSyncStateRequest, connections_pb2.SetSyncStateResponse],
     ) -> connections_pb2.SetSyncStateResponse:
         tenant = current_principal().tenant_id
         conn = await self._connections.get(tenant, request.connection_id)
@@ -312,7 +343,9 @@ class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
         return connections_pb2.SetSyncStateResponse(state=_sync_message(state))
 
     async def ListAuditLogs(
-        self, request: connections_pb2.ListAuditLogsRequest, context: grpc.aio.ServicerContext
+        self,
+        request: connections_pb2.ListAuditLogsRequest,
+        context: grpc.aio.ServicerContext[connections_pb2.ListAuditLogsRequest, connections_pb2.ListAuditLogsResponse],
     ) -> connections_pb2.ListAuditLogsResponse:
         docs, nxt = await self._audit.list(
             current_principal().tenant_id,

@@ -11,6 +11,7 @@ Status life cycle: pending → connected → expired | refresh_failed | invalid
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -43,7 +44,7 @@ def _require(value: str, field: str) -> str:
 
 
 class ConnectionStore:
-    def __init__(self, db: AsyncDatabase):
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]):
         self._col = db["connections"]
         self._listeners: list[Callable[[str, str], None]] = []
         #: `events.emitter.EventEmitter` (lifecycle events), set by the wiring; None emits nothing.
@@ -189,7 +190,7 @@ class ConnectionStore:
         *,
         kind: str,
         expires_at: datetime | None,
-        scopes: list[str],
+        scopes: builtins.list[str],
         refreshed: bool = False,
         system_metadata: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
@@ -216,7 +217,7 @@ class ConnectionStore:
 
     async def patch_user(
         self, tenant_id: str, connection_id: str, *, name: str = "", patch: dict[str, Any] | None = None
-    ) -> tuple[dict[str, Any], list[str]]:
+    ) -> tuple[dict[str, Any], builtins.list[str]]:
         """Renames and/or merge-patches (RFC 7396) the user metadata; returns the record and the
         fields that changed. The metadata is written with a compare-and-set on its previous
         value, so concurrent patches of one connection each apply in full."""

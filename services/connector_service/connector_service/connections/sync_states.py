@@ -28,7 +28,7 @@ def _stream(stream: str) -> str:
 
 
 class SyncStateStore:
-    def __init__(self, db: AsyncDatabase):
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]):
         self._col = db["sync_states"]
 
     async def create_indexes(self) -> None:
@@ -49,14 +49,20 @@ class SyncStateStore:
         if expected_version is not None and expected_version < 0:
             raise invalid("expectedVersion must not be negative", field="expectedVersion")
         if expected_version == 0:
-            doc = {**key, "_id": wire.new_id("syn"), "cursor": cursor, "version": 1, "updated_at": moment}
+            doc: dict[str, Any] = {
+                **key,
+                "_id": wire.new_id("syn"),
+                "cursor": cursor,
+                "version": 1,
+                "updated_at": moment,
+            }
             try:
                 await self._col.insert_one(doc)
             except DuplicateKeyError:
                 raise self._conflict(0) from None
             return doc
         if expected_version is None:
-            return await self._col.find_one_and_update(
+            upserted = await self._col.find_one_and_update(
                 key,
                 {
                     "$set": {"cursor": cursor, "updated_at": moment},
@@ -66,14 +72,17 @@ class SyncStateStore:
                 upsert=True,
                 return_document=ReturnDocument.AFTER,
             )
-        doc = await self._col.find_one_and_update(
+            if upserted is None:  # an upsert answering the document after never answers none
+                raise UcfError(ErrorCode.INTERNAL, "the sync state was not written")
+            return upserted
+        updated = await self._col.find_one_and_update(
             {**key, "version": expected_version},
             {"$set": {"cursor": cursor, "updated_at": moment}, "$inc": {"version": 1}},
             return_document=ReturnDocument.AFTER,
         )
-        if doc is None:
+        if updated is None:
             raise self._conflict(expected_version)
-        return doc
+        return updated
 
     async def delete_for(self, tenant_id: str, connection_id: str) -> None:
         await self._col.delete_many({"tenant_id": tenant_id, "connection_id": connection_id})
