@@ -4,8 +4,6 @@ tenant settings the page is branded with."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import grpc
 from ucf.connector.v1 import connect_pb2, connect_pb2_grpc
 from ucf_common.errors import ErrorCode, UcfError, invalid
@@ -68,7 +66,13 @@ class ConnectSessionServicer(connect_pb2_grpc.ConnectSessionServiceServicer):
         self._audit = audit_log
         self._page_url = public_url.rstrip("/") + "/connect"
 
-    async def CreateConnectSession(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def CreateConnectSession(
+        self,
+        request: connect_pb2.CreateConnectSessionRequest,
+        context: grpc.aio.ServicerContext[
+            connect_pb2.CreateConnectSessionRequest, connect_pb2.CreateConnectSessionResponse
+        ],
+    ) -> connect_pb2.CreateConnectSessionResponse:
         principal = current_principal()
         tenant = principal.tenant_id
         workspace = request.workspace_id
@@ -116,7 +120,11 @@ class ConnectSessionServicer(connect_pb2_grpc.ConnectSessionServiceServicer):
             token=token, url=f"{self._page_url}?session={token}", expires_at=wire.timestamp(session.expires_at)
         )
 
-    async def GetConnectSession(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def GetConnectSession(
+        self,
+        request: connect_pb2.GetConnectSessionRequest,
+        context: grpc.aio.ServicerContext[connect_pb2.GetConnectSessionRequest, connect_pb2.GetConnectSessionResponse],
+    ) -> connect_pb2.GetConnectSessionResponse:
         session = current_principal().session
         if not isinstance(session, ConnectSession):
             raise UcfError(ErrorCode.FORBIDDEN, "this operation needs a connect session token")
@@ -128,11 +136,21 @@ class ConnectSessionServicer(connect_pb2_grpc.ConnectSessionServiceServicer):
             and request.embed_origin.lower() in settings.allowed_return_origins,
         )
 
-    async def GetTenantSettings(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def GetTenantSettings(
+        self,
+        request: connect_pb2.GetTenantSettingsRequest,
+        context: grpc.aio.ServicerContext[connect_pb2.GetTenantSettingsRequest, connect_pb2.GetTenantSettingsResponse],
+    ) -> connect_pb2.GetTenantSettingsResponse:
         settings = await self._tenants.get(current_principal().tenant_id)
         return connect_pb2.GetTenantSettingsResponse(settings=settings_message(settings))
 
-    async def UpdateTenantSettings(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def UpdateTenantSettings(
+        self,
+        request: connect_pb2.UpdateTenantSettingsRequest,
+        context: grpc.aio.ServicerContext[
+            connect_pb2.UpdateTenantSettingsRequest, connect_pb2.UpdateTenantSettingsResponse
+        ],
+    ) -> connect_pb2.UpdateTenantSettingsResponse:
         tenant = current_principal().tenant_id
         changes = TenantSettingsStore.checked(
             request.name if request.HasField("name") else None,

@@ -78,7 +78,7 @@ def check_tags(tags: dict[str, str]) -> dict[str, str]:
 
 
 class ConnectSessionStore:
-    def __init__(self, db: AsyncDatabase, ttl: timedelta):
+    def __init__(self, db: AsyncDatabase[dict[str, Any]], ttl: timedelta):
         self._col = db["connect_sessions"]
         self.ttl = ttl
 

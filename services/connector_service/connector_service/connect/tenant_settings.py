@@ -61,7 +61,7 @@ def check_logo(value: str) -> str:
 
 
 class TenantSettingsStore:
-    def __init__(self, db: AsyncDatabase):
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]):
         self._col = db["tenant_settings"]
 
     async def create_indexes(self) -> None:

@@ -30,7 +30,13 @@ class EventEndpointServicer(events_pb2_grpc.EventEndpointServiceServicer):
         await self._vault.put(tenant_id, endpoint_id, SECRET_KIND, {"callbackSecret": secret})
         return secret
 
-    async def CreateEventEndpoint(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def CreateEventEndpoint(
+        self,
+        request: events_pb2.CreateEventEndpointRequest,
+        context: grpc.aio.ServicerContext[
+            events_pb2.CreateEventEndpointRequest, events_pb2.CreateEventEndpointResponse
+        ],
+    ) -> events_pb2.CreateEventEndpointResponse:
         tenant = current_principal().tenant_id
         doc = await self._endpoints.add(tenant, request.url, list(request.events))
         try:
@@ -49,18 +55,34 @@ class EventEndpointServicer(events_pb2_grpc.EventEndpointServiceServicer):
             created_at=wire.timestamp(doc["created_at"]),
         )
 
-    async def ListEventEndpoints(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def ListEventEndpoints(
+        self,
+        request: events_pb2.ListEventEndpointsRequest,
+        context: grpc.aio.ServicerContext[events_pb2.ListEventEndpointsRequest, events_pb2.ListEventEndpointsResponse],
+    ) -> events_pb2.ListEventEndpointsResponse:
         docs = await self._endpoints.list(current_principal().tenant_id)
         return events_pb2.ListEventEndpointsResponse(items=[endpoint_message(d) for d in docs])
 
-    async def DeleteEventEndpoint(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def DeleteEventEndpoint(
+        self,
+        request: events_pb2.DeleteEventEndpointRequest,
+        context: grpc.aio.ServicerContext[
+            events_pb2.DeleteEventEndpointRequest, events_pb2.DeleteEventEndpointResponse
+        ],
+    ) -> events_pb2.DeleteEventEndpointResponse:
         tenant = current_principal().tenant_id
         await self._endpoints.remove(tenant, request.id)
         await self._vault.delete(tenant, request.id, SECRET_KIND)
         await self._audit.record(tenant, "event_endpoint.deleted", "success", endpoint_id=request.id)
         return events_pb2.DeleteEventEndpointResponse(id=request.id)
 
-    async def RotateEventEndpointSecret(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def RotateEventEndpointSecret(
+        self,
+        request: events_pb2.RotateEventEndpointSecretRequest,
+        context: grpc.aio.ServicerContext[
+            events_pb2.RotateEventEndpointSecretRequest, events_pb2.RotateEventEndpointSecretResponse
+        ],
+    ) -> events_pb2.RotateEventEndpointSecretResponse:
         tenant = current_principal().tenant_id
         await self._endpoints.get(tenant, request.id)
         secret = await self._new_secret(tenant, request.id)

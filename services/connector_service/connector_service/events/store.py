@@ -36,7 +36,7 @@ def check_events(events: list[str]) -> list[str]:
 
 
 class EventEndpointStore:
-    def __init__(self, db: AsyncDatabase):
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]):
         self._col = db["event_endpoints"]
 
     async def create_indexes(self) -> None:

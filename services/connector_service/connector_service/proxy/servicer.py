@@ -22,7 +22,7 @@ class ProxyServicer(proxy_pb2_grpc.ProxyServiceServicer):
         self._principal = principal
 
     async def Forward(
-        self, request: pb.ForwardRequest, context: grpc.aio.ServicerContext
+        self, request: pb.ForwardRequest, context: grpc.aio.ServicerContext[pb.ForwardRequest, pb.ForwardResponse]
     ) -> AsyncIterator[pb.ForwardResponse]:
         tenant_id = self._principal().tenant_id
         forwarded = ProxyRequest(
