@@ -70,7 +70,7 @@ CHANNEL_OPTIONS: tuple[tuple[str, int], ...] = (
 class SecretMetadata:
     tenant_id: str
     owner_id: str
-    kind: int
+    kind: vault_pb2.SecretKind
     version: int
     key_id: str
     created_at: datetime | None
@@ -206,7 +206,7 @@ class VaultClient:
 
     async def close(self) -> None:
         if self._owns_channel:
-            await self._channel.close()
+            await self._channel.close(None)  # no grace: the stubs leave out its default
 
     async def _call(self, method: Any, request: Any) -> Any:
         try:
@@ -220,7 +220,7 @@ class VaultClient:
         self,
         tenant_id: str,
         owner_id: str,
-        kind: int,
+        kind: vault_pb2.SecretKind,
         payload: dict[str, Any],
         *,
         expires_at: datetime | None = None,
@@ -239,14 +239,14 @@ class VaultClient:
         reply = await self._call(self._stub.PutSecret, request)
         return _metadata(reply.metadata)
 
-    async def get(self, tenant_id: str, owner_id: str, kind: int) -> Secret:
+    async def get(self, tenant_id: str, owner_id: str, kind: vault_pb2.SecretKind) -> Secret:
         reply = await self._call(
             self._stub.GetSecret,
             vault_pb2.GetSecretRequest(ref=vault_pb2.SecretRef(tenant_id=tenant_id, owner_id=owner_id, kind=kind)),
         )
         return Secret(_whole_numbers(json_format.MessageToDict(reply.payload)), _metadata(reply.metadata))
 
-    async def get_metadata(self, tenant_id: str, owner_id: str, kind: int) -> SecretMetadata:
+    async def get_metadata(self, tenant_id: str, owner_id: str, kind: vault_pb2.SecretKind) -> SecretMetadata:
         reply = await self._call(
             self._stub.GetSecretMetadata,
             vault_pb2.GetSecretMetadataRequest(
@@ -255,14 +255,17 @@ class VaultClient:
         )
         return _metadata(reply.metadata)
 
-    async def delete(self, tenant_id: str, owner_id: str, kind: int, *, expected_version: int | None = None) -> int:
+    async def delete(
+        self, tenant_id: str, owner_id: str, kind: vault_pb2.SecretKind, *, expected_version: int | None = None
+    ) -> int:
         """Deletes and returns the deleted version; `not_found` when there was none."""
         request = vault_pb2.DeleteSecretRequest(
             ref=vault_pb2.SecretRef(tenant_id=tenant_id, owner_id=owner_id, kind=kind)
         )
         if expected_version is not None:
             request.expected_version = expected_version
-        return (await self._call(self._stub.DeleteSecret, request)).version
+        reply: vault_pb2.DeleteSecretResponse = await self._call(self._stub.DeleteSecret, request)
+        return reply.version
 
     async def check_health(self) -> bool:
         """True when the vault's own health service reports SERVING (no credential needed)."""
@@ -272,4 +275,6 @@ class VaultClient:
             )
         except grpc.RpcError:
             return False
-        return reply.status == health_pb2.HealthCheckResponse.SERVING
+        # grpc-stubs types grpc_health.v1's modules (but `health`) as Any, so this is typed here.
+        serving: bool = reply.status == health_pb2.HealthCheckResponse.SERVING
+        return serving

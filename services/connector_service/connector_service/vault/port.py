@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
+from ucf.vault.v1 import vault_pb2
+
 
 class SecretInfo(Protocol):
     """What is known of a stored secret without its payload."""
@@ -32,7 +34,7 @@ class VaultPort(Protocol):
         self,
         tenant_id: str,
         owner_id: str,
-        kind: int,
+        kind: vault_pb2.SecretKind,
         payload: dict[str, Any],
         *,
         expires_at: datetime | None = None,
@@ -41,15 +43,17 @@ class VaultPort(Protocol):
         """Creates or replaces; with `expected_version` (0 = must not exist) a lost race is `conflict`."""
         ...
 
-    async def get(self, tenant_id: str, owner_id: str, kind: int) -> StoredSecret:
+    async def get(self, tenant_id: str, owner_id: str, kind: vault_pb2.SecretKind) -> StoredSecret:
         """The secret; `not_found` when there is none."""
         ...
 
-    async def get_metadata(self, tenant_id: str, owner_id: str, kind: int) -> SecretInfo:
+    async def get_metadata(self, tenant_id: str, owner_id: str, kind: vault_pb2.SecretKind) -> SecretInfo:
         """The secret's version and expiry, without its payload; `not_found` when there is none."""
         ...
 
-    async def delete(self, tenant_id: str, owner_id: str, kind: int, *, expected_version: int | None = None) -> int:
+    async def delete(
+        self, tenant_id: str, owner_id: str, kind: vault_pb2.SecretKind, *, expected_version: int | None = None
+    ) -> int:
         """Deletes and returns the deleted version; `not_found` when there was none."""
         ...
 
