@@ -13,7 +13,7 @@ import re
 import secrets
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 from google.protobuf import json_format, struct_pb2, timestamp_pb2
 from ucf_common.errors import invalid
@@ -47,6 +47,14 @@ def now() -> datetime:
     """Current UTC time at millisecond precision (what Mongo stores)."""
     moment = datetime.now(UTC)
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+@overload
+def as_utc(value: datetime) -> datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
+@overload
+def as_utc(value: datetime | None) -> datetime | None: ...
 
 
 def as_utc(value: datetime | None) -> datetime | None:
