@@ -76,7 +76,7 @@ class LeaseState:
 class LeaseTable:
     """Lease operations for one owner (one process, or one coordinator object in tests)."""
 
-    def __init__(self, collection: AsyncCollection, owner: str, lease_seconds: float):
+    def __init__(self, collection: AsyncCollection[dict[str, Any]], owner: str, lease_seconds: float):
         self._col = collection
         self.owner = owner
         self._lease = timedelta(seconds=lease_seconds)

@@ -49,7 +49,7 @@ RefreshFailedListener = Callable[[str, dict[str, Any], RefreshFailed], Awaitable
 class BackgroundRefresher:
     def __init__(
         self,
-        db: AsyncDatabase,
+        db: AsyncDatabase[dict[str, Any]],
         *,
         coordinator: RefreshCoordinator,
         store: CredentialStore,
@@ -114,7 +114,8 @@ class BackgroundRefresher:
         issued, expires = conn.get("last_refreshed_at"), conn.get("credential_expires_at")
         if issued is None or expires is None:
             return self._ahead
-        return min(self._ahead, max(1.0, (expires - issued).total_seconds() / 2))
+        lifetime: timedelta = expires - issued
+        return min(self._ahead, max(1.0, lifetime.total_seconds() / 2))
 
     async def _refresh(self, tenant_id: str, connection_id: str, connector_id: str, margin: float) -> int:
         fields = log_fields(connection_id=connection_id)

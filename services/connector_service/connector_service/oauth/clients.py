@@ -73,7 +73,8 @@ class OAuthClients:
         settings = await self._settings.get(tenant_id, connector_id)
         if not (settings.client_id and settings.client_secret_set):
             return None
-        return (await self._vault.get(tenant_id, connector_id, CLIENT_SECRET)).payload["clientSecret"]
+        secret: str = (await self._vault.get(tenant_id, connector_id, CLIENT_SECRET)).payload["clientSecret"]
+        return secret
 
     async def client(self, tenant_id: str, connector_id: str, spec: ProviderSpec) -> OAuthClient:
         return OAuthClient(self._http, endpoints(spec), await self.credentials(tenant_id, connector_id, spec))

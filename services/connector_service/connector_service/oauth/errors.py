@@ -48,7 +48,7 @@ class OAuthProviderError(UcfError):
         self.error_uri = _clean(error_uri)
         self.status_code = status_code
         reason = f"{self.error}: {self.error_description}" if self.error_description else self.error
-        details = {"providerError": self.error}
+        details: dict[str, str | int] = {"providerError": self.error}
         if self.error_description:
             details["providerErrorDescription"] = self.error_description
         if status_code is not None:

@@ -39,7 +39,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from pymongo.asynchronous.database import AsyncDatabase
 from ucf_common.errors import ErrorCode, UcfError, not_found
@@ -100,9 +100,10 @@ def _is_conflict(exc: Exception) -> bool:
 
 def _failure_error(failure: Failure) -> UcfError:
     if failure.permanent:
+        reason = RefreshFailureReason(failure.reason)
         return RefreshFailed(
-            RefreshFailureReason(failure.reason),
-            _MESSAGES[failure.reason],
+            reason,
+            _MESSAGES[reason],
             provider_error=failure.provider_error,
             provider_error_description=failure.provider_error_description,
         )
@@ -127,7 +128,7 @@ class RefreshCoordinator:
 
     def __init__(
         self,
-        db: AsyncDatabase,
+        db: AsyncDatabase[dict[str, Any]],
         store: CredentialStore,
         *,
         owner_id: str | None = None,
