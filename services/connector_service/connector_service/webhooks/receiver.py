@@ -180,7 +180,8 @@ class Receiver:
                 if self._client_secret is None:
                     return None
                 return await self._client_secret(hook["tenant_id"], hook["connector_id"])
-            return (await self._vault.get(hook["tenant_id"], hook["_id"], SECRET_KIND)).payload["providerSecret"]
+            secret: str = (await self._vault.get(hook["tenant_id"], hook["_id"], SECRET_KIND)).payload["providerSecret"]
+            return secret
         except UcfError as err:
             if err.code is not ErrorCode.NOT_FOUND:
                 raise

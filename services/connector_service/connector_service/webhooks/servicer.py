@@ -82,7 +82,9 @@ class WebhookServicer(webhooks_pb2_grpc.WebhookServiceServicer):
         self._public_url, self._principal = public_url.rstrip("/"), principal
 
     async def RegisterWebhook(
-        self, request: webhooks_pb2.RegisterWebhookRequest, context: grpc.aio.ServicerContext
+        self,
+        request: webhooks_pb2.RegisterWebhookRequest,
+        context: grpc.aio.ServicerContext[webhooks_pb2.RegisterWebhookRequest, webhooks_pb2.RegisterWebhookResponse],
     ) -> webhooks_pb2.RegisterWebhookResponse:
         tenant_id = self._principal().tenant_id
         if not request.connection_id:
@@ -157,7 +159,11 @@ class WebhookServicer(webhooks_pb2_grpc.WebhookServiceServicer):
         )
 
     async def UnregisterWebhook(
-        self, request: webhooks_pb2.UnregisterWebhookRequest, context: grpc.aio.ServicerContext
+        self,
+        request: webhooks_pb2.UnregisterWebhookRequest,
+        context: grpc.aio.ServicerContext[
+            webhooks_pb2.UnregisterWebhookRequest, webhooks_pb2.UnregisterWebhookResponse
+        ],
     ) -> webhooks_pb2.UnregisterWebhookResponse:
         tenant_id = self._principal().tenant_id
         hook = await self._store.get(tenant_id, request.webhook_id)
@@ -183,13 +189,17 @@ class WebhookServicer(webhooks_pb2_grpc.WebhookServiceServicer):
         return webhooks_pb2.UnregisterWebhookResponse(webhook_id=hook["_id"])
 
     async def ReceiveWebhook(
-        self, request: webhooks_pb2.ReceiveWebhookRequest, context: grpc.aio.ServicerContext
+        self,
+        request: webhooks_pb2.ReceiveWebhookRequest,
+        context: grpc.aio.ServicerContext[webhooks_pb2.ReceiveWebhookRequest, webhooks_pb2.ReceiveWebhookResponse],
     ) -> webhooks_pb2.ReceiveWebhookResponse:
         delivery_id, processed = await self._receiver.receive(request.webhook_id, dict(request.headers), request.body)
         return webhooks_pb2.ReceiveWebhookResponse(delivery_id=delivery_id, processed=processed)
 
     async def ListDeadLetters(
-        self, request: webhooks_pb2.ListDeadLettersRequest, context: grpc.aio.ServicerContext
+        self,
+        request: webhooks_pb2.ListDeadLettersRequest,
+        context: grpc.aio.ServicerContext[webhooks_pb2.ListDeadLettersRequest, webhooks_pb2.ListDeadLettersResponse],
     ) -> webhooks_pb2.ListDeadLettersResponse:
         docs, nxt = await self._store.dead_letters(
             self._principal().tenant_id, request.webhook_id, request.cursor, request.limit

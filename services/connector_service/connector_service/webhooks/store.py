@@ -22,7 +22,7 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from ucf.vault.v1 import vault_pb2
-from ucf_common.errors import not_found
+from ucf_common.errors import ErrorCode, UcfError, not_found
 
 from connector_service.platform import wire
 
@@ -34,7 +34,7 @@ APP_PREFIX = "wha_"
 
 
 class WebhookStore:
-    def __init__(self, db: AsyncDatabase):
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]):
         self._hooks = db["webhooks"]
         self._deliveries = db["webhook_deliveries"]
         self._dead = db["webhook_dead_letters"]
@@ -76,7 +76,10 @@ class WebhookStore:
                     upsert=True,
                     return_document=ReturnDocument.AFTER,
                 )
-                return doc["_id"]
+                if doc is None:  # an upsert answering the document after never answers none
+                    raise UcfError(ErrorCode.INTERNAL, "the webhook app was not written")
+                app_id: str = doc["_id"]
+                return app_id
             except DuplicateKeyError:  # two replicas created it at once: the other one won
                 continue
         raise RuntimeError("webhook app receiver could not be created")
