@@ -67,7 +67,7 @@ def decode_position(cursor: str, streams: tuple[str, ...]) -> dict[str, int]:
 
 
 class RecordFeed:
-    def __init__(self, db: AsyncDatabase):
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]):
         self._changes = db["record_changes"]
 
     async def page(

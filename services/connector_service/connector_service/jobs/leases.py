@@ -35,7 +35,7 @@ def stream_key(tenant_id: str, connection_id: str, stream: str) -> str:
 
 
 class StreamLeases:
-    def __init__(self, db: AsyncDatabase):
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]):
         self._col = db["sync_streams"]
 
     async def create_indexes(self) -> None:
@@ -97,4 +97,5 @@ class StreamLeases:
         )
         if doc is None:
             raise LeaseLost(f"stream {stream} of {connection_id} is held by another worker")
-        return doc["seq"] - count + 1
+        seq: int = doc["seq"]
+        return seq - count + 1

@@ -132,7 +132,7 @@ class _Pending:
 
 
 class RecordStore:
-    def __init__(self, db: AsyncDatabase, leases: StreamLeases):
+    def __init__(self, db: AsyncDatabase[dict[str, Any]], leases: StreamLeases):
         self._records = db["records"]
         self._changes = db["record_changes"]
         self._leases = leases
@@ -166,7 +166,7 @@ class RecordStore:
                     pending.seen.append(old["_id"])
                 continue
             action = ADDED if old is None or old.get("deleted") else UPDATED
-            counts.add(old["action"] if replayed else action)
+            counts.add(old["action"] if replayed and old is not None else action)
             pending.changes.append(
                 {"entry": entry, "text": text, "hash": digest, "action": action, "exists": old is not None}
             )

@@ -68,7 +68,11 @@ class ScheduleServicer(schedules_pb2_grpc.ScheduleServiceServicer):
             raise invalid(f"{field} must be between {self._min} seconds and 366 days", field=field)
         return seconds
 
-    async def PutSchedule(self, request: schedules_pb2.PutScheduleRequest, context: grpc.aio.ServicerContext):
+    async def PutSchedule(
+        self,
+        request: schedules_pb2.PutScheduleRequest,
+        context: grpc.aio.ServicerContext[schedules_pb2.PutScheduleRequest, schedules_pb2.PutScheduleResponse],
+    ) -> schedules_pb2.PutScheduleResponse:
         tenant = self._principal().tenant_id
         every = self._interval(request.every, "every")
         full_every = self._interval(request.full_every, "fullEvery") if request.full_every else 0
@@ -107,11 +111,19 @@ class ScheduleServicer(schedules_pb2_grpc.ScheduleServiceServicer):
         self._on_change()
         return schedules_pb2.PutScheduleResponse(schedule=schedule_to_proto(doc), created=created)
 
-    async def GetSchedule(self, request: schedules_pb2.GetScheduleRequest, context: grpc.aio.ServicerContext):
+    async def GetSchedule(
+        self,
+        request: schedules_pb2.GetScheduleRequest,
+        context: grpc.aio.ServicerContext[schedules_pb2.GetScheduleRequest, schedules_pb2.GetScheduleResponse],
+    ) -> schedules_pb2.GetScheduleResponse:
         doc = await self._schedules.get(self._principal().tenant_id, request.connection_id)
         return schedules_pb2.GetScheduleResponse(schedule=schedule_to_proto(doc))
 
-    async def DeleteSchedule(self, request: schedules_pb2.DeleteScheduleRequest, context: grpc.aio.ServicerContext):
+    async def DeleteSchedule(
+        self,
+        request: schedules_pb2.DeleteScheduleRequest,
+        context: grpc.aio.ServicerContext[schedules_pb2.DeleteScheduleRequest, schedules_pb2.DeleteScheduleResponse],
+    ) -> schedules_pb2.DeleteScheduleResponse:
         tenant = self._principal().tenant_id
         doc = await self._schedules.get(tenant, request.connection_id)
         await self._schedules.delete(tenant, request.connection_id)

@@ -21,7 +21,7 @@ from typing import Any
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
-from ucf_common.errors import invalid, not_found
+from ucf_common.errors import ErrorCode, UcfError, invalid, not_found
 
 from connector_service.platform import wire
 
@@ -63,7 +63,7 @@ def is_full_run(schedule: dict[str, Any], now: datetime) -> bool:
 
 
 class ScheduleStore:
-    def __init__(self, db: AsyncDatabase):
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]):
         self._col = db[COLLECTION]
 
     async def create_indexes(self) -> None:
@@ -123,6 +123,8 @@ class ScheduleStore:
             upsert=True,
             return_document=ReturnDocument.AFTER,
         )
+        if doc is None:  # an upsert answering the document after never answers none
+            raise UcfError(ErrorCode.INTERNAL, "the schedule was not written")
         return doc, current is None
 
     async def get(self, tenant_id: str, connection_id: str) -> dict[str, Any]:

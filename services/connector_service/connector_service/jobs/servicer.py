@@ -92,7 +92,7 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
         if self._registry is None:
             raise not_found("connector implementation", connector_id)
         connector = self._registry.get(connector_id)
-        params = {
+        params: dict[str, Any] = {
             "containers": _containers(containers),
             "streams": self._streams(connector, streams, job_type),
             "full": full,
@@ -117,7 +117,9 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
         return [s for s, c in defaults.items() if c in connector.capabilities]
 
     async def CreateJob(
-        self, request: jobs_pb2.CreateJobRequest, context: grpc.aio.ServicerContext
+        self,
+        request: jobs_pb2.CreateJobRequest,
+        context: grpc.aio.ServicerContext[jobs_pb2.CreateJobRequest, jobs_pb2.CreateJobResponse],
     ) -> jobs_pb2.CreateJobResponse:
         if not request.connector_id:
             raise invalid("connectorId is required", field="connectorId")
@@ -145,14 +147,18 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
         return jobs_pb2.CreateJobResponse(job=job_to_proto(doc))
 
     async def GetJob(
-        self, request: jobs_pb2.GetJobRequest, context: grpc.aio.ServicerContext
+        self,
+        request: jobs_pb2.GetJobRequest,
+        context: grpc.aio.ServicerContext[jobs_pb2.GetJobRequest, jobs_pb2.GetJobResponse],
     ) -> jobs_pb2.GetJobResponse:
         return jobs_pb2.GetJobResponse(
             job=job_to_proto(await self._jobs.get(self._principal().tenant_id, request.job_id))
         )
 
     async def ListJobs(
-        self, request: jobs_pb2.ListJobsRequest, context: grpc.aio.ServicerContext
+        self,
+        request: jobs_pb2.ListJobsRequest,
+        context: grpc.aio.ServicerContext[jobs_pb2.ListJobsRequest, jobs_pb2.ListJobsResponse],
     ) -> jobs_pb2.ListJobsResponse:
         docs, nxt = await self._jobs.list(
             self._principal().tenant_id, request.connection_id, request.cursor, request.limit
@@ -160,7 +166,9 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
         return jobs_pb2.ListJobsResponse(items=[job_to_proto(d) for d in docs], next=nxt)
 
     async def CancelJob(
-        self, request: jobs_pb2.CancelJobRequest, context: grpc.aio.ServicerContext
+        self,
+        request: jobs_pb2.CancelJobRequest,
+        context: grpc.aio.ServicerContext[jobs_pb2.CancelJobRequest, jobs_pb2.CancelJobResponse],
     ) -> jobs_pb2.CancelJobResponse:
         tenant_id = self._principal().tenant_id
         doc = await self._jobs.cancel(tenant_id, request.job_id)
@@ -176,7 +184,9 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
         return jobs_pb2.CancelJobResponse(job=job_to_proto(doc))
 
     async def ListRecords(
-        self, request: jobs_pb2.ListRecordsRequest, context: grpc.aio.ServicerContext
+        self,
+        request: jobs_pb2.ListRecordsRequest,
+        context: grpc.aio.ServicerContext[jobs_pb2.ListRecordsRequest, jobs_pb2.ListRecordsResponse],
     ) -> jobs_pb2.ListRecordsResponse:
         tenant_id = self._principal().tenant_id
         if request.stream and request.stream not in STREAMS:

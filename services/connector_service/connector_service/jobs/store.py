@@ -32,7 +32,7 @@ MAX_ATTEMPTS = 5
 
 
 class JobStore:
-    def __init__(self, db: AsyncDatabase):
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]):
         self._col = db["jobs"]
         #: Awaited with the finished job document (lifecycle events); set by the wiring.
         self.on_finish: Any = None

@@ -23,7 +23,7 @@ import contextlib
 import copy
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, overload
 
 from connector_service.connections.sync_states import SyncStateStore
 from connector_service.connectors.base import Capability, Connector
@@ -71,6 +71,14 @@ class Mode:
 
 def required_capabilities(streams: list[str]) -> list[Capability]:
     return [_CAPABILITY[s] for s in streams]
+
+
+@overload
+def _iso(value: dt.datetime) -> str: ...
+@overload
+def _iso(value: None) -> None: ...
+@overload
+def _iso(value: dt.datetime | None) -> str | None: ...
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -124,7 +132,8 @@ class SyncEngine:
         return state
 
     async def _all_containers(self, connector: Connector, ctx: ConnectorContext) -> list[str]:
-        found, cursor = [], None
+        found: list[str] = []
+        cursor = None
         while True:
             page = await connector.list_containers(ctx, cursor=cursor, limit=self._page)
             found.extend(c.id for c in page.items)
@@ -250,8 +259,9 @@ class _StreamRun:
                     inflight = asyncio.create_task(self._commit(entries, copy.deepcopy(self.position)))
                     entries = []
                 if page.next is None:
-                    task, inflight = inflight, None
-                    await task
+                    last, inflight = inflight, None
+                    if last is not None:  # the last page was just committed above
+                        await last
                     return
         except BaseException:
             upcoming.cancel()
@@ -290,7 +300,8 @@ class _StreamRun:
         self.state.update(container=None, page=None)
 
     async def _item_comments(self, container: str, item_id: str) -> list[Entry]:
-        entries, cursor = [], None
+        entries: list[Entry] = []
+        cursor = None
         while True:
             page = await self.connector.list_comments(self.ctx, container, item_id, cursor=cursor, limit=self.e._page)
             entries.extend(
