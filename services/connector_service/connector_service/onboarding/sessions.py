@@ -57,7 +57,7 @@ class OAuthSession:
 
 
 class OAuthSessionStore:
-    def __init__(self, db: AsyncDatabase):
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]):
         self._col = db["oauth_sessions"]
 
     async def create_indexes(self) -> None:
