@@ -76,7 +76,9 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
         return connector, ctx
 
     async def ListContainers(
-        self, request: resources_pb2.ListContainersRequest, context: grpc.aio.ServicerContext
+        self,
+        request: resources_pb2.ListContainersRequest,
+        context: grpc.aio.ServicerContext[resources_pb2.ListContainersRequest, resources_pb2.ListContainersResponse],
     ) -> resources_pb2.ListContainersResponse:
         limit = page_limit(request.limit)
         connector, ctx = await self._open(request, Capability.CONTAINERS)
@@ -88,7 +90,9 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
         )
 
     async def ListItems(
-        self, request: resources_pb2.ListItemsRequest, context: grpc.aio.ServicerContext
+        self,
+        request: resources_pb2.ListItemsRequest,
+        context: grpc.aio.ServicerContext[resources_pb2.ListItemsRequest, resources_pb2.ListItemsResponse],
     ) -> resources_pb2.ListItemsResponse:
         limit = page_limit(request.limit)
         _required(containerId=request.container_id)
@@ -104,7 +108,9 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
         return response
 
     async def GetItem(
-        self, request: resources_pb2.GetItemRequest, context: grpc.aio.ServicerContext
+        self,
+        request: resources_pb2.GetItemRequest,
+        context: grpc.aio.ServicerContext[resources_pb2.GetItemRequest, resources_pb2.GetItemResponse],
     ) -> resources_pb2.GetItemResponse:
         _required(itemId=request.item_id)
         connector, ctx = await self._open(request, Capability.ITEMS)
@@ -112,7 +118,9 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
         return resources_pb2.GetItemResponse(item=item_to_proto(item))
 
     async def ListComments(
-        self, request: resources_pb2.ListCommentsRequest, context: grpc.aio.ServicerContext
+        self,
+        request: resources_pb2.ListCommentsRequest,
+        context: grpc.aio.ServicerContext[resources_pb2.ListCommentsRequest, resources_pb2.ListCommentsResponse],
     ) -> resources_pb2.ListCommentsResponse:
         limit = page_limit(request.limit)
         _required(itemId=request.item_id)
@@ -123,7 +131,9 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
         return resources_pb2.ListCommentsResponse(items=[comment_to_proto(c) for c in page.items], next=page.next or "")
 
     async def CreateItem(
-        self, request: resources_pb2.CreateItemRequest, context: grpc.aio.ServicerContext
+        self,
+        request: resources_pb2.CreateItemRequest,
+        context: grpc.aio.ServicerContext[resources_pb2.CreateItemRequest, resources_pb2.CreateItemResponse],
     ) -> resources_pb2.CreateItemResponse:
         _required(containerId=request.container_id, title=request.title)
         connector, ctx = await self._open(request, Capability.CREATE_ITEM)
@@ -136,7 +146,9 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
         return resources_pb2.CreateItemResponse(item=item_to_proto(item))
 
     async def CreateComment(
-        self, request: resources_pb2.CreateCommentRequest, context: grpc.aio.ServicerContext
+        self,
+        request: resources_pb2.CreateCommentRequest,
+        context: grpc.aio.ServicerContext[resources_pb2.CreateCommentRequest, resources_pb2.CreateCommentResponse],
     ) -> resources_pb2.CreateCommentResponse:
         _required(itemId=request.item_id)
         connector, ctx = await self._open(request, Capability.CREATE_COMMENT)
