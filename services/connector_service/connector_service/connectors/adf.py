@@ -53,14 +53,17 @@ def _inline(node: dict[str, Any]) -> str:
         name = attrs.get("text") or attrs.get("id", "")
         return name if name.startswith("@") else f"@{name}"
     if kind == "emoji":
-        return attrs.get("text") or attrs.get("shortName", "")
+        emoji: str = attrs.get("text") or attrs.get("shortName", "")
+        return emoji
     if kind in ("inlineCard", "blockCard", "embedCard"):
-        return attrs.get("url", "")
+        url: str = attrs.get("url", "")
+        return url
     if kind == "status":
         return f"[{attrs.get('text', '')}]"
     if kind == "date":
         try:
-            return dt.datetime.fromtimestamp(int(attrs.get("timestamp")) / 1000, dt.UTC).date().isoformat()
+            timestamp: Any = attrs.get("timestamp")  # epoch milliseconds, as a string or a number
+            return dt.datetime.fromtimestamp(int(timestamp) / 1000, dt.UTC).date().isoformat()
         except (TypeError, ValueError):
             return ""
     if kind in ("media", "mediaInline"):
@@ -107,7 +110,8 @@ def _quote(node: dict[str, Any], attrs: dict[str, Any], children: list[dict[str,
 
 
 def _code(node: dict[str, Any], attrs: dict[str, Any], children: list[dict[str, Any]]) -> str:
-    return "```" + attrs.get("language", "") + "\n" + "".join(_inline(c) for c in children) + "\n```"
+    language: str = attrs.get("language", "")
+    return "```" + language + "\n" + "".join(_inline(c) for c in children) + "\n```"
 
 
 def _rule(node: dict[str, Any], attrs: dict[str, Any], children: list[dict[str, Any]]) -> str:

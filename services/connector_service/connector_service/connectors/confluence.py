@@ -8,6 +8,7 @@ bound. Authors are account ids only: v2 does not expand users.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from ucf_common.errors import ErrorCode, UcfError
@@ -85,7 +86,9 @@ class ConfluenceConnector(Connector):
         }
         return ProbeResult(instance, tuple(sorted(c.value for c in self.capabilities)), granted_scopes(ctx))
 
-    async def list_containers(self, ctx, *, cursor, limit, parent_id=None) -> Page[Container]:
+    async def list_containers(
+        self, ctx: ConnectorContext, *, cursor: str | None, limit: int, parent_id: str | None = None
+    ) -> Page[Container]:
         found, nxt = await fetch_page(
             atlassian_upstream(ctx, "confluence"),
             self.paging,
@@ -126,7 +129,15 @@ class ConfluenceConnector(Connector):
             raw=page if ctx.extra_details else None,
         )
 
-    async def list_items(self, ctx, container_id, *, updated_since, cursor, limit) -> Page[Item]:
+    async def list_items(
+        self,
+        ctx: ConnectorContext,
+        container_id: str,
+        *,
+        updated_since: dt.datetime | None,
+        cursor: str | None,
+        limit: int,
+    ) -> Page[Item]:
         path = f"{API}/spaces/{segment(container_id, 'containerId')}/pages"
         params = {"body-format": "storage", "sort": "-modified-date" if updated_since else "id"}
         found, nxt = await fetch_page(
@@ -145,13 +156,15 @@ class ConfluenceConnector(Connector):
                 return Page(fresh, None)
         return Page(items, nxt)
 
-    async def get_item(self, ctx, container_id, item_id) -> Item:
+    async def get_item(self, ctx: ConnectorContext, container_id: str, item_id: str) -> Item:
         page = await atlassian_upstream(ctx, "confluence").get(
             f"{API}/pages/{segment(item_id, 'itemId')}", **{"body-format": "storage"}
         )
         return self._item(ctx, page)
 
-    async def list_comments(self, ctx, container_id, item_id, *, cursor, limit) -> Page[Comment]:
+    async def list_comments(
+        self, ctx: ConnectorContext, container_id: str, item_id: str, *, cursor: str | None, limit: int
+    ) -> Page[Comment]:
         path = f"{API}/pages/{segment(item_id, 'itemId')}/footer-comments"
         found, nxt = await fetch_page(
             atlassian_upstream(ctx, "confluence"),
@@ -176,7 +189,7 @@ class ConfluenceConnector(Connector):
             raw=c if ctx.extra_details else None,
         )
 
-    async def create_item(self, ctx, container_id, draft: ItemDraft) -> Item:
+    async def create_item(self, ctx: ConnectorContext, container_id: str, draft: ItemDraft) -> Item:
         if not draft.title:
             raise UcfError(ErrorCode.INVALID_REQUEST, "title is required", {"field": "title"})
         request: dict[str, Any] = {
@@ -190,7 +203,7 @@ class ConfluenceConnector(Connector):
         page = await atlassian_upstream(ctx, "confluence").post(f"{API}/pages", request)
         return self._item(ctx, page)
 
-    async def create_comment(self, ctx, container_id, item_id, body: Body) -> Comment:
+    async def create_comment(self, ctx: ConnectorContext, container_id: str, item_id: str, body: Body) -> Comment:
         if not body.text:
             raise UcfError(ErrorCode.INVALID_REQUEST, "body.text is required", {"field": "body"})
         c = await atlassian_upstream(ctx, "confluence").post(

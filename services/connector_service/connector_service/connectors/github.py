@@ -108,7 +108,9 @@ class GitHubConnector(Connector):
         }
         return ProbeResult(instance, tuple(sorted(c.value for c in self.capabilities)), scopes)
 
-    async def list_containers(self, ctx, *, cursor, limit, parent_id=None) -> Page[Container]:
+    async def list_containers(
+        self, ctx: ConnectorContext, *, cursor: str | None, limit: int, parent_id: str | None = None
+    ) -> Page[Container]:
         found, nxt = await fetch_page(
             _api(ctx),
             self.paging,
@@ -157,7 +159,15 @@ class GitHubConnector(Connector):
             raw=issue if ctx.extra_details else None,
         )
 
-    async def list_items(self, ctx, container_id, *, updated_since, cursor, limit) -> Page[Item]:
+    async def list_items(
+        self,
+        ctx: ConnectorContext,
+        container_id: str,
+        *,
+        updated_since: dt.datetime | None,
+        cursor: str | None,
+        limit: int,
+    ) -> Page[Item]:
         params = {"state": "all", "sort": "updated", "direction": "asc"}
         if updated_since is not None:
             params["since"] = updated_since.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -172,11 +182,13 @@ class GitHubConnector(Connector):
         )
         return Page([self._item(ctx, i, container_id) for i in found if "pull_request" not in i], nxt)
 
-    async def get_item(self, ctx, container_id, item_id) -> Item:
+    async def get_item(self, ctx: ConnectorContext, container_id: str, item_id: str) -> Item:
         issue = await _api(ctx).get(f"{_repo(container_id)}/issues/{_number(item_id)}")
         return self._item(ctx, issue, container_id)
 
-    async def list_comments(self, ctx, container_id, item_id, *, cursor, limit) -> Page[Comment]:
+    async def list_comments(
+        self, ctx: ConnectorContext, container_id: str, item_id: str, *, cursor: str | None, limit: int
+    ) -> Page[Comment]:
         path = f"{_repo(container_id)}/issues/{_number(item_id)}/comments"
         found, nxt = await fetch_page(_api(ctx), self.paging, path, cursor=cursor, limit=limit, records="")
         return Page([self._comment(ctx, c, item_id) for c in found], nxt)
@@ -192,7 +204,7 @@ class GitHubConnector(Connector):
             raw=c if ctx.extra_details else None,
         )
 
-    async def create_item(self, ctx, container_id, draft: ItemDraft) -> Item:
+    async def create_item(self, ctx: ConnectorContext, container_id: str, draft: ItemDraft) -> Item:
         if not draft.title:
             raise UcfError(ErrorCode.INVALID_REQUEST, "title is required", {"field": "title"})
         request: dict[str, Any] = {"title": draft.title, "body": draft.body.text}
@@ -202,13 +214,15 @@ class GitHubConnector(Connector):
         issue = await _api(ctx).post(f"{_repo(container_id)}/issues", request)
         return self._item(ctx, issue, container_id)
 
-    async def create_comment(self, ctx, container_id, item_id, body: Body) -> Comment:
+    async def create_comment(self, ctx: ConnectorContext, container_id: str, item_id: str, body: Body) -> Comment:
         if not body.text:
             raise UcfError(ErrorCode.INVALID_REQUEST, "body.text is required", {"field": "body"})
         c = await _api(ctx).post(f"{_repo(container_id)}/issues/{_number(item_id)}/comments", {"body": body.text})
         return self._comment(ctx, c, item_id)
 
-    async def register_webhook(self, ctx, container_id, callback_url, events, secret) -> WebhookRegistration:
+    async def register_webhook(
+        self, ctx: ConnectorContext, container_id: str, callback_url: str, events: tuple[str, ...], secret: str
+    ) -> WebhookRegistration:
         hook = await _api(ctx).post(
             f"{_repo(container_id)}/hooks",
             {
@@ -220,7 +234,7 @@ class GitHubConnector(Connector):
         )
         return WebhookRegistration(upstream_id=str(hook["id"]), events=tuple(hook.get("events") or events))
 
-    async def unregister_webhook(self, ctx, container_id, upstream_id) -> None:
+    async def unregister_webhook(self, ctx: ConnectorContext, container_id: str, upstream_id: str) -> None:
         try:
             await _api(ctx).request("DELETE", f"{_repo(container_id)}/hooks/{_number(upstream_id)}")
         except UcfError as err:

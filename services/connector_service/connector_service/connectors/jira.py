@@ -48,7 +48,7 @@ from connector_service.connectors.base import (
     WebhookSecret,
 )
 from connector_service.connectors.context import ConnectorContext
-from connector_service.connectors.http import segment
+from connector_service.connectors.http import Upstream, segment
 from connector_service.connectors.models import (
     Body,
     Comment,
@@ -189,7 +189,9 @@ class JiraConnector(Connector):
         usable = self.capabilities if ctx.credential.get("access_token") else self.capabilities - {Capability.WEBHOOKS}
         return ProbeResult(instance, tuple(sorted(c.value for c in usable)), granted_scopes(ctx))
 
-    async def list_containers(self, ctx, *, cursor, limit, parent_id=None) -> Page[Container]:
+    async def list_containers(
+        self, ctx: ConnectorContext, *, cursor: str | None, limit: int, parent_id: str | None = None
+    ) -> Page[Container]:
         api = atlassian_upstream(ctx, "jira")
         found, nxt = await fetch_page(
             api,
@@ -241,7 +243,15 @@ class JiraConnector(Connector):
             raw=issue if ctx.extra_details else None,
         )
 
-    async def list_items(self, ctx, container_id, *, updated_since, cursor, limit) -> Page[Item]:
+    async def list_items(
+        self,
+        ctx: ConnectorContext,
+        container_id: str,
+        *,
+        updated_since: dt.datetime | None,
+        cursor: str | None,
+        limit: int,
+    ) -> Page[Item]:
         if not container_id:
             raise UcfError(ErrorCode.INVALID_REQUEST, "containerId (a Jira project) is required")
         jql = f"project = {_jql_string(container_id)}"
@@ -263,13 +273,15 @@ class JiraConnector(Connector):
             items = [i for i in items if i.updated_at is None or i.updated_at >= updated_since]
         return Page(items, nxt)
 
-    async def get_item(self, ctx, container_id, item_id) -> Item:
+    async def get_item(self, ctx: ConnectorContext, container_id: str, item_id: str) -> Item:
         issue = await atlassian_upstream(ctx, "jira").get(
             f"{API}/issue/{segment(item_id, 'itemId')}", fields=",".join(ISSUE_FIELDS)
         )
         return self._item(ctx, issue, container_id)
 
-    async def list_comments(self, ctx, container_id, item_id, *, cursor, limit) -> Page[Comment]:
+    async def list_comments(
+        self, ctx: ConnectorContext, container_id: str, item_id: str, *, cursor: str | None, limit: int
+    ) -> Page[Comment]:
         path = f"{API}/issue/{segment(item_id, 'itemId')}/comment"
         found, nxt = await fetch_page(
             atlassian_upstream(ctx, "jira"),
@@ -293,7 +305,7 @@ class JiraConnector(Connector):
             raw=c if ctx.extra_details else None,
         )
 
-    async def create_item(self, ctx, container_id, draft: ItemDraft) -> Item:
+    async def create_item(self, ctx: ConnectorContext, container_id: str, draft: ItemDraft) -> Item:
         if not draft.title:
             raise UcfError(ErrorCode.INVALID_REQUEST, "title is required", {"field": "title"})
         issue_type = draft.fields.get("issueType") or "Task"
@@ -310,7 +322,7 @@ class JiraConnector(Connector):
         created = await api.post(f"{API}/issue", {"fields": fields})
         return await self.get_item(ctx, container_id, str(created["id"]))
 
-    async def create_comment(self, ctx, container_id, item_id, body: Body) -> Comment:
+    async def create_comment(self, ctx: ConnectorContext, container_id: str, item_id: str, body: Body) -> Comment:
         if not body.text:
             raise UcfError(ErrorCode.INVALID_REQUEST, "body.text is required", {"field": "body"})
         api = atlassian_upstream(ctx, "jira")
@@ -325,7 +337,7 @@ class JiraConnector(Connector):
     def webhooks_unavailable(self, auth_mode: str) -> str | None:
         return None if auth_mode == "oauth2" else _WEBHOOKS_NEED_OAUTH.format(mode=auth_mode or "no OAuth token")
 
-    def _webhook_api(self, ctx: ConnectorContext):
+    def _webhook_api(self, ctx: ConnectorContext) -> Upstream:
         if not ctx.credential.get("access_token"):
             raise UcfError(
                 ErrorCode.FAILED_PRECONDITION,
@@ -334,7 +346,9 @@ class JiraConnector(Connector):
             )
         return atlassian_upstream(ctx, "jira")
 
-    async def register_webhook(self, ctx, container_id, callback_url, events, secret) -> WebhookRegistration:
+    async def register_webhook(
+        self, ctx: ConnectorContext, container_id: str, callback_url: str, events: tuple[str, ...], secret: str
+    ) -> WebhookRegistration:
         """One dynamic webhook for the project. `secret` is unused: Jira signs with the app's client secret."""
         if not _PROJECT_REF.match(container_id or ""):
             raise UcfError(
@@ -366,7 +380,7 @@ class JiraConnector(Connector):
             expires_at=expires_at or dt.datetime.now(dt.UTC) + WEBHOOK_LIFETIME,
         )
 
-    async def _upstream_expiry(self, api, upstream_id: str) -> dt.datetime | None:
+    async def _upstream_expiry(self, api: Upstream, upstream_id: str) -> dt.datetime | None:
         """The expiry Jira lists for one of this app's webhooks (`GET /webhook`, paged by startAt)."""
         start = 0
         while True:
@@ -379,13 +393,13 @@ class JiraConnector(Connector):
                 return None
             start += len(values)
 
-    async def unregister_webhook(self, ctx, container_id, upstream_id) -> None:
+    async def unregister_webhook(self, ctx: ConnectorContext, container_id: str, upstream_id: str) -> None:
         # Jira ignores ids that are not (or no longer) this app's, so a removed webhook is not an error.
         await self._webhook_api(ctx).request(
             "DELETE", f"{API}/webhook", json={"webhookIds": [_webhook_id(upstream_id)]}
         )
 
-    async def refresh_webhook(self, ctx, upstream_id) -> dt.datetime | None:
+    async def refresh_webhook(self, ctx: ConnectorContext, upstream_id: str) -> dt.datetime | None:
         response = await self._webhook_api(ctx).request(
             "PUT", f"{API}/webhook/refresh", json={"webhookIds": [_webhook_id(upstream_id)]}
         )
@@ -425,7 +439,7 @@ class JiraConnector(Connector):
         payload = json.loads(body or b"{}")
         if not isinstance(payload, dict):
             raise ValueError("a Jira delivery is a JSON object")
-        issue = payload.get("issue") if isinstance(payload.get("issue"), dict) else {}
+        issue: dict[str, Any] = payload["issue"] if isinstance(payload.get("issue"), dict) else {}
         project = (issue.get("fields") or {}).get("project") or {}
         matched = payload.get("matchedWebhookIds")
         return WebhookEvent(

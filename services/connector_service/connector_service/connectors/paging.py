@@ -92,7 +92,7 @@ class OffsetPaging:
             raise _invalid_cursor()
         return PageRequest(None, {self.offset_param: offset, self.size_param: min(limit, self.max_size)})
 
-    def advance(self, sent: PageRequest, response: httpx.Response, body: Any, count: int) -> dict | None:
+    def advance(self, sent: PageRequest, response: httpx.Response, body: Any, count: int) -> dict[str, Any] | None:
         offset = sent.params[self.offset_param] + count
         if isinstance(body, dict) and body.get("isLast") is True:
             return None
@@ -123,7 +123,7 @@ class TokenPaging:
             params[self.token_param] = state["t"]
         return PageRequest(None, params)
 
-    def advance(self, sent: PageRequest, response: httpx.Response, body: Any, count: int) -> dict | None:
+    def advance(self, sent: PageRequest, response: httpx.Response, body: Any, count: int) -> dict[str, Any] | None:
         token = dig(body, self.token_field)
         if not token or dig(body, "isLast") is True:
             return None
@@ -148,7 +148,7 @@ class LinkPaging:
             raise _invalid_cursor()
         return PageRequest(None, {self.size_param: min(limit, self.max_size), **query})
 
-    def advance(self, sent: PageRequest, response: httpx.Response, body: Any, count: int) -> dict | None:
+    def advance(self, sent: PageRequest, response: httpx.Response, body: Any, count: int) -> dict[str, Any] | None:
         link = response.links.get("next", {}).get("url")
         if not link and self.body_field:
             link = dig(body, self.body_field)
@@ -177,7 +177,7 @@ class NextUrlPaging:
             raise _invalid_cursor()
         return PageRequest(path, {})
 
-    def advance(self, sent: PageRequest, response: httpx.Response, body: Any, count: int) -> dict | None:
+    def advance(self, sent: PageRequest, response: httpx.Response, body: Any, count: int) -> dict[str, Any] | None:
         path = dig(body, self.url_field)
         return {"u": path} if path else None
 

@@ -43,6 +43,8 @@ _KEY_ALIAS = "__ucf_key_"
 RELATION_CACHE_SECONDS = 10.0
 RELATION_CACHE_SIZE = 1024
 _STALE_SQLSTATES = ("42", "0A000")
+#: A cached plan's key: the session key, the schemas searched and the container id.
+_PlanKey = tuple[str, tuple[str, ...], str]
 
 
 def _schemas(ctx: ConnectorContext) -> list[str]:
@@ -138,7 +140,7 @@ class PostgresConnector(Connector):
 
     def __init__(self, sessions: PgSessions | None = None):
         self.sessions = sessions or PgSessions()
-        self._plans: OrderedDict[tuple, tuple[_Plan, float]] = OrderedDict()
+        self._plans: OrderedDict[_PlanKey, tuple[_Plan, float]] = OrderedDict()
 
     async def aclose(self) -> None:
         await self.sessions.aclose()
@@ -153,7 +155,10 @@ class PostgresConnector(Connector):
                 "SELECT current_setting('server_version'), current_database(), current_user,"
                 " current_setting('transaction_read_only')"
             )
-            version, database, user, read_only = await cur.fetchone()
+            row = await cur.fetchone()
+            if row is None:
+                raise UcfError(ErrorCode.UPSTREAM_ERROR, "the database answered no row to a probe")
+            version, database, user, read_only = row
         instance = {
             "host": str(ctx.credential.get("host", "")),
             "version": version,
@@ -164,7 +169,9 @@ class PostgresConnector(Connector):
         }
         return ProbeResult(instance, tuple(sorted(c.value for c in self.capabilities)))
 
-    async def list_containers(self, ctx, *, cursor, limit, parent_id=None) -> Page[Container]:
+    async def list_containers(
+        self, ctx: ConnectorContext, *, cursor: str | None, limit: int, parent_id: str | None = None
+    ) -> Page[Container]:
         state = decode_cursor(cursor)
         after = tuple(state["a"]) if state and isinstance(state.get("a"), list) and len(state["a"]) == 2 else None
         if state is not None and after is None:
@@ -189,7 +196,9 @@ class PostgresConnector(Connector):
             sql.SQL(", ").join([*(c.ident for c in relation.columns), *keys]), relation.ident
         )
 
-    def _since(self, ctx: ConnectorContext, relation: Relation, since: dt.datetime | None) -> tuple[list, list]:
+    def _since(
+        self, ctx: ConnectorContext, relation: Relation, since: dt.datetime | None
+    ) -> tuple[list[sql.Composable], list[Any]]:
         if since is None:
             return [], []
         name = ctx.setting("cursorColumn", "cursor_column")
@@ -202,10 +211,10 @@ class PostgresConnector(Connector):
             )
         return [sql.SQL("{} >= %s").format(column.ident)], [since]
 
-    def _cache_key(self, ctx: ConnectorContext, container_id: str) -> tuple:
+    def _cache_key(self, ctx: ConnectorContext, container_id: str) -> _PlanKey:
         return (self.sessions.key(ctx), tuple(_schemas(ctx)), container_id)
 
-    def _cached(self, key: tuple) -> _Plan | None:
+    def _cached(self, key: _PlanKey) -> _Plan | None:
         entry = self._plans.get(key)
         if entry is None:
             return None
@@ -215,7 +224,7 @@ class PostgresConnector(Connector):
             return None
         return plan
 
-    def _remember(self, key: tuple, plan: _Plan) -> None:
+    def _remember(self, key: _PlanKey, plan: _Plan) -> None:
         self._plans.pop(key, None)
         self._plans[key] = (plan, time.monotonic() + RELATION_CACHE_SECONDS)
         while len(self._plans) > RELATION_CACHE_SIZE:
@@ -223,7 +232,7 @@ class PostgresConnector(Connector):
 
     def _page_query(
         self, ctx: ConnectorContext, plan: _Plan, state: dict[str, Any], updated_since: dt.datetime | None, limit: int
-    ) -> tuple[sql.Composable, list[Any], int]:
+    ) -> tuple[sql.Composed, list[Any], int]:
         relation = plan.relation
         where, params = self._since(ctx, relation, updated_since)
         if relation.key:
@@ -247,7 +256,15 @@ class PostgresConnector(Connector):
         )
         return query, [*params, limit + 1, offset], offset
 
-    async def list_items(self, ctx, container_id, *, updated_since, cursor, limit) -> Page[Item]:
+    async def list_items(
+        self,
+        ctx: ConnectorContext,
+        container_id: str,
+        *,
+        updated_since: dt.datetime | None,
+        cursor: str | None,
+        limit: int,
+    ) -> Page[Item]:
         state = decode_cursor(cursor) or {}
         key = self._cache_key(ctx, container_id)
         plan = self._cached(key)
@@ -262,7 +279,7 @@ class PostgresConnector(Connector):
                 if not str(exc.details.get("sqlstate", "")).startswith(_STALE_SQLSTATES):
                     raise
                 self._plans.pop(key, None)
-        if rows is None:
+        if rows is None or plan is None:  # (no plan means no rows yet)
             async with self.sessions.transaction(ctx) as conn:
                 plan = _Plan.of(await resolve(conn, container_id, _schemas(ctx)), self._select)
                 query, params, offset = self._page_query(ctx, plan, state, updated_since, limit)
@@ -282,7 +299,7 @@ class PostgresConnector(Connector):
         make, updated = plan.item, plan.updated_index(ctx.setting("cursorColumn", "cursor_column"))
         return Page([make(row, updated) for row in rows], nxt)
 
-    async def get_item(self, ctx, container_id, item_id) -> Item:
+    async def get_item(self, ctx: ConnectorContext, container_id: str, item_id: str) -> Item:
         async with self.sessions.transaction(ctx) as conn:
             relation = await resolve(conn, container_id, _schemas(ctx))
             if not relation.key:

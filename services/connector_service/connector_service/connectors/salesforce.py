@@ -127,7 +127,9 @@ class SalesforceConnector(Connector):
         scope = ctx.credential.get("scope") or ""
         return ProbeResult(instance, tuple(sorted(c.value for c in self.capabilities)), tuple(str(scope).split()))
 
-    async def list_containers(self, ctx, *, cursor, limit, parent_id=None) -> Page[Container]:
+    async def list_containers(
+        self, ctx: ConnectorContext, *, cursor: str | None, limit: int, parent_id: str | None = None
+    ) -> Page[Container]:
         """Queryable objects from the global describe (one unpaged answer, sliced here)."""
         offset = (decode_cursor(cursor) or {}).get("o", 0)
         if not isinstance(offset, int) or offset < 0:
@@ -151,7 +153,8 @@ class SalesforceConnector(Connector):
         return Page(containers, encode_cursor({"o": offset + limit}) if more else None)
 
     async def _describe(self, api: Upstream, ctx: ConnectorContext, name: str) -> dict[str, Any]:
-        return await api.get(f"{self._data(ctx)}/sobjects/{segment(name, 'containerId')}/describe")
+        described: dict[str, Any] = await api.get(f"{self._data(ctx)}/sobjects/{segment(name, 'containerId')}/describe")
+        return described
 
     @staticmethod
     def _title_field(describe: dict[str, Any]) -> str:
@@ -184,7 +187,9 @@ class SalesforceConnector(Connector):
             raw=record if ctx.extra_details else None,
         )
 
-    async def _query(self, ctx, api: Upstream, soql: str, cursor: str | None, limit: int) -> tuple[list, str | None]:
+    async def _query(
+        self, ctx: ConnectorContext, api: Upstream, soql: str, cursor: str | None, limit: int
+    ) -> tuple[list[dict[str, Any]], str | None]:
         return await fetch_page(
             api,
             self._paging(ctx),
@@ -196,7 +201,15 @@ class SalesforceConnector(Connector):
             headers={"Sforce-Query-Options": f"batchSize={max(200, limit)}"},
         )
 
-    async def list_items(self, ctx, container_id, *, updated_since, cursor, limit) -> Page[Item]:
+    async def list_items(
+        self,
+        ctx: ConnectorContext,
+        container_id: str,
+        *,
+        updated_since: dt.datetime | None,
+        cursor: str | None,
+        limit: int,
+    ) -> Page[Item]:
         api = _api(ctx)
         describe = await self._describe(api, ctx, container_id)
         soql = f"SELECT {', '.join(self._selected(describe))} FROM {describe['name']}"
@@ -205,7 +218,7 @@ class SalesforceConnector(Connector):
         found, nxt = await self._query(ctx, api, soql + " ORDER BY SystemModstamp ASC, Id ASC", cursor, limit)
         return Page([self._item(ctx, api, describe, r) for r in found], nxt)
 
-    async def get_item(self, ctx, container_id, item_id) -> Item:
+    async def get_item(self, ctx: ConnectorContext, container_id: str, item_id: str) -> Item:
         api = _api(ctx)
         describe = await self._describe(api, ctx, container_id)
         record = await api.get(
@@ -233,7 +246,9 @@ class SalesforceConnector(Connector):
             raw=record if ctx.extra_details else None,
         )
 
-    async def list_comments(self, ctx, container_id, item_id, *, cursor, limit) -> Page[Comment]:
+    async def list_comments(
+        self, ctx: ConnectorContext, container_id: str, item_id: str, *, cursor: str | None, limit: int
+    ) -> Page[Comment]:
         api = _api(ctx)
         obj, parent, body_field = self._comment_source(await self._describe(api, ctx, container_id))
         soql = (
@@ -243,7 +258,7 @@ class SalesforceConnector(Connector):
         found, nxt = await self._query(ctx, api, soql, cursor, limit)
         return Page([self._comment(ctx, r, body_field, item_id) for r in found], nxt)
 
-    async def create_item(self, ctx, container_id, draft: ItemDraft) -> Item:
+    async def create_item(self, ctx: ConnectorContext, container_id: str, draft: ItemDraft) -> Item:
         api = _api(ctx)
         describe = await self._describe(api, ctx, container_id)
         names = {f["name"] for f in describe.get("fields") or []}
@@ -253,7 +268,7 @@ class SalesforceConnector(Connector):
         created = await api.post(f"{self._data(ctx)}/sobjects/{describe['name']}", record)
         return await self.get_item(ctx, describe["name"], str(created["id"]))
 
-    async def create_comment(self, ctx, container_id, item_id, body: Body) -> Comment:
+    async def create_comment(self, ctx: ConnectorContext, container_id: str, item_id: str, body: Body) -> Comment:
         if not body.text:
             raise UcfError(ErrorCode.INVALID_REQUEST, "body.text is required", {"field": "body"})
         api = _api(ctx)
