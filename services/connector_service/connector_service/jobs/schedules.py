@@ -5,7 +5,17 @@ A schedule keeps `anchor`, the unjittered time of its next tick, and
 `next_run_at` forward with a compare-and-set on the value it read (`claim`),
 so of all the replicas that see the same due tick exactly one wins it. The
 next anchor is the first point of the interval grid after now: ticks missed
-while every replica was down collapse into the one run that is starting.
+while every replica was down (or the scheduler fell behind) collapse into
+the one run that is starting, and are counted (`missed`).
+
+The same compare-and-set writes `pending_tick` {at, job_id, by, until,
+full, previous_full_at}: the tick is claimed but its job not yet settled.
+The job's id is derived from (schedule, tick) (`tick_job_id`), so inserting
+it twice inserts one job. The claimant settles the tick (`settle_started` /
+`settle_skipped`, each matching the pending tick and its claimant, so a tick
+is counted once); a pending tick whose `until` passed (its claimant died or
+stalled) is taken over by any replica (`take_over`) and settled the same way.
+While a tick is pending the next one is not claimed.
 
 Every query carries the tenant except `due`/`claim`/`earliest`, the
 scheduler's cross-tenant reads, which return the tenant with the schedule.
@@ -13,10 +23,11 @@ scheduler's cross-tenant reads, which return the tenant with the schedule.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ReturnDocument
@@ -52,6 +63,16 @@ def next_anchor(anchor: datetime, every_seconds: float, now: datetime) -> dateti
     return anchor + timedelta(seconds=steps * every_seconds)
 
 
+def tick_job_id(schedule_id: str, tick: datetime) -> str:
+    """The job id of one tick of a schedule: the same for every replica that starts that tick, so a
+    second insert is a duplicate key. Time-ordered like `wire.new_id` (the tick's millisecond first)."""
+    if tick.tzinfo is None:
+        tick = tick.replace(tzinfo=UTC)
+    millisecond = int(tick.timestamp() * 1000)
+    digest = hashlib.sha256(f"{schedule_id}|{millisecond}".encode()).hexdigest()[:10]
+    return f"job_{millisecond:012x}{digest}"
+
+
 def is_full_run(schedule: dict[str, Any], now: datetime) -> bool:
     """Whether the run starting now is a full sync: `fullEvery` has passed since the last full one
     (the first run of a schedule with `fullEvery` is full)."""
@@ -69,6 +90,7 @@ class ScheduleStore:
     async def create_indexes(self) -> None:
         await self._col.create_index([("tenant_id", 1), ("connection_id", 1)], unique=True)
         await self._col.create_index([("paused", 1), ("next_run_at", 1)])
+        await self._col.create_index([("pending_tick.until", 1)], sparse=True)
 
     async def put(
         self,
@@ -114,6 +136,8 @@ class ScheduleStore:
                     "created_at": moment,
                     "runs": 0,
                     "skipped": 0,
+                    "missed": 0,
+                    "pending_tick": None,
                     "last_job_id": "",
                     "last_run_at": None,
                     "last_full_at": None,
@@ -150,44 +174,96 @@ class ScheduleStore:
         doc = await self._col.find_one({"paused": False}, sort=[("next_run_at", 1)], projection={"next_run_at": 1})
         return doc["next_run_at"] if doc else None
 
-    async def claim(self, schedule: dict[str, Any], now: datetime, owner: str) -> dict[str, Any] | None:
+    async def expired_ticks(self, now: datetime, limit: int) -> list[dict[str, Any]]:
+        """Schedules whose claimed tick was not settled in time (any tenant): its claimant died or stalled."""
+        cursor = self._col.find({"pending_tick.until": {"$lte": now}}).sort("pending_tick.until", 1).limit(limit)
+        return await cursor.to_list(limit)
+
+    async def claim(
+        self, schedule: dict[str, Any], now: datetime, owner: str, deadline: timedelta
+    ) -> dict[str, Any] | None:
         """Wins the due tick `schedule` was read with, or None when another replica did (or it was
-        paused, changed or deleted meanwhile). The winner's copy has the run counted."""
-        anchor = next_anchor(schedule["anchor"], schedule["every_seconds"], now)
+        paused, changed or deleted meanwhile, or its previous tick is still pending). The winner's
+        copy has the run counted and the tick in `pending_tick`, to be settled by `deadline`."""
+        every = schedule["every_seconds"]
+        anchor = next_anchor(schedule["anchor"], every, now)
+        steps = round((anchor - schedule["anchor"]).total_seconds() / every)
         full = is_full_run(schedule, now)
+        tick = schedule["anchor"]
+        pending = {
+            "at": tick,
+            "job_id": tick_job_id(schedule["_id"], tick),
+            "by": owner,
+            "until": now + deadline,
+            "full": full,
+            "previous_full_at": schedule.get("last_full_at"),
+        }
         update: dict[str, Any] = {
             "$set": {
                 "anchor": anchor,
-                "next_run_at": anchor + jitter(schedule["every_seconds"]),
+                "next_run_at": anchor + jitter(every),
                 "last_run_at": now,
                 "claimed_by": owner,
+                "pending_tick": pending,
             },
-            "$inc": {"runs": 1},
+            "$inc": {"runs": 1, "missed": max(0, steps - 1)},
         }
         if full:
             update["$set"]["last_full_at"] = now
-        claimed = await self._col.find_one_and_update(
+        return await self._col.find_one_and_update(
             {
                 "_id": schedule["_id"],
                 "tenant_id": schedule["tenant_id"],
                 "next_run_at": schedule["next_run_at"],
                 "paused": False,
+                "pending_tick": None,
             },
             update,
             return_document=ReturnDocument.AFTER,
         )
-        if claimed is not None:
-            claimed["full_run"], claimed["previous_full_at"] = full, schedule.get("last_full_at")
-        return claimed
 
-    async def started(self, schedule: dict[str, Any], job_id: str) -> None:
-        await self._col.update_one(
-            {"_id": schedule["_id"], "tenant_id": schedule["tenant_id"]}, {"$set": {"last_job_id": job_id}}
+    async def take_over(
+        self, schedule: dict[str, Any], now: datetime, owner: str, deadline: timedelta
+    ) -> dict[str, Any] | None:
+        """Makes an expired pending tick ours to settle; None when another replica took it or it was settled."""
+        pending = schedule["pending_tick"]
+        return await self._col.find_one_and_update(
+            {
+                "_id": schedule["_id"],
+                "tenant_id": schedule["tenant_id"],
+                "pending_tick.job_id": pending["job_id"],
+                "pending_tick.until": pending["until"],
+            },
+            {"$set": {"pending_tick.by": owner, "pending_tick.until": now + deadline}},
+            return_document=ReturnDocument.AFTER,
         )
 
-    async def skipped(self, schedule: dict[str, Any], now: datetime) -> None:
-        """The claimed tick did not run (a sync of the connection was queued or running)."""
-        update: dict[str, Any] = {"$set": {"last_skipped_at": now}, "$inc": {"skipped": 1, "runs": -1}}
-        if schedule.get("full_run"):
-            update["$set"]["last_full_at"] = schedule.get("previous_full_at")
-        await self._col.update_one({"_id": schedule["_id"], "tenant_id": schedule["tenant_id"]}, update)
+    @staticmethod
+    def _mine(schedule: dict[str, Any]) -> dict[str, Any]:
+        pending = schedule["pending_tick"]
+        return {
+            "_id": schedule["_id"],
+            "tenant_id": schedule["tenant_id"],
+            "pending_tick.job_id": pending["job_id"],
+            "pending_tick.by": pending["by"],
+        }
+
+    async def settle_started(self, schedule: dict[str, Any], job_id: str) -> bool:
+        """The pending tick's job exists; False when the tick is no longer ours (taken over, settled)."""
+        outcome = await self._col.update_one(
+            self._mine(schedule), {"$set": {"last_job_id": job_id, "pending_tick": None}}
+        )
+        return outcome.modified_count == 1
+
+    async def settle_skipped(self, schedule: dict[str, Any], now: datetime) -> bool:
+        """The pending tick did not run (a sync of the connection was queued or running, or the job was
+        refused); False when the tick is no longer ours."""
+        pending = schedule["pending_tick"]
+        update: dict[str, Any] = {
+            "$set": {"last_skipped_at": now, "pending_tick": None},
+            "$inc": {"skipped": 1, "runs": -1},
+        }
+        if pending.get("full"):
+            update["$set"]["last_full_at"] = pending.get("previous_full_at")
+        outcome = await self._col.update_one(self._mine(schedule), update)
+        return outcome.modified_count == 1

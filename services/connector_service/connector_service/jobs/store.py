@@ -19,6 +19,7 @@ from typing import Any
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 from ucf_common.errors import ErrorCode, UcfError, not_found
 
 from connector_service.jobs.records import Counts
@@ -51,10 +52,13 @@ class JobStore:
         params: dict[str, Any],
         *,
         scheduled: bool = False,
+        job_id: str | None = None,
     ) -> dict[str, Any]:
+        """Queues a job. With `job_id` (a scheduled tick's, `schedules.tick_job_id`) a second create is
+        no second job: it answers the job that exists."""
         moment = wire.now()
         doc = {
-            "_id": wire.new_id("job"),
+            "_id": job_id or wire.new_id("job"),
             "tenant_id": tenant_id,
             "connector_id": connector_id,
             "connection_id": connection_id,
@@ -76,8 +80,17 @@ class JobStore:
             "scheduled": scheduled,
             "waiting_for": "",
         }
-        await self._col.insert_one(doc)
+        try:
+            await self._col.insert_one(doc)
+        except DuplicateKeyError:
+            existing = await self._col.find_one({"_id": doc["_id"], "tenant_id": tenant_id}) if job_id else None
+            if existing is None:
+                raise
+            return existing
         return doc
+
+    async def exists(self, tenant_id: str, job_id: str) -> bool:
+        return await self._col.find_one({"_id": job_id, "tenant_id": tenant_id}, projection={"_id": 1}) is not None
 
     async def find_queued(
         self, tenant_id: str, connection_id: str, job_type: str, params: dict[str, Any]
@@ -93,8 +106,11 @@ class JobStore:
             }
         )
 
-    async def active_sync(self, tenant_id: str, connection_id: str, streams: list[str]) -> dict[str, Any] | None:
-        """A queued or running sync/import of the connection that writes one of `streams` (any, when empty)."""
+    async def active_sync(
+        self, tenant_id: str, connection_id: str, streams: list[str], *, other_than: str = ""
+    ) -> dict[str, Any] | None:
+        """A queued or running sync/import of the connection that writes one of `streams` (any, when
+        empty), other than job `other_than`."""
         query: dict[str, Any] = {
             "tenant_id": tenant_id,
             "connection_id": connection_id,
@@ -103,6 +119,8 @@ class JobStore:
         }
         if streams:
             query["params.streams"] = {"$in": streams}
+        if other_than:
+            query["_id"] = {"$ne": other_than}
         return await self._col.find_one(query, projection={"_id": 1, "status": 1})
 
     async def get(self, tenant_id: str, job_id: str) -> dict[str, Any]:
