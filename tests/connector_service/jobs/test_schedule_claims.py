@@ -85,6 +85,8 @@ async def test_a_tick_whose_claimant_died_before_the_insert_is_started_once_by_a
 
     await survivor.run_due()  # the claim is still within its deadline: not taken over, not claimed again
     assert await scheduled_jobs(db) == []
+    # The scheduler sleeps until the claim's deadline rather than spinning on the blocked tick.
+    assert await schedules.earliest() == claimed["pending_tick"]["until"]
 
     await asyncio.sleep(DEADLINE + 0.1)
     await survivor.run_due()

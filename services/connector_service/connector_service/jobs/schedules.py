@@ -110,10 +110,14 @@ class ScheduleStore:
         moment = wire.now()
         query = {"tenant_id": tenant_id, "connection_id": connection["_id"]}
         current = await self._col.find_one(query)
+        missed = 0
         if current is not None and current["every_seconds"] == every_seconds:
             anchor = current["anchor"]
             if anchor <= moment:
                 anchor = next_anchor(anchor, every_seconds, moment)
+                if not current["paused"]:
+                    # Ticks that came due while active and were not claimed yet: passed over, counted.
+                    missed = round((anchor - current["anchor"]).total_seconds() / every_seconds)
         else:
             anchor = moment
         fields = {
@@ -131,12 +135,12 @@ class ScheduleStore:
             query,
             {
                 "$set": fields,
+                "$inc": {"missed": missed},
                 "$setOnInsert": {
                     "_id": wire.new_id("sch"),
                     "created_at": moment,
                     "runs": 0,
                     "skipped": 0,
-                    "missed": 0,
                     "pending_tick": None,
                     "last_job_id": "",
                     "last_run_at": None,
@@ -166,13 +170,22 @@ class ScheduleStore:
     # --- the scheduler ----------------------------------------------------------
 
     async def due(self, now: datetime, limit: int) -> list[dict[str, Any]]:
-        """Unpaused schedules whose `next_run_at` has come, earliest first (any tenant)."""
-        cursor = self._col.find({"paused": False, "next_run_at": {"$lte": now}}).sort("next_run_at", 1).limit(limit)
+        """Unpaused schedules whose `next_run_at` has come and whose last tick is settled, earliest first
+        (any tenant)."""
+        query = {"paused": False, "next_run_at": {"$lte": now}, "pending_tick": None}
+        cursor = self._col.find(query).sort("next_run_at", 1).limit(limit)
         return await cursor.to_list(limit)
 
     async def earliest(self) -> datetime | None:
-        doc = await self._col.find_one({"paused": False}, sort=[("next_run_at", 1)], projection={"next_run_at": 1})
-        return doc["next_run_at"] if doc else None
+        """When the scheduler next has something to do: the earliest claimable tick or pending deadline."""
+        tick = await self._col.find_one(
+            {"paused": False, "pending_tick": None}, sort=[("next_run_at", 1)], projection={"next_run_at": 1}
+        )
+        pending = await self._col.find_one(
+            {"pending_tick.until": {"$ne": None}}, sort=[("pending_tick.until", 1)], projection={"pending_tick": 1}
+        )
+        times = [t for t in (tick and tick["next_run_at"], pending and pending["pending_tick"]["until"]) if t]
+        return min(times) if times else None
 
     async def expired_ticks(self, now: datetime, limit: int) -> list[dict[str, Any]]:
         """Schedules whose claimed tick was not settled in time (any tenant): its claimant died or stalled."""
