@@ -32,7 +32,8 @@ from typing import Any
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
-from ucf_common.errors import invalid, not_found
+from pymongo.errors import DuplicateKeyError
+from ucf_common.errors import ErrorCode, UcfError, invalid, not_found
 
 from connector_service.platform import wire
 
@@ -42,6 +43,8 @@ _DURATION = re.compile(r"^\s*(\d{1,9})\s*([smhd]?)\s*$")
 #: Jitter is at most this share of the interval, and never more than `_MAX_JITTER_SECONDS`.
 _JITTER_SHARE = 0.05
 _MAX_JITTER_SECONDS = 30.0
+#: A PUT racing claims retries its compare-and-set this often before answering `conflict`.
+_PUT_ATTEMPTS = 5
 
 
 def parse_duration(value: str, field: str) -> int:
@@ -107,51 +110,62 @@ class ScheduleStore:
 
         A new schedule, or one whose interval changed, runs at once; an unchanged interval keeps
         its grid (resuming runs at the grid's next tick, not at once)."""
-        moment = wire.now()
         query = {"tenant_id": tenant_id, "connection_id": connection["_id"]}
-        current = await self._col.find_one(query)
-        missed = 0
-        if current is not None and current["every_seconds"] == every_seconds:
-            anchor = current["anchor"]
-            if anchor <= moment:
-                anchor = next_anchor(anchor, every_seconds, moment)
-                if not current["paused"]:
-                    # Ticks that came due while active and were not claimed yet: passed over, counted.
-                    missed = round((anchor - current["anchor"]).total_seconds() / every_seconds)
-        else:
-            anchor = moment
-        fields = {
-            "connector_id": connection["connector_id"],
-            "every_seconds": every_seconds,
-            "streams": streams,
-            "containers": containers,
-            "full_every_seconds": full_every_seconds,
-            "paused": paused,
-            "anchor": anchor,
-            "next_run_at": anchor + jitter(every_seconds) if anchor > moment else anchor,
-            "updated_at": moment,
-        }
-        doc = await self._col.find_one_and_update(
-            query,
-            {
-                "$set": fields,
-                "$inc": {"missed": missed},
-                "$setOnInsert": {
-                    "_id": wire.new_id("sch"),
-                    "created_at": moment,
-                    "runs": 0,
-                    "skipped": 0,
-                    "pending_tick": None,
-                    "last_job_id": "",
-                    "last_run_at": None,
-                    "last_full_at": None,
-                    "last_skipped_at": None,
-                },
-            },
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-        )
-        return doc, current is None
+        for _ in range(_PUT_ATTEMPTS):
+            moment = wire.now()
+            current = await self._col.find_one(query)
+            missed = 0
+            if current is not None and current["every_seconds"] == every_seconds:
+                anchor = current["anchor"]
+                if anchor <= moment:
+                    anchor = next_anchor(anchor, every_seconds, moment)
+                    if not current["paused"]:
+                        # Ticks that came due while active and were not claimed yet: passed over, counted.
+                        missed = round((anchor - current["anchor"]).total_seconds() / every_seconds)
+            else:
+                anchor = moment
+            fields = {
+                "connector_id": connection["connector_id"],
+                "every_seconds": every_seconds,
+                "streams": streams,
+                "containers": containers,
+                "full_every_seconds": full_every_seconds,
+                "paused": paused,
+                "anchor": anchor,
+                "next_run_at": anchor + jitter(every_seconds) if anchor > moment else anchor,
+                "updated_at": moment,
+            }
+            update: dict[str, Any] = {"$set": fields, "$inc": {"missed": missed}}
+            if current is not None:
+                # A compare-and-set on the tick read, like a claim: a claim in between makes this retry
+                # rather than count the ticks it passed over twice.
+                doc = await self._col.find_one_and_update(
+                    {**query, "anchor": current["anchor"], "next_run_at": current["next_run_at"]},
+                    update,
+                    return_document=ReturnDocument.AFTER,
+                )
+                if doc is not None:
+                    return doc, False
+                continue
+            update["$setOnInsert"] = {
+                "_id": wire.new_id("sch"),
+                "created_at": moment,
+                "runs": 0,
+                "skipped": 0,
+                "pending_tick": None,
+                "last_job_id": "",
+                "last_run_at": None,
+                "last_full_at": None,
+                "last_skipped_at": None,
+            }
+            try:
+                doc = await self._col.find_one_and_update(
+                    query, update, upsert=True, return_document=ReturnDocument.AFTER
+                )
+            except DuplicateKeyError:
+                continue
+            return doc, True
+        raise UcfError(ErrorCode.CONFLICT, "the schedule changed while it was being written; try again")
 
     async def get(self, tenant_id: str, connection_id: str) -> dict[str, Any]:
         doc = await self._col.find_one({"tenant_id": tenant_id, "connection_id": connection_id})
