@@ -6,7 +6,7 @@ Chosen by measurement over protobuf `Struct` and a typed `Value` oneof (benchmar
 envelope without parsing them again.
 
 JSON types of values, the same everywhere:
-- integers stay integers within ±2^53 (exact in every JSON reader); beyond that they are strings;
+- integers stay integers up to ±(2^53 - 1) (exact in every JSON reader); beyond that they are strings;
 - `numeric`/`decimal` values are strings (exact; `"NaN"` included), floats are numbers;
 - timestamps are RFC 3339 in UTC with `Z` (a timestamp without a zone is taken as UTC), dates
   `YYYY-MM-DD`; UUIDs strings; bytes base64; arrays lists; `json`/`jsonb` as the JSON they hold;
@@ -26,8 +26,8 @@ import orjson
 
 from connector_service.connectors.models import Item, Person
 
-#: The largest integer magnitude every JSON reader holds exactly (an IEEE double's mantissa).
-MAX_EXACT_INT = 2**53
+#: The largest integer magnitude every JSON reader holds exactly (JavaScript's MAX_SAFE_INTEGER).
+MAX_EXACT_INT = 2**53 - 1
 _OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC | orjson.OPT_STRICT_INTEGER
 CANONICAL_OPTIONS = _OPTIONS | orjson.OPT_SORT_KEYS
 
