@@ -42,6 +42,16 @@ async def test_rows_inserted_and_updated_between_two_syncs_are_counted_exactly(p
     assert (third.counts.added, third.counts.updated) == (0, 0)
 
 
+async def test_an_empty_table_syncs_to_nothing_and_its_first_rows_arrive_next_time(pg_jobs: PgJobs) -> None:
+    empty = await run_job(pg_jobs)
+    assert empty.status == "succeeded", empty.error
+    assert counts(empty) == {"added": 0, "updated": 0, "deleted": 0, "unchanged": 0}
+    insert_rows(pg_jobs.schema, range(1, 4), T0)
+    later = await run_job(pg_jobs)
+    assert later.status == "succeeded", later.error
+    assert later.counts.added == 3
+
+
 async def test_rows_sharing_the_cursor_value_across_page_boundaries_are_all_synced(pg_jobs: PgJobs) -> None:
     # 20 rows with one timestamp span three pages of 7; then more rows arrive with that same timestamp.
     insert_rows(pg_jobs.schema, range(1, 21), T0)
