@@ -155,14 +155,13 @@ class JsonFormatter(logging.Formatter):
 
 class PlainFormatter(logging.Formatter):
     def __init__(self, service: str):
-        super().__init__(
-            "%(asctime)s %(levelname)s " + service + " [%(request_id)s %(trace_id)s] %(name)s: %(message)s"
-        )
+        super().__init__("%(asctime)s %(levelname)s " + service + " [%(request_id)s]%(trace)s %(name)s: %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
         if not hasattr(record, "request_id"):
             record.request_id = request_id_var.get()
-        record.trace_id = _trace_id()
+        trace_id = _trace_id()
+        record.trace = "" if trace_id == "-" else f" trace_id={trace_id}"
         fields = getattr(record, "fields", None)
         line = super().format(record)
         if fields:
