@@ -43,6 +43,7 @@ from connector_service.connectors.base import WebhookEvent, WebhookSecret
 from connector_service.connectors.models import parse_time
 from connector_service.connectors.registry import ConnectorRegistry
 from connector_service.platform import wire
+from connector_service.vault.port import VaultPort
 from connector_service.webhooks.store import PENDING, SECRET_KIND, WebhookStore
 
 log = logging.getLogger("connector_service.webhooks")
@@ -82,7 +83,7 @@ class Receiver:
     def __init__(
         self,
         store: WebhookStore,
-        vault: Any,
+        vault: VaultPort,
         registry: ConnectorRegistry,
         trigger: SyncTrigger,
         *,

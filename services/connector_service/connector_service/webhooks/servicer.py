@@ -29,6 +29,7 @@ from connector_service.connectors.base import Capability
 from connector_service.connectors.registry import ConnectorRegistry
 from connector_service.platform import destinations, egress, wire
 from connector_service.resources.contexts import ConnectorContexts
+from connector_service.vault.port import VaultPort
 from connector_service.webhooks import signing
 from connector_service.webhooks.receiver import Receiver
 from connector_service.webhooks.store import SECRET_KIND, WebhookStore
@@ -71,7 +72,7 @@ class WebhookServicer(webhooks_pb2_grpc.WebhookServiceServicer):
         connections: ConnectionStore,
         registry: ConnectorRegistry,
         contexts: ConnectorContexts,
-        vault: Any,
+        vault: VaultPort,
         audit_log: AuditLog,
         public_url: str,
         principal: Callable[[], Any],
@@ -80,7 +81,9 @@ class WebhookServicer(webhooks_pb2_grpc.WebhookServiceServicer):
         self._registry, self._contexts, self._vault, self._audit = registry, contexts, vault, audit_log
         self._public_url, self._principal = public_url.rstrip("/"), principal
 
-    async def RegisterWebhook(self, request: webhooks_pb2.RegisterWebhookRequest, context: grpc.aio.ServicerContext):
+    async def RegisterWebhook(
+        self, request: webhooks_pb2.RegisterWebhookRequest, context: grpc.aio.ServicerContext
+    ) -> webhooks_pb2.RegisterWebhookResponse:
         tenant_id = self._principal().tenant_id
         if not request.connection_id:
             raise invalid("connectionId is required", field="connectionId")
@@ -145,7 +148,7 @@ class WebhookServicer(webhooks_pb2_grpc.WebhookServiceServicer):
 
     async def UnregisterWebhook(
         self, request: webhooks_pb2.UnregisterWebhookRequest, context: grpc.aio.ServicerContext
-    ):
+    ) -> webhooks_pb2.UnregisterWebhookResponse:
         tenant_id = self._principal().tenant_id
         hook = await self._store.get(tenant_id, request.webhook_id)
         if request.connector_id and hook["connector_id"] != request.connector_id:
@@ -169,11 +172,15 @@ class WebhookServicer(webhooks_pb2_grpc.WebhookServiceServicer):
         )
         return webhooks_pb2.UnregisterWebhookResponse(webhook_id=hook["_id"])
 
-    async def ReceiveWebhook(self, request: webhooks_pb2.ReceiveWebhookRequest, context: grpc.aio.ServicerContext):
+    async def ReceiveWebhook(
+        self, request: webhooks_pb2.ReceiveWebhookRequest, context: grpc.aio.ServicerContext
+    ) -> webhooks_pb2.ReceiveWebhookResponse:
         delivery_id, processed = await self._receiver.receive(request.webhook_id, dict(request.headers), request.body)
         return webhooks_pb2.ReceiveWebhookResponse(delivery_id=delivery_id, processed=processed)
 
-    async def ListDeadLetters(self, request: webhooks_pb2.ListDeadLettersRequest, context: grpc.aio.ServicerContext):
+    async def ListDeadLetters(
+        self, request: webhooks_pb2.ListDeadLettersRequest, context: grpc.aio.ServicerContext
+    ) -> webhooks_pb2.ListDeadLettersResponse:
         docs, nxt = await self._store.dead_letters(
             self._principal().tenant_id, request.webhook_id, request.cursor, request.limit
         )
