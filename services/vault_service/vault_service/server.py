@@ -89,7 +89,8 @@ async def create_server(
     keyring.mark_retired(await store.load_retired())
     audit = AuditLog(db["vault_audit"])
     await audit.ensure_indexes()
-    server = grpc.aio.server(interceptors=[RpcMetricsInterceptor(), RequestContextInterceptor()])
+    metered = [RpcMetricsInterceptor()] if settings.vault_metrics_port else []
+    server = grpc.aio.server(interceptors=[*metered, RequestContextInterceptor()])
     vault_pb2_grpc.add_VaultServiceServicer_to_server(
         VaultServicer(store, audit, auth or caller_auth(settings), rewrap_batch_size=settings.vault_rewrap_batch_size),
         server,

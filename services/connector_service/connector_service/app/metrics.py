@@ -88,7 +88,7 @@ class QueueGauges(Periodic):
 
     async def _update(self) -> None:
         now = dt.datetime.now(dt.UTC)
-        pipeline = [
+        pipeline: list[dict[str, Any]] = [
             {"$match": {"status": "queued"}},
             {"$group": {"_id": "$type", "n": {"$sum": 1}, "oldest": {"$min": "$created_at"}}},
         ]

@@ -126,7 +126,11 @@ async def create_server(
     catalog = catalog or load_catalog(settings.ucf_providers_file)
     parts = await wire(settings, db, vault, http, catalog=catalog, registry=registry, append_db=append_db)
     server = grpc.aio.server(
-        interceptors=[RpcMetricsInterceptor(), RequestContextInterceptor(), AuthInterceptor(parts.authenticator)]
+        interceptors=[
+            *([RpcMetricsInterceptor()] if settings.connector_metrics_port else []),
+            RequestContextInterceptor(),
+            AuthInterceptor(parts.authenticator),
+        ]
     )
     connectors_pb2_grpc.add_ConnectorServiceServicer_to_server(parts.connector_servicer, server)
     connections_pb2_grpc.add_ConnectionServiceServicer_to_server(parts.connection_servicer, server)
