@@ -29,6 +29,8 @@ from ucf.connector.v1 import (
     events_pb2_grpc,
     jobs_pb2,
     jobs_pb2_grpc,
+    proxy_pb2,
+    proxy_pb2_grpc,
     resources_pb2,
     resources_pb2_grpc,
     schedules_pb2,
@@ -70,6 +72,7 @@ UCF_SERVICES = [
     connect_pb2.DESCRIPTOR.services_by_name["ConnectSessionService"].full_name,
     events_pb2.DESCRIPTOR.services_by_name["EventEndpointService"].full_name,
     schedules_pb2.DESCRIPTOR.services_by_name["ScheduleService"].full_name,
+    proxy_pb2.DESCRIPTOR.services_by_name["ProxyService"].full_name,
 ]
 
 
@@ -134,6 +137,7 @@ async def create_server(
     )
     connectors_pb2_grpc.add_ConnectorServiceServicer_to_server(parts.connector_servicer, server)
     connections_pb2_grpc.add_ConnectionServiceServicer_to_server(parts.connection_servicer, server)
+    proxy_pb2_grpc.add_ProxyServiceServicer_to_server(parts.proxy_servicer, server)
     no_connectors = "this process runs without resource connectors"
     resources_pb2_grpc.add_ResourceServiceServicer_to_server(
         parts.resource_servicer or unimplemented_servicer(resources_pb2_grpc.ResourceServiceServicer, no_connectors),

@@ -61,6 +61,8 @@ from connector_service.oauth.refresh import RefreshCoordinator
 from connector_service.onboarding.flow import Onboarding
 from connector_service.onboarding.probing import Prober
 from connector_service.onboarding.sessions import OAuthSessionStore
+from connector_service.proxy.forwarding import Proxy
+from connector_service.proxy.servicer import ProxyServicer
 from connector_service.resources.contexts import ConnectorContexts
 from connector_service.resources.servicer import ResourceServicer
 from connector_service.vault.port import VaultPort
@@ -250,6 +252,7 @@ class Wiring:
     connector_servicer: ConnectorServicer
     connection_servicer: ConnectionServicer
     connect_session_servicer: ConnectSessionServicer
+    proxy_servicer: ProxyServicer
     #: Refreshes OAuth2 credentials ahead of expiry, read or not.
     token_refresher: BackgroundRefresher
     #: The resource servicer, job and webhook machinery; None without a connector registry.
@@ -378,6 +381,12 @@ async def wire(
         audit_log=audit_log,
         public_url=settings.ucf_public_url,
     )
+    proxy = Proxy(
+        credentials=credentials,
+        audit_log=audit_log,
+        http=http,
+        max_response_bytes=settings.ucf_proxy_max_response_bytes,
+    )
     event_endpoint_servicer = (
         None
         if background is None
@@ -399,6 +408,7 @@ async def wire(
         connector_servicer=connector_servicer,
         connection_servicer=connection_servicer,
         connect_session_servicer=connect_session_servicer,
+        proxy_servicer=ProxyServicer(proxy, current_principal),
         token_refresher=token_refresher,
         resource_servicer=resource_servicer,
         background=background,

@@ -106,7 +106,14 @@ class WebhookServicer(webhooks_pb2_grpc.WebhookServiceServicer):
         if not request.container_id:
             raise invalid("containerId is required (the repository or project to watch)", field="containerId")
         webhook_id = wire.new_id("whk")
-        receiver_url = f"{self._public_url}/api/webhooks/{webhook_id}"
+        # One URL per app where the provider allows no more (Jira): deliveries are routed by the
+        # webhook ids they match and their site (Receiver.receive).
+        receiver_id = (
+            await self._store.app_receiver(tenant_id, request.connector_id)
+            if connector.webhook_url_per_app
+            else webhook_id
+        )
+        receiver_url = f"{self._public_url}/api/webhooks/{receiver_id}"
         provider_secret, callback_secret = secrets.token_hex(32), signing.new_secret()
         await self._vault.put(
             tenant_id, webhook_id, SECRET_KIND, {"providerSecret": provider_secret, "callbackSecret": callback_secret}
@@ -116,6 +123,7 @@ class WebhookServicer(webhooks_pb2_grpc.WebhookServiceServicer):
             registration = await connector.register_webhook(
                 ctx, request.container_id, receiver_url, tuple(events), provider_secret
             )
+            site = connector.webhook_site(ctx)
         except BaseException:
             await self._vault.delete(tenant_id, webhook_id, SECRET_KIND)
             raise
@@ -127,6 +135,8 @@ class WebhookServicer(webhooks_pb2_grpc.WebhookServiceServicer):
                 "connection_id": request.connection_id,
                 "container_id": request.container_id,
                 "upstream_id": registration.upstream_id,
+                "receiver_url": receiver_url,
+                "site": site,
                 "events": list(registration.events),
                 "callback_url": callback_url,
                 "created_at": wire.now(),
