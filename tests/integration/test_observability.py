@@ -122,12 +122,18 @@ def test_metrics_are_answered_without_an_api_key_and_without_an_access_line(stac
     assert "GET /metrics" not in stack.log_text("gateway")
 
 
-def read_spans(path: Path, trace_id: str, services: set[str], timeout: float = 20.0) -> list[dict]:
+def read_spans(path: Path, trace_id: str, parent: str, timeout: float = 20.0) -> list[dict]:
+    """The spans of `trace_id`, once the gateway's root span (a span ends after its answer left,
+    so it may be written after the caller got the reply) and the other hops' spans are there."""
+    wanted = {("ucf-gateway", "SERVER"), ("ucf-gateway", "CLIENT"), ("ucf-connector", "SERVER")}
+    wanted |= {("ucf-connector", "CLIENT"), ("ucf-vault", "SERVER")}
     deadline = time.monotonic() + timeout
     while True:
         lines = path.read_text().splitlines() if path.exists() else []
         spans = [span for span in map(json.loads, lines) if span["trace_id"] == trace_id]
-        if services <= {span["service"] for span in spans} or time.monotonic() > deadline:
+        seen = {(span["service"], span["kind"]) for span in spans}
+        rooted = any(span["parent_span_id"] == parent for span in spans)
+        if (wanted <= seen and rooted) or time.monotonic() > deadline:
             return spans
         time.sleep(0.2)
 
@@ -136,11 +142,10 @@ def test_a_callers_traceparent_reaches_spans_and_log_lines_of_all_three(stack: L
     trace_id, parent = secrets.token_hex(16), secrets.token_hex(8)
     store_token(api, "ws-trace", "ghp_" + secrets.token_hex(16), traceparent=f"00-{trace_id}-{parent}-01")
 
-    services = {"ucf-gateway", "ucf-connector", "ucf-vault"}
-    spans = read_spans(Path(stack.env["UCF_TRACES_FILE"]), trace_id, services)
-    assert {span["service"] for span in spans} == services
+    spans = read_spans(Path(stack.env["UCF_TRACES_FILE"]), trace_id, parent)
+    assert {span["service"] for span in spans} == {"ucf-gateway", "ucf-connector", "ucf-vault"}
     root = [span for span in spans if span["parent_span_id"] == parent]
-    assert [span["service"] for span in root] == ["ucf-gateway"]
+    assert [(span["service"], span["kind"]) for span in root] == [("ucf-gateway", "SERVER")]
     kinds = {(span["service"], span["kind"]) for span in spans}
     assert {("ucf-gateway", "CLIENT"), ("ucf-connector", "SERVER"), ("ucf-connector", "CLIENT")} <= kinds
     assert ("ucf-vault", "SERVER") in kinds
