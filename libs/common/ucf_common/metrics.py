@@ -99,9 +99,9 @@ def _code_name(context: grpc.aio.ServicerContext, failed: bool) -> str:
 def _measured(handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
     measure = _Measure(method)
     if handler.unary_unary is not None:
-        behavior = handler.unary_unary
+        behavior: Callable[..., Awaitable[Any]] = handler.unary_unary
 
-        async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def unary(request: Any, context: Any) -> Any:
             started, failed = time.perf_counter(), True
             try:
                 reply = await behavior(request, context)
@@ -114,9 +114,9 @@ def _measured(handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHand
             unary, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer
         )
     if handler.unary_stream is not None:
-        stream_behavior = handler.unary_stream
+        stream_behavior: Callable[..., Any] = handler.unary_stream
 
-        async def stream(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def stream(request: Any, context: Any) -> Any:
             started, failed = time.perf_counter(), True
             try:
                 async for item in stream_behavior(request, context):

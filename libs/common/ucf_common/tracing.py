@@ -26,6 +26,8 @@ import threading
 from collections.abc import Iterable, Sequence
 
 from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from ucf_common import logging as ucf_logging
 
@@ -93,7 +95,7 @@ def current_trace_id() -> str:
     return format(context.trace_id, "032x") if context.is_valid else "-"
 
 
-def _processor(name: str):  # type: ignore[no-untyped-def]
+def _processor(name: str) -> SpanProcessor:
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor
 
     if name == "otlp":
@@ -112,7 +114,7 @@ def _processor(name: str):  # type: ignore[no-untyped-def]
     return SimpleSpanProcessor(JsonLinesSpanExporter(path))
 
 
-class JsonLinesSpanExporter:
+class JsonLinesSpanExporter(SpanExporter):
     """One JSON object per finished span: name, kind, trace and span ids (hex), parent span id,
     service, status and attributes. Appends to `path`, one write per span."""
 
@@ -120,9 +122,7 @@ class JsonLinesSpanExporter:
         self._path = path
         self._lock = threading.Lock()
 
-    def export(self, spans: Sequence[object]):  # type: ignore[no-untyped-def]
-        from opentelemetry.sdk.trace.export import SpanExportResult
-
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         lines = "".join(json.dumps(_span_dict(span), default=str) + "\n" for span in spans)
         with self._lock, open(self._path, "a", encoding="utf-8") as out:
             out.write(lines)
@@ -135,18 +135,17 @@ class JsonLinesSpanExporter:
         return True
 
 
-def _span_dict(span: object) -> dict[str, object]:
-    context = span.context  # type: ignore[attr-defined]
-    parent = span.parent  # type: ignore[attr-defined]
+def _span_dict(span: ReadableSpan) -> dict[str, object]:
+    context, parent = span.context, span.parent
     return {
-        "name": span.name,  # type: ignore[attr-defined]
-        "kind": span.kind.name,  # type: ignore[attr-defined]
-        "trace_id": format(context.trace_id, "032x"),
-        "span_id": format(context.span_id, "016x"),
+        "name": span.name,
+        "kind": span.kind.name,
+        "trace_id": format(context.trace_id, "032x") if context is not None else None,
+        "span_id": format(context.span_id, "016x") if context is not None else None,
         "parent_span_id": format(parent.span_id, "016x") if parent is not None else None,
-        "service": span.resource.attributes.get("service.name"),  # type: ignore[attr-defined]
-        "status": span.status.status_code.name,  # type: ignore[attr-defined]
-        "attributes": dict(span.attributes or {}),  # type: ignore[attr-defined]
+        "service": span.resource.attributes.get("service.name"),
+        "status": span.status.status_code.name,
+        "attributes": dict(span.attributes or {}),
     }
 
 
