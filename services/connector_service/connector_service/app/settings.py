@@ -24,6 +24,8 @@ class Settings(BaseSettings):
 
     connector_host: str = "127.0.0.1"
     connector_port: int = Field(50051, ge=0, le=65535)
+    #: Port of the Prometheus `/metrics` endpoint (on CONNECTOR_HOST, off the API port); 0 turns it off.
+    connector_metrics_port: int = Field(9464, ge=0, le=65535)
     mongodb_url: str = "mongodb://127.0.0.1:27018/?directConnection=true"
     mongodb_db: str = "ucf"
 

@@ -17,6 +17,7 @@ import httpx
 from ucf_common.errors import ErrorCode, UcfError
 from ucf_common.logging import log_fields
 
+from connector_service.app import metrics
 from connector_service.catalog.providers import Catalog, ProviderSpec
 from connector_service.connections import audit
 from connector_service.connections.audit import AuditLog
@@ -246,6 +247,7 @@ class Credentials:
         """
         cached = None if force_refresh else self._cache.get(tenant_id, connection_id)
         if cached is not None:
+            metrics.credential_read("cache", tenant_id)
             if audited:
                 await self._audit.record(
                     tenant_id,
@@ -308,6 +310,7 @@ class Credentials:
                 ErrorCode.FAILED_PRECONDITION, "the connection has no credential yet", {"status": conn["status"]}
             )
         secret = await self._vault.get(tenant_id, connection_id, kinds.BY_AUTH_MODE[kind])
+        metrics.credential_read("vault", tenant_id)
         if kind == "oauth2":
             credential = await self._fresh_tokens(tenant_id, conn, secret.payload, force_refresh)
         elif force_refresh:

@@ -40,6 +40,7 @@ from typing import Any
 from ucf_common.errors import ErrorCode, UcfError
 from ucf_common.logging import log_fields
 
+from connector_service.app import metrics
 from connector_service.connections import audit
 from connector_service.connections.audit import AuditLog
 from connector_service.jobs.schedules import ScheduleStore
@@ -127,6 +128,7 @@ class Scheduler:
         for schedule in due:
             claimed = await self._schedules.claim(schedule, now, self.owner, self._deadline)
             if claimed is not None:
+                metrics.schedule_late(schedule.get("next_run_at"), now)
                 await self._settle(claimed)
         return len(stale) + len(due)
 

@@ -22,6 +22,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from ucf_common.errors import ErrorCode, UcfError, not_found
 
+from connector_service.app import metrics
 from connector_service.jobs.records import Counts
 from connector_service.platform import wire
 
@@ -230,6 +231,7 @@ class JobStore:
         if outcome.matched_count == 1 and self.on_finish is not None:
             job = await self._col.find_one({"_id": job_id})
             if job is not None:
+                metrics.job_finished(job)
                 await self.on_finish(job)
         return outcome.matched_count == 1
 
