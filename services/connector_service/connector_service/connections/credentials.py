@@ -21,7 +21,15 @@ from connector_service.catalog.providers import Catalog, ProviderSpec
 from connector_service.connections import audit
 from connector_service.connections.audit import AuditLog
 from connector_service.connections.credential_cache import CredentialCache
-from connector_service.connections.store import CONNECTED, EXPIRED, INVALID, REFRESH_FAILED, REVOKED, ConnectionStore
+from connector_service.connections.store import (
+    CONNECTED,
+    EXPIRED,
+    INVALID,
+    REFRESH_FAILED,
+    REVOKED,
+    ConnectionStore,
+    wrong_connector,
+)
 from connector_service.oauth.clients import OAuthClients
 from connector_service.oauth.errors import RefreshFailed, RefreshFailureReason
 from connector_service.oauth.refresh import RefreshCoordinator, StoredCredential
@@ -437,13 +445,13 @@ class Credentials:
         self, tenant_id: str, connection_id: str, connector_id: str
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """For resource connectors: the connection (with `system_metadata`) and its credential
-        as a flat snake_case dict, refreshed first when due. A connection of another
-        connector answers not_found, like a missing one."""
+        as a flat snake_case dict, refreshed first when due. Another tenant's connection is
+        not_found, like a missing one; the tenant's own of another connector is a conflict."""
         # A cached credential carries its (tenant-scoped) connection record, dropped on every write.
         cached = self._cache.get(tenant_id, connection_id)
         conn = cached.connection if cached is not None else await self._connections.get(tenant_id, connection_id)
         if conn["connector_id"] != connector_id:
-            raise UcfError(ErrorCode.NOT_FOUND, f"connection {connection_id!r} not found")
+            raise wrong_connector(connection_id, conn["connector_id"])
         credential = await self.read(tenant_id, connection_id)
         return credential.connection, flat_credential(credential)
 

@@ -19,6 +19,7 @@ import httpx
 import psycopg
 from ucf_common.errors import ErrorCode, UcfError
 from ucf_common.logging import mask_secrets
+from ucf_common.naming import camel
 
 from connector_service.catalog.providers import ProviderSpec, VerificationSpec
 from connector_service.catalog.templates import PLACEHOLDER as _PLACEHOLDER
@@ -80,7 +81,7 @@ async def _verify_http(spec: VerificationSpec, values: dict[str, Any], http: htt
                 ).decode()
             )
     except KeyError as missing:
-        return Verdict(False, f"the credential lacks {missing.args[0]!r} needed to verify it")
+        return Verdict(False, f"the credential lacks {camel(missing.args[0])!r} needed to verify it")
     field = _chosen_by(spec.url or "")
     try:
         response = await http.request(spec.method, url, headers=headers, json=spec.body)

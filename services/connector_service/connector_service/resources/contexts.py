@@ -1,8 +1,8 @@
 """The credential provider for resource connectors: builds the
 `ConnectorContext` the connectors engineer's `ResourceServicer` asks for.
 
-Per call it loads the tenant's connection (not_found for another tenant's or
-another connector's), refreshes the credential when due, fills the catalog's
+Per call it loads the tenant's connection (not_found for another tenant's, conflict for
+one of another connector), refreshes the credential when due, fills the catalog's
 `base_url` template from the connection's system metadata (never the caller's
 own metadata: it decides where the credential goes), and hands the connector a
 callback that marks the connection `invalid` when the provider answers 401.
