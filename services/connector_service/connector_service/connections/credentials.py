@@ -436,6 +436,27 @@ class Credentials:
             if err.code is not ErrorCode.NOT_FOUND:
                 raise
 
+    async def refresh_rejected(self, tenant_id: str, connection_id: str, rejected_token: str) -> dict[str, Any] | None:
+        """After the provider answered 401 to `rejected_token`: the connector-facing credential
+        with a new access token, refreshed under the refresh lease (`force`), or None when the
+        connection is not OAuth2, has no refresh token, or the refresh failed (its status then
+        says why). When another reader has already replaced the rejected token, that newer
+        token is answered without a second refresh."""
+        try:
+            current = await self.read(tenant_id, connection_id, audited=False)
+            if current.kind != "oauth2" or not TokenSet.from_payload(current.payload).refresh_token:
+                return None
+            if (current.tokens or TokenSet.from_payload(current.payload)).access_token == rejected_token:
+                current = await self.read(tenant_id, connection_id, force_refresh=True)
+        except UcfError as err:
+            log.info(
+                "refresh after a provider 401 failed",
+                extra=log_fields(connection_id=connection_id, error=err.code.wire),
+            )
+            return None
+        fresh = flat_credential(current)
+        return fresh if fresh.get("access_token") != rejected_token else None
+
     async def mark_invalid(self, tenant_id: str, connection_id: str, reason: str) -> None:
         """Records that the provider rejected the credential (e.g. HTTP 401)."""
         await self._connections.set_status(tenant_id, connection_id, INVALID, reason)
