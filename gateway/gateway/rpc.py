@@ -23,6 +23,7 @@ from ucf.connector.v1 import (
     connectors_pb2_grpc,
     events_pb2_grpc,
     jobs_pb2_grpc,
+    proxy_pb2_grpc,
     resources_pb2_grpc,
     schedules_pb2_grpc,
     webhooks_pb2_grpc,
@@ -60,6 +61,7 @@ class Stubs:
     health: health_pb2_grpc.HealthStub
     connect_sessions: connect_pb2_grpc.ConnectSessionServiceStub
     event_endpoints: events_pb2_grpc.EventEndpointServiceStub
+    proxy: proxy_pb2_grpc.ProxyServiceStub
 
     @classmethod
     def from_channel(cls, channel: grpc.aio.Channel) -> Stubs:
@@ -73,6 +75,7 @@ class Stubs:
             health=health_pb2_grpc.HealthStub(channel),
             connect_sessions=connect_pb2_grpc.ConnectSessionServiceStub(channel),
             event_endpoints=events_pb2_grpc.EventEndpointServiceStub(channel),
+            proxy=proxy_pb2_grpc.ProxyServiceStub(channel),
         )
 
 

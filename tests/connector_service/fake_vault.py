@@ -1,4 +1,4 @@
-"""An in-memory stand-in for `connector_service.vault.client.VaultClient` for
+"""An in-memory `connector_service.vault.port.VaultPort` (as `VaultClient` is) for
 unit tests: same methods, versions and error codes, no encryption. It also
 lets a test look at everything stored, to prove secrets went to the vault."""
 

@@ -18,6 +18,8 @@ assignee/reporter, operators = != IN NOT IN) in that webhook's `errors`, list
 `{id, jqlFilter, events, expirationDate}` paged by startAt (URLs are not
 listed), expire webhooks 30 days after registration or refresh, and delete
 by `webhookIds` with 202 (ids that are not the app's are ignored).
+Only a single URL per app may be registered: a registration with another URL
+while the app has webhooks is refused with 400 and `SINGLE_URL`.
 `delivery()` builds what Jira POSTs to a webhook: the JSON event and
 `Authorization: Bearer <JWT>` signed HS256 with the app's client secret.
 """
@@ -77,6 +79,9 @@ _JQL = re.compile(
     r'^project = "(?P<project>[^"]+)"(?: AND updated >= "(?P<since>\d{4}/\d{2}/\d{2} \d{2}:\d{2})")?'
     r"(?: ORDER BY (?P<order>.+))?$"
 )
+
+
+SINGLE_URL = "Only a single URL per app is allowed to be registered."
 
 
 def jira_time(t: dt.datetime) -> str:
@@ -417,6 +422,10 @@ class FakeJira(FakeProvider):
                 or not details["jqlFilter"]
             ):
                 return _errors(400, _INVALID_PAYLOAD)
+        # Only a single URL per app may be registered (RegisterDynamicWebhooks): another URL while the
+        # app has live webhooks is refused whole.
+        if any(h["url"] != body["url"] for h in self.webhooks.values()):
+            return _errors(400, SINGLE_URL)
         results = []
         for details in body["webhooks"]:
             problems = self._webhook_jql_errors(details["jqlFilter"])
@@ -452,13 +461,14 @@ class FakeJira(FakeProvider):
 
     def delivery(
         self,
-        webhook_id: int,
+        webhook_id: int | list[int],
         event: str,
         client_secret: str,
         *,
         issue_id: str | None = None,
         when: dt.datetime | None = None,
         identifier: str | None = None,
+        site: str = SITE_URL,
     ) -> tuple[dict[str, str], bytes]:
         """What Jira POSTs to a registered webhook's URL for `event` on an issue (the first one by default)."""
         issue = self.issues[issue_id] if issue_id else next(iter(self.issues.values()))
@@ -467,8 +477,8 @@ class FakeJira(FakeProvider):
             "timestamp": int(moment.timestamp() * 1000),
             "webhookEvent": event,
             "user": self.me,
-            "issue": self._issue_view(issue, ["*all"]),
-            "matchedWebhookIds": [webhook_id],
+            "issue": {**self._issue_view(issue, ["*all"]), "self": f"{site}/rest/api/3/issue/{issue['id']}"},
+            "matchedWebhookIds": webhook_id if isinstance(webhook_id, list) else [webhook_id],
         }
         if event.startswith("jira:issue_"):
             payload["issue_event_type_name"] = event.removeprefix("jira:")

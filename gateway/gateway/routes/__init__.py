@@ -4,7 +4,7 @@ Connections come first: routes are matched in order, and the token read
 (`GET /connections/{id}/token`) is the hot path.
 """
 
-from gateway.routes import connections, connectors, jobs, oauth, resources, schedules, webhooks
+from gateway.routes import connections, connectors, jobs, oauth, proxy, resources, schedules, webhooks
 
 api_routers = (
     connections.router,
@@ -14,4 +14,5 @@ api_routers = (
     schedules.router,
     webhooks.router,
     oauth.router,
+    proxy.router,
 )

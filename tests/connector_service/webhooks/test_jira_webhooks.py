@@ -142,7 +142,9 @@ async def test_registration_creates_a_dynamic_webhook_for_the_project_through_th
     reply = await _register(jira_env)
 
     hook = _upstream(jira_env)
-    assert hook["url"] == reply.receiver_url == f"https://ucf.example.test/api/webhooks/{reply.webhook_id}"
+    # The (tenant, connector) app's one receiver URL, not one per webhook (Jira allows one URL per app).
+    assert hook["url"] == reply.receiver_url
+    assert reply.receiver_url.startswith("https://ucf.example.test/api/webhooks/wha_")
     assert hook["jqlFilter"] == f"project = {PROJECT}"
     assert hook["events"] == [
         "jira:issue_created",
@@ -290,3 +292,63 @@ async def test_an_api_token_connection_gets_412_saying_dynamic_webhooks_need_oau
     assert "OAuth 2.0" in refused.value.details() and "basic" in refused.value.details()
     assert jira_env.jira.calls("/webhook") == 0
     assert _webhook_secrets(jira_env) == []
+
+
+async def test_two_webhooks_of_one_app_share_one_url_and_deliveries_are_routed_by_matched_ids_and_site(
+    jira_env: JiraEnv,
+) -> None:
+    first, second = await _register(jira_env, container="10000"), await _register(jira_env, container="10001")
+    hooks = sorted(jira_env.jira.webhooks.values(), key=lambda h: h["id"])
+    assert len(hooks) == 2 and first.webhook_id != second.webhook_id
+    # Jira would refuse a second URL by the same app; both are registered with the app's one URL.
+    assert {h["url"] for h in hooks} == {first.receiver_url} == {second.receiver_url}
+    receiver = first.receiver_url.rsplit("/", 1)[1]
+    issue_of = {
+        p: next(i for i in jira_env.jira.issues.values() if i["fields"]["project"]["id"] == p)["id"]
+        for p in ("10000", "10001")
+    }
+
+    headers, body = jira_env.jira.delivery(
+        hooks[1]["id"], "jira:issue_updated", CLIENT_SECRET, issue_id=issue_of["10001"]
+    )
+    assert (await _receive(jira_env, receiver, headers, body)).processed
+    assert await _jobs(jira_env) == [("sync", ["10001"], ["items"], False)]
+    delivered = await jira_env.stack.db["webhook_deliveries"].find({}).to_list(10)
+    assert [d["webhook_id"] for d in delivered] == [second.webhook_id]
+
+    headers, body = jira_env.jira.delivery(hooks[0]["id"], "comment_created", CLIENT_SECRET, issue_id=issue_of["10000"])
+    assert (await _receive(jira_env, receiver, headers, body)).processed
+    assert await _jobs(jira_env) == [
+        ("sync", ["10000"], ["items", "comments"], False),
+        ("sync", ["10001"], ["items"], False),
+    ]
+
+    # The same webhook id on another site is another app installation's: not routed here.
+    headers, body = jira_env.jira.delivery(
+        hooks[0]["id"], "jira:issue_updated", CLIENT_SECRET, site="https://other.atlassian.net"
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as elsewhere:
+        await _receive(jira_env, receiver, headers, body)
+    assert elsewhere.value.code() is grpc.StatusCode.NOT_FOUND
+    # And a forged signature on the shared URL is refused like on a webhook's own.
+    headers, body = jira_env.jira.delivery(hooks[0]["id"], "jira:issue_updated", "not-the-client-secret")
+    with pytest.raises(grpc.aio.AioRpcError) as forged:
+        await _receive(jira_env, receiver, headers, body)
+    assert forged.value.code() is grpc.StatusCode.UNAUTHENTICATED
+    assert len(await _jobs(jira_env)) == 2
+
+
+async def test_the_fake_refuses_a_second_url_by_the_same_app(jira_env: JiraEnv) -> None:
+    await _register(jira_env)
+    async with httpx.AsyncClient() as http:
+        refused = await http.post(
+            f"{jira_env.jira.base_url}/ex/jira/{CLOUD_ID}/rest/api/3/webhook",
+            headers={"Authorization": f"Bearer {OAUTH_TOKEN}"},
+            json={
+                "url": "https://elsewhere.example.test/hook",
+                "webhooks": [{"events": ["jira:issue_created"], "jqlFilter": "project = 10000"}],
+            },
+        )
+    assert refused.status_code == 400
+    assert "single URL" in refused.text
+    assert len(jira_env.jira.webhooks) == 1

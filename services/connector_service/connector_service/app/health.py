@@ -14,6 +14,8 @@ from grpc_health.v1 import health
 from pymongo.asynchronous.database import AsyncDatabase
 from ucf_common.health import HealthPublisher
 
+from connector_service.vault.port import VaultPort
+
 VAULT_SERVICE = "ucf.vault.v1.VaultService"
 
 
@@ -27,7 +29,7 @@ async def _answers(check: Any, timeout: float) -> bool:
 def health_monitor(
     servicer: health.aio.HealthServicer,
     db: AsyncDatabase,
-    vault: Any,
+    vault: VaultPort,
     services: list[str],
     interval: float,
     timeout: float = 3.0,

@@ -1,8 +1,8 @@
 """Building and running the connector service's gRPC server.
 
-`create_server` wires the stores, servicers, interceptors, health and
-reflection around dependencies it is given (database, vault client, httpx
-client), binds the port (0 in tests) and returns `(server, port)` without
+`create_server` takes the stores and servicers from `wiring.wire`, built
+around dependencies it is given (database, vault client, httpx client), adds
+interceptors, health and reflection, binds the port (0 in tests) and returns `(server, port)` without
 starting it. `serve` creates those dependencies inside the running loop, runs
 until SIGTERM/SIGINT and then drains in-flight RPCs for a grace period.
 """
@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
 
 import grpc
 import httpx
@@ -31,6 +29,8 @@ from ucf.connector.v1 import (
     events_pb2_grpc,
     jobs_pb2,
     jobs_pb2_grpc,
+    proxy_pb2,
+    proxy_pb2_grpc,
     resources_pb2,
     resources_pb2_grpc,
     schedules_pb2,
@@ -45,36 +45,17 @@ from ucf_common.logging import configure_logging
 from connector_service.app.health import health_monitor
 from connector_service.app.settings import Settings
 from connector_service.app.unimplemented import unimplemented_servicer
-from connector_service.app.wiring import Background, create_background
+from connector_service.app.wiring import Background, wire
 from connector_service.auth.api_keys import ApiKeyStore
-from connector_service.auth.interceptor import Authenticator, AuthInterceptor, current_principal
-from connector_service.auth.throttle import AuthThrottle
+from connector_service.auth.interceptor import AuthInterceptor
 from connector_service.catalog.providers import Catalog, load_catalog
-from connector_service.catalog.servicer import ConnectorServicer
-from connector_service.catalog.settings import ConnectorSettingsStore
-from connector_service.connect.principal import SessionGuard
-from connector_service.connect.servicer import ConnectSessionServicer
-from connector_service.connect.sessions import ConnectSessionStore
-from connector_service.connect.tenant_settings import TenantSettingsStore
-from connector_service.connections.audit import AuditLog
-from connector_service.connections.credentials import Credentials, VaultTokenStore
-from connector_service.connections.metadata import system_keys
-from connector_service.connections.servicer import ConnectionServicer
-from connector_service.connections.store import ConnectionStore
-from connector_service.connections.sync_states import SyncStateStore
+from connector_service.connections.credentials import Credentials
 from connector_service.connectors.http import create_http_client
 from connector_service.connectors.registry import ConnectorRegistry
-from connector_service.connectors.retry import RetryPolicy
-from connector_service.events.servicer import EventEndpointServicer
 from connector_service.oauth.background import BackgroundRefresher
-from connector_service.oauth.clients import OAuthClients
 from connector_service.oauth.refresh import RefreshCoordinator
-from connector_service.onboarding.flow import Onboarding
-from connector_service.onboarding.probing import Prober
-from connector_service.onboarding.sessions import OAuthSessionStore
 from connector_service.platform import egress
-from connector_service.resources.contexts import ConnectorContexts
-from connector_service.resources.servicer import ResourceServicer
+from connector_service.vault.port import VaultPort
 
 log = logging.getLogger("connector_service.server")
 
@@ -87,6 +68,7 @@ UCF_SERVICES = [
     connect_pb2.DESCRIPTOR.services_by_name["ConnectSessionService"].full_name,
     events_pb2.DESCRIPTOR.services_by_name["EventEndpointService"].full_name,
     schedules_pb2.DESCRIPTOR.services_by_name["ScheduleService"].full_name,
+    proxy_pb2.DESCRIPTOR.services_by_name["ProxyService"].full_name,
 ]
 
 
@@ -129,7 +111,7 @@ class ConnectorServer:
 async def create_server(
     settings: Settings,
     db: AsyncDatabase,
-    vault: Any,
+    vault: VaultPort,
     http: httpx.AsyncClient,
     *,
     catalog: Catalog | None = None,
@@ -141,121 +123,17 @@ async def create_server(
     report no capabilities and resource RPCs answer unimplemented. `append_db` is
     `db` on a client without retryable writes, for the audit log's idempotent appends."""
     catalog = catalog or load_catalog(settings.ucf_providers_file)
-    api_keys = ApiKeyStore(db)
-    audit_log = AuditLog(db, append_db=append_db)
-    throttle = AuthThrottle(
-        db, limit=settings.ucf_auth_failure_limit, window_seconds=settings.ucf_auth_failure_window_seconds
-    )
-    connections = ConnectionStore(db)
-    connector_settings = ConnectorSettingsStore(db)
-    sessions = OAuthSessionStore(db)
-    sync_states = SyncStateStore(db)
-    connect_sessions = ConnectSessionStore(db, timedelta(seconds=settings.ucf_connect_session_ttl_seconds))
-    tenant_settings = TenantSettingsStore(db)
-    for store in (
-        api_keys, audit_log, throttle, connections, connector_settings, sessions, sync_states,
-        connect_sessions, tenant_settings,
-    ):  # fmt: skip
-        await store.create_indexes()
-    await connections.adopt_system_metadata(lambda connector_id: system_keys(catalog.get(connector_id)))
-
-    oauth_clients = OAuthClients(connector_settings, vault, http)
-    coordinator = RefreshCoordinator(db, VaultTokenStore(vault, connections, audit_log))
-    credentials = Credentials(
-        connections=connections,
-        vault=vault,
-        audit_log=audit_log,
-        catalog=catalog,
-        oauth_clients=oauth_clients,
-        http=http,
-        refresh_margin_seconds=settings.ucf_refresh_margin_seconds,
-        coordinator=coordinator,
-    )
-    onboarding = Onboarding(
-        credentials=credentials,
-        connections=connections,
-        sessions=sessions,
-        settings=connector_settings,
-        oauth_clients=oauth_clients,
-        audit_log=audit_log,
-        http=http,
-        public_url=settings.ucf_public_url,
-    )
-
-    contexts = ConnectorContexts(
-        credentials,
-        catalog,
-        connector_settings,
-        http,
-        retry=RetryPolicy(max_wait=settings.ucf_rate_limit_inline_wait_seconds),
-    )
-    token_refresher = BackgroundRefresher(
-        db,
-        coordinator=coordinator,
-        store=VaultTokenStore(vault, connections, audit_log),
-        connections=connections,
-        oauth_clients=oauth_clients,
-        catalog=catalog,
-        audit_log=audit_log,
-        ahead_seconds=max(settings.ucf_background_refresh_ahead_seconds, settings.ucf_refresh_margin_seconds),
-        interval_seconds=settings.ucf_background_refresh_interval_seconds,
-    )
-    await token_refresher.create_indexes()
-    authenticator = Authenticator(
-        api_keys,
-        throttle=throttle,
-        audit_log=audit_log,
-        trusted_proxies=settings.ucf_trusted_proxies.split(","),
-        sessions=SessionGuard(connect_sessions, settings.ucf_public_url),
-    )
-    server = grpc.aio.server(interceptors=[RequestContextInterceptor(), AuthInterceptor(authenticator)])
-    connectors_pb2_grpc.add_ConnectorServiceServicer_to_server(
-        ConnectorServicer(
-            catalog=catalog,
-            settings=connector_settings,
-            connections=connections,
-            credentials=credentials,
-            onboarding=onboarding,
-            vault=vault,
-            audit_log=audit_log,
-            capabilities=registry.capabilities if registry is not None else None,
-            prober=Prober(registry, contexts, catalog, http) if registry is not None else None,
-        ),
-        server,
-    )
-    connections_pb2_grpc.add_ConnectionServiceServicer_to_server(
-        ConnectionServicer(
-            catalog=catalog,
-            connections=connections,
-            credentials=credentials,
-            sync_states=sync_states,
-            audit_log=audit_log,
-        ),
-        server,
-    )
+    parts = await wire(settings, db, vault, http, catalog=catalog, registry=registry, append_db=append_db)
+    server = grpc.aio.server(interceptors=[RequestContextInterceptor(), AuthInterceptor(parts.authenticator)])
+    connectors_pb2_grpc.add_ConnectorServiceServicer_to_server(parts.connector_servicer, server)
+    connections_pb2_grpc.add_ConnectionServiceServicer_to_server(parts.connection_servicer, server)
+    proxy_pb2_grpc.add_ProxyServiceServicer_to_server(parts.proxy_servicer, server)
     no_connectors = "this process runs without resource connectors"
-    resources = (
-        unimplemented_servicer(resources_pb2_grpc.ResourceServiceServicer, no_connectors)
-        if registry is None
-        else ResourceServicer(registry, contexts, current_principal)
+    resources_pb2_grpc.add_ResourceServiceServicer_to_server(
+        parts.resource_servicer or unimplemented_servicer(resources_pb2_grpc.ResourceServiceServicer, no_connectors),
+        server,
     )
-    resources_pb2_grpc.add_ResourceServiceServicer_to_server(resources, server)
-    background = (
-        None
-        if registry is None
-        else await create_background(
-            settings,
-            db,
-            vault=vault,
-            http=http,
-            registry=registry,
-            contexts=contexts,
-            connections=connections,
-            sync_states=sync_states,
-            audit_log=audit_log,
-            principal=current_principal,
-        )
-    )
+    background = parts.background
     jobs_pb2_grpc.add_JobServiceServicer_to_server(
         unimplemented_servicer(jobs_pb2_grpc.JobServiceServicer, no_connectors)
         if background is None
@@ -274,21 +152,10 @@ async def create_server(
         else background.webhooks,
         server,
     )
-
-    connect_pb2_grpc.add_ConnectSessionServiceServicer_to_server(
-        ConnectSessionServicer(
-            sessions=connect_sessions,
-            tenant_settings=tenant_settings,
-            catalog=catalog,
-            audit_log=audit_log,
-            public_url=settings.ucf_public_url,
-        ),
-        server,
-    )
+    connect_pb2_grpc.add_ConnectSessionServiceServicer_to_server(parts.connect_session_servicer, server)
     events_pb2_grpc.add_EventEndpointServiceServicer_to_server(
-        unimplemented_servicer(events_pb2_grpc.EventEndpointServiceServicer, no_connectors)
-        if background is None
-        else EventEndpointServicer(endpoints=background.event_endpoints, vault=vault, audit_log=audit_log),
+        parts.event_endpoint_servicer
+        or unimplemented_servicer(events_pb2_grpc.EventEndpointServiceServicer, no_connectors),
         server,
     )
 
@@ -303,7 +170,16 @@ async def create_server(
     if port == 0:
         raise RuntimeError(f"could not bind {settings.connector_host}:{settings.connector_port}")
     return (
-        ConnectorServer(server, monitor, api_keys, credentials, coordinator, port, background, token_refresher),
+        ConnectorServer(
+            server,
+            monitor,
+            parts.api_keys,
+            parts.credentials,
+            parts.coordinator,
+            port,
+            background,
+            parts.token_refresher,
+        ),
         port,
     )
 

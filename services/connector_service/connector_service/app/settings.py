@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     #: the gateway's. Anyone else is identified by its own peer address.
     ucf_trusted_proxies: str = "127.0.0.1/32,::1/128"
 
+    #: Largest provider answer `/api/proxy` passes back; beyond it the call fails with 502 upstream_error.
+    ucf_proxy_max_response_bytes: int = Field(50 * 1024 * 1024, ge=1)
+
     #: How often the health monitor pings MongoDB and the vault.
     connector_health_interval_seconds: float = Field(5.0, gt=0)
     #: Seconds in-flight RPCs get to finish after SIGTERM/SIGINT.

@@ -32,6 +32,7 @@ SCOPES = (
     "jobs:write",
     "webhooks:write",
     "connect:write",
+    "proxy",
     "admin",
 )
 ADMIN_SCOPE = "admin"

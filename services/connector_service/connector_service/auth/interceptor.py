@@ -97,6 +97,7 @@ REQUIRED_SCOPES: dict[str, str] = {
     _C + "EventEndpointService/ListEventEndpoints": "connect:write",
     _C + "EventEndpointService/DeleteEventEndpoint": "connect:write",
     _C + "EventEndpointService/RotateEventEndpointSecret": "connect:write",
+    _C + "ProxyService/Forward": "proxy",
 }
 
 #: Methods callable without an API key: they authenticate otherwise (signed

@@ -28,6 +28,7 @@ from connector_service.onboarding.flow import CallbackInput, Onboarding
 from connector_service.onboarding.probing import Prober
 from connector_service.platform import wire
 from connector_service.vault import kinds
+from connector_service.vault.port import VaultPort
 
 _MAX_SECRET = 4096
 #: Capabilities that mean "this connector has normalized resources", not just auth and the proxy.
@@ -85,7 +86,7 @@ class ConnectorServicer(connectors_pb2_grpc.ConnectorServiceServicer):
         connections: ConnectionStore,
         credentials: Credentials,
         onboarding: Onboarding,
-        vault: Any,
+        vault: VaultPort,
         audit_log: AuditLog,
         capabilities: Callable[[str], list[str]] | None = None,
         prober: Prober | None = None,
@@ -106,7 +107,9 @@ class ConnectorServicer(connectors_pb2_grpc.ConnectorServiceServicer):
             raise UcfError(ErrorCode.NOT_FOUND, f"connector {connector_id!r} not found")
         return spec
 
-    async def ListConnectors(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def ListConnectors(
+        self, request: connectors_pb2.ListConnectorsRequest, context: grpc.aio.ServicerContext
+    ) -> connectors_pb2.ListConnectorsResponse:
         principal = current_principal()
         settings = await self._settings.all(principal.tenant_id)
         items = [
@@ -117,14 +120,18 @@ class ConnectorServicer(connectors_pb2_grpc.ConnectorServiceServicer):
             items = [c for c in items if c.enabled and principal.session.allows_connector(c.id)]
         return connectors_pb2.ListConnectorsResponse(items=items)
 
-    async def GetConnector(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def GetConnector(
+        self, request: connectors_pb2.GetConnectorRequest, context: grpc.aio.ServicerContext
+    ) -> connectors_pb2.GetConnectorResponse:
         spec = self._spec(request.connector_id)
         settings = await self._settings.get(current_principal().tenant_id, request.connector_id)
         return connectors_pb2.GetConnectorResponse(
             connector=_connector(request.connector_id, spec, settings, self._capabilities(request.connector_id))
         )
 
-    async def UpdateConnector(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def UpdateConnector(
+        self, request: connectors_pb2.UpdateConnectorRequest, context: grpc.aio.ServicerContext
+    ) -> connectors_pb2.UpdateConnectorResponse:
         tenant, cid = current_principal().tenant_id, request.connector_id
         spec = self._spec(cid)
         changes: dict[str, Any] = {}
@@ -159,13 +166,17 @@ class ConnectorServicer(connectors_pb2_grpc.ConnectorServiceServicer):
             connector=_connector(cid, spec, settings, self._capabilities(cid))
         )
 
-    async def ProbeConnector(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def ProbeConnector(
+        self, request: connectors_pb2.ProbeConnectorRequest, context: grpc.aio.ServicerContext
+    ) -> connectors_pb2.ProbeConnectorResponse:
         self._spec(request.connector_id)
         if self._prober is None:
             raise UcfError(ErrorCode.UNIMPLEMENTED, "this process runs without resource connectors")
         return await self._prober.probe(current_principal().tenant_id, request)
 
-    async def Connect(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def Connect(
+        self, request: connectors_pb2.ConnectRequest, context: grpc.aio.ServicerContext
+    ) -> connectors_pb2.ConnectResponse:
         self._spec(request.connector_id)
         method, url, state, expires_at, fields = await self._onboarding.connect(
             current_principal().tenant_id,
@@ -195,7 +206,9 @@ class ConnectorServicer(connectors_pb2_grpc.ConnectorServiceServicer):
             ],
         )
 
-    async def ConnectCallback(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def ConnectCallback(
+        self, request: connectors_pb2.ConnectCallbackRequest, context: grpc.aio.ServicerContext
+    ) -> connectors_pb2.ConnectCallbackResponse:
         self._spec(request.connector_id)
         data = CallbackInput(
             connector_id=request.connector_id,
@@ -217,7 +230,9 @@ class ConnectorServicer(connectors_pb2_grpc.ConnectorServiceServicer):
             connection_id=conn["_id"], status=conn["status"], return_url=return_url
         )
 
-    async def CompleteOAuthRedirect(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def CompleteOAuthRedirect(
+        self, request: connectors_pb2.CompleteOAuthRedirectRequest, context: grpc.aio.ServicerContext
+    ) -> connectors_pb2.CompleteOAuthRedirectResponse:
         data = CallbackInput(
             connector_id="",
             code=request.code,
@@ -231,7 +246,9 @@ class ConnectorServicer(connectors_pb2_grpc.ConnectorServiceServicer):
             connection_id=conn["_id"], status=conn["status"], return_url=return_url, connector_id=conn["connector_id"]
         )
 
-    async def ValidateConnector(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def ValidateConnector(
+        self, request: connectors_pb2.ValidateConnectorRequest, context: grpc.aio.ServicerContext
+    ) -> connectors_pb2.ValidateConnectorResponse:
         tenant = current_principal().tenant_id
         await connection_matching(self._connections, tenant, request.connection_id, request.connector_id)
         verdict, conn = await self._credentials.validate(tenant, request.connection_id)
@@ -243,7 +260,9 @@ class ConnectorServicer(connectors_pb2_grpc.ConnectorServiceServicer):
             validated_at=wire.timestamp(conn.get("last_validated_at")),
         )
 
-    async def RevokeConnector(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def RevokeConnector(
+        self, request: connectors_pb2.RevokeConnectorRequest, context: grpc.aio.ServicerContext
+    ) -> connectors_pb2.RevokeConnectorResponse:
         tenant = current_principal().tenant_id
         await connection_matching(self._connections, tenant, request.connection_id, request.connector_id)
         upstream, conn = await self._credentials.revoke(tenant, request.connection_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +37,7 @@ from connector_service.oauth.tokens import TokenSet
 from connector_service.onboarding.verification import Verdict, fill, verify
 from connector_service.platform import wire
 from connector_service.vault import kinds
+from connector_service.vault.port import VaultPort
 
 log = logging.getLogger("connector_service.credentials")
 
@@ -49,7 +50,7 @@ class VaultTokenStore:
     refresh audited: exactly once per upstream refresh.
     """
 
-    def __init__(self, vault: Any, connections: ConnectionStore, audit_log: AuditLog):
+    def __init__(self, vault: VaultPort, connections: ConnectionStore, audit_log: AuditLog):
         self._vault = vault
         self._connections = connections
         self._audit = audit_log
@@ -112,7 +113,7 @@ class Credentials:
         self,
         *,
         connections: ConnectionStore,
-        vault: Any,
+        vault: VaultPort,
         audit_log: AuditLog,
         catalog: Catalog,
         oauth_clients: OAuthClients,
@@ -315,18 +316,19 @@ class Credentials:
                 ErrorCode.FAILED_PRECONDITION, "the connection has no credential yet", {"status": conn["status"]}
             )
         secret = await self._vault.get(tenant_id, connection_id, kinds.BY_AUTH_MODE[kind])
-        credential = Credential(conn, kind, secret.payload)
         if kind == "oauth2":
-            credential = await self._fresh_tokens(tenant_id, credential, force_refresh)
+            credential = await self._fresh_tokens(tenant_id, conn, secret.payload, force_refresh)
         elif force_refresh:
             raise UcfError(ErrorCode.FAILED_PRECONDITION, f"a {kind} credential cannot be refreshed")
+        else:
+            credential = Credential(conn, kind, secret.payload)
         expires_at = (
             credential.tokens.expires_at if credential.tokens is not None else conn.get("credential_expires_at")
         )
         self._cache.put(
             tenant_id,
             connection_id,
-            Credential(credential.connection, kind, credential.payload, tokens=credential.tokens),
+            replace(credential, refreshed=False) if credential.refreshed else credential,  # a hit refreshed nothing
             epoch=epoch,
             valid_until=expires_at,
             margin_seconds=self._margin,
@@ -334,13 +336,14 @@ class Credentials:
         )
         return credential
 
-    async def _fresh_tokens(self, tenant_id: str, credential: Credential, force: bool) -> Credential:
-        conn = credential.connection
-        tokens = TokenSet.from_payload(credential.payload)
-        if not force and not tokens.expires_within(self._margin):
-            return Credential(conn, "oauth2", credential.payload, tokens=tokens)
-        if not tokens.refresh_token and not force and not tokens.expires_within(0):
-            return Credential(conn, "oauth2", credential.payload, tokens=tokens)
+    async def _fresh_tokens(
+        self, tenant_id: str, conn: dict[str, Any], payload: dict[str, Any], force: bool
+    ) -> Credential:
+        """The OAuth2 credential from the vault payload, refreshed first when due (or `force`)."""
+        tokens = TokenSet.from_payload(payload)
+        due = force or tokens.expires_within(self._margin)
+        if not due or (not tokens.refresh_token and not force and not tokens.expires_within(0)):
+            return Credential(conn, "oauth2", payload, tokens=tokens)
         cid, connector_id = conn["_id"], conn["connector_id"]
         try:
             client = await self._oauth.client(tenant_id, connector_id, self.provider(connector_id))

@@ -124,7 +124,9 @@ class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
         self._sync = sync_states
         self._audit = audit_log
 
-    async def ListConnections(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def ListConnections(
+        self, request: connections_pb2.ListConnectionsRequest, context: grpc.aio.ServicerContext
+    ) -> connections_pb2.ListConnectionsResponse:
         docs, nxt = await self._connections.list(
             current_principal().tenant_id,
             workspace_id=request.workspace_id,
@@ -134,11 +136,15 @@ class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
         )
         return connections_pb2.ListConnectionsResponse(items=[connection_message(d) for d in docs], next=nxt)
 
-    async def GetConnection(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def GetConnection(
+        self, request: connections_pb2.GetConnectionRequest, context: grpc.aio.ServicerContext
+    ) -> connections_pb2.GetConnectionResponse:
         doc = await self._connections.get(current_principal().tenant_id, request.connection_id)
         return connections_pb2.GetConnectionResponse(connection=connection_message(doc))
 
-    async def UpsertConnection(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def UpsertConnection(
+        self, request: connections_pb2.UpsertConnectionRequest, context: grpc.aio.ServicerContext
+    ) -> connections_pb2.UpsertConnectionResponse:
         tenant = current_principal().tenant_id
         patch = wire.from_struct(request.metadata) if request.HasField("metadata") else None
         if request.connection_id:
@@ -169,7 +175,9 @@ class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
             )
         return connections_pb2.UpsertConnectionResponse(connection=connection_message(doc), created=created)
 
-    async def DeleteConnection(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def DeleteConnection(
+        self, request: connections_pb2.DeleteConnectionRequest, context: grpc.aio.ServicerContext
+    ) -> connections_pb2.DeleteConnectionResponse:
         tenant = current_principal().tenant_id
         doc = await self._connections.get(tenant, request.connection_id)
         await self._credentials.delete_all(tenant, doc)
@@ -180,7 +188,9 @@ class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
         )
         return connections_pb2.DeleteConnectionResponse(connection_id=doc["_id"])
 
-    async def StoreToken(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def StoreToken(
+        self, request: connections_pb2.StoreTokenRequest, context: grpc.aio.ServicerContext
+    ) -> connections_pb2.StoreTokenResponse:
         tenant = current_principal().tenant_id
         if request.connection_id:
             conn = await self._connections.get(tenant, request.connection_id)
@@ -215,7 +225,9 @@ class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
         conn = await self._credentials.store(tenant, conn, kind, payload, expires_at=expires_at, scopes=scopes)
         return connections_pb2.StoreTokenResponse(connection=connection_message(conn))
 
-    async def GetToken(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def GetToken(
+        self, request: connections_pb2.GetTokenRequest, context: grpc.aio.ServicerContext
+    ) -> connections_pb2.GetTokenResponse:
         tenant = current_principal().tenant_id
         try:
             credential = await self._credentials.read(
@@ -252,7 +264,9 @@ class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
             message.fields.CopyFrom(wire.struct(payload))
         return connections_pb2.GetTokenResponse(credential=message)
 
-    async def ValidateConnection(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def ValidateConnection(
+        self, request: connections_pb2.ValidateConnectionRequest, context: grpc.aio.ServicerContext
+    ) -> connections_pb2.ValidateConnectionResponse:
         verdict, conn = await self._credentials.validate(current_principal().tenant_id, request.connection_id)
         return connections_pb2.ValidateConnectionResponse(
             connection_id=conn["_id"],
@@ -262,19 +276,25 @@ class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
             validated_at=wire.timestamp(conn.get("last_validated_at")),
         )
 
-    async def RevokeConnection(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def RevokeConnection(
+        self, request: connections_pb2.RevokeConnectionRequest, context: grpc.aio.ServicerContext
+    ) -> connections_pb2.RevokeConnectionResponse:
         upstream, conn = await self._credentials.revoke(current_principal().tenant_id, request.connection_id)
         return connections_pb2.RevokeConnectionResponse(
             connection_id=conn["_id"], status=conn["status"], revoked_upstream=upstream
         )
 
-    async def GetSyncState(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def GetSyncState(
+        self, request: connections_pb2.GetSyncStateRequest, context: grpc.aio.ServicerContext
+    ) -> connections_pb2.GetSyncStateResponse:
         tenant = current_principal().tenant_id
         await self._connections.get(tenant, request.connection_id)
         state = await self._sync.get(tenant, request.connection_id, request.stream)
         return connections_pb2.GetSyncStateResponse(state=_sync_message(state))
 
-    async def SetSyncState(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def SetSyncState(
+        self, request: connections_pb2.SetSyncStateRequest, context: grpc.aio.ServicerContext
+    ) -> connections_pb2.SetSyncStateResponse:
         tenant = current_principal().tenant_id
         conn = await self._connections.get(tenant, request.connection_id)
         expected = request.expected_version if request.HasField("expected_version") else None
@@ -292,7 +312,9 @@ class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
         )
         return connections_pb2.SetSyncStateResponse(state=_sync_message(state))
 
-    async def ListAuditLogs(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+    async def ListAuditLogs(
+        self, request: connections_pb2.ListAuditLogsRequest, context: grpc.aio.ServicerContext
+    ) -> connections_pb2.ListAuditLogsResponse:
         docs, nxt = await self._audit.list(
             current_principal().tenant_id,
             connection_id=request.connection_id,

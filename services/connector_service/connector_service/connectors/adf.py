@@ -10,6 +10,7 @@ text, so new ADF node types degrade to text rather than vanish.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 _BLOCK_SEPARATOR = "\n\n"
@@ -72,38 +73,86 @@ def _lines(text: str, prefix: str, rest: str) -> str:
     return "\n".join([prefix + lines[0], *(rest + line if line else line for line in lines[1:])])
 
 
+def _joined(children: list[dict[str, Any]], separator: str = _BLOCK_SEPARATOR) -> str:
+    return separator.join(t for t in (_block(c) for c in children) if t)
+
+
+def _container(node: dict[str, Any], attrs: dict[str, Any], children: list[dict[str, Any]]) -> str:
+    return _joined(children)
+
+
+def _text_block(node: dict[str, Any], attrs: dict[str, Any], children: list[dict[str, Any]]) -> str:
+    return "".join(_inline(c) for c in children)
+
+
+def _list(node: dict[str, Any], attrs: dict[str, Any], children: list[dict[str, Any]]) -> str:
+    start = int(attrs.get("order", 1) or 1)
+    ordered = node.get("type") == "orderedList"
+    marks = [f"{start + n}. " if ordered else "- " for n in range(len(children))]
+    return "\n".join(_lines(_block(c), m, " " * len(m)) for m, c in zip(marks, children, strict=True))
+
+
+def _item(node: dict[str, Any], attrs: dict[str, Any], children: list[dict[str, Any]]) -> str:
+    box = {"DONE": "[x] ", "TODO": "[ ] "}.get(attrs.get("state", ""), "")
+    inner = "\n".join(t for t in (_block(c) if c.get("type") != "text" else _inline(c) for c in children) if t)
+    return box + inner
+
+
+def _task_list(node: dict[str, Any], attrs: dict[str, Any], children: list[dict[str, Any]]) -> str:
+    return "\n".join(_lines(_block(c), "- ", "  ") for c in children)
+
+
+def _quote(node: dict[str, Any], attrs: dict[str, Any], children: list[dict[str, Any]]) -> str:
+    return _lines(_BLOCK_SEPARATOR.join(_block(c) for c in children), "> ", "> ")
+
+
+def _code(node: dict[str, Any], attrs: dict[str, Any], children: list[dict[str, Any]]) -> str:
+    return "```" + attrs.get("language", "") + "\n" + "".join(_inline(c) for c in children) + "\n```"
+
+
+def _rule(node: dict[str, Any], attrs: dict[str, Any], children: list[dict[str, Any]]) -> str:
+    return "---"
+
+
+def _expand(node: dict[str, Any], attrs: dict[str, Any], children: list[dict[str, Any]]) -> str:
+    title, inner = attrs.get("title", ""), _joined(children)
+    return f"{title}\n{inner}" if title else inner
+
+
+def _table(node: dict[str, Any], attrs: dict[str, Any], children: list[dict[str, Any]]) -> str:
+    return "\n".join(_block(row) for row in children)
+
+
+def _row(node: dict[str, Any], attrs: dict[str, Any], children: list[dict[str, Any]]) -> str:
+    return " | ".join(_block(cell).replace("\n\n", " ").replace("\n", " ") for cell in children)
+
+
+def _cell(node: dict[str, Any], attrs: dict[str, Any], children: list[dict[str, Any]]) -> str:
+    parts = (_block(c) if c.get("type") != "media" else _inline(c) for c in children)
+    return "\n\n".join(t for t in parts if t)
+
+
+_Renderer = Callable[[dict[str, Any], dict[str, Any], list[dict[str, Any]]], str]
+
+#: Block node type -> how it becomes text; any other node is rendered as inline content.
+_BLOCKS: dict[str, _Renderer] = {
+    **dict.fromkeys(("doc", "panel", "layoutSection", "layoutColumn", "nestedExpand", "bodiedExtension"), _container),
+    **dict.fromkeys(("paragraph", "heading"), _text_block),
+    **dict.fromkeys(("bulletList", "orderedList"), _list),
+    **dict.fromkeys(("listItem", "taskItem", "decisionItem"), _item),
+    **dict.fromkeys(("taskList", "decisionList"), _task_list),
+    "blockquote": _quote,
+    "codeBlock": _code,
+    "rule": _rule,
+    "expand": _expand,
+    "table": _table,
+    "tableRow": _row,
+    **dict.fromkeys(("tableCell", "tableHeader", "mediaSingle", "mediaGroup"), _cell),
+}
+
+
 def _block(node: dict[str, Any]) -> str:
-    kind, attrs = node.get("type"), node.get("attrs") or {}
-    children = _children(node)
-    if kind in ("doc", "panel", "layoutSection", "layoutColumn", "nestedExpand", "bodiedExtension"):
-        return _BLOCK_SEPARATOR.join(t for t in (_block(c) for c in children) if t)
-    if kind in ("paragraph", "heading"):
-        return "".join(_inline(c) for c in children)
-    if kind in ("bulletList", "orderedList"):
-        start = int(attrs.get("order", 1) or 1)
-        marks = [f"{start + n}. " if kind == "orderedList" else "- " for n in range(len(children))]
-        return "\n".join(_lines(_block(c), m, " " * len(m)) for m, c in zip(marks, children, strict=True))
-    if kind in ("listItem", "taskItem", "decisionItem"):
-        box = {"DONE": "[x] ", "TODO": "[ ] "}.get(attrs.get("state", ""), "")
-        inner = "\n".join(t for t in (_block(c) if c.get("type") != "text" else _inline(c) for c in children) if t)
-        return box + inner
-    if kind in ("taskList", "decisionList"):
-        return "\n".join(_lines(_block(c), "- ", "  ") for c in children)
-    if kind == "blockquote":
-        return _lines(_BLOCK_SEPARATOR.join(_block(c) for c in children), "> ", "> ")
-    if kind == "codeBlock":
-        return "```" + attrs.get("language", "") + "\n" + "".join(_inline(c) for c in children) + "\n```"
-    if kind == "rule":
-        return "---"
-    if kind == "expand":
-        title = attrs.get("title", "")
-        inner = _BLOCK_SEPARATOR.join(t for t in (_block(c) for c in children) if t)
-        return f"{title}\n{inner}" if title else inner
-    if kind == "table":
-        return "\n".join(_block(row) for row in children)
-    if kind == "tableRow":
-        return " | ".join(_block(cell).replace("\n\n", " ").replace("\n", " ") for cell in children)
-    if kind in ("tableCell", "tableHeader", "mediaSingle", "mediaGroup"):
-        parts = (_block(c) if c.get("type") not in ("media",) else _inline(c) for c in children)
-        return "\n\n".join(t for t in parts if t)
-    return _inline(node)
+    render = _BLOCKS.get(node.get("type") or "")
+    if render is None:
+        return _inline(node)
+    return render(node, node.get("attrs") or {}, _children(node))

@@ -85,6 +85,8 @@ class WebhookEvent:
     #: Upstream webhook ids the provider says this delivery is for (Jira `matchedWebhookIds`); when
     #: not empty, the receiving webhook's upstream id must be among them.
     upstream_ids: tuple[str, ...] = ()
+    #: The site the delivery comes from (scheme://host), for providers whose webhook ids are per site.
+    site: str = ""
 
 
 class WebhookSecret(enum.StrEnum):
@@ -108,6 +110,14 @@ class Connector(abc.ABC):
     display_name: ClassVar[str]
     capabilities: ClassVar[frozenset[Capability]]
     webhook_secret: ClassVar[WebhookSecret] = WebhookSecret.GENERATED
+    #: The provider allows one delivery URL per OAuth app (Jira dynamic webhooks): every webhook of a
+    #: (tenant, connector) is registered with that app's one receiver URL and deliveries are routed by
+    #: `WebhookEvent.upstream_ids` and `WebhookEvent.site`.
+    webhook_url_per_app: ClassVar[bool] = False
+
+    def webhook_site(self, ctx: ConnectorContext) -> str:
+        """The site (scheme://host) a connection's webhooks are registered on; "" when not per site."""
+        return ""
 
     def require(self, capability: Capability) -> None:
         """Raise the 412 error unless this connector offers `capability`."""

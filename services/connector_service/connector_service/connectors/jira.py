@@ -29,6 +29,7 @@ import re
 import time
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from ucf_common.errors import ErrorCode, UcfError
 
@@ -137,6 +138,12 @@ def _expiry(value: Any) -> dt.datetime | None:
     return None
 
 
+def _origin(url: str) -> str:
+    """scheme://host[:port] of a URL, lower-cased; "" for anything else."""
+    parts = urlsplit(url.strip())
+    return f"{parts.scheme}://{parts.netloc}".lower() if parts.scheme in ("http", "https") and parts.netloc else ""
+
+
 def _webhook_id(upstream_id: str) -> int:
     if not (upstream_id or "").isdigit():
         raise UcfError(ErrorCode.INVALID_REQUEST, "not a Jira webhook id", {"field": "webhookId"})
@@ -159,6 +166,7 @@ class JiraConnector(Connector):
         }
     )
     webhook_secret = WebhookSecret.OAUTH_CLIENT
+    webhook_url_per_app = True
 
     projects_paging = OffsetPaging(max_size=50)
     issues_paging = TokenPaging(max_size=100)
@@ -311,6 +319,9 @@ class JiraConnector(Connector):
 
     # Dynamic webhooks (OAuth 2.0 apps only).
 
+    def webhook_site(self, ctx: ConnectorContext) -> str:
+        return _origin(site_url(ctx))
+
     def webhooks_unavailable(self, auth_mode: str) -> str | None:
         return None if auth_mode == "oauth2" else _WEBHOOKS_NEED_OAUTH.format(mode=auth_mode or "no OAuth token")
 
@@ -424,4 +435,5 @@ class JiraConnector(Connector):
             item_id=str(issue.get("id") or ""),
             payload=payload,
             upstream_ids=tuple(str(i) for i in matched) if isinstance(matched, list) else (),
+            site=_origin(str(issue.get("self") or "")),
         )

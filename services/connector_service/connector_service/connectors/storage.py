@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from html.parser import HTMLParser
 
 _BLOCKS = {
@@ -50,43 +51,55 @@ class _TextBuilder(HTMLParser):
             self.out.append("\n" * max(0, count - trailing))
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = dict(attrs)
         if tag in _SKIPPED:
             self.skip += 1
         elif tag in _BLOCKS:
             self._newline(2 if not self.lists else 1)
-        elif tag == "a":
-            self.links.append(found.get("href"))
-        elif tag == "br":
-            self.out.append("\n")
-        elif tag in ("ul", "ol"):
-            self.lists.append([tag == "ol", 0])
-        elif tag in ("li", "ac:task"):
-            self._newline()
-            depth = max(len(self.lists) - 1, 0)
-            if self.lists and self.lists[-1][0]:
-                self.lists[-1][1] += 1
-                self.out.append("  " * depth + f"{self.lists[-1][1]}. ")
-            else:
-                self.out.append("  " * depth + "- ")
-        elif tag in ("td", "th"):
-            if self.cell:
-                self.out.append(" | ")
-            self.cell += 1
-        elif tag == "tr":
-            self._newline()
-            self.cell = 0
-        elif tag == "ri:page" or tag == "ri:blogpost":
-            self.out.append(found.get("ri:content-title") or "")
-        elif tag == "ri:user":
-            self.out.append("@" + (found.get("ri:account-id") or found.get("ri:userkey") or "user"))
-        elif tag == "ri:attachment":
-            self.out.append(f"[image {found.get('ri:filename', '')}]")
-        elif tag == "ac:emoticon":
-            self.out.append(f":{found.get('ac:name', '')}:")
-        elif tag == "hr":
-            self._newline(2)
-            self.out.append("---")
+        elif (start := _STARTS.get(tag)) is not None:
+            start(self, tag, dict(attrs))
+
+    def _link(self, tag: str, found: dict[str, str | None]) -> None:
+        self.links.append(found.get("href"))
+
+    def _break(self, tag: str, found: dict[str, str | None]) -> None:
+        self.out.append("\n")
+
+    def _list(self, tag: str, found: dict[str, str | None]) -> None:
+        self.lists.append([tag == "ol", 0])
+
+    def _item(self, tag: str, found: dict[str, str | None]) -> None:
+        self._newline()
+        depth = max(len(self.lists) - 1, 0)
+        if self.lists and self.lists[-1][0]:
+            self.lists[-1][1] += 1
+            self.out.append("  " * depth + f"{self.lists[-1][1]}. ")
+        else:
+            self.out.append("  " * depth + "- ")
+
+    def _cell(self, tag: str, found: dict[str, str | None]) -> None:
+        if self.cell:
+            self.out.append(" | ")
+        self.cell += 1
+
+    def _row(self, tag: str, found: dict[str, str | None]) -> None:
+        self._newline()
+        self.cell = 0
+
+    def _page(self, tag: str, found: dict[str, str | None]) -> None:
+        self.out.append(found.get("ri:content-title") or "")
+
+    def _user(self, tag: str, found: dict[str, str | None]) -> None:
+        self.out.append("@" + (found.get("ri:account-id") or found.get("ri:userkey") or "user"))
+
+    def _attachment(self, tag: str, found: dict[str, str | None]) -> None:
+        self.out.append(f"[image {found.get('ri:filename') or ''}]")
+
+    def _emoticon(self, tag: str, found: dict[str, str | None]) -> None:
+        self.out.append(f":{found.get('ac:name') or ''}:")
+
+    def _rule(self, tag: str, found: dict[str, str | None]) -> None:
+        self._newline(2)
+        self.out.append("---")
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.handle_starttag(tag, attrs)
@@ -114,6 +127,26 @@ class _TextBuilder(HTMLParser):
     def unknown_decl(self, data: str) -> None:
         if data.startswith("CDATA[") and not self.skip:
             self.out.append(data[len("CDATA[") :])
+
+
+#: Start tag -> what it adds to the text (block and skipped elements are handled before).
+_STARTS: dict[str, Callable[[_TextBuilder, str, dict[str, str | None]], None]] = {
+    "a": _TextBuilder._link,
+    "br": _TextBuilder._break,
+    "ul": _TextBuilder._list,
+    "ol": _TextBuilder._list,
+    "li": _TextBuilder._item,
+    "ac:task": _TextBuilder._item,
+    "td": _TextBuilder._cell,
+    "th": _TextBuilder._cell,
+    "tr": _TextBuilder._row,
+    "ri:page": _TextBuilder._page,
+    "ri:blogpost": _TextBuilder._page,
+    "ri:user": _TextBuilder._user,
+    "ri:attachment": _TextBuilder._attachment,
+    "ac:emoticon": _TextBuilder._emoticon,
+    "hr": _TextBuilder._rule,
+}
 
 
 def storage_to_text(value: str | None) -> str:

@@ -1,7 +1,9 @@
 """Normalized records (`records`) and their change log (`record_changes`).
 
 `records` holds the latest known state of every source record, keyed by
-(tenant, connection, stream, record id) — that tuple is the document `_id` —
+(tenant, connection, stream, container, record id) — that tuple is the
+document `_id`; the container is part of it because item ids are only unique
+within their container on some providers (GitHub issue numbers) —
 as the SHA-256 of its canonical JSON plus the sequence number of its last
 change; the canonical JSON itself is stored once, in that change entry.
 `commit` compares each incoming record with the stored hash: new ids
@@ -116,8 +118,11 @@ def change_id(tenant_id: str, connection_id: str, stream: str, seq: int) -> str:
     return f"{stream_key(tenant_id, connection_id, stream)}|{seq:015d}"
 
 
-def record_key(batch: Batch, record_id: str) -> str:
-    return f"{stream_key(batch.tenant_id, batch.connection_id, batch.stream)}|{record_id}"
+def record_key(batch: Batch, record_id: str, container_id: str = "") -> str:
+    """A record's `_id`. Records of a container carry the container in the key: some providers number
+    items per container (GitHub issue #1 exists in every repository), so the record id alone collides."""
+    base = stream_key(batch.tenant_id, batch.connection_id, batch.stream)
+    return f"{base}|{container_id}|{record_id}" if container_id else f"{base}|{record_id}"
 
 
 @dataclass
@@ -141,19 +146,19 @@ class RecordStore:
     async def commit(self, batch: Batch, entries: Iterable[Entry]) -> Counts:
         """Stores a batch of source records; answers what changed."""
         await self._recover(batch)
-        unique = {e.record_id: e for e in entries}
+        unique = {record_key(batch, e.record_id, e.container_id): e for e in entries}
         existing = {
-            d["record_id"]: d
+            d["_id"]: d
             async for d in self._records.find(
-                {"_id": {"$in": [record_key(batch, r) for r in unique]}, "tenant_id": batch.tenant_id},
+                {"_id": {"$in": list(unique)}, "tenant_id": batch.tenant_id},
                 {"record_id": 1, "hash": 1, "deleted": 1, "action": 1, "changed_in": 1},
             )
         }
         counts, pending = Counts(), _Pending()
-        for entry in unique.values():
+        for key, entry in unique.items():
             text = entry.text or canonical(entry.record)
             digest = content_hash(text)
-            old = existing.get(entry.record_id)
+            old = existing.get(key)
             replayed = old is not None and old.get("changed_in") == batch.stamp
             if old is not None and not old.get("deleted") and old.get("hash") == digest:
                 counts.add(old["action"] if replayed else UNCHANGED)
@@ -181,7 +186,7 @@ class RecordStore:
             fields = _state(
                 batch, seq, change["action"], change["hash"], entry.container_id, entry.parent_id, entry.updated_at
             )
-            key = record_key(batch, entry.record_id)
+            key = record_key(batch, entry.record_id, entry.container_id)
             if change["exists"]:
                 updates.append(UpdateOne({"_id": key}, {"$set": fields}))
             else:
@@ -320,7 +325,8 @@ class RecordStore:
                             "record_id": d["record_id"],
                         },
                     }
-                ops.append(UpdateOne({"_id": record_key(batch, d["record_id"])}, update, upsert=True))
+                key = record_key(batch, d["record_id"], d.get("container_id", ""))
+                ops.append(UpdateOne({"_id": key}, update, upsert=True))
             if ops:
                 await self._records.bulk_write(ops, ordered=True)
         self._recovered.add(marker)
@@ -329,7 +335,11 @@ class RecordStore:
         self, tenant_id: str, connection_id: str, container_id: str, since: datetime | None, after: str, limit: int
     ) -> list[dict[str, Any]]:
         """Stored, non-deleted items of one container (for the comments stream), by record id after `after`."""
-        prefix = f"{stream_key(tenant_id, connection_id, 'items')}|"
+        prefix = (
+            f"{stream_key(tenant_id, connection_id, 'items')}|{container_id}|"
+            if container_id
+            else (f"{stream_key(tenant_id, connection_id, 'items')}|")
+        )
         query: dict[str, Any] = {
             "_id": {"$gt": prefix + after, "$lt": prefix + _PAST_ANY_ID},
             "tenant_id": tenant_id,

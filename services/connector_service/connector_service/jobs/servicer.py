@@ -116,7 +116,9 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
         defaults = {CONTAINERS: Capability.CONTAINERS, ITEMS: Capability.ITEMS}
         return [s for s, c in defaults.items() if c in connector.capabilities]
 
-    async def CreateJob(self, request: jobs_pb2.CreateJobRequest, context: grpc.aio.ServicerContext):
+    async def CreateJob(
+        self, request: jobs_pb2.CreateJobRequest, context: grpc.aio.ServicerContext
+    ) -> jobs_pb2.CreateJobResponse:
         if not request.connector_id:
             raise invalid("connectorId is required", field="connectorId")
         if not request.connection_id:
@@ -142,18 +144,24 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
         )
         return jobs_pb2.CreateJobResponse(job=job_to_proto(doc))
 
-    async def GetJob(self, request: jobs_pb2.GetJobRequest, context: grpc.aio.ServicerContext):
+    async def GetJob(
+        self, request: jobs_pb2.GetJobRequest, context: grpc.aio.ServicerContext
+    ) -> jobs_pb2.GetJobResponse:
         return jobs_pb2.GetJobResponse(
             job=job_to_proto(await self._jobs.get(self._principal().tenant_id, request.job_id))
         )
 
-    async def ListJobs(self, request: jobs_pb2.ListJobsRequest, context: grpc.aio.ServicerContext):
+    async def ListJobs(
+        self, request: jobs_pb2.ListJobsRequest, context: grpc.aio.ServicerContext
+    ) -> jobs_pb2.ListJobsResponse:
         docs, nxt = await self._jobs.list(
             self._principal().tenant_id, request.connection_id, request.cursor, request.limit
         )
         return jobs_pb2.ListJobsResponse(items=[job_to_proto(d) for d in docs], next=nxt)
 
-    async def CancelJob(self, request: jobs_pb2.CancelJobRequest, context: grpc.aio.ServicerContext):
+    async def CancelJob(
+        self, request: jobs_pb2.CancelJobRequest, context: grpc.aio.ServicerContext
+    ) -> jobs_pb2.CancelJobResponse:
         tenant_id = self._principal().tenant_id
         doc = await self._jobs.cancel(tenant_id, request.job_id)
         await self._audit.record(
@@ -167,7 +175,9 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
         )
         return jobs_pb2.CancelJobResponse(job=job_to_proto(doc))
 
-    async def ListRecords(self, request: jobs_pb2.ListRecordsRequest, context: grpc.aio.ServicerContext):
+    async def ListRecords(
+        self, request: jobs_pb2.ListRecordsRequest, context: grpc.aio.ServicerContext
+    ) -> jobs_pb2.ListRecordsResponse:
         tenant_id = self._principal().tenant_id
         if request.stream and request.stream not in STREAMS:
             raise invalid(f"stream must be one of {', '.join(STREAMS)}", field="stream")

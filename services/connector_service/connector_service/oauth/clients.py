@@ -18,6 +18,7 @@ from connector_service.oauth.config import (
     TokenAuthMethod,
 )
 from connector_service.vault.kinds import CLIENT_SECRET
+from connector_service.vault.port import VaultPort
 
 
 def endpoints(spec: ProviderSpec) -> ProviderEndpoints:
@@ -40,7 +41,7 @@ def endpoints(spec: ProviderSpec) -> ProviderEndpoints:
 class OAuthClients:
     """OAuth clients for (tenant, connector), with the secret fetched from the vault."""
 
-    def __init__(self, settings: ConnectorSettingsStore, vault: object, http: httpx.AsyncClient):
+    def __init__(self, settings: ConnectorSettingsStore, vault: VaultPort, http: httpx.AsyncClient):
         self._settings = settings
         self._vault = vault
         self._http = http

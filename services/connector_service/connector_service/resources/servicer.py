@@ -75,7 +75,9 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
         ctx = await self._context_factory(principal.tenant_id, request.connection_id, request.connector_id)
         return connector, ctx
 
-    async def ListContainers(self, request: resources_pb2.ListContainersRequest, context: grpc.aio.ServicerContext):
+    async def ListContainers(
+        self, request: resources_pb2.ListContainersRequest, context: grpc.aio.ServicerContext
+    ) -> resources_pb2.ListContainersResponse:
         limit = page_limit(request.limit)
         connector, ctx = await self._open(request, Capability.CONTAINERS)
         page = await connector.list_containers(
@@ -85,7 +87,9 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
             items=[container_to_proto(c) for c in page.items], next=page.next or ""
         )
 
-    async def ListItems(self, request: resources_pb2.ListItemsRequest, context: grpc.aio.ServicerContext):
+    async def ListItems(
+        self, request: resources_pb2.ListItemsRequest, context: grpc.aio.ServicerContext
+    ) -> resources_pb2.ListItemsResponse:
         limit = page_limit(request.limit)
         _required(containerId=request.container_id)
         since = request.updated_since.ToDatetime(dt.UTC) if request.HasField("updated_since") else None
@@ -99,13 +103,17 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
             fill_item(add(), item)
         return response
 
-    async def GetItem(self, request: resources_pb2.GetItemRequest, context: grpc.aio.ServicerContext):
+    async def GetItem(
+        self, request: resources_pb2.GetItemRequest, context: grpc.aio.ServicerContext
+    ) -> resources_pb2.GetItemResponse:
         _required(itemId=request.item_id)
         connector, ctx = await self._open(request, Capability.ITEMS)
         item = await connector.get_item(ctx, request.container_id, request.item_id)
         return resources_pb2.GetItemResponse(item=item_to_proto(item))
 
-    async def ListComments(self, request: resources_pb2.ListCommentsRequest, context: grpc.aio.ServicerContext):
+    async def ListComments(
+        self, request: resources_pb2.ListCommentsRequest, context: grpc.aio.ServicerContext
+    ) -> resources_pb2.ListCommentsResponse:
         limit = page_limit(request.limit)
         _required(itemId=request.item_id)
         connector, ctx = await self._open(request, Capability.COMMENTS)
@@ -114,7 +122,9 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
         )
         return resources_pb2.ListCommentsResponse(items=[comment_to_proto(c) for c in page.items], next=page.next or "")
 
-    async def CreateItem(self, request: resources_pb2.CreateItemRequest, context: grpc.aio.ServicerContext):
+    async def CreateItem(
+        self, request: resources_pb2.CreateItemRequest, context: grpc.aio.ServicerContext
+    ) -> resources_pb2.CreateItemResponse:
         _required(containerId=request.container_id, title=request.title)
         connector, ctx = await self._open(request, Capability.CREATE_ITEM)
         draft = ItemDraft(
@@ -125,7 +135,9 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
         item = await connector.create_item(ctx, request.container_id, draft)
         return resources_pb2.CreateItemResponse(item=item_to_proto(item))
 
-    async def CreateComment(self, request: resources_pb2.CreateCommentRequest, context: grpc.aio.ServicerContext):
+    async def CreateComment(
+        self, request: resources_pb2.CreateCommentRequest, context: grpc.aio.ServicerContext
+    ) -> resources_pb2.CreateCommentResponse:
         _required(itemId=request.item_id)
         connector, ctx = await self._open(request, Capability.CREATE_COMMENT)
         comment = await connector.create_comment(

@@ -23,6 +23,7 @@ import httpx
 from ucf_common.logging import log_fields
 
 from connector_service.platform import egress, wire
+from connector_service.vault.port import VaultPort
 from connector_service.webhooks import signing
 from connector_service.webhooks.store import SECRET_KIND, WebhookStore
 
@@ -34,7 +35,7 @@ class Forwarder:
     def __init__(
         self,
         store: WebhookStore,
-        vault: Any,
+        vault: VaultPort,
         http: httpx.AsyncClient,
         *,
         attempts: int,

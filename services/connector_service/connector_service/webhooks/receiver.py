@@ -42,6 +42,7 @@ from connector_service.connectors.base import WebhookEvent, WebhookSecret
 from connector_service.connectors.models import parse_time
 from connector_service.connectors.registry import ConnectorRegistry
 from connector_service.platform import wire
+from connector_service.vault.port import VaultPort
 from connector_service.webhooks.store import PENDING, SECRET_KIND, WebhookStore
 
 log = logging.getLogger("connector_service.webhooks")
@@ -81,7 +82,7 @@ class Receiver:
     def __init__(
         self,
         store: WebhookStore,
-        vault: Any,
+        vault: VaultPort,
         registry: ConnectorRegistry,
         trigger: SyncTrigger,
         *,
@@ -94,8 +95,13 @@ class Receiver:
         self._client_secret = client_secret
 
     async def receive(self, webhook_id: str, raw_headers: Mapping[str, str], body: bytes) -> tuple[str, bool]:
-        """(delivery id, processed now); processed is False for a delivery seen before."""
-        hook = await self._store.locate(webhook_id)
+        """(delivery id, processed now); processed is False for a delivery seen before.
+
+        `webhook_id` is a registration's own id, or the id of a (tenant, connector) app's one shared
+        receiver (`wha_`, Jira): then the delivery goes to each of that app's registrations whose
+        upstream id is in `matchedWebhookIds` and whose site is the delivery's site."""
+        app = await self._store.locate_app(webhook_id)
+        hook = app if app is not None else await self._store.locate(webhook_id)
         if hook is None:
             raise UcfError(ErrorCode.NOT_FOUND, f"webhook {webhook_id!r} not found")
         headers = {k.lower(): v for k, v in raw_headers.items()}
@@ -107,9 +113,26 @@ class Receiver:
             event = connector.parse_webhook(headers, body)
         except ValueError:
             raise UcfError(ErrorCode.INVALID_REQUEST, "webhook body is not valid JSON") from None
-        if event.upstream_ids and str(hook.get("upstream_id", "")) not in event.upstream_ids:
-            raise UcfError(ErrorCode.UNAUTHENTICATED, "webhook delivery is not for this webhook")
+        if app is None:
+            if event.upstream_ids and str(hook.get("upstream_id", "")) not in event.upstream_ids:
+                raise UcfError(ErrorCode.UNAUTHENTICATED, "webhook delivery is not for this webhook")
+            self._check_fresh(headers, event.payload)
+            return await self._accept(hook, headers, body, event)
+        hooks = [
+            h
+            for h in await self._store.matching(app["tenant_id"], app["connector_id"], event.upstream_ids)
+            if not h.get("site") or not event.site or h["site"] == event.site
+        ]
+        if not hooks:
+            raise UcfError(ErrorCode.NOT_FOUND, "no webhook of this app matches the delivery")
         self._check_fresh(headers, event.payload)
+        outcomes = [await self._accept(h, headers, body, event) for h in hooks]
+        return outcomes[0][0], any(processed for _, processed in outcomes)
+
+    async def _accept(
+        self, hook: dict[str, Any], headers: Mapping[str, str], body: bytes, event: WebhookEvent
+    ) -> tuple[str, bool]:
+        """A verified, fresh delivery for one registration: recorded once, syncs and forwards."""
         delivery_id = event.delivery_id or hashlib.sha256(body).hexdigest()
         forward = None
         if hook.get("callback_url"):

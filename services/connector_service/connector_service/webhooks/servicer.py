@@ -29,6 +29,7 @@ from connector_service.connectors.base import Capability
 from connector_service.connectors.registry import ConnectorRegistry
 from connector_service.platform import destinations, egress, wire
 from connector_service.resources.contexts import ConnectorContexts
+from connector_service.vault.port import VaultPort
 from connector_service.webhooks import signing
 from connector_service.webhooks.receiver import Receiver
 from connector_service.webhooks.store import SECRET_KIND, WebhookStore
@@ -71,7 +72,7 @@ class WebhookServicer(webhooks_pb2_grpc.WebhookServiceServicer):
         connections: ConnectionStore,
         registry: ConnectorRegistry,
         contexts: ConnectorContexts,
-        vault: Any,
+        vault: VaultPort,
         audit_log: AuditLog,
         public_url: str,
         principal: Callable[[], Any],
@@ -80,7 +81,9 @@ class WebhookServicer(webhooks_pb2_grpc.WebhookServiceServicer):
         self._registry, self._contexts, self._vault, self._audit = registry, contexts, vault, audit_log
         self._public_url, self._principal = public_url.rstrip("/"), principal
 
-    async def RegisterWebhook(self, request: webhooks_pb2.RegisterWebhookRequest, context: grpc.aio.ServicerContext):
+    async def RegisterWebhook(
+        self, request: webhooks_pb2.RegisterWebhookRequest, context: grpc.aio.ServicerContext
+    ) -> webhooks_pb2.RegisterWebhookResponse:
         tenant_id = self._principal().tenant_id
         if not request.connection_id:
             raise invalid("connectionId is required", field="connectionId")
@@ -103,7 +106,14 @@ class WebhookServicer(webhooks_pb2_grpc.WebhookServiceServicer):
         if not request.container_id:
             raise invalid("containerId is required (the repository or project to watch)", field="containerId")
         webhook_id = wire.new_id("whk")
-        receiver_url = f"{self._public_url}/api/webhooks/{webhook_id}"
+        # One URL per app where the provider allows no more (Jira): deliveries are routed by the
+        # webhook ids they match and their site (Receiver.receive).
+        receiver_id = (
+            await self._store.app_receiver(tenant_id, request.connector_id)
+            if connector.webhook_url_per_app
+            else webhook_id
+        )
+        receiver_url = f"{self._public_url}/api/webhooks/{receiver_id}"
         provider_secret, callback_secret = secrets.token_hex(32), signing.new_secret()
         await self._vault.put(
             tenant_id, webhook_id, SECRET_KIND, {"providerSecret": provider_secret, "callbackSecret": callback_secret}
@@ -113,6 +123,7 @@ class WebhookServicer(webhooks_pb2_grpc.WebhookServiceServicer):
             registration = await connector.register_webhook(
                 ctx, request.container_id, receiver_url, tuple(events), provider_secret
             )
+            site = connector.webhook_site(ctx)
         except BaseException:
             await self._vault.delete(tenant_id, webhook_id, SECRET_KIND)
             raise
@@ -124,6 +135,8 @@ class WebhookServicer(webhooks_pb2_grpc.WebhookServiceServicer):
                 "connection_id": request.connection_id,
                 "container_id": request.container_id,
                 "upstream_id": registration.upstream_id,
+                "receiver_url": receiver_url,
+                "site": site,
                 "events": list(registration.events),
                 "callback_url": callback_url,
                 "created_at": wire.now(),
@@ -145,7 +158,7 @@ class WebhookServicer(webhooks_pb2_grpc.WebhookServiceServicer):
 
     async def UnregisterWebhook(
         self, request: webhooks_pb2.UnregisterWebhookRequest, context: grpc.aio.ServicerContext
-    ):
+    ) -> webhooks_pb2.UnregisterWebhookResponse:
         tenant_id = self._principal().tenant_id
         hook = await self._store.get(tenant_id, request.webhook_id)
         if request.connector_id and hook["connector_id"] != request.connector_id:
@@ -169,11 +182,15 @@ class WebhookServicer(webhooks_pb2_grpc.WebhookServiceServicer):
         )
         return webhooks_pb2.UnregisterWebhookResponse(webhook_id=hook["_id"])
 
-    async def ReceiveWebhook(self, request: webhooks_pb2.ReceiveWebhookRequest, context: grpc.aio.ServicerContext):
+    async def ReceiveWebhook(
+        self, request: webhooks_pb2.ReceiveWebhookRequest, context: grpc.aio.ServicerContext
+    ) -> webhooks_pb2.ReceiveWebhookResponse:
         delivery_id, processed = await self._receiver.receive(request.webhook_id, dict(request.headers), request.body)
         return webhooks_pb2.ReceiveWebhookResponse(delivery_id=delivery_id, processed=processed)
 
-    async def ListDeadLetters(self, request: webhooks_pb2.ListDeadLettersRequest, context: grpc.aio.ServicerContext):
+    async def ListDeadLetters(
+        self, request: webhooks_pb2.ListDeadLettersRequest, context: grpc.aio.ServicerContext
+    ) -> webhooks_pb2.ListDeadLettersResponse:
         docs, nxt = await self._store.dead_letters(
             self._principal().tenant_id, request.webhook_id, request.cursor, request.limit
         )

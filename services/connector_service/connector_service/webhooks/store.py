@@ -29,6 +29,8 @@ from connector_service.platform import wire
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
 #: Vault kind of `{providerSecret, callbackSecret}`, owner = webhook id.
 SECRET_KIND = vault_pb2.SECRET_KIND_WEBHOOK_SIGNING_SECRET
+#: Ids of shared (one URL per app) receivers, `webhook_apps`.
+APP_PREFIX = "wha_"
 
 
 class WebhookStore:
@@ -37,10 +39,13 @@ class WebhookStore:
         self._deliveries = db["webhook_deliveries"]
         self._dead = db["webhook_dead_letters"]
         self._bodies = db["webhook_bodies"]
+        self._apps = db["webhook_apps"]
 
     async def create_indexes(self) -> None:
         await self._hooks.create_index([("tenant_id", 1), ("connection_id", 1)])
         await self._hooks.create_index([("expires_at", 1)])
+        await self._hooks.create_index([("tenant_id", 1), ("connector_id", 1), ("upstream_id", 1)])
+        await self._apps.create_index([("tenant_id", 1), ("connector_id", 1)], unique=True)
         await self._deliveries.create_index([("webhook_id", 1), ("delivery_id", 1)], unique=True)
         await self._deliveries.create_index([("forward.status", 1), ("forward.next_at", 1)])
         await self._dead.create_index([("tenant_id", 1), ("webhook_id", 1), ("_id", 1)])
@@ -59,6 +64,35 @@ class WebhookStore:
     async def locate(self, webhook_id: str) -> dict[str, Any] | None:
         """The registration a public delivery URL names; the tenant comes from it."""
         return await self._hooks.find_one({"_id": webhook_id}) if webhook_id else None
+
+    async def app_receiver(self, tenant_id: str, connector_id: str) -> str:
+        """The one receiver id of a (tenant, connector) app whose provider allows one URL per app;
+        created on first use, the same for every replica afterwards."""
+        for _ in range(2):
+            try:
+                doc = await self._apps.find_one_and_update(
+                    {"tenant_id": tenant_id, "connector_id": connector_id},
+                    {"$setOnInsert": {"_id": wire.new_id("wha"), "created_at": wire.now()}},
+                    upsert=True,
+                    return_document=ReturnDocument.AFTER,
+                )
+                return doc["_id"]
+            except DuplicateKeyError:  # two replicas created it at once: the other one won
+                continue
+        raise RuntimeError("webhook app receiver could not be created")
+
+    async def locate_app(self, app_id: str) -> dict[str, Any] | None:
+        """The (tenant, connector) app a shared receiver URL names."""
+        return await self._apps.find_one({"_id": app_id}) if app_id.startswith(APP_PREFIX) else None
+
+    async def matching(self, tenant_id: str, connector_id: str, upstream_ids: tuple[str, ...]) -> list[dict[str, Any]]:
+        """The tenant's registrations of `connector_id` whose upstream id a delivery names."""
+        if not upstream_ids:
+            return []
+        cursor = self._hooks.find(
+            {"tenant_id": tenant_id, "connector_id": connector_id, "upstream_id": {"$in": list(upstream_ids)}}
+        ).sort("_id", 1)
+        return await cursor.to_list(len(upstream_ids) * 10)
 
     async def claim_expiring(self, before: datetime, retry: timedelta) -> dict[str, Any] | None:
         """A registration expiring by `before` that no one is refreshing, claimed for `retry`."""

@@ -1,0 +1,1 @@
+"""The authenticated proxy: a request to a connection's provider API with its credential applied."""
