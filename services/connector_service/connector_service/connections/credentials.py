@@ -22,7 +22,15 @@ from connector_service.catalog.providers import Catalog, ProviderSpec
 from connector_service.connections import audit
 from connector_service.connections.audit import AuditLog
 from connector_service.connections.credential_cache import CredentialCache
-from connector_service.connections.store import CONNECTED, EXPIRED, INVALID, REFRESH_FAILED, REVOKED, ConnectionStore
+from connector_service.connections.store import (
+    CONNECTED,
+    EXPIRED,
+    INVALID,
+    REFRESH_FAILED,
+    REVOKED,
+    ConnectionStore,
+    wrong_connector,
+)
 from connector_service.oauth.clients import OAuthClients
 from connector_service.oauth.errors import RefreshFailed, RefreshFailureReason
 from connector_service.oauth.refresh import RefreshCoordinator, StoredCredential
@@ -434,6 +442,27 @@ class Credentials:
             if err.code is not ErrorCode.NOT_FOUND:
                 raise
 
+    async def refresh_rejected(self, tenant_id: str, connection_id: str, rejected_token: str) -> dict[str, Any] | None:
+        """After the provider answered 401 to `rejected_token`: the connector-facing credential
+        with a new access token, refreshed under the refresh lease (`force`), or None when the
+        connection is not OAuth2, has no refresh token, or the refresh failed (its status then
+        says why). When another reader has already replaced the rejected token, that newer
+        token is answered without a second refresh."""
+        try:
+            current = await self.read(tenant_id, connection_id, audited=False)
+            if current.kind != "oauth2" or not TokenSet.from_payload(current.payload).refresh_token:
+                return None
+            if (current.tokens or TokenSet.from_payload(current.payload)).access_token == rejected_token:
+                current = await self.read(tenant_id, connection_id, force_refresh=True)
+        except UcfError as err:
+            log.info(
+                "refresh after a provider 401 failed",
+                extra=log_fields(connection_id=connection_id, error=err.code.wire),
+            )
+            return None
+        fresh = flat_credential(current)
+        return fresh if fresh.get("access_token") != rejected_token else None
+
     async def mark_invalid(self, tenant_id: str, connection_id: str, reason: str) -> None:
         """Records that the provider rejected the credential (e.g. HTTP 401)."""
         await self._connections.set_status(tenant_id, connection_id, INVALID, reason)
@@ -443,13 +472,13 @@ class Credentials:
         self, tenant_id: str, connection_id: str, connector_id: str
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """For resource connectors: the connection (with `system_metadata`) and its credential
-        as a flat snake_case dict, refreshed first when due. A connection of another
-        connector answers not_found, like a missing one."""
+        as a flat snake_case dict, refreshed first when due. Another tenant's connection is
+        not_found, like a missing one; the tenant's own of another connector is a conflict."""
         # A cached credential carries its (tenant-scoped) connection record, dropped on every write.
         cached = self._cache.get(tenant_id, connection_id)
         conn = cached.connection if cached is not None else await self._connections.get(tenant_id, connection_id)
         if conn["connector_id"] != connector_id:
-            raise UcfError(ErrorCode.NOT_FOUND, f"connection {connection_id!r} not found")
+            raise wrong_connector(connection_id, conn["connector_id"])
         credential = await self.read(tenant_id, connection_id)
         return credential.connection, flat_credential(credential)
 

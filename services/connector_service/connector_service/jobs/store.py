@@ -196,13 +196,20 @@ class JobStore:
 
     async def checkpoint(
         self, job_id: str, worker: str, *, checkpoint: dict[str, Any], counts: Counts, batch: int, progress: int
-    ) -> bool:
-        """Records progress atomically with the counts it produced; False when the job is no longer ours."""
-        result = await self._col.update_one(
+    ) -> dict[str, Any] | None:
+        """Records progress atomically with the counts it produced; answers the job's
+        `cancel_requested`, or None when the job is no longer ours."""
+        return await self._col.find_one_and_update(
             {"_id": job_id, "worker": worker, "status": RUNNING},
             {"$set": {"checkpoint": checkpoint, "counts": counts.as_dict(), "batch": batch, "progress": progress}},
+            projection={"cancel_requested": 1},
+            return_document=ReturnDocument.AFTER,
         )
-        return result.matched_count == 1
+
+    async def cancel_requested(self, tenant_id: str, job_id: str) -> bool:
+        """Whether a cancel was asked for the job (read between pages of a running job)."""
+        doc = await self._col.find_one({"_id": job_id, "tenant_id": tenant_id}, projection={"cancel_requested": 1})
+        return bool(doc and doc.get("cancel_requested"))
 
     async def finish(
         self,

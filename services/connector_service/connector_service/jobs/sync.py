@@ -57,6 +57,9 @@ class Run(Protocol):
     async def committed(self, position: dict[str, Any], delta: Counts, progress: int) -> None:
         """Checkpoint after a batch; raises when the job must stop here (cancel, lost lease, shutdown)."""
 
+    async def stop_requested(self) -> bool:
+        """Whether the job must stop (cancel, lost lease, shutdown); asked between pages."""
+
 
 @dataclass(frozen=True)
 class Mode:
@@ -249,15 +252,16 @@ class _StreamRun:
                     self.state["done"] = [*self.state["done"], container]
                     if latest is not None:
                         marks[container] = _iso(latest)
-                if page.next is None or len(entries) >= _COMMIT_ROWS:
+                stop = page.next is not None and len(entries) < _COMMIT_ROWS and await self.run.stop_requested()
+                if page.next is None or len(entries) >= _COMMIT_ROWS or stop:
                     if inflight is not None:
                         task, inflight = inflight, None
                         await task
                     inflight = asyncio.create_task(self._commit(entries, copy.deepcopy(self.position)))
                     entries = []
-                if page.next is None:
+                if page.next is None or stop:
                     task, inflight = inflight, None
-                    await task
+                    await task  # a stop raises here, from the batch's checkpoint (`Run.committed`)
                     return
         except BaseException:
             upcoming.cancel()

@@ -19,6 +19,7 @@ from urllib.parse import urlunsplit
 import httpx
 from ucf_common.errors import ErrorCode, UcfError, invalid
 from ucf_common.logging import log_fields
+from ucf_common.naming import camel, camel_all
 
 from connector_service.catalog.providers import CredentialFieldSpec, ProviderSpec
 from connector_service.catalog.settings import ConnectorSettingsStore, check_redirect_uri, check_scopes
@@ -239,15 +240,16 @@ def _form_payload(spec: ProviderSpec, method: str, data: CallbackInput) -> dict[
         given = {"username": data.api_key, "password": data.api_secret}
     fields = spec.form_fields(method)
     known = {f.name for f in fields}
-    unknown = sorted(set(given) - known)
+    # Messages name fields as the REST client sent them (`cursorColumn`, `sslMode`).
+    unknown = camel_all(sorted(set(given) - known))
     if unknown:
         raise invalid(f"unknown credential fields: {', '.join(unknown)}", fields=unknown)
-    missing = [f.name for f in fields if f.required and given.get(f.name) in (None, "")]
+    missing = camel_all([f.name for f in fields if f.required and given.get(f.name) in (None, "")])
     if missing:
         raise invalid(f"missing credential fields: {', '.join(missing)}", fields=missing)
     for f in fields:
         if f.type == "url" and given.get(f.name) not in (None, ""):
-            given[f.name] = base_url(f.name, given[f.name])
+            given[f.name] = base_url(camel(f.name), given[f.name])
     return {k: v for k, v in given.items() if v not in (None, "")}
 
 
