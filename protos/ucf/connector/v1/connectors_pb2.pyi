@@ -25,20 +25,22 @@ AUTH_MODE_BASIC: AuthMode
 AUTH_MODE_CREDENTIALS: AuthMode
 
 class CredentialField(_message.Message):
-    __slots__ = ("name", "label", "type", "required", "secret", "description")
+    __slots__ = ("name", "label", "type", "required", "secret", "description", "default_value")
     NAME_FIELD_NUMBER: _ClassVar[int]
     LABEL_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     REQUIRED_FIELD_NUMBER: _ClassVar[int]
     SECRET_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_VALUE_FIELD_NUMBER: _ClassVar[int]
     name: str
     label: str
     type: str
     required: bool
     secret: bool
     description: str
-    def __init__(self, name: _Optional[str] = ..., label: _Optional[str] = ..., type: _Optional[str] = ..., required: _Optional[bool] = ..., secret: _Optional[bool] = ..., description: _Optional[str] = ...) -> None: ...
+    default_value: str
+    def __init__(self, name: _Optional[str] = ..., label: _Optional[str] = ..., type: _Optional[str] = ..., required: _Optional[bool] = ..., secret: _Optional[bool] = ..., description: _Optional[str] = ..., default_value: _Optional[str] = ...) -> None: ...
 
 class OAuthSettings(_message.Message):
     __slots__ = ("client_id", "client_secret", "client_secret_set", "scopes", "redirect_uri")

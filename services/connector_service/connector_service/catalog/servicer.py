@@ -71,6 +71,7 @@ def _connector(
                 type=p.type,
                 required=p.required and not p.default,
                 description=p.description,
+                default_value=p.default or "",
             )
             for p in spec.connect_params
         ],
