@@ -142,6 +142,18 @@ class Credentials:
             raise UcfError(ErrorCode.NOT_FOUND, f"connector {connector_id!r} not found")
         return spec
 
+    def oauth_spec(self, conn: dict[str, Any]) -> ProviderSpec:
+        """The connection's catalog entry with its OAuth endpoints filled from the connect params
+        (and token facts) in its system metadata: Okta's `https://{domain}/oauth2/v1/token`."""
+        try:
+            return self.provider(conn["connector_id"]).for_connection(conn.get("system_metadata"))
+        except (KeyError, ValueError) as err:
+            name = err.args[0].split(" ", 1)[0] if isinstance(err, ValueError) else err.args[0]
+            raise UcfError(
+                ErrorCode.FAILED_PRECONDITION,
+                f"the connection has no usable connect parameter {name}; connect it again",
+            ) from None
+
     async def store(
         self,
         tenant_id: str,
@@ -185,16 +197,19 @@ class Credentials:
         )
         return updated
 
-    async def discover(self, spec: ProviderSpec, tokens: TokenSet) -> dict[str, Any]:
+    async def discover(
+        self, spec: ProviderSpec, tokens: TokenSet, connect: dict[str, str] | None = None
+    ) -> dict[str, Any]:
         """The system metadata an OAuth2 grant establishes: the token response's kept fields plus
         the facts the provider tells only after consent (the catalog's `connection_metadata`
-        request, e.g. the Atlassian cloud id). Upstream failures raise before anything is stored."""
+        request, e.g. the Atlassian cloud id, whose URL may use the `connect` params).
+        Upstream failures raise before anything is stored."""
         facts = dict(tokens.metadata)
         request = spec.connection_metadata
         if request is None:
             return facts
         try:
-            url = fill(request.url, facts)
+            url = fill(request.url, {**facts, **(connect or {})})
             response = await self._http.get(
                 url, headers={"Authorization": f"Bearer {tokens.access_token}", "Accept": "application/json"}
             )
@@ -349,7 +364,7 @@ class Credentials:
             return Credential(conn, "oauth2", payload, tokens=tokens)
         cid, connector_id = conn["_id"], conn["connector_id"]
         try:
-            client = await self._oauth.client(tenant_id, connector_id, self.provider(connector_id))
+            client = await self._oauth.client(tenant_id, connector_id, self.oauth_spec(conn))
             stored = await self._coordinator.get_fresh(tenant_id, cid, client, margin_seconds=self._margin, force=force)
         except RefreshFailed as err:
             status = EXPIRED if err.reason is RefreshFailureReason.NO_REFRESH_TOKEN else REFRESH_FAILED
@@ -412,10 +427,12 @@ class Credentials:
         return upstream, updated
 
     async def _revoke_upstream(self, tenant_id: str, conn: dict[str, Any]) -> bool:
-        spec = self.provider(conn["connector_id"])
-        if not spec.revocation_url:
+        if not self.provider(conn["connector_id"]).revocation_url:
             return False
         try:
+            spec = self.oauth_spec(conn)
+            if not spec.revocation_url:
+                return False
             secret = await self._vault.get(tenant_id, conn["_id"], kinds.OAUTH2_TOKENS)
             tokens = TokenSet.from_payload(secret.payload)
             client = await self._oauth.client(tenant_id, conn["connector_id"], spec)
