@@ -1,17 +1,23 @@
-"""PostgreSQL read benchmark (issue 5): 200k rows through the framework against raw psycopg.
+"""PostgreSQL read benchmark (issues 5 and 17): a whole table through the framework against raw psycopg.
 
 Generates a table of `--rows` rows in a fresh schema of the local PostgreSQL
 (127.0.0.1:5432, database `test`, user `postgres`, trust auth), onboards a
 `postgres` connection through the real three processes, then reads every row, in
-alternating rounds, four ways:
+alternating rounds, up to six ways:
 
-    raw         psycopg, one `SELECT … ORDER BY id`, all rows fetched
-    raw_paged   psycopg, keyset pages of `--limit` rows (what the connector does, minus the framework)
-    grpc        ResourceService.ListItems straight to the connector service, pages of `--limit`
-    rest        GET /api/connectors/postgres/items through the gateway, pages of `--limit`
+    raw          psycopg, one `SELECT … ORDER BY id`, all rows fetched
+    raw_paged    psycopg, keyset pages of `--limit` rows (what ListItems does, minus the framework)
+    grpc_stream  ResourceService.StreamItems straight to the connector service (one server-side cursor)
+    rest_stream  GET /api/connectors/postgres/items?stream=true through the gateway (NDJSON)
+    grpc         ResourceService.ListItems, pages of `--limit`
+    rest         GET /api/connectors/postgres/items, pages of `--limit`
 
-and reports rows/s, CPU ms per 1000 rows (our processes; PostgreSQL and the reading
-client excluded) and the ratios grpc/raw and rest/raw (goal: grpc ≥ 0.25× raw).
+Every reader decodes what it receives (rows, or each item's JSON), so all pay the same
+client cost. Reports rows/s, CPU ms per 1000 rows (our processes; PostgreSQL and the reading
+client excluded), the ratios to raw (goals: grpc_stream ≥ 0.5×, rest_stream ≥ 0.25×) and the
+connector's resident-memory growth (peak VmHWM over the RSS before the first read).
+Defaults are moderate (`BENCH_PG_ROWS`, 50k); the 1M-row run is
+`BENCH_PG_ROWS=1000000 BENCH_ROUNDS=1 .venv/bin/python benchmarks/pg_read_bench.py --modes raw,grpc_stream,rest_stream`.
 The schema is dropped afterwards. Results: benchmarks/results/pg_read-*.json.
 """
 
@@ -36,10 +42,12 @@ from psycopg import sql
 from ucf.connector.v1 import resources_pb2, resources_pb2_grpc
 
 DSN = pg_tickets.DSN
-MODES = ("raw", "raw_paged", "grpc", "rest")
+MODES = ("raw", "raw_paged", "grpc_stream", "rest_stream", "grpc", "rest")
 PATHS = {
     "raw": (),
     "raw_paged": (),
+    "grpc_stream": ("connector", "vault", "db"),
+    "rest_stream": ("gateway", "connector", "vault", "db"),
     "grpc": ("connector", "vault", "db"),
     "rest": ("gateway", "connector", "vault", "db"),
 }
@@ -47,7 +55,7 @@ PATHS = {
 
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, default=int(harness.env_float("BENCH_PG_ROWS", 200_000)))
+    parser.add_argument("--rows", type=int, default=int(harness.env_float("BENCH_PG_ROWS", 50_000)))
     parser.add_argument("--limit", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=int(harness.env_float("BENCH_ROUNDS", 2)))
     parser.add_argument("--modes", default=",".join(MODES))
@@ -93,10 +101,46 @@ def read_grpc(address: str, api_key: str, connection_id: str, container: str, li
                 metadata=metadata,
                 timeout=60,
             )
-            count += len(page.items)
+            count += len([orjson.loads(i) for i in page.items_json])
             cursor = page.next
             if not cursor:
                 return count
+
+
+def read_grpc_stream(address: str, api_key: str, connection_id: str, container: str) -> int:
+    metadata = (("authorization", f"Bearer {api_key}"),)
+    request = resources_pb2.ListItemsRequest(
+        connector_id="postgres", connection_id=connection_id, container_id=container
+    )
+    count = 0
+    with grpc.insecure_channel(address, options=[("grpc.max_receive_message_length", 64 << 20)]) as channel:
+        for message in resources_pb2_grpc.ResourceServiceStub(channel).StreamItems(request, metadata=metadata):
+            count += len([orjson.loads(i) for i in message.items_json])
+    return count
+
+
+def read_rest_stream(base_url: str, headers: dict[str, str], connection_id: str, container: str) -> int:
+    count, last = 0, {}
+    params = {"connectionId": connection_id, "containerId": container, "stream": "true"}
+    with (
+        httpx.Client(base_url=base_url, headers=headers, timeout=600) as client,
+        client.stream("GET", "/api/connectors/postgres/items", params=params) as answer,
+    ):
+        answer.raise_for_status()
+        for line in answer.iter_lines():
+            last = orjson.loads(line)
+            count += 1
+    if last.get("ok") is not True:
+        raise SystemExit(f"the stream ended with {last}")
+    return count - 1  # the last line is the end marker
+
+
+def rss_kib(pid: int, field: str) -> int:
+    """A `/proc/<pid>/status` memory figure (VmRSS, VmHWM) in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
 
 
 def read_rest(base_url: str, headers: dict[str, str], connection_id: str, container: str, limit: int) -> int:
@@ -157,9 +201,17 @@ def main() -> None:
             readers: dict[str, Callable[[], int]] = {
                 "raw": lambda: read_raw(table),
                 "raw_paged": lambda: read_raw_paged(table, args.limit),
+                "grpc_stream": lambda: read_grpc_stream(
+                    stack.connector_address, stack.api_key, connection_id, container
+                ),
+                "rest_stream": lambda: read_rest_stream(
+                    stack.gateway_url, stack.auth_headers, connection_id, container
+                ),
                 "grpc": lambda: read_grpc(stack.connector_address, stack.api_key, connection_id, container, args.limit),
                 "rest": lambda: read_rest(stack.gateway_url, stack.auth_headers, connection_id, container, args.limit),
             }
+            connector_pid = stack.processes["connector"].pid
+            rss_before = rss_kib(connector_pid, "VmRSS")
             for mode in modes:  # warm-up: pools, catalog, plans; also checks every path reads every row
                 count = readers[mode]()
                 if count != args.rows:
@@ -174,6 +226,7 @@ def main() -> None:
                 runs[mode].append(
                     {"rows": count, "seconds": round(seconds, 4), "rows_per_s": round(count / seconds), "cpu": cpu}
                 )
+            rss_growth_mb = round((rss_kib(connector_pid, "VmHWM") - rss_before) / 1024, 1)
     finally:
         pg_tickets.drop(schema)
 
@@ -197,8 +250,10 @@ def main() -> None:
             rows, [("mode", "mode"), ("rows_per_s", "rows/s"), ("x_raw", "x raw"), ("cpu", "CPU ms/1000 rows")]
         )
     )
-    if "grpc/raw" in ratios:
-        print(f"\ngoal: grpc/raw {ratios['grpc/raw']} (≥ 0.25)")
+    for mode, goal in (("grpc_stream", "≥ 0.5, must ≥ 0.25"), ("rest_stream", "≥ 0.25, must ≥ 0.15")):
+        if f"{mode}/raw" in ratios:
+            print(f"goal: {mode}/raw {ratios[f'{mode}/raw']} ({goal})")
+    print(f"connector resident memory growth: {rss_growth_mb} MB (goal < 100 MB at 1M rows)")
     path = harness.write_result(
         "pg_read",
         {
@@ -208,6 +263,7 @@ def main() -> None:
             "page_limit": args.limit,
             "rounds": args.rounds,
             "ratios": ratios,
+            "connector_rss_growth_mb": rss_growth_mb,
             "results": summary,
         },
     )

@@ -16,11 +16,21 @@ benchmarks/results/token-<time>.json and token-latest.json.
 
     python benchmarks/token_bench.py [--seconds 5] [--rounds 2] [--concurrency 1,16,64]
                                      [--targets baseline,rest,grpc,connectors] [--profile DIR]
+                                     [--observability metrics|off|tracing]
+
+`--observability` (issue 18) chooses what the three processes run with: `metrics` (the default
+of a deployment: Prometheus metrics on, tracing off), `off` (no metrics: GATEWAY_METRICS_ENABLED
+=false, metrics ports 0) or `tracing` (metrics on, every request traced to an in-memory span
+exporter). `--compare-observability` runs the `rest` target under all three, one fresh stack
+each, and prints req/s with metrics/off (goal ≥ 0.95) and tracing/off:
+
+    python benchmarks/token_bench.py --compare-observability --seconds 5 --concurrency 16
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 import tempfile
@@ -48,7 +58,34 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--concurrency", default=",".join(map(str, harness.env_ints("BENCH_CONCURRENCY", "1,16,64"))))
     parser.add_argument("--targets", default=",".join(TARGETS))
     parser.add_argument("--profile", type=Path, help="record py-spy flame graphs of the servers into DIR")
+    parser.add_argument("--observability", choices=tuple(OBSERVABILITY), default="metrics")
+    parser.add_argument("--compare-observability", action="store_true")
     return parser.parse_args()
+
+
+#: The processes' environment under each `--observability` mode.
+OBSERVABILITY = {
+    "off": {"GATEWAY_METRICS_ENABLED": "false", "CONNECTOR_METRICS_PORT": "0", "VAULT_METRICS_PORT": "0"},
+    "metrics": {"OTEL_TRACES_EXPORTER": "none"},
+    "tracing": {"OTEL_TRACES_EXPORTER": "memory"},
+}
+
+
+def _compare(args: argparse.Namespace) -> None:
+    """`rest` under each mode, one fresh stack each; req/s by concurrency and the ratios to `off`."""
+    rps: dict[str, dict[str, float]] = {}
+    for mode in OBSERVABILITY:
+        command = [sys.executable, __file__, "--targets", "rest", "--observability", mode]
+        command += ["--seconds", str(args.seconds), "--rounds", str(args.rounds), "--concurrency", args.concurrency]
+        subprocess.run(command, check=True)
+        latest = json.loads((harness.BENCH_DIR / "results" / "token-latest.json").read_text())
+        rps[mode] = {c: by_target["rest"]["rps"] for c, by_target in latest["results"].items()}
+    for concurrency, off in rps["off"].items():
+        metrics, traced = rps["metrics"][concurrency], rps["tracing"][concurrency]
+        print(
+            f"c={concurrency}: off {off:.0f} req/s, metrics {metrics:.0f} ({metrics / off:.3f} of off, goal ≥ 0.95), "
+            f"metrics+tracing {traced:.0f} ({traced / off:.3f} of off)"
+        )
 
 
 def _start_baseline(stack: Any, mongo_url: str) -> tuple[subprocess.Popen[bytes], str]:
@@ -104,12 +141,17 @@ def _profile(
 
 def main() -> None:
     args = _arguments()
+    if args.compare_observability:
+        _compare(args)
+        return
     levels = [int(c) for c in args.concurrency.split(",")]
     targets = [t for t in args.targets.split(",") if t]
     folder = Path(tempfile.mkdtemp(prefix="token-bench-"))
     with (
         harness.database() as (mongo_url, db_pid),
-        harness.stack(folder, mongo_url, {"CONNECTOR_HEALTH_INTERVAL_SECONDS": "5"}) as stack,
+        harness.stack(
+            folder, mongo_url, {"CONNECTOR_HEALTH_INTERVAL_SECONDS": "5", **OBSERVABILITY[args.observability]}
+        ) as stack,
     ):
         headers = stack.auth_headers
         with httpx.Client(base_url=stack.gateway_url, headers=headers, timeout=30) as client:
@@ -223,6 +265,7 @@ def main() -> None:
             "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "seconds_per_run": args.seconds,
             "rounds": args.rounds,
+            "observability": args.observability,
             "paths": PATHS,
             "ratios": ratios,
             "results": results,

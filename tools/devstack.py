@@ -196,6 +196,7 @@ def run(data_dir: Path, stop_event: threading.Event) -> int:
     vault_port = env_port("VAULT_PORT", 50052)
     connector_port = env_port("CONNECTOR_PORT", 50051)
     gateway_port = env_port("GATEWAY_PORT", 8000)
+    metrics_ports = (env_port("CONNECTOR_METRICS_PORT", 9464), env_port("VAULT_METRICS_PORT", 9465))
     ensure_dev_secrets(data_dir)
     if Path(".env").exists():
         print("devstack: note: the processes also read ./.env; variables set here or given to make win", flush=True)
@@ -271,7 +272,9 @@ def run(data_dir: Path, stop_event: threading.Event) -> int:
         stack.wait_healthy(connector, grpc_serving(connector_port))
         gateway = stack.start("gateway", "-m", "gateway", env=defaults)
         stack.wait_healthy(gateway, http_ok(f"http://{HOST}:{gateway_port}/"))
-        print_banner(key_file.read_text().strip(), key_file, gateway_port, connector_port, vault_port, mongodb_url)
+        print_banner(
+            key_file.read_text().strip(), key_file, gateway_port, connector_port, vault_port, mongodb_url, metrics_ports
+        )
         while not stop_event.wait(0.5):
             stack.check()
         raise StopRequested
@@ -293,8 +296,17 @@ def run(data_dir: Path, stop_event: threading.Event) -> int:
         stack.stop_all()
 
 
-def print_banner(api_key: str, key_file: Path, gateway: int, connector: int, vault: int, mongo: str) -> None:
+def print_banner(
+    api_key: str,
+    key_file: Path,
+    gateway: int,
+    connector: int,
+    vault: int,
+    mongo: str,
+    metrics: tuple[int, int] = (9464, 9465),
+) -> None:
     auth = f'"Authorization: Bearer $(cat {key_file})"'
+    scrape = [f"http://{HOST}:{gateway}/metrics"] + [f"http://{HOST}:{port}/metrics" for port in metrics if port]
     grpc_auth = auth.replace("Authorization", "authorization")
     print(
         f"""
@@ -303,6 +315,7 @@ UCF development stack
   connector service  {HOST}:{connector}   (gRPC, reflection on)
   vault              {HOST}:{vault}   (gRPC, internal)
   MongoDB            {mongo}
+  metrics            {"  ".join(scrape)}   (Prometheus: gateway, connector service, vault)
   logs               {key_file.parent / "logs"}
 dev API key (tenant dev, scope admin, also in {key_file}): {api_key}
 

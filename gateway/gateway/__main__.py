@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uvicorn
 from ucf_common.logging import configure_logging
+from ucf_common.tracing import GRPC_CLIENT, configure_tracing
 
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
@@ -18,6 +19,7 @@ from gateway.settings import GatewaySettings
 def main() -> None:
     settings = GatewaySettings()
     configure_logging("gateway", settings.log_level, settings.log_json)
+    configure_tracing("ucf-gateway", (GRPC_CLIENT,))
     uvicorn.run(
         create_app(settings),
         host=settings.gateway_host,

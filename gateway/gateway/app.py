@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 import grpc
 from fastapi import FastAPI
+from ucf_common import tracing
 
 from gateway import docs
 from gateway.connect import api as connect_api
@@ -18,6 +19,7 @@ from gateway.edge import RequestEdge
 from gateway.envelope import EnvelopeResponse
 from gateway.errors import install_error_handlers
 from gateway.fast_route import FastRoute
+from gateway.metrics import METRICS_PATH, HttpMetrics
 from gateway.middleware import RequestContextMiddleware
 from gateway.routes import api_routers, connections, health
 from gateway.rpc import Stubs
@@ -42,7 +44,9 @@ def create_app(settings: GatewaySettings | None = None, stubs: Stubs | None = No
     """The gateway. With `stubs`, the caller owns the channel; otherwise the
     lifespan opens one to `settings.connector_address` and closes it on shutdown.
 
-    Its middleware, outermost first: `RequestEdge` (limits, allowed hosts, hardening headers),
+    Its middleware, outermost first: OpenTelemetry's (when tracing is on), `HttpMetrics`
+    (request counts and latency by route template, `/metrics`), `RequestEdge` (limits, allowed
+    hosts, hardening headers),
     `RequestContextMiddleware` (request id, access line, 500 envelope), then `FastRoute` with
     the token read's common shape (`connections.TokenReadRoute`), ahead of FastAPI's own
     exception middleware and router that serve everything else.
@@ -104,4 +108,10 @@ def create_app(settings: GatewaySettings | None = None, stubs: Stubs | None = No
         webhook_path=settings.api_prefix + "/webhooks/{webhook_id}",
         html_pages=html_pages(app),
     )
+    if settings.gateway_metrics_enabled:
+        app.add_middleware(HttpMetrics)
+    if tracing.enabled():  # spans per request, the caller's `traceparent` as their parent
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+        FastAPIInstrumentor.instrument_app(app, excluded_urls=METRICS_PATH)
     return app

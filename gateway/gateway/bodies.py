@@ -45,6 +45,18 @@ _FORM_NOTE = (
 )
 
 
+_CONNECT_PARAMS_NOTE = (
+    "Values for the connector's connectParams (names as ListConnectors shows them, e.g. `domain`, `shop`);"
+    " letters, digits, '.', '-' and '_' only. Stored as the connection's system metadata."
+)
+
+
+def _snake_connect_params(payload: dict[str, Any]) -> dict[str, Any]:
+    if "connectParams" in payload:
+        payload["connectParams"] = naming.snake_keys(payload["connectParams"])
+    return payload
+
+
 def _secret(description: str) -> Any:
     return Field(None, description=description, json_schema_extra={"format": "password", "writeOnly": True})
 
@@ -96,6 +108,10 @@ class ConnectBody(Body):
     redirect_uri: str | None = None
     scopes: list[str] | None = None
     return_url: str | None = Field(None, description="Where GET /api/oauth/callback sends the browser when done.")
+    connect_params: dict[str, str] | None = Field(None, description=_CONNECT_PARAMS_NOTE)
+
+    def proto_json(self) -> dict[str, Any]:
+        return _snake_connect_params(super().proto_json())
 
 
 class ConnectCallbackBody(Body):
@@ -112,9 +128,13 @@ class ConnectCallbackBody(Body):
         None, description="Credentials form (credentials mode)." + _FORM_NOTE, json_schema_extra={"writeOnly": True}
     )
     name: str | None = None
+    connect_params: dict[str, str] | None = Field(
+        None,
+        description=_CONNECT_PARAMS_NOTE + " For api_key, basic and credentials modes (OAuth2 takes them at connect).",
+    )
 
     def proto_json(self) -> dict[str, Any]:
-        payload = super().proto_json()
+        payload = _snake_connect_params(super().proto_json())
         if "credentials" in payload:
             payload["credentials"] = naming.snake_keys(payload["credentials"])
         return payload

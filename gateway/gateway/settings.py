@@ -23,6 +23,8 @@ class GatewaySettings(BaseSettings):
     gateway_port: int = Field(8000, ge=0, le=65535)
     connector_address: str = "127.0.0.1:50051"
     api_prefix: str = "/api"
+    #: `GET /metrics` (Prometheus, unauthenticated, on the API port) and the HTTP request metrics.
+    gateway_metrics_enabled: bool = True
 
     #: Deadline of RPCs that stay inside our processes (catalog, connections, jobs).
     gateway_rpc_timeout_seconds: float = Field(10.0, gt=0)

@@ -32,6 +32,9 @@ It behaves like a careful real provider and refuses what RFC 6749 and its compan
 `fail_next` answers the next requests of an endpoint with an error before they are handled;
 `slow` makes an endpoint do its work and then wait before answering, so a client that gives
 up early loses a result the server has already committed.
+
+With `tenant` set, every endpoint lives under `/<tenant>/` only (like an Okta org or an Auth0
+tenant that picks the authorization server), so a request built for another tenant gets 404.
 """
 
 from __future__ import annotations
@@ -60,7 +63,7 @@ from starlette.responses import (
     RedirectResponse,
     Response,
 )
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from tests.fakes._provider import FakeProvider
 
@@ -140,7 +143,9 @@ class FakeOAuthServer:
         form_encoded_answers: bool = False,
         extra_token_fields: dict[str, str] | None = None,
         rotate_refresh_tokens: bool = True,
+        tenant: str | None = None,
     ):
+        self.tenant = tenant
         self.rotate_refresh_tokens = rotate_refresh_tokens
         self.access_token_lifetime = access_token_lifetime
         self.jwt_access_tokens = jwt_access_tokens
@@ -160,18 +165,15 @@ class FakeOAuthServer:
         self._delays: dict[str, float] = {}
         self._signing_key = secrets.token_bytes(32)
         self._lock = threading.Lock()
-        self._provider = FakeProvider(
-            Starlette(
-                routes=[
-                    Route("/authorize", self._authorize, methods=["GET"]),
-                    Route("/token", self._token, methods=["POST"]),
-                    Route("/revoke", self._revoke, methods=["POST"]),
-                    Route("/introspect", self._introspect, methods=["POST"]),
-                    Route("/userinfo", self._userinfo, methods=["GET"]),
-                    Route("/.well-known/oauth-authorization-server", self._metadata, methods=["GET"]),
-                ]
-            )
-        )
+        routes: list[BaseRoute] = [
+            Route("/authorize", self._authorize, methods=["GET"]),
+            Route("/token", self._token, methods=["POST"]),
+            Route("/revoke", self._revoke, methods=["POST"]),
+            Route("/introspect", self._introspect, methods=["POST"]),
+            Route("/userinfo", self._userinfo, methods=["GET"]),
+            Route("/.well-known/oauth-authorization-server", self._metadata, methods=["GET"]),
+        ]
+        self._provider = FakeProvider(Starlette(routes=[Mount(f"/{tenant}", routes=routes)] if tenant else routes))
 
     # -- test controls -------------------------------------------------------------------
 
@@ -195,11 +197,16 @@ class FakeOAuthServer:
 
     @property
     def issuer(self) -> str:
+        return self._provider.base_url + (f"/{self.tenant}" if self.tenant else "")
+
+    @property
+    def base_url(self) -> str:
+        """Scheme, host and port, without the tenant."""
         return self._provider.base_url
 
     def url(self, endpoint: str) -> str:
         """`authorize`, `token`, `revoke`, `introspect` or `userinfo`."""
-        return f"{self._provider.base_url}/{endpoint}"
+        return f"{self.issuer}/{endpoint}"
 
     def catalog_entry(self, provider_id: str = "acme", display_name: str = "Acme") -> str:
         """This server as an operator catalog entry (the YAML under `providers:`), confidential

@@ -59,6 +59,8 @@ class LocalStack:
         self.vault_address = f"{HOST}:{self.vault_port}"
         self.connector_address = f"{HOST}:{self.connector_port}"
         self.gateway_url = f"http://{HOST}:{self.gateway_port}"
+        self.vault_metrics_url = f"http://{HOST}:{free_port()}/metrics"
+        self.connector_metrics_url = f"http://{HOST}:{free_port()}/metrics"
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         suffix = uuid.uuid4().hex[:10]
         self.env = {
@@ -72,6 +74,8 @@ class LocalStack:
             "VAULT_MONGODB_DB": f"ucf_vault_{suffix}",
             "VAULT_HOST": HOST,
             "VAULT_PORT": str(self.vault_port),
+            "VAULT_METRICS_PORT": self.vault_metrics_url.rsplit(":", 1)[1].split("/")[0],
+            "CONNECTOR_METRICS_PORT": self.connector_metrics_url.rsplit(":", 1)[1].split("/")[0],
             "VAULT_KEYS_FILE": str(folder / "vault-keys"),
             "VAULT_CLIENT_TOKEN_FILE": str(folder / "vault-client-token"),
             "CONNECTOR_HOST": HOST,
@@ -151,7 +155,10 @@ class LocalStack:
         """Another connector-service process on the same databases and vault (log `<name>.log`,
         stopped with the stack); returns its gRPC address."""
         address = f"{HOST}:{free_port()}"
-        self._start(name, "-m", "connector_service", "serve", env={"CONNECTOR_PORT": address.rsplit(":", 1)[1]})
+        port = address.rsplit(":", 1)[1]
+        self._start(
+            name, "-m", "connector_service", "serve", env={"CONNECTOR_PORT": port, "CONNECTOR_METRICS_PORT": "0"}
+        )
         self._wait(name, lambda: grpc_health(address) == "SERVING")
         return address
 

@@ -75,7 +75,10 @@ def test_only_the_connector_service_shares_a_network_with_the_vault(compose: dic
     services = compose["services"]
     vault_networks = _networks(services["vault"]) | _networks(services["vault-mongo"])
     neighbours = {name for name, svc in services.items() if _networks(svc) & vault_networks}
-    assert neighbours == VAULT_SIDE | {"connector-service"}
+    assert neighbours == VAULT_SIDE | {"connector-service", "prometheus"}
+    # Prometheus (the optional observability profile) reaches the vault on `vault-metrics` alone.
+    assert _networks(services["prometheus"]) & vault_networks == {"vault-metrics"}
+    assert {name for name, svc in services.items() if "vault-metrics" in _networks(svc)} == {"vault", "prometheus"}
     assert not _networks(services["gateway"]) & vault_networks
     for name in vault_networks:
         assert compose["networks"][name].get("internal") is True, f"network {name} must not reach outside"

@@ -130,7 +130,8 @@ async def page(request: Request, session: str = "", origin: str = "") -> Respons
         listed = await rpc(rpc.stubs.connectors.ListConnectors, connectors_pb2.ListConnectorsRequest())
     except UcfError as err:
         return _problem(request, err)
-    oauth = {c.id for c in listed.items if connectors_pb2.AUTH_MODE_OAUTH2 in c.auth_modes}
+    # A connector with connect params (Okta domain) first shows their form, then starts OAuth.
+    oauth = {c.id for c in listed.items if connectors_pb2.AUTH_MODE_OAUTH2 in c.auth_modes and not c.connect_params}
     return _render(
         request, "connectors.html", tenant=info.tenant, session=info.session, connectors=listed.items, oauth=oauth
     )
@@ -187,16 +188,56 @@ async def done(
     )
 
 
+PARAM_PREFIX = "connect."
+
+
+def _connect_params(form: dict[str, str], connector: Any) -> dict[str, str]:
+    """The connect-param inputs (`connect.<name>`) the page's form sent, non-empty ones only."""
+    names = {p.name for p in connector.connect_params}
+    given = {k.removeprefix(PARAM_PREFIX): v.strip() for k, v in form.items() if k.startswith(PARAM_PREFIX)}
+    return {k: v for k, v in given.items() if k in names and v}
+
+
 @router.get("/{connector_id}/start")
 async def start_oauth(request: Request, connector_id: str) -> Response:
+    params = {k: v for k, v in request.query_params.items() if k.startswith(PARAM_PREFIX)}
+    if not params:
+        try:
+            rpc, info = await _session(request)
+            answer = await rpc(
+                rpc.stubs.connectors.Connect, connectors_pb2.ConnectRequest(connector_id=connector_id, method="oauth2")
+            )
+        except UcfError as err:
+            return _problem(request, err)
+        return RedirectResponse(answer.auth_url, status_code=303)
+    # From the connect-params form: checked by the service, refused inline. The provider's page is
+    # then reached by a link (and page.js), not as the form's redirect, so form-action 'self' holds.
     try:
-        rpc, info = await _session(request)
-        answer = await rpc(
-            rpc.stubs.connectors.Connect, connectors_pb2.ConnectRequest(connector_id=connector_id, method="oauth2")
-        )
+        rpc, (info, connector), _ = await _form(request, connector_id)
     except UcfError as err:
         return _problem(request, err)
-    return RedirectResponse(answer.auth_url, status_code=303)
+    values = _connect_params(params, connector)
+    try:
+        answer = await rpc(
+            rpc.stubs.connectors.Connect,
+            connectors_pb2.ConnectRequest(connector_id=connector_id, method="oauth2", connect_params=values),
+        )
+    except UcfError as err:
+        if err.code in (ErrorCode.UNAUTHENTICATED, ErrorCode.FORBIDDEN):
+            return _problem(request, err, info.tenant)
+        return _render(
+            request,
+            "form.html",
+            400,
+            info.tenant,
+            connector=connector,
+            fields=[],
+            oauth_start=True,
+            error=err.message,
+            bad=PARAM_PREFIX + str(err.details.get("field", "")).removeprefix("connectParams."),
+            values={PARAM_PREFIX + k: v for k, v in values.items()},
+        )
+    return _render(request, "continue.html", tenant=info.tenant, connector=connector, auth_url=answer.auth_url)
 
 
 async def _form(request: Request, connector_id: str) -> tuple[Caller, Any, connectors_pb2.ConnectResponse]:
@@ -207,6 +248,8 @@ async def _form(request: Request, connector_id: str) -> tuple[Caller, Any, conne
         raise UcfError(ErrorCode.FORBIDDEN, "this connect session does not allow that connector")
     modes = [connectors_pb2.AuthMode.Name(m).removeprefix("AUTH_MODE_").lower() for m in connector.auth_modes]
     method = next((m for m in modes if m != "oauth2"), "oauth2")
+    if method == "oauth2" and connector.connect_params:  # their form comes first; Connect needs them
+        return rpc, (info, connector), connectors_pb2.ConnectResponse(method="oauth2")
     answer = await rpc(
         rpc.stubs.connectors.Connect, connectors_pb2.ConnectRequest(connector_id=connector_id, method=method)
     )
@@ -219,10 +262,17 @@ async def credential_form(request: Request, connector_id: str) -> Response:
         _, (info, connector), answer = await _form(request, connector_id)
     except UcfError as err:
         return _problem(request, err)
-    if answer.method == "oauth2":
+    if answer.method == "oauth2" and not connector.connect_params:
         return RedirectResponse(f"/connect/{quote(connector_id, safe='')}/start", status_code=303)
     return _render(
-        request, "form.html", tenant=info.tenant, connector=connector, fields=answer.fields, error="", values={}
+        request,
+        "form.html",
+        tenant=info.tenant,
+        connector=connector,
+        fields=[] if answer.method == "oauth2" else answer.fields,
+        oauth_start=answer.method == "oauth2",
+        error="",
+        values={},
     )
 
 
@@ -240,7 +290,9 @@ async def submit_credentials(request: Request, connector_id: str) -> Response:
     if missing:
         error, bad = f"Please fill in {missing[0].label or missing[0].name}.", missing[0].name
     else:
-        callback = connectors_pb2.ConnectCallbackRequest(connector_id=connector_id, method=answer.method)
+        callback = connectors_pb2.ConnectCallbackRequest(
+            connector_id=connector_id, method=answer.method, connect_params=_connect_params(form, connector)
+        )
         if answer.method == "api_key":
             callback.api_key, callback.api_secret = values.get("api_key", ""), values.get("api_secret", "")
         else:
@@ -252,6 +304,8 @@ async def submit_credentials(request: Request, connector_id: str) -> Response:
                 return _problem(request, err, info.tenant)
             error = _refusal(err)
             bad = str(err.details.get("field") or (answer.fields[0].name if answer.fields else ""))
+            if bad.startswith("connectParams."):
+                bad = PARAM_PREFIX + bad.removeprefix("connectParams.")
         else:
             target = with_query(
                 "/connect/done",
@@ -259,6 +313,7 @@ async def submit_credentials(request: Request, connector_id: str) -> Response:
             )
             return RedirectResponse(target, status_code=303)
     kept = {f.name: values[f.name] for f in answer.fields if not f.secret}  # secrets are never echoed back
+    kept.update({k: v for k, v in form.items() if k.startswith(PARAM_PREFIX)})  # connect params are not secret
     return _render(
         request,
         "form.html",

@@ -106,7 +106,7 @@ class TokenReadRoute(BaseRoute):
         found = self.path_regex.match(get_route_path(scope))
         if found is None:
             return Match.NONE, {}
-        return Match.FULL, {"path_params": {**scope.get("path_params", {}), **found.groupdict()}}
+        return Match.FULL, {"route": self, "path_params": {**scope.get("path_params", {}), **found.groupdict()}}
 
     def url_path_for(self, name: str, /, **path_params: Any) -> Any:
         raise NoMatchFound(name, path_params)

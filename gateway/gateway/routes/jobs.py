@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+import orjson
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 from ucf.connector.v1 import jobs_pb2 as pb
 
 from gateway.bodies import JobBody
 from gateway.deps import Cursor, Limit, OptionalConnectionIdQuery, Rpc
-from gateway.envelope import ok
+from gateway.envelope import ok, to_json
 from gateway.schemas import reply, reply_page
 
 router = APIRouter(tags=["jobs"])
@@ -53,4 +54,10 @@ async def list_records(
 ) -> Response:
     """Committed changes in commit order; follow `next` to never miss or double-read one."""
     request = pb.ListRecordsRequest(connection_id=connection_id, stream=stream or "", cursor=cursor, limit=limit or 0)
-    return ok(await rpc(rpc.stubs.jobs.ListRecords, request))
+    answer = await rpc(rpc.stubs.jobs.ListRecords, request)
+    data = to_json(answer)
+    for out, record in zip(data["items"], answer.items, strict=True):
+        out.pop("recordJson", None)
+        if record.record_json:  # spliced as sent: typed JSON, never parsed here
+            out["record"] = orjson.Fragment(record.record_json)
+    return ok(data)

@@ -10,6 +10,7 @@ import json
 import logging
 import re
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from ucf_common.request_context import request_id_var
@@ -84,6 +85,19 @@ def mask_secrets(text: str) -> str:
     return text
 
 
+def _no_trace_id() -> str:
+    return "-"
+
+
+#: The current trace id, or `-`; `ucf_common.tracing` replaces it once tracing is on.
+_trace_id: Callable[[], str] = _no_trace_id
+
+
+def set_trace_id_source(source: Callable[[], str]) -> None:
+    global _trace_id
+    _trace_id = source
+
+
 def _dumps(entry: dict[str, object]) -> str:
     return json.dumps(entry, default=str)
 
@@ -104,7 +118,7 @@ else:
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: ts, level, service, logger, request_id, msg, then the
+    """One JSON object per line: ts, level, service, logger, request_id, trace_id, msg, then the
     record's `fields` and `exc`. Uses orjson when installed (same keys and values, compact
     separators), and formats the timestamp's second once per second."""
 
@@ -128,6 +142,7 @@ class JsonFormatter(logging.Formatter):
             "service": self.service,
             "logger": record.name,
             "request_id": record.request_id if hasattr(record, "request_id") else request_id_var.get(),
+            "trace_id": _trace_id(),
             "msg": record.getMessage(),
         }
         fields = getattr(record, "fields", None)
@@ -140,11 +155,13 @@ class JsonFormatter(logging.Formatter):
 
 class PlainFormatter(logging.Formatter):
     def __init__(self, service: str):
-        super().__init__("%(asctime)s %(levelname)s " + service + " [%(request_id)s] %(name)s: %(message)s")
+        super().__init__("%(asctime)s %(levelname)s " + service + " [%(request_id)s]%(trace)s %(name)s: %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
         if not hasattr(record, "request_id"):
             record.request_id = request_id_var.get()
+        trace_id = _trace_id()
+        record.trace = "" if trace_id == "-" else f" trace_id={trace_id}"
         fields = getattr(record, "fields", None)
         line = super().format(record)
         if fields:

@@ -34,6 +34,8 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 from ucf_common.logging import log_fields
 from ucf_common.request_context import current_request_id
 
+from vault_service import metrics
+
 GENESIS_HASH = "0" * 64
 _HASHED_FIELDS = (
     "_id",
@@ -124,7 +126,8 @@ class AuditLog:
                         "prev_hash": prev_hash,
                     }
                     record["hash"] = record_hash(record)
-                    await self._collection.insert_one(record)
+                    with metrics.AUDIT_APPEND_SECONDS.time():
+                        await self._collection.insert_one(record)
                 except DuplicateKeyError:
                     self._head = None
                     continue

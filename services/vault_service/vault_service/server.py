@@ -20,12 +20,15 @@ from ucf.vault.v1 import vault_pb2, vault_pb2_grpc
 from ucf_common.grpc_server import RequestContextInterceptor, until_stop_signal
 from ucf_common.health import HealthPublisher
 from ucf_common.logging import configure_logging
+from ucf_common.metrics import RpcMetricsInterceptor, serve_metrics
+from ucf_common.tracing import GRPC_SERVER, PYMONGO, configure_tracing
 
 from vault_service.audit import AuditLog
 from vault_service.audit_head import AuditHeadReporter
 from vault_service.auth import CallerAuth
 from vault_service.health import health_monitor
 from vault_service.keyring import KeyRing
+from vault_service.metrics import KeyRingGauges
 from vault_service.servicer import VaultServicer
 from vault_service.settings import Settings
 from vault_service.store import SecretStore
@@ -86,7 +89,8 @@ async def create_server(
     keyring.mark_retired(await store.load_retired())
     audit = AuditLog(db["vault_audit"])
     await audit.ensure_indexes()
-    server = grpc.aio.server(interceptors=[RequestContextInterceptor()])
+    metered = [RpcMetricsInterceptor()] if settings.vault_metrics_port else []
+    server = grpc.aio.server(interceptors=[*metered, RequestContextInterceptor()])
     vault_pb2_grpc.add_VaultServiceServicer_to_server(
         VaultServicer(store, audit, auth or caller_auth(settings), rewrap_batch_size=settings.vault_rewrap_batch_size),
         server,
@@ -112,12 +116,16 @@ async def create_server(
 async def serve(settings: Settings, keyring: KeyRing) -> None:
     """Runs the vault until SIGTERM/SIGINT. Settings and key ring are validated by the caller."""
     configure_logging("vault", settings.log_level, settings.log_json)
+    configure_tracing("ucf-vault", (GRPC_SERVER, PYMONGO))
+    stop_metrics = serve_metrics(settings.vault_host, settings.vault_metrics_port)
     mongo: AsyncMongoClient = AsyncMongoClient(
         settings.vault_mongodb_url, tz_aware=True, serverSelectionTimeoutMS=5000, appname="ucf-vault"
     )
     try:
         vault, port = await create_server(settings, mongo[settings.vault_mongodb_db], keyring)
         await vault.start()
+        keyring_gauges = KeyRingGauges(vault.store)
+        keyring_gauges.start()
         log.info(
             "vault listening on %s:%s (%s callers, primary key %s, reflection %s)",
             settings.vault_host,
@@ -129,5 +137,8 @@ async def serve(settings: Settings, keyring: KeyRing) -> None:
         await until_stop_signal()
         log.info("shutting down (grace %ss)", settings.vault_shutdown_grace_seconds)
         await vault.stop(settings.vault_shutdown_grace_seconds)
+        await keyring_gauges.stop()
     finally:
+        if stop_metrics is not None:
+            stop_metrics()
         await mongo.close()

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
 
     vault_host: str = "127.0.0.1"
     vault_port: int = Field(50052, ge=0, le=65535)
+    #: Port of the Prometheus `/metrics` endpoint (on VAULT_HOST, off the API port); 0 turns it off.
+    vault_metrics_port: int = Field(9465, ge=0, le=65535)
     vault_mongodb_url: str = "mongodb://127.0.0.1:27018/?directConnection=true"
     vault_mongodb_db: str = "ucf_vault"
 

@@ -24,7 +24,7 @@ def test_builtins_carry_the_providers_real_endpoints() -> None:
     assert catalog.get("github").auth_modes == ["oauth2", "api_key"]
     postgres = catalog.get("postgres")
     assert postgres.auth_mode == "credentials"
-    assert [f.name for f in postgres.form_fields("credentials") if f.secret] == ["password"]
+    assert [f.name for f in postgres.form_fields("credentials") if f.secret] == ["password", "sslkey"]
 
 
 def test_an_operator_file_adds_a_provider_and_may_replace_a_builtin(tmp_path: Path) -> None:

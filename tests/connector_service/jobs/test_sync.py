@@ -4,6 +4,7 @@ deletions, the records feed and tenant isolation."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import grpc
 import pytest
@@ -41,6 +42,16 @@ async def test_rows_inserted_and_updated_between_two_syncs_are_counted_exactly(p
     assert (third.counts.added, third.counts.updated) == (0, 0)
 
 
+async def test_an_empty_table_syncs_to_nothing_and_its_first_rows_arrive_next_time(pg_jobs: PgJobs) -> None:
+    empty = await run_job(pg_jobs)
+    assert empty.status == "succeeded", empty.error
+    assert counts(empty) == {"added": 0, "updated": 0, "deleted": 0, "unchanged": 0}
+    insert_rows(pg_jobs.schema, range(1, 4), T0)
+    later = await run_job(pg_jobs)
+    assert later.status == "succeeded", later.error
+    assert later.counts.added == 3
+
+
 async def test_rows_sharing_the_cursor_value_across_page_boundaries_are_all_synced(pg_jobs: PgJobs) -> None:
     # 20 rows with one timestamp span three pages of 7; then more rows arrive with that same timestamp.
     insert_rows(pg_jobs.schema, range(1, 21), T0)
@@ -68,7 +79,7 @@ async def test_a_full_sync_detects_deletions_and_an_incremental_one_does_not(pg_
 
     changes, _ = await read_feed(pg_jobs, cursor)
     assert sorted((c.id, c.action) for c in changes) == [("30", "deleted"), ("4", "deleted"), ("5", "deleted")]
-    assert changes[0].record["title"].startswith("ticket")
+    assert json.loads(changes[0].record_json)["title"].startswith("ticket")
 
     insert_rows(pg_jobs.schema, range(4, 5), T0 + dt.timedelta(hours=2), "back")
     again = await run_job(pg_jobs)
@@ -94,7 +105,7 @@ async def test_following_the_feed_in_small_pages_reads_every_change_exactly_once
     assert len(caught_up.items) == 3
     assert sorted(int(c.id) for c in second_half) == list(range(1, 11))
     assert {c.action for c in second_half} == {"updated"}
-    assert all(c.record["title"] == "changed" for c in second_half)
+    assert all(json.loads(c.record_json)["title"] == "changed" for c in second_half)
     assert [c.id for c in first_half] == [str(n) for n in range(1, 41)]
 
     nothing, same = await read_feed(pg_jobs, end)

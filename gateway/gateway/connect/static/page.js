@@ -1,6 +1,9 @@
 // The hosted Connect page's only script: hands the result to the opener (connect.js) or the app.
 (function () {
   "use strict";
+  // After the connect-params form: on to the provider's sign-in page (a link, not a form redirect).
+  var go = document.getElementById("continue");
+  if (go && go.dataset.auto) { window.location.assign(go.href); return; }
   var result = document.getElementById("result");
   if (!result) return;
   var d = result.dataset;

@@ -25,20 +25,22 @@ AUTH_MODE_BASIC: AuthMode
 AUTH_MODE_CREDENTIALS: AuthMode
 
 class CredentialField(_message.Message):
-    __slots__ = ("name", "label", "type", "required", "secret", "description")
+    __slots__ = ("name", "label", "type", "required", "secret", "description", "default_value")
     NAME_FIELD_NUMBER: _ClassVar[int]
     LABEL_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     REQUIRED_FIELD_NUMBER: _ClassVar[int]
     SECRET_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_VALUE_FIELD_NUMBER: _ClassVar[int]
     name: str
     label: str
     type: str
     required: bool
     secret: bool
     description: str
-    def __init__(self, name: _Optional[str] = ..., label: _Optional[str] = ..., type: _Optional[str] = ..., required: _Optional[bool] = ..., secret: _Optional[bool] = ..., description: _Optional[str] = ...) -> None: ...
+    default_value: str
+    def __init__(self, name: _Optional[str] = ..., label: _Optional[str] = ..., type: _Optional[str] = ..., required: _Optional[bool] = ..., secret: _Optional[bool] = ..., description: _Optional[str] = ..., default_value: _Optional[str] = ...) -> None: ...
 
 class OAuthSettings(_message.Message):
     __slots__ = ("client_id", "client_secret", "client_secret_set", "scopes", "redirect_uri")
@@ -149,20 +151,29 @@ class ProbeConnectorResponse(_message.Message):
     def __init__(self, connector_id: _Optional[str] = ..., capabilities: _Optional[_Iterable[str]] = ..., instance: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class ConnectRequest(_message.Message):
-    __slots__ = ("connector_id", "workspace_id", "method", "redirect_uri", "scopes", "return_url")
+    __slots__ = ("connector_id", "workspace_id", "method", "redirect_uri", "scopes", "return_url", "connect_params")
+    class ConnectParamsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     CONNECTOR_ID_FIELD_NUMBER: _ClassVar[int]
     WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
     METHOD_FIELD_NUMBER: _ClassVar[int]
     REDIRECT_URI_FIELD_NUMBER: _ClassVar[int]
     SCOPES_FIELD_NUMBER: _ClassVar[int]
     RETURN_URL_FIELD_NUMBER: _ClassVar[int]
+    CONNECT_PARAMS_FIELD_NUMBER: _ClassVar[int]
     connector_id: str
     workspace_id: str
     method: str
     redirect_uri: str
     scopes: _containers.RepeatedScalarFieldContainer[str]
     return_url: str
-    def __init__(self, connector_id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., method: _Optional[str] = ..., redirect_uri: _Optional[str] = ..., scopes: _Optional[_Iterable[str]] = ..., return_url: _Optional[str] = ...) -> None: ...
+    connect_params: _containers.ScalarMap[str, str]
+    def __init__(self, connector_id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., method: _Optional[str] = ..., redirect_uri: _Optional[str] = ..., scopes: _Optional[_Iterable[str]] = ..., return_url: _Optional[str] = ..., connect_params: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class ConnectResponse(_message.Message):
     __slots__ = ("method", "auth_url", "state", "expires_at", "fields")
@@ -179,7 +190,14 @@ class ConnectResponse(_message.Message):
     def __init__(self, method: _Optional[str] = ..., auth_url: _Optional[str] = ..., state: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., fields: _Optional[_Iterable[_Union[CredentialField, _Mapping]]] = ...) -> None: ...
 
 class ConnectCallbackRequest(_message.Message):
-    __slots__ = ("connector_id", "workspace_id", "code", "state", "iss", "error", "error_description", "api_key", "api_secret", "credentials", "method", "name")
+    __slots__ = ("connector_id", "workspace_id", "code", "state", "iss", "error", "error_description", "api_key", "api_secret", "credentials", "method", "name", "connect_params")
+    class ConnectParamsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     CONNECTOR_ID_FIELD_NUMBER: _ClassVar[int]
     WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
@@ -192,6 +210,7 @@ class ConnectCallbackRequest(_message.Message):
     CREDENTIALS_FIELD_NUMBER: _ClassVar[int]
     METHOD_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    CONNECT_PARAMS_FIELD_NUMBER: _ClassVar[int]
     connector_id: str
     workspace_id: str
     code: str
@@ -204,7 +223,8 @@ class ConnectCallbackRequest(_message.Message):
     credentials: _struct_pb2.Struct
     method: str
     name: str
-    def __init__(self, connector_id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., code: _Optional[str] = ..., state: _Optional[str] = ..., iss: _Optional[str] = ..., error: _Optional[str] = ..., error_description: _Optional[str] = ..., api_key: _Optional[str] = ..., api_secret: _Optional[str] = ..., credentials: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., method: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+    connect_params: _containers.ScalarMap[str, str]
+    def __init__(self, connector_id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., code: _Optional[str] = ..., state: _Optional[str] = ..., iss: _Optional[str] = ..., error: _Optional[str] = ..., error_description: _Optional[str] = ..., api_key: _Optional[str] = ..., api_secret: _Optional[str] = ..., credentials: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., method: _Optional[str] = ..., name: _Optional[str] = ..., connect_params: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class ConnectCallbackResponse(_message.Message):
     __slots__ = ("connection_id", "status", "return_url")

@@ -129,18 +129,20 @@ class CancelJobResponse(_message.Message):
     def __init__(self, job: _Optional[_Union[Job, _Mapping]] = ...) -> None: ...
 
 class Record(_message.Message):
-    __slots__ = ("id", "stream", "action", "record", "committed_at")
+    __slots__ = ("id", "stream", "action", "record", "committed_at", "record_json")
     ID_FIELD_NUMBER: _ClassVar[int]
     STREAM_FIELD_NUMBER: _ClassVar[int]
     ACTION_FIELD_NUMBER: _ClassVar[int]
     RECORD_FIELD_NUMBER: _ClassVar[int]
     COMMITTED_AT_FIELD_NUMBER: _ClassVar[int]
+    RECORD_JSON_FIELD_NUMBER: _ClassVar[int]
     id: str
     stream: str
     action: str
     record: _struct_pb2.Struct
     committed_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., stream: _Optional[str] = ..., action: _Optional[str] = ..., record: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., committed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    record_json: bytes
+    def __init__(self, id: _Optional[str] = ..., stream: _Optional[str] = ..., action: _Optional[str] = ..., record: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., committed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., record_json: _Optional[bytes] = ...) -> None: ...
 
 class ListRecordsRequest(_message.Message):
     __slots__ = ("connection_id", "stream", "cursor", "limit")

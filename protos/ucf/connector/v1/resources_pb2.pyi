@@ -131,12 +131,14 @@ class ListItemsRequest(_message.Message):
     def __init__(self, connector_id: _Optional[str] = ..., connection_id: _Optional[str] = ..., container_id: _Optional[str] = ..., cursor: _Optional[str] = ..., limit: _Optional[int] = ..., updated_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListItemsResponse(_message.Message):
-    __slots__ = ("items", "next")
+    __slots__ = ("items", "next", "items_json")
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     NEXT_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_JSON_FIELD_NUMBER: _ClassVar[int]
     items: _containers.RepeatedCompositeFieldContainer[Item]
     next: str
-    def __init__(self, items: _Optional[_Iterable[_Union[Item, _Mapping]]] = ..., next: _Optional[str] = ...) -> None: ...
+    items_json: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, items: _Optional[_Iterable[_Union[Item, _Mapping]]] = ..., next: _Optional[str] = ..., items_json: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class GetItemRequest(_message.Message):
     __slots__ = ("connector_id", "connection_id", "container_id", "item_id")
@@ -151,10 +153,12 @@ class GetItemRequest(_message.Message):
     def __init__(self, connector_id: _Optional[str] = ..., connection_id: _Optional[str] = ..., container_id: _Optional[str] = ..., item_id: _Optional[str] = ...) -> None: ...
 
 class GetItemResponse(_message.Message):
-    __slots__ = ("item",)
+    __slots__ = ("item", "item_json")
     ITEM_FIELD_NUMBER: _ClassVar[int]
+    ITEM_JSON_FIELD_NUMBER: _ClassVar[int]
     item: Item
-    def __init__(self, item: _Optional[_Union[Item, _Mapping]] = ...) -> None: ...
+    item_json: bytes
+    def __init__(self, item: _Optional[_Union[Item, _Mapping]] = ..., item_json: _Optional[bytes] = ...) -> None: ...
 
 class ListCommentsRequest(_message.Message):
     __slots__ = ("connector_id", "connection_id", "container_id", "item_id", "cursor", "limit")
@@ -197,10 +201,12 @@ class CreateItemRequest(_message.Message):
     def __init__(self, connector_id: _Optional[str] = ..., connection_id: _Optional[str] = ..., container_id: _Optional[str] = ..., title: _Optional[str] = ..., body: _Optional[_Union[Body, _Mapping]] = ..., fields: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class CreateItemResponse(_message.Message):
-    __slots__ = ("item",)
+    __slots__ = ("item", "item_json")
     ITEM_FIELD_NUMBER: _ClassVar[int]
+    ITEM_JSON_FIELD_NUMBER: _ClassVar[int]
     item: Item
-    def __init__(self, item: _Optional[_Union[Item, _Mapping]] = ...) -> None: ...
+    item_json: bytes
+    def __init__(self, item: _Optional[_Union[Item, _Mapping]] = ..., item_json: _Optional[bytes] = ...) -> None: ...
 
 class CreateCommentRequest(_message.Message):
     __slots__ = ("connector_id", "connection_id", "container_id", "item_id", "body")

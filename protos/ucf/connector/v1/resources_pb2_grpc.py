@@ -47,6 +47,11 @@ class ResourceServiceStub:
                 request_serializer=ucf_dot_connector_dot_v1_dot_resources__pb2.ListItemsRequest.SerializeToString,
                 response_deserializer=ucf_dot_connector_dot_v1_dot_resources__pb2.ListItemsResponse.FromString,
                 _registered_method=True)
+        self.StreamItems = channel.unary_stream(
+                '/ucf.connector.v1.ResourceService/StreamItems',
+                request_serializer=ucf_dot_connector_dot_v1_dot_resources__pb2.ListItemsRequest.SerializeToString,
+                response_deserializer=ucf_dot_connector_dot_v1_dot_resources__pb2.ListItemsResponse.FromString,
+                _registered_method=True)
         self.GetItem = channel.unary_unary(
                 '/ucf.connector.v1.ResourceService/GetItem',
                 request_serializer=ucf_dot_connector_dot_v1_dot_resources__pb2.GetItemRequest.SerializeToString,
@@ -87,6 +92,17 @@ class ResourceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StreamItems(self, request, context):
+        """The whole container (from `cursor`, after `updated_since`) as a stream of batches read
+        from one server-side cursor; `limit` is ignored. Each message carries `items_json` and
+        `next`, the cursor to resume after its last item (ListItems and StreamItems accept it);
+        the last message's `next` is empty. Messages are written only as fast as the client
+        reads them, so memory stays bounded whatever the table's size.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetItem(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -121,6 +137,11 @@ def add_ResourceServiceServicer_to_server(servicer, server):
             ),
             'ListItems': grpc.unary_unary_rpc_method_handler(
                     servicer.ListItems,
+                    request_deserializer=ucf_dot_connector_dot_v1_dot_resources__pb2.ListItemsRequest.FromString,
+                    response_serializer=ucf_dot_connector_dot_v1_dot_resources__pb2.ListItemsResponse.SerializeToString,
+            ),
+            'StreamItems': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamItems,
                     request_deserializer=ucf_dot_connector_dot_v1_dot_resources__pb2.ListItemsRequest.FromString,
                     response_serializer=ucf_dot_connector_dot_v1_dot_resources__pb2.ListItemsResponse.SerializeToString,
             ),
@@ -200,6 +221,33 @@ class ResourceService:
             request,
             target,
             '/ucf.connector.v1.ResourceService/ListItems',
+            ucf_dot_connector_dot_v1_dot_resources__pb2.ListItemsRequest.SerializeToString,
+            ucf_dot_connector_dot_v1_dot_resources__pb2.ListItemsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamItems(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/ucf.connector.v1.ResourceService/StreamItems',
             ucf_dot_connector_dot_v1_dot_resources__pb2.ListItemsRequest.SerializeToString,
             ucf_dot_connector_dot_v1_dot_resources__pb2.ListItemsResponse.FromString,
             options,

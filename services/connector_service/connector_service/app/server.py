@@ -42,8 +42,11 @@ from ucf.connector.v1 import (
 from ucf_common.grpc_server import RequestContextInterceptor, until_stop_signal
 from ucf_common.health import HealthPublisher
 from ucf_common.logging import configure_logging
+from ucf_common.metrics import RpcMetricsInterceptor, serve_metrics
+from ucf_common.tracing import GRPC_CLIENT, GRPC_SERVER, HTTPX, PYMONGO, configure_tracing
 
 from connector_service.app.health import health_monitor
+from connector_service.app.metrics import QueueGauges
 from connector_service.app.settings import Settings
 from connector_service.app.unimplemented import unimplemented_servicer
 from connector_service.app.wiring import Background, wire
@@ -53,6 +56,7 @@ from connector_service.catalog.providers import Catalog, load_catalog
 from connector_service.connections.credentials import Credentials
 from connector_service.connectors.http import create_http_client
 from connector_service.connectors.registry import ConnectorRegistry
+from connector_service.jobs.store import TYPES as JOB_TYPES
 from connector_service.oauth.background import BackgroundRefresher
 from connector_service.oauth.refresh import RefreshCoordinator
 from connector_service.platform import egress
@@ -125,7 +129,13 @@ async def create_server(
     `db` on a client without retryable writes, for the audit log's idempotent appends."""
     catalog = catalog or load_catalog(settings.ucf_providers_file)
     parts = await wire(settings, db, vault, http, catalog=catalog, registry=registry, append_db=append_db)
-    server = grpc.aio.server(interceptors=[RequestContextInterceptor(), AuthInterceptor(parts.authenticator)])
+    server = grpc.aio.server(
+        interceptors=[
+            *([RpcMetricsInterceptor()] if settings.connector_metrics_port else []),
+            RequestContextInterceptor(),
+            AuthInterceptor(parts.authenticator),
+        ]
+    )
     connectors_pb2_grpc.add_ConnectorServiceServicer_to_server(parts.connector_servicer, server)
     connections_pb2_grpc.add_ConnectionServiceServicer_to_server(parts.connection_servicer, server)
     proxy_pb2_grpc.add_ProxyServiceServicer_to_server(parts.proxy_servicer, server)
@@ -191,6 +201,8 @@ async def serve(settings: Settings | None = None) -> None:
 
     settings = settings or Settings()
     configure_logging("connector", settings.log_level, settings.log_json)
+    configure_tracing("ucf-connector", (GRPC_SERVER, GRPC_CLIENT, HTTPX, PYMONGO))
+    stop_metrics = serve_metrics(settings.connector_host, settings.connector_metrics_port)
     catalog = load_catalog(settings.ucf_providers_file)
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_url, tz_aware=True)
     # The audit log's appends retry on their own (see AuditLog): no per-command session bookkeeping.
@@ -202,6 +214,7 @@ async def serve(settings: Settings | None = None) -> None:
     http = create_http_client(read_timeout=15.0, policy=policy)
     vault = VaultClient.from_settings(settings)
     registry = ConnectorRegistry.default()
+    queue = QueueGauges(mongo[settings.mongodb_db], JOB_TYPES)
     try:
         server, port = await create_server(
             settings,
@@ -213,11 +226,15 @@ async def serve(settings: Settings | None = None) -> None:
             append_db=appends[settings.mongodb_db],
         )
         await server.start()
+        queue.start()
         log.info("connector service listening on %s:%s", settings.connector_host, port)
         await until_stop_signal()
         log.info("shutting down (grace %ss)", settings.connector_shutdown_grace_seconds)
         await server.stop(settings.connector_shutdown_grace_seconds)
     finally:
+        await queue.stop()
+        if stop_metrics is not None:
+            stop_metrics()
         await registry.aclose()
         await vault.close()
         await http.aclose()

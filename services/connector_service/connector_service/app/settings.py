@@ -24,6 +24,8 @@ class Settings(BaseSettings):
 
     connector_host: str = "127.0.0.1"
     connector_port: int = Field(50051, ge=0, le=65535)
+    #: Port of the Prometheus `/metrics` endpoint (on CONNECTOR_HOST, off the API port); 0 turns it off.
+    connector_metrics_port: int = Field(9464, ge=0, le=65535)
     mongodb_url: str = "mongodb://127.0.0.1:27018/?directConnection=true"
     mongodb_db: str = "ucf"
 
@@ -84,6 +86,8 @@ class Settings(BaseSettings):
     ucf_schedule_min_interval_seconds: int = Field(60, ge=1)
     #: Longest a replica's scheduler sleeps between passes (it wakes earlier for a due schedule it knows).
     ucf_scheduler_poll_seconds: float = Field(1.0, gt=0)
+    #: How long a replica's claimed tick may stay without its job before another replica starts it.
+    ucf_schedule_claim_seconds: float = Field(30.0, gt=0)
     #: OAuth2 credentials expiring within this are refreshed in the background, read or not.
     ucf_background_refresh_ahead_seconds: float = Field(900.0, gt=0)
     #: How often each replica looks for credentials to refresh in the background.

@@ -187,14 +187,25 @@ async def _create_background(
     refresher = WebhookRefresher(hooks, registry, contexts, interval=settings.ucf_webhook_refresh_interval_seconds)
 
     async def scheduled(
-        tenant_id: str, connector_id: str, connection_id: str, containers: list[str], streams: list[str], full: bool
+        tenant_id: str,
+        connector_id: str,
+        connection_id: str,
+        containers: list[str],
+        streams: list[str],
+        full: bool,
+        job_id: str,
     ) -> dict[str, Any]:
         return await job_servicer.enqueue(
-            tenant_id, connector_id, connection_id, "sync", containers, streams, full, scheduled=True
+            tenant_id, connector_id, connection_id, "sync", containers, streams, full, scheduled=True, job_id=job_id
         )
 
     scheduler = Scheduler(
-        schedule_store, job_store, scheduled, audit_log, poll_seconds=settings.ucf_scheduler_poll_seconds
+        schedule_store,
+        job_store,
+        scheduled,
+        audit_log,
+        poll_seconds=settings.ucf_scheduler_poll_seconds,
+        claim_seconds=settings.ucf_schedule_claim_seconds,
     )
     connections.on_removed(schedule_store.delete_quietly)
     schedule_servicer = ScheduleServicer(

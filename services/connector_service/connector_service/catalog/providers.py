@@ -291,13 +291,28 @@ class ProviderSpec(_Strict):
 
     def with_connect_values(self, values: dict[str, str]) -> ProviderSpec:
         """This entry with `{connect param}` placeholders in its OAuth endpoints filled
-        (`values` from `connect_values`), ready for the OAuth engine."""
-        filled = {
-            name: fill(url, values)
-            for name in ("authorization_url", "token_url", "revocation_url")
-            if (url := getattr(self, name))
+        (`values` from `connect_values`), ready for the OAuth engine. A `revocation_url` that
+        also names a token fact not in `values` is dropped (no upstream revocation) rather
+        than sent unfilled; a missing value for the other two raises `KeyError(name)`."""
+        filled: dict[str, str | None] = {
+            name: fill(url, values) for name in ("authorization_url", "token_url") if (url := getattr(self, name))
         }
+        if self.revocation_url:
+            try:
+                filled["revocation_url"] = fill(self.revocation_url, values)
+            except KeyError:
+                filled["revocation_url"] = None
         return self.model_copy(update=filled)
+
+    def for_connection(self, system_metadata: dict[str, Any] | None) -> ProviderSpec:
+        """This entry's OAuth endpoints filled for one connection: from the connect params it
+        was onboarded with (kept in its system metadata; defaults for those it lacks) and, in
+        `revocation_url`, its kept token facts. `ValueError` names a missing connect param."""
+        metadata = {k: str(v) for k, v in (system_metadata or {}).items() if isinstance(v, str | int | float)}
+        if not self.connect_params and not any("{" in (u or "") for u in (self.token_url, self.revocation_url)):
+            return self
+        connect = self.connect_values({p.name: metadata.get(p.name, "") for p in self.connect_params})
+        return self.with_connect_values({**metadata, **connect})
 
     def connect_values(self, given: dict[str, str]) -> dict[str, str]:
         """The connect parameters with defaults applied; `ValueError` naming the first missing

@@ -71,6 +71,7 @@ def _connector(
                 type=p.type,
                 required=p.required and not p.default,
                 description=p.description,
+                default_value=p.default or "",
             )
             for p in spec.connect_params
         ],
@@ -199,6 +200,7 @@ class ConnectorServicer(connectors_pb2_grpc.ConnectorServiceServicer):
             scopes=list(request.scopes),
             return_url=request.return_url,
             labels=session_labels(current_principal().session),
+            connect_params=dict(request.connect_params),
         )
         return connectors_pb2.ConnectResponse(
             method=method,
@@ -240,6 +242,7 @@ class ConnectorServicer(connectors_pb2_grpc.ConnectorServiceServicer):
             credentials=wire.from_struct(request.credentials) if request.HasField("credentials") else None,
             name=request.name,
             labels=session_labels(current_principal().session),
+            connect_params=dict(request.connect_params),
         )
         conn, return_url = await self._onboarding.callback(current_principal().tenant_id, data)
         return connectors_pb2.ConnectCallbackResponse(

@@ -30,6 +30,7 @@ from ucf_common.errors import ErrorCode
 from ucf_common.logging import log_fields
 from ucf_common.request_context import current_request_id
 
+from connector_service.app import metrics
 from connector_service.auth import interceptor
 from connector_service.platform import wire
 
@@ -278,8 +279,10 @@ class AuditLog:
             batch, self._pending = self._pending[:_BATCH], self._pending[_BATCH:]
             self._last_batch = len(batch)
             failure: BaseException | None = None
+            metrics.AUDIT_BATCH.observe(len(batch))
             try:
-                await self._insert(_segments([entry for entry, _ in batch]))
+                with metrics.AUDIT_SECONDS.time():
+                    await self._insert(_segments([entry for entry, _ in batch]))
             except PyMongoError as err:
                 failure = err
             finally:  # every waiter of the batch hears how its write went, even on cancellation

@@ -17,11 +17,20 @@ import httpx
 from ucf_common.errors import ErrorCode, UcfError
 from ucf_common.logging import log_fields
 
+from connector_service.app import metrics
 from connector_service.catalog.providers import Catalog, ProviderSpec
 from connector_service.connections import audit
 from connector_service.connections.audit import AuditLog
 from connector_service.connections.credential_cache import CredentialCache
-from connector_service.connections.store import CONNECTED, EXPIRED, INVALID, REFRESH_FAILED, REVOKED, ConnectionStore
+from connector_service.connections.store import (
+    CONNECTED,
+    EXPIRED,
+    INVALID,
+    REFRESH_FAILED,
+    REVOKED,
+    ConnectionStore,
+    wrong_connector,
+)
 from connector_service.oauth.clients import OAuthClients
 from connector_service.oauth.errors import RefreshFailed, RefreshFailureReason
 from connector_service.oauth.refresh import RefreshCoordinator, StoredCredential
@@ -133,6 +142,18 @@ class Credentials:
             raise UcfError(ErrorCode.NOT_FOUND, f"connector {connector_id!r} not found")
         return spec
 
+    def oauth_spec(self, conn: dict[str, Any]) -> ProviderSpec:
+        """The connection's catalog entry with its OAuth endpoints filled from the connect params
+        (and token facts) in its system metadata: Okta's `https://{domain}/oauth2/v1/token`."""
+        try:
+            return self.provider(conn["connector_id"]).for_connection(conn.get("system_metadata"))
+        except (KeyError, ValueError) as err:
+            name = err.args[0].split(" ", 1)[0] if isinstance(err, ValueError) else err.args[0]
+            raise UcfError(
+                ErrorCode.FAILED_PRECONDITION,
+                f"the connection has no usable connect parameter {name}; connect it again",
+            ) from None
+
     async def store(
         self,
         tenant_id: str,
@@ -176,16 +197,19 @@ class Credentials:
         )
         return updated
 
-    async def discover(self, spec: ProviderSpec, tokens: TokenSet) -> dict[str, Any]:
+    async def discover(
+        self, spec: ProviderSpec, tokens: TokenSet, connect: dict[str, str] | None = None
+    ) -> dict[str, Any]:
         """The system metadata an OAuth2 grant establishes: the token response's kept fields plus
         the facts the provider tells only after consent (the catalog's `connection_metadata`
-        request, e.g. the Atlassian cloud id). Upstream failures raise before anything is stored."""
+        request, e.g. the Atlassian cloud id, whose URL may use the `connect` params).
+        Upstream failures raise before anything is stored."""
         facts = dict(tokens.metadata)
         request = spec.connection_metadata
         if request is None:
             return facts
         try:
-            url = fill(request.url, facts)
+            url = fill(request.url, {**facts, **(connect or {})})
             response = await self._http.get(
                 url, headers={"Authorization": f"Bearer {tokens.access_token}", "Accept": "application/json"}
             )
@@ -246,6 +270,7 @@ class Credentials:
         """
         cached = None if force_refresh else self._cache.get(tenant_id, connection_id)
         if cached is not None:
+            metrics.credential_read("cache", tenant_id)
             if audited:
                 await self._audit.record(
                     tenant_id,
@@ -308,6 +333,7 @@ class Credentials:
                 ErrorCode.FAILED_PRECONDITION, "the connection has no credential yet", {"status": conn["status"]}
             )
         secret = await self._vault.get(tenant_id, connection_id, kinds.BY_AUTH_MODE[kind])
+        metrics.credential_read("vault", tenant_id)
         if kind == "oauth2":
             credential = await self._fresh_tokens(tenant_id, conn, secret.payload, force_refresh)
         elif force_refresh:
@@ -338,7 +364,7 @@ class Credentials:
             return Credential(conn, "oauth2", payload, tokens=tokens)
         cid, connector_id = conn["_id"], conn["connector_id"]
         try:
-            client = await self._oauth.client(tenant_id, connector_id, self.provider(connector_id))
+            client = await self._oauth.client(tenant_id, connector_id, self.oauth_spec(conn))
             stored = await self._coordinator.get_fresh(tenant_id, cid, client, margin_seconds=self._margin, force=force)
         except RefreshFailed as err:
             status = EXPIRED if err.reason is RefreshFailureReason.NO_REFRESH_TOKEN else REFRESH_FAILED
@@ -401,10 +427,12 @@ class Credentials:
         return upstream, updated
 
     async def _revoke_upstream(self, tenant_id: str, conn: dict[str, Any]) -> bool:
-        spec = self.provider(conn["connector_id"])
-        if not spec.revocation_url:
+        if not self.provider(conn["connector_id"]).revocation_url:
             return False
         try:
+            spec = self.oauth_spec(conn)
+            if not spec.revocation_url:
+                return False
             secret = await self._vault.get(tenant_id, conn["_id"], kinds.OAUTH2_TOKENS)
             tokens = TokenSet.from_payload(secret.payload)
             client = await self._oauth.client(tenant_id, conn["connector_id"], spec)
@@ -431,6 +459,27 @@ class Credentials:
             if err.code is not ErrorCode.NOT_FOUND:
                 raise
 
+    async def refresh_rejected(self, tenant_id: str, connection_id: str, rejected_token: str) -> dict[str, Any] | None:
+        """After the provider answered 401 to `rejected_token`: the connector-facing credential
+        with a new access token, refreshed under the refresh lease (`force`), or None when the
+        connection is not OAuth2, has no refresh token, or the refresh failed (its status then
+        says why). When another reader has already replaced the rejected token, that newer
+        token is answered without a second refresh."""
+        try:
+            current = await self.read(tenant_id, connection_id, audited=False)
+            if current.kind != "oauth2" or not TokenSet.from_payload(current.payload).refresh_token:
+                return None
+            if (current.tokens or TokenSet.from_payload(current.payload)).access_token == rejected_token:
+                current = await self.read(tenant_id, connection_id, force_refresh=True)
+        except UcfError as err:
+            log.info(
+                "refresh after a provider 401 failed",
+                extra=log_fields(connection_id=connection_id, error=err.code.wire),
+            )
+            return None
+        fresh = flat_credential(current)
+        return fresh if fresh.get("access_token") != rejected_token else None
+
     async def mark_invalid(self, tenant_id: str, connection_id: str, reason: str) -> None:
         """Records that the provider rejected the credential (e.g. HTTP 401)."""
         await self._connections.set_status(tenant_id, connection_id, INVALID, reason)
@@ -440,13 +489,13 @@ class Credentials:
         self, tenant_id: str, connection_id: str, connector_id: str
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """For resource connectors: the connection (with `system_metadata`) and its credential
-        as a flat snake_case dict, refreshed first when due. A connection of another
-        connector answers not_found, like a missing one."""
+        as a flat snake_case dict, refreshed first when due. Another tenant's connection is
+        not_found, like a missing one; the tenant's own of another connector is a conflict."""
         # A cached credential carries its (tenant-scoped) connection record, dropped on every write.
         cached = self._cache.get(tenant_id, connection_id)
         conn = cached.connection if cached is not None else await self._connections.get(tenant_id, connection_id)
         if conn["connector_id"] != connector_id:
-            raise UcfError(ErrorCode.NOT_FOUND, f"connection {connection_id!r} not found")
+            raise wrong_connector(connection_id, conn["connector_id"])
         credential = await self.read(tenant_id, connection_id)
         return credential.connection, flat_credential(credential)
 

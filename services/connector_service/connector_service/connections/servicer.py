@@ -8,7 +8,7 @@ from typing import Any
 
 import grpc
 from ucf.connector.v1 import connections_pb2, connections_pb2_grpc, connectors_pb2
-from ucf_common.errors import ErrorCode, UcfError, invalid, not_found
+from ucf_common.errors import ErrorCode, UcfError, invalid
 
 from connector_service.auth.interceptor import current_principal
 from connector_service.catalog.providers import Catalog, ProviderSpec
@@ -17,7 +17,7 @@ from connector_service.connections import audit
 from connector_service.connections.audit import AuditLog
 from connector_service.connections.credentials import Credentials
 from connector_service.connections.metadata import checked_user_metadata, checked_user_patch, merge_patch, system_keys
-from connector_service.connections.store import ConnectionStore
+from connector_service.connections.store import ConnectionStore, wrong_connector
 from connector_service.connections.sync_states import SyncStateStore
 from connector_service.oauth.tokens import TokenSet
 from connector_service.onboarding.flow import base_url
@@ -39,10 +39,11 @@ def auth_mode_enum(mode: str | None) -> connectors_pb2.AuthMode:
 async def connection_matching(
     connections: ConnectionStore, tenant_id: str, connection_id: str, connector_id: str
 ) -> dict[str, Any]:
-    """The tenant's connection, which must belong to `connector_id` (else not_found)."""
+    """The tenant's connection (not_found for another tenant's), which must belong to
+    `connector_id` (else conflict, naming the connector it belongs to)."""
     conn = await connections.get(tenant_id, connection_id)
     if connector_id and conn["connector_id"] != connector_id:
-        raise not_found("connection", connection_id)
+        raise wrong_connector(connection_id, conn["connector_id"])
     return conn
 
 

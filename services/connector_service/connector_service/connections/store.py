@@ -37,6 +37,15 @@ _MAX_NAME = 200
 _PATCH_ATTEMPTS = 5
 
 
+def wrong_connector(connection_id: str, connector_id: str) -> UcfError:
+    """A tenant's connection used with a connector it does not belong to: 409, naming its owner."""
+    return UcfError(
+        ErrorCode.CONFLICT,
+        f"connection {connection_id!r} belongs to connector {connector_id!r}",
+        {"connectionId": connection_id, "connectorId": connector_id},
+    )
+
+
 def _require(value: str, field: str) -> str:
     if not value or len(value) > 128 or not value.isprintable():
         raise invalid(f"{field} is required (1-128 printable characters)", field=field)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import abc
 import datetime as dt
 import enum
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -149,6 +149,27 @@ class Connector(abc.ABC):
     ) -> Page[Item]:
         """Items of one container; a container that does not exist raises not_found."""
         raise unsupported(self.id, Capability.ITEMS)
+
+    async def stream_items(
+        self,
+        ctx: ConnectorContext,
+        container_id: str,
+        *,
+        updated_since: dt.datetime | None,
+        cursor: str | None,
+        batch: int,
+    ) -> AsyncIterator[Page[Item]]:
+        """Every item of one container from `cursor` on, as pages of at most `batch` items; each
+        page's `next` resumes after it (a `cursor` for `list_items` too), the last page's is None.
+        This default pages through `list_items`; database connectors read one server-side cursor."""
+        while True:
+            page = await self.list_items(
+                ctx, container_id, updated_since=updated_since, cursor=cursor, limit=min(batch, 200)
+            )
+            yield page
+            if page.next is None:
+                return
+            cursor = page.next
 
     async def get_item(self, ctx: ConnectorContext, container_id: str, item_id: str) -> Item:
         raise unsupported(self.id, Capability.ITEMS)

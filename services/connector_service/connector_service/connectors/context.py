@@ -20,6 +20,10 @@ async def _ignore() -> None:
     return None
 
 
+async def _nothing() -> Mapping[str, Any] | None:
+    return None
+
+
 @dataclass(frozen=True)
 class ConnectorContext:
     """One connection, ready to call its provider.
@@ -36,9 +40,10 @@ class ConnectorContext:
     `instance_url`); only these and the credential may decide a host.
     `user_metadata` is the caller's own metadata: options, never a host.
     `base_url` is the catalog's API base for the connector (for Jira/Confluence
-    OAuth: the Atlassian API gateway). `on_unauthorized` is awaited once when
-    the provider rejects the credential, so the core can mark the connection
-    invalid.
+    OAuth: the Atlassian API gateway). On a provider 401, `reauthorize` is tried
+    first (an OAuth2 refresh, then one retry); `on_unauthorized` is awaited once
+    when the provider still rejects the credential, so the core can mark the
+    connection invalid.
     """
 
     connector_id: str
@@ -51,6 +56,10 @@ class ConnectorContext:
     tenant_id: str = ""
     connection_id: str = ""
     on_unauthorized: Callable[[], Awaitable[None]] = field(default=_ignore, repr=False)
+    #: Called on a provider 401 before giving up: refreshes an OAuth2 credential that has a
+    #: refresh token (once per rejected token) and answers the fresh credential, also written
+    #: into `credential`; None when there is nothing to refresh.
+    reauthorize: Callable[[], Awaitable[Mapping[str, Any] | None]] = field(default=_nothing, repr=False)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     #: The catalog's `rate_limit:` block for the provider, when it has one (see rate_limits.py).
     rate_limit: Any = field(default=None, repr=False)

@@ -139,6 +139,7 @@ class Upstream:
         policy = self.ctx.retry
         url = self.url(path)
         attempt = 0
+        reauthorized = False
         while True:
             attempt += 1
             response: httpx.Response | None = None
@@ -164,6 +165,10 @@ class Upstream:
                 raise UcfError(ErrorCode.UPSTREAM_ERROR, f"{self.provider} request failed") from exc
             if response.is_success:
                 return response
+            if response.status_code == 401 and not reauthorized:
+                reauthorized = True
+                if await self._reauthorized():
+                    continue  # one retry with the refreshed token; a second 401 is final
             if policy.should_retry(method, attempt, response):
                 wait = policy.delay(attempt, response)
                 if wait is not None:
@@ -171,6 +176,17 @@ class Upstream:
                     await policy.sleep(wait)
                     continue
             raise await self._error(response)
+
+    async def _reauthorized(self) -> bool:
+        """After a 401: whether the context refreshed the credential; the headers then carry the
+        new access token in place of the rejected one."""
+        old = str(self.ctx.credential.get("access_token") or "")
+        fresh = await self.ctx.reauthorize()
+        new = str((fresh or {}).get("access_token") or "")
+        if not old or not new or new == old:
+            return False
+        self._headers = {name: value.replace(old, new) for name, value in self._headers.items()}
+        return True
 
     async def _error(self, response: httpx.Response) -> UcfError:
         status = response.status_code

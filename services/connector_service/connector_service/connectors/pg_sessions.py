@@ -23,23 +23,24 @@ from ucf_common.errors import ErrorCode, UcfError
 
 from connector_service.connectors.context import ConnectorContext
 from connector_service.connectors.http import CREDENTIAL_REJECTED
+from connector_service.connectors.pg_conninfo import conninfo, materialized
 from connector_service.platform import egress
 
-_AUTH_FAILURES = ("password authentication failed", "no pg_hba.conf entry", 'role "')
+_AUTH_FAILURES = (
+    "password authentication failed",
+    "no pg_hba.conf entry",
+    'role "',
+    "certificate authentication failed",
+    "requires a valid client certificate",
+    "no password supplied",
+)
 
 
 def connect_kwargs(credential: Mapping[str, Any], statement_timeout_ms: int) -> dict[str, Any]:
-    """psycopg connection arguments from the credentials form `{host, port, database, user, password, sslmode?}`."""
-    missing = [k for k in ("host", "database", "user") if not credential.get(k)]
-    if missing:
-        raise UcfError(ErrorCode.FAILED_PRECONDITION, "postgres credential lacks " + ", ".join(missing))
+    """psycopg connection arguments from the stored credential (`pg_conninfo.conninfo`), PEM
+    fields still as text; a form that cannot work is `failed_precondition`."""
     return {
-        "host": str(credential["host"]),
-        "port": int(credential.get("port") or 5432),
-        "dbname": str(credential["database"]),
-        "user": str(credential["user"]),
-        "password": str(credential.get("password") or ""),
-        "sslmode": str(credential.get("sslmode") or "prefer"),
+        **conninfo(credential, ErrorCode.FAILED_PRECONDITION),
         "connect_timeout": 5,
         "application_name": "ucf-connector",
         "options": f"-c default_transaction_read_only=on -c statement_timeout={statement_timeout_ms} -c TimeZone=UTC",
@@ -73,7 +74,9 @@ class PgSessions:
     async def _connect(self, ctx: ConnectorContext, kwargs: dict[str, Any]) -> psycopg.AsyncConnection:
         kwargs = await egress.checked_pg_params(kwargs, ErrorCode.FAILED_PRECONDITION)
         try:
-            return await psycopg.AsyncConnection.connect(**kwargs)
+            # libpq reads certificate files during the handshake only; they are gone afterwards.
+            with materialized(kwargs) as params:
+                return await psycopg.AsyncConnection.connect(**params)
         except psycopg.OperationalError as exc:
             # libpq reports connection failures without a SQLSTATE; its message is the only signal.
             if any(marker in str(exc) for marker in _AUTH_FAILURES):

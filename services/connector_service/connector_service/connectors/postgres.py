@@ -17,7 +17,7 @@ import datetime as dt
 import json
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -231,8 +231,14 @@ class PostgresConnector(Connector):
             self._plans.popitem(last=False)
 
     def _page_query(
-        self, ctx: ConnectorContext, plan: _Plan, state: dict[str, Any], updated_since: dt.datetime | None, limit: int
+        self,
+        ctx: ConnectorContext,
+        plan: _Plan,
+        state: dict[str, Any],
+        updated_since: dt.datetime | None,
+        limit: int | None,
     ) -> tuple[sql.Composed, list[Any], int]:
+        """The page's SELECT, its parameters and its offset; `limit` None reads to the end."""
         relation = plan.relation
         where, params = self._since(ctx, relation, updated_since)
         if relation.key:
@@ -254,7 +260,7 @@ class PostgresConnector(Connector):
             sql.SQL("WHERE ") + sql.SQL(" AND ").join(where) if where else sql.SQL(""),
             order,
         )
-        return query, [*params, limit + 1, offset], offset
+        return query, [*params, None if limit is None else limit + 1, offset], offset
 
     async def list_items(
         self,
@@ -298,6 +304,40 @@ class PostgresConnector(Connector):
             nxt = encode_cursor({"o": offset + limit})
         make, updated = plan.item, plan.updated_index(ctx.setting("cursorColumn", "cursor_column"))
         return Page([make(row, updated) for row in rows], nxt)
+
+    async def stream_items(
+        self,
+        ctx: ConnectorContext,
+        container_id: str,
+        *,
+        updated_since: dt.datetime | None,
+        cursor: str | None,
+        batch: int,
+    ) -> AsyncGenerator[Page[Item], None]:
+        """One read-only transaction and one server-side (named) cursor over the whole relation, in
+        key order, fetched `batch` rows at a time: the connector holds one batch, PostgreSQL the
+        rest. Each page's `next` is the keyset (or offset) cursor after its last row, the same
+        cursor `list_items` hands out. The credential's session is busy until the stream ends."""
+        state = decode_cursor(cursor) or {}
+        async with self.sessions.transaction(ctx) as conn:
+            plan = _Plan.of(await resolve(conn, container_id, _schemas(ctx)), self._select)
+            query, params, offset = self._page_query(ctx, plan, state, updated_since, None)
+            make, updated = plan.item, plan.updated_index(ctx.setting("cursorColumn", "cursor_column"))
+            width, keyed = len(plan.relation.columns), bool(plan.relation.key)
+            async with conn.cursor(name="ucf_stream_items") as cur:
+                await cur.execute(query, params)
+                rows = await cur.fetchmany(batch)
+                while rows:
+                    ahead = await cur.fetchmany(batch)
+                    offset += len(rows)
+                    if not ahead:
+                        nxt = None
+                    elif keyed:
+                        nxt = encode_cursor({"k": list(rows[-1][width:])})
+                    else:
+                        nxt = encode_cursor({"o": offset})
+                    yield Page([make(row, updated) for row in rows], nxt)
+                    rows = ahead
 
     async def get_item(self, ctx: ConnectorContext, container_id: str, item_id: str) -> Item:
         async with self.sessions.transaction(ctx) as conn:

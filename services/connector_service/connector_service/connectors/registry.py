@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ucf_common.errors import ErrorCode, UcfError
+from ucf_common.errors import not_found
 
 from connector_service.connectors.base import Connector
 
@@ -34,11 +34,12 @@ class ConnectorRegistry:
         return connector_id in self._classes
 
     def get(self, connector_id: str) -> Connector:
-        """The connector for `connector_id`; not_found for an id with no implementation."""
+        """The connector for `connector_id`; not_found ("connector X not found", as the catalog
+        says it) for an id with no implementation."""
         if connector_id not in self._instances:
             cls = self._classes.get(connector_id)
             if cls is None:
-                raise UcfError(ErrorCode.NOT_FOUND, f"connector {connector_id!r} has no implementation")
+                raise not_found("connector", connector_id)
             self._instances[connector_id] = cls()
         return self._instances[connector_id]
 

@@ -73,8 +73,8 @@ def _api(ctx: ConnectorContext) -> Upstream:
     token = ctx.credential.get("access_token")
     instance = ctx.setting("instance_url") or ctx.base_url
     if not token or not instance:
-        raise UcfError(ErrorCode.FAILED_PRECONDITION, "salesforce connection has no access token or instance_url")
-    destinations.http_url(str(instance), "instance_url")
+        raise UcfError(ErrorCode.FAILED_PRECONDITION, "salesforce connection has no access token or instanceUrl")
+    destinations.http_url(str(instance), "instanceUrl")
     return Upstream(ctx, "salesforce", str(instance), {"Accept": "application/json", **bearer(token)})
 
 

@@ -37,9 +37,14 @@ class Change:
     record_id: str
     stream: str
     action: str
-    record: dict[str, Any]
+    #: The record's canonical JSON as stored (handed to clients as is, never parsed on the way).
+    text: str
     committed_at: datetime
     seq: int
+
+    @property
+    def record(self) -> dict[str, Any]:
+        return json.loads(self.text)
 
 
 def encode_position(position: dict[str, int]) -> str:
@@ -83,7 +88,7 @@ class RecordFeed:
             found = self._changes.find({"_id": bounds, "tenant_id": tenant_id}, _FIELDS).sort("_id", 1).limit(limit)
             runs.append(
                 [
-                    Change(d["record_id"], stream, d["action"], json.loads(d["json"]), d["committed_at"], d["seq"])
+                    Change(d["record_id"], stream, d["action"], d["json"], d["committed_at"], d["seq"])
                     async for d in found
                 ]
             )

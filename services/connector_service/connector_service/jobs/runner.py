@@ -4,8 +4,10 @@ A sync or import first takes the lease of every stream it writes (at most
 one running sync per connection and stream); when another live job holds
 one, the job goes back to the queue untouched. While the job runs, a
 heartbeat renews the job and stream leases every third of the lease and
-picks up cancel requests. The engine stops only at batch boundaries
-(`committed`): on cancel the job ends `canceled` with the counts so far, on
+picks up cancel requests; the engine also asks (`stop_requested`) between
+pages and after each checkpoint. The engine stops only at batch boundaries
+(`committed`; a stop asked between pages commits the rows read so far as a
+batch first, so the checkpoint matches what was written): on cancel the job ends `canceled` with the counts so far, on
 shutdown it is re-queued to resume from its checkpoint, and when the lease
 was lost the worker leaves the job to its new owner without writing.
 """
@@ -75,14 +77,22 @@ class _JobRun:
             mark_seen,
         )
 
+    async def stop_requested(self) -> bool:
+        """Whether the job must stop at the next batch boundary: asked between pages, so a cancel
+        (or a shutdown) takes effect within one page of work rather than at the next heartbeat."""
+        if not (self.cancel_requested or self.lost or self._stopping.is_set()):
+            self.cancel_requested = await self._jobs.cancel_requested(self.job["tenant_id"], self.job["_id"])
+        return self.cancel_requested or self.lost or self._stopping.is_set()
+
     async def committed(self, position: dict[str, Any], delta: Counts, progress: int) -> None:
         self.counts.merge(delta)
         self.number += 1
-        ok = await self._jobs.checkpoint(
+        doc = await self._jobs.checkpoint(
             self.job["_id"], self.worker, checkpoint=position, counts=self.counts, batch=self.number, progress=progress
         )
-        if not ok or self.lost:
+        if doc is None or self.lost:
             raise LeaseLost(self.job["_id"])
+        self.cancel_requested = self.cancel_requested or bool(doc.get("cancel_requested"))
         if self.cancel_requested:
             raise _Canceled
         if self._stopping.is_set():

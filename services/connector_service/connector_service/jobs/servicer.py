@@ -82,8 +82,10 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
         full: bool,
         *,
         scheduled: bool = False,
+        job_id: str | None = None,
     ) -> dict[str, Any]:
-        """Validates and queues a job (also used by the webhook receiver)."""
+        """Validates and queues a job (also used by the webhook receiver and the scheduler, which passes
+        its tick's `job_id` so that starting a tick twice queues one job)."""
         if job_type not in TYPES:
             raise invalid(f"type must be one of {', '.join(TYPES)}", field="type")
         conn = await self._connections.get(tenant_id, connection_id)
@@ -100,7 +102,9 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
         if job_type != "probe":
             for capability in required_capabilities(params["streams"]):
                 connector.require(capability)
-        doc = await self._jobs.create(tenant_id, connector_id, connection_id, job_type, params, scheduled=scheduled)
+        doc = await self._jobs.create(
+            tenant_id, connector_id, connection_id, job_type, params, scheduled=scheduled, job_id=job_id
+        )
         self._wake()
         return doc
 
@@ -202,7 +206,7 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
                     id=c.record_id,
                     stream=c.stream,
                     action=c.action,
-                    record=wire.struct(c.record),
+                    record_json=c.text.encode(),
                     committed_at=wire.timestamp(c.committed_at),
                 )
                 for c in changes

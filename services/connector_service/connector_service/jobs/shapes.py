@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from typing import Any
 
 from connector_service.connectors.models import (
@@ -21,6 +20,7 @@ from connector_service.connectors.models import (
     Person,
     json_safe,
 )
+from connector_service.resources.encoding import CANONICAL_OPTIONS, dumps, item_dict
 
 CONTAINERS, ITEMS, COMMENTS = "containers", "items", "comments"
 #: Streams in the order a job syncs them (items need containers, comments need items).
@@ -28,7 +28,10 @@ STREAMS = (CONTAINERS, ITEMS, COMMENTS)
 
 
 def _time(value: dt.datetime | None) -> str | None:
-    return value.astimezone(dt.UTC).isoformat() if value else None
+    """RFC 3339 in UTC with `Z`, as the items API writes timestamps."""
+    if value is None:
+        return None
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def _person(value: Person | None) -> dict[str, str] | None:
@@ -47,22 +50,9 @@ def container_record(c: Container) -> dict[str, Any]:
 
 
 def item_record(i: Item) -> dict[str, Any]:
-    record = {
-        "id": i.id,
-        "containerId": i.container_id,
-        "title": i.title,
-        "body": _body(i.body),
-        "status": i.status,
-        "author": _person(i.author),
-        "assignees": [_person(a) for a in i.assignees],
-        "createdAt": _time(i.created_at),
-        "updatedAt": _time(i.updated_at),
-        "url": i.url,
-        "fields": json_safe(i.fields),
-    }
-    if i.raw is not None:
-        record["raw"] = json_safe(i.raw)
-    return record
+    """The item exactly as the items API answers it (`resources.encoding`): same members, same
+    absences, same value types once `canonical` has written it."""
+    return item_dict(i)
 
 
 def comment_record(c: Comment, container_id: str) -> dict[str, Any]:
@@ -81,7 +71,8 @@ def comment_record(c: Comment, container_id: str) -> dict[str, Any]:
 
 
 def canonical(record: dict[str, Any]) -> str:
-    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    """Sorted-key compact JSON typed as the items API types values (`resources.encoding`)."""
+    return dumps(record, CANONICAL_OPTIONS).decode()
 
 
 def content_hash(text: str) -> str:

@@ -19,8 +19,10 @@ from typing import Any
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 from ucf_common.errors import ErrorCode, UcfError, not_found
 
+from connector_service.app import metrics
 from connector_service.jobs.records import Counts
 from connector_service.platform import wire
 
@@ -51,10 +53,13 @@ class JobStore:
         params: dict[str, Any],
         *,
         scheduled: bool = False,
+        job_id: str | None = None,
     ) -> dict[str, Any]:
+        """Queues a job. With `job_id` (a scheduled tick's, `schedules.tick_job_id`) a second create is
+        no second job: it answers the job that exists."""
         moment = wire.now()
         doc = {
-            "_id": wire.new_id("job"),
+            "_id": job_id or wire.new_id("job"),
             "tenant_id": tenant_id,
             "connector_id": connector_id,
             "connection_id": connection_id,
@@ -76,8 +81,17 @@ class JobStore:
             "scheduled": scheduled,
             "waiting_for": "",
         }
-        await self._col.insert_one(doc)
+        try:
+            await self._col.insert_one(doc)
+        except DuplicateKeyError:
+            existing = await self._col.find_one({"_id": doc["_id"], "tenant_id": tenant_id}) if job_id else None
+            if existing is None:
+                raise
+            return existing
         return doc
+
+    async def exists(self, tenant_id: str, job_id: str) -> bool:
+        return await self._col.find_one({"_id": job_id, "tenant_id": tenant_id}, projection={"_id": 1}) is not None
 
     async def find_queued(
         self, tenant_id: str, connection_id: str, job_type: str, params: dict[str, Any]
@@ -93,8 +107,11 @@ class JobStore:
             }
         )
 
-    async def active_sync(self, tenant_id: str, connection_id: str, streams: list[str]) -> dict[str, Any] | None:
-        """A queued or running sync/import of the connection that writes one of `streams` (any, when empty)."""
+    async def active_sync(
+        self, tenant_id: str, connection_id: str, streams: list[str], *, other_than: str = ""
+    ) -> dict[str, Any] | None:
+        """A queued or running sync/import of the connection that writes one of `streams` (any, when
+        empty), other than job `other_than`."""
         query: dict[str, Any] = {
             "tenant_id": tenant_id,
             "connection_id": connection_id,
@@ -103,6 +120,8 @@ class JobStore:
         }
         if streams:
             query["params.streams"] = {"$in": streams}
+        if other_than:
+            query["_id"] = {"$ne": other_than}
         return await self._col.find_one(query, projection={"_id": 1, "status": 1})
 
     async def get(self, tenant_id: str, job_id: str) -> dict[str, Any]:
@@ -177,13 +196,20 @@ class JobStore:
 
     async def checkpoint(
         self, job_id: str, worker: str, *, checkpoint: dict[str, Any], counts: Counts, batch: int, progress: int
-    ) -> bool:
-        """Records progress atomically with the counts it produced; False when the job is no longer ours."""
-        result = await self._col.update_one(
+    ) -> dict[str, Any] | None:
+        """Records progress atomically with the counts it produced; answers the job's
+        `cancel_requested`, or None when the job is no longer ours."""
+        return await self._col.find_one_and_update(
             {"_id": job_id, "worker": worker, "status": RUNNING},
             {"$set": {"checkpoint": checkpoint, "counts": counts.as_dict(), "batch": batch, "progress": progress}},
+            projection={"cancel_requested": 1},
+            return_document=ReturnDocument.AFTER,
         )
-        return result.matched_count == 1
+
+    async def cancel_requested(self, tenant_id: str, job_id: str) -> bool:
+        """Whether a cancel was asked for the job (read between pages of a running job)."""
+        doc = await self._col.find_one({"_id": job_id, "tenant_id": tenant_id}, projection={"cancel_requested": 1})
+        return bool(doc and doc.get("cancel_requested"))
 
     async def finish(
         self,
@@ -212,6 +238,7 @@ class JobStore:
         if outcome.matched_count == 1 and self.on_finish is not None:
             job = await self._col.find_one({"_id": job_id})
             if job is not None:
+                metrics.job_finished(job)
                 await self.on_finish(job)
         return outcome.matched_count == 1
 

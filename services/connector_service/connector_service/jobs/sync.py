@@ -57,6 +57,9 @@ class Run(Protocol):
     async def committed(self, position: dict[str, Any], delta: Counts, progress: int) -> None:
         """Checkpoint after a batch; raises when the job must stop here (cancel, lost lease, shutdown)."""
 
+    async def stop_requested(self) -> bool:
+        """Whether the job must stop (cancel, lost lease, shutdown); asked between pages."""
+
 
 @dataclass(frozen=True)
 class Mode:
@@ -222,26 +225,32 @@ class _StreamRun:
         self.state.update(container=None, page=None)
 
     async def _read_items(self, container: str, marks: dict[str, str]) -> None:
-        """Pages of one container, committed every `_COMMIT_ROWS` rows (a batch) and at its end.
+        """The container's items read as one stream (`Connector.stream_items`: one server-side
+        cursor for PostgreSQL), committed every `_COMMIT_ROWS` rows (a batch) and at its end.
 
         One batch is in flight: while batch N is written and checkpointed (with a snapshot of the
         position it reached), the next pages are read and converted; batch N+1 starts only after N's
-        checkpoint, so batches still commit one at a time and in order."""
+        checkpoint, so batches still commit one at a time and in order. Each page's `next` is the
+        resume position, so a resumed job opens a new stream there."""
         since = parse_time(self.state.get("since"))
         entries: list[Entry] = []
         inflight: asyncio.Task[None] | None = None
+        pages = self.connector.stream_items(
+            self.ctx, container, updated_since=since, cursor=self.state["page"], batch=self.e._page
+        )
 
-        def fetch(cursor: str | None) -> asyncio.Task[Page[Item]]:
-            return asyncio.create_task(
-                self.connector.list_items(self.ctx, container, updated_since=since, cursor=cursor, limit=self.e._page)
-            )
+        async def next_page() -> Page[Item]:
+            try:
+                return await anext(pages)
+            except StopAsyncIteration:  # a stream may end without a last (empty) page
+                return Page([], None)
 
-        upcoming = fetch(self.state["page"])
+        upcoming = asyncio.create_task(next_page())
         try:
             while True:
                 page = await upcoming
                 if page.next is not None:
-                    upcoming = fetch(page.next)  # read ahead while this batch is written
+                    upcoming = asyncio.create_task(next_page())  # read ahead while this batch is written
                 latest = parse_time(self.state.get("max"))
                 for item in page.items:
                     if item.updated_at and (latest is None or item.updated_at > latest):
@@ -252,24 +261,29 @@ class _StreamRun:
                     self.state["done"] = [*self.state["done"], container]
                     if latest is not None:
                         marks[container] = _iso(latest)
-                if page.next is None or len(entries) >= _COMMIT_ROWS:
+                stop = page.next is not None and len(entries) < _COMMIT_ROWS and await self.run.stop_requested()
+                if page.next is None or len(entries) >= _COMMIT_ROWS or stop:
                     if inflight is not None:
                         task, inflight = inflight, None
                         await task
                     inflight = asyncio.create_task(self._commit(entries, copy.deepcopy(self.position)))
                     entries = []
-                if page.next is None:
+                if page.next is None or stop:
                     last, inflight = inflight, None
-                    if last is not None:  # the last page was just committed above
-                        await last
+                    if last is not None:  # the commit just started above
+                        await last  # a stop raises here, from the batch's checkpoint (`Run.committed`)
                     return
         except BaseException:
             upcoming.cancel()
+            with contextlib.suppress(BaseException):
+                await upcoming
             if inflight is not None:
                 # Let the batch in flight finish (its checkpoint is valid); the first error wins.
                 with contextlib.suppress(BaseException):
                     await inflight
             raise
+        finally:
+            await pages.aclose()  # releases the connector's cursor and session
 
     async def comments(self) -> None:
         since = parse_time(self.state.get("since"))

@@ -41,7 +41,7 @@ def build_authorization_request(
     `provider.authorization_params` then `extra_params` are added, but never override the
     protocol parameters (response_type, client_id, redirect_uri, scope, state, PKCE)."""
     if not provider.authorization_url:
-        raise invalid("the provider has no authorization_url")
+        raise invalid("the provider has no authorizationUrl", field="authorizationUrl")
     state = new_state()
     params: dict[str, str] = {**provider.authorization_params, **(extra_params or {})}
     params.update(response_type="code", client_id=client.client_id, redirect_uri=redirect_uri, state=state)

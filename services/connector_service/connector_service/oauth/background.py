@@ -99,13 +99,21 @@ class BackgroundRefresher:
         horizon = wire.now() + timedelta(seconds=self._ahead)
         cursor = self._col.find(
             {"credential_kind": "oauth2", "status": CONNECTED, "credential_expires_at": {"$lte": horizon}},
-            projection={"tenant_id": 1, "connector_id": 1, "credential_expires_at": 1, "last_refreshed_at": 1},
+            projection={
+                "tenant_id": 1,
+                "connector_id": 1,
+                "credential_expires_at": 1,
+                "last_refreshed_at": 1,
+                "system_metadata": 1,
+            },
         ).limit(_BATCH)
         due = await cursor.to_list(_BATCH)
         random.shuffle(due)
         refreshed = 0
         for conn in due:
-            refreshed += await self._refresh(conn["tenant_id"], conn["_id"], conn["connector_id"], self._margin(conn))
+            refreshed += await self._refresh(
+                conn["tenant_id"], conn["_id"], conn["connector_id"], self._margin(conn), conn.get("system_metadata")
+            )
         return refreshed
 
     def _margin(self, conn: dict[str, Any]) -> float:
@@ -117,20 +125,31 @@ class BackgroundRefresher:
         lifetime: timedelta = expires - issued
         return min(self._ahead, max(1.0, lifetime.total_seconds() / 2))
 
-    async def _refresh(self, tenant_id: str, connection_id: str, connector_id: str, margin: float) -> int:
+    async def _refresh(
+        self,
+        tenant_id: str,
+        connection_id: str,
+        connector_id: str,
+        margin: float,
+        system_metadata: dict[str, Any] | None = None,
+    ) -> int:
         fields = log_fields(connection_id=connection_id)
         spec = self._catalog.get(connector_id)
         try:
             current = await self._store.load(tenant_id, connection_id)
             if spec is None or current is None or not current.tokens.refresh_token:
                 return 0
-            client = await self._oauth.client(tenant_id, connector_id, spec)
+            # Connect params (Okta `domain`) in the system metadata fill the token URL.
+            client = await self._oauth.client(tenant_id, connector_id, spec.for_connection(system_metadata))
             stored = await self._coordinator.get_fresh(tenant_id, connection_id, client, margin_seconds=self._ahead)
         except RefreshFailed as err:
             await self._failed(tenant_id, connection_id, connector_id, err)
             return 0
         except UcfError as err:
             log.warning("background refresh failed; will retry: %s", err.code.wire, extra=fields)
+            return 0
+        except (KeyError, ValueError) as err:
+            log.warning("background refresh skipped: the connection lacks connect parameter %s", err, extra=fields)
             return 0
         return int(stored.version != current.version)
 

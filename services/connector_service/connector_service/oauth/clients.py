@@ -53,8 +53,8 @@ class OAuthClients:
         if not settings.client_id:
             raise UcfError(
                 ErrorCode.FAILED_PRECONDITION,
-                f"connector {connector_id!r} has no OAuth client: set oauth.clientId "
-                "(and oauth.clientSecret) with UpdateConnector first",
+                f"connector {connector_id!r} has no OAuth client: set oauth.clientId (and oauth.clientSecret) "
+                "first (PATCH /api/connectors/{id}, or UpdateConnector over gRPC)",
                 {"connectorId": connector_id},
             )
         secret = None
@@ -62,7 +62,8 @@ class OAuthClients:
             if not settings.client_secret_set:
                 raise UcfError(
                     ErrorCode.FAILED_PRECONDITION,
-                    f"connector {connector_id!r} has no OAuth client secret set",
+                    f"connector {connector_id!r} has no OAuth client secret: set oauth.clientSecret first "
+                    "(PATCH /api/connectors/{id}, or UpdateConnector over gRPC)",
                     {"connectorId": connector_id},
                 )
             secret = (await self._vault.get(tenant_id, connector_id, CLIENT_SECRET)).payload["clientSecret"]

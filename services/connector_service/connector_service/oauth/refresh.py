@@ -45,6 +45,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from ucf_common.errors import ErrorCode, UcfError, not_found
 from ucf_common.logging import log_fields
 
+from connector_service.app import metrics
 from connector_service.oauth._lease import (
     LEASES_COLLECTION,
     Failure,
@@ -299,6 +300,7 @@ class RefreshCoordinator:
         logger.info(
             "token refreshed", extra=log_fields(connection_id=connection_id, owner=self.owner_id, version=version)
         )
+        metrics.token_refresh("succeeded", key["tenant"])
         return StoredCredential(fresh, version)
 
     async def _record_lost(self, key: dict[str, str], latest: StoredCredential, fp: str) -> UcfError:
@@ -326,4 +328,5 @@ class RefreshCoordinator:
             exc.error_description if exc else None,
         )
         await self._leases.fail(key, failure)
+        metrics.token_refresh(reason or "transient", key["tenant"])
         return _failure_error(failure) if reason else (exc or _failure_error(failure))

@@ -19,6 +19,7 @@ from urllib.parse import urlunsplit
 import httpx
 from ucf_common.errors import ErrorCode, UcfError, invalid
 from ucf_common.logging import log_fields
+from ucf_common.naming import camel, camel_all
 
 from connector_service.catalog.providers import CredentialFieldSpec, ProviderSpec
 from connector_service.catalog.settings import ConnectorSettingsStore, check_redirect_uri, check_scopes
@@ -56,6 +57,8 @@ class CallbackInput:
     name: str = ""
     #: A connect session's end_user/tags/id for the connection (None without a session).
     labels: dict[str, Any] | None = None
+    #: The connector's connect params (api_key/basic/credentials; OAuth2 takes them at connect).
+    connect_params: dict[str, str] | None = None
 
 
 class Onboarding:
@@ -102,11 +105,15 @@ class Onboarding:
         scopes: list[str],
         return_url: str,
         labels: dict[str, Any] | None = None,
+        connect_params: dict[str, str] | None = None,
     ) -> tuple[str, str, str, Any, list[CredentialFieldSpec]]:
         """Returns (method, auth_url, state, expires_at, fields)."""
         spec, method = await self._usable(tenant_id, connector_id, method)
         if method != "oauth2":
+            if connect_params:
+                checked_connect_params(spec, connect_params)
             return method, "", "", None, spec.form_fields(method)
+        connect = checked_connect_params(spec, connect_params)
         if not workspace_id:
             raise invalid("workspaceId is required", field="workspaceId")
         settings = await self._settings.get(tenant_id, connector_id)
@@ -114,7 +121,9 @@ class Onboarding:
         redirect = check_redirect_uri(redirect_uri or settings.redirect_uri or self._default_redirect)
         check_redirect_uri(return_url, "returnUrl")
         chosen = check_scopes(scopes or settings.scopes or spec.default_scopes)
-        request = build_authorization_request(endpoints(spec), client, redirect_uri=redirect, scopes=chosen)
+        request = build_authorization_request(
+            endpoints(spec.with_connect_values(connect)), client, redirect_uri=redirect, scopes=chosen
+        )
         expires_at = self._sessions.expiry()
         await self._sessions.start(
             request.state,
@@ -129,6 +138,7 @@ class Onboarding:
                 expires_at=expires_at,
                 code_verifier=request.code_verifier,
                 labels=labels,
+                connect_params=connect,
             ),
         )
         log.info("oauth authorization started", extra=log_fields(connector_id=connector_id, pkce=spec.pkce))
@@ -182,11 +192,12 @@ class Onboarding:
             if v
         }
         code = parse_authorization_response(query, expected_issuer=spec.issuer)
-        client = await self._oauth.client(tenant_id, connector_id, spec)
+        connect = session.connect_params
+        client = await self._oauth.client(tenant_id, connector_id, spec.with_connect_values(connect))
         tokens = await client.exchange_code(
             code, redirect_uri=session.redirect_uri, code_verifier=session.code_verifier
         )
-        facts = await self._credentials.discover(spec, tokens)
+        facts = {**await self._credentials.discover(spec, tokens, connect), **connect}
         conn = await self._ensure(tenant_id, connector_id, session.workspace_id, "oauth2", data.name, session.labels)
         conn = await self._credentials.store_tokens(tenant_id, conn, tokens, facts, default_scopes=session.scopes)
         return conn, session.return_url
@@ -198,12 +209,13 @@ class Onboarding:
             raise invalid("an OAuth2 callback needs code and state", field="state")
         if not data.workspace_id:
             raise invalid("workspaceId is required", field="workspaceId")
+        connect = checked_connect_params(spec, data.connect_params)
         payload = _form_payload(spec, method, data)
-        verdict = await verify(spec, method, payload, {}, self._http)
+        verdict = await verify(spec, method, payload, connect, self._http)
         if not verdict.valid:
             raise UcfError(ErrorCode.INVALID_REQUEST, verdict.message, {"reason": "credential_rejected"})
         conn = await self._ensure(tenant_id, data.connector_id, data.workspace_id, method, data.name, data.labels)
-        conn = await self._credentials.store(tenant_id, conn, method, payload)
+        conn = await self._credentials.store(tenant_id, conn, method, payload, system_metadata=connect)
         if verdict.checked:
             conn = await self._connections.update(tenant_id, conn["_id"], last_validated_at=wire.now())
         return conn
@@ -228,6 +240,31 @@ class Onboarding:
         return conn
 
 
+def checked_connect_params(spec: ProviderSpec, given: dict[str, str] | None) -> dict[str, str]:
+    """The connector's connect params with defaults applied; 400 naming the field
+    (`connectParams.<name>`) for an unknown name, a missing required one or a malformed value."""
+    given = dict(given or {})
+    known = {p.name for p in spec.connect_params}
+    unknown = sorted(set(given) - known)
+    if unknown:
+        allowed = ", ".join(sorted(known)) or "none"
+        raise invalid(
+            f"unknown connect parameter {unknown[0]!r} (this connector takes: {allowed})",
+            field=f"connectParams.{unknown[0]}",
+        )
+    try:
+        values = spec.connect_values(given)
+    except ValueError as err:
+        name = str(err).split(" ", 1)[0]
+        raise invalid(f"connect parameter {err}", field=f"connectParams.{name}") from None
+    # An optional param without a default that a URL still needs would leave it unfilled.
+    try:
+        spec.with_connect_values(values)
+    except KeyError as err:
+        raise invalid(f"connect parameter {err.args[0]} is required", field=f"connectParams.{err.args[0]}") from None
+    return values
+
+
 def _form_payload(spec: ProviderSpec, method: str, data: CallbackInput) -> dict[str, Any]:
     """The vault payload for a non-OAuth credential, checked against the provider's form."""
     if method == "api_key":
@@ -239,15 +276,16 @@ def _form_payload(spec: ProviderSpec, method: str, data: CallbackInput) -> dict[
         given = {"username": data.api_key, "password": data.api_secret}
     fields = spec.form_fields(method)
     known = {f.name for f in fields}
-    unknown = sorted(set(given) - known)
+    # Messages name fields as the REST client sent them (`cursorColumn`, `sslMode`).
+    unknown = camel_all(sorted(set(given) - known))
     if unknown:
         raise invalid(f"unknown credential fields: {', '.join(unknown)}", fields=unknown)
-    missing = [f.name for f in fields if f.required and given.get(f.name) in (None, "")]
+    missing = camel_all([f.name for f in fields if f.required and given.get(f.name) in (None, "")])
     if missing:
         raise invalid(f"missing credential fields: {', '.join(missing)}", fields=missing)
     for f in fields:
         if f.type == "url" and given.get(f.name) not in (None, ""):
-            given[f.name] = base_url(f.name, given[f.name])
+            given[f.name] = base_url(camel(f.name), given[f.name])
     return {k: v for k, v in given.items() if v not in (None, "")}
 
 

@@ -54,6 +54,8 @@ class OAuthSession:
     code_verifier: str | None = field(default=None, repr=False)
     #: A connect session's end_user/tags/id, recorded on the connection (None otherwise).
     labels: dict[str, Any] | None = None
+    #: The connector's connect params given at Connect (defaults applied), stored as system metadata.
+    connect_params: dict[str, str] = field(default_factory=dict)
 
 
 class OAuthSessionStore:
@@ -78,6 +80,7 @@ class OAuthSessionStore:
                 "expires_at": session.expires_at,
                 "created_at": wire.now(),
                 "labels": session.labels,
+                "connect_params": dict(session.connect_params),
             }
         )
 
@@ -102,6 +105,7 @@ class OAuthSessionStore:
             expires_at=wire.as_utc(doc["expires_at"]),
             code_verifier=unseal(state, sealed) if sealed else None,
             labels=doc.get("labels"),
+            connect_params=dict(doc.get("connect_params") or {}),
         )
 
     @staticmethod

@@ -19,10 +19,12 @@ import httpx
 import psycopg
 from ucf_common.errors import ErrorCode, UcfError
 from ucf_common.logging import mask_secrets
+from ucf_common.naming import camel
 
 from connector_service.catalog.providers import ProviderSpec, VerificationSpec
 from connector_service.catalog.templates import PLACEHOLDER as _PLACEHOLDER
 from connector_service.catalog.templates import fill, lookup
+from connector_service.connectors.pg_conninfo import conninfo, materialized
 from connector_service.platform import destinations, egress
 
 __all__ = ["Verdict", "fill", "template_values", "verify", "postgres_conninfo"]
@@ -79,7 +81,7 @@ async def _verify_http(spec: VerificationSpec, values: dict[str, Any], http: htt
                 ).decode()
             )
     except KeyError as missing:
-        return Verdict(False, f"the credential lacks {missing.args[0]!r} needed to verify it")
+        return Verdict(False, f"the credential lacks {camel(missing.args[0])!r} needed to verify it")
     field = _chosen_by(spec.url or "")
     try:
         response = await http.request(spec.method, url, headers=headers, json=spec.body)
@@ -127,41 +129,22 @@ def _chosen_by(template: str) -> str:
 
 
 def postgres_conninfo(fields: dict[str, Any]) -> dict[str, Any]:
-    """psycopg connection keywords from the credentials form."""
-    missing = [name for name in ("host", "database", "user") if not fields.get(name)]
-    if missing:
-        raise UcfError(
-            ErrorCode.INVALID_REQUEST, f"missing credential fields: {', '.join(missing)}", {"fields": missing}
-        )
-    try:
-        port = int(fields.get("port") or 5432)
-    except (TypeError, ValueError):
-        raise UcfError(ErrorCode.INVALID_REQUEST, "port must be a number", {"field": "port"}) from None
-    if not 0 < port <= 65535:
-        raise UcfError(ErrorCode.INVALID_REQUEST, "port must be a number from 1 to 65535", {"field": "port"})
-    params = {
-        "host": str(fields["host"]).strip(),
-        "port": port,
-        "dbname": str(fields["database"]),
-        "user": str(fields["user"]),
-        "password": str(fields.get("password") or ""),
-        "connect_timeout": _PG_TIMEOUT_SECONDS,
-    }
-    if fields.get("sslmode"):
-        params["sslmode"] = str(fields["sslmode"])
-    return params
+    """psycopg connection keywords from the credentials form (PEM fields as text)."""
+    return {**conninfo(fields, ErrorCode.INVALID_REQUEST), "connect_timeout": _PG_TIMEOUT_SECONDS}
 
 
 async def _verify_postgres(fields: dict[str, Any]) -> Verdict:
     params = await egress.checked_pg_params(postgres_conninfo(fields), ErrorCode.INVALID_REQUEST)
     try:
-        async with await psycopg.AsyncConnection.connect(**params) as conn:
-            await (await conn.execute("select 1")).fetchone()
+        with materialized(params) as files:
+            async with await psycopg.AsyncConnection.connect(**files) as conn:
+                await (await conn.execute("select 1")).fetchone()
     except psycopg.OperationalError as exc:
         text = str(exc).strip()
         reason = mask_secrets(text.splitlines()[0] if text else "connection failed")
-        if params["password"]:
-            reason = reason.replace(params["password"], "***")
+        for secret in (params.get("password"), params.get("sslkey")):
+            if secret:
+                reason = reason.replace(secret, "***")
         return Verdict(False, f"could not connect to PostgreSQL: {reason}")
     except psycopg.Error as exc:
         return Verdict(False, f"PostgreSQL refused the check: {type(exc).__name__}")

@@ -46,6 +46,7 @@ import httpcore
 import httpx
 from ucf_common.errors import ErrorCode, UcfError
 
+from connector_service.app import metrics
 from connector_service.platform import destinations
 
 SETTING = "UCF_EGRESS_ALLOWED_NETWORKS"
@@ -64,6 +65,7 @@ class EgressRefused(httpcore.ConnectError):
     Its text is safe to show a tenant: it names no host and no address."""
 
     def __init__(self) -> None:
+        metrics.EGRESS_REFUSALS.inc()
         super().__init__(
             f"{NOT_ALLOWED}: only public internet hosts can be reached (operators can allow networks with {SETTING})"
         )

@@ -1,14 +1,18 @@
 """The credential provider for resource connectors: builds the
 `ConnectorContext` the connectors engineer's `ResourceServicer` asks for.
 
-Per call it loads the tenant's connection (not_found for another tenant's or
-another connector's), refreshes the credential when due, fills the catalog's
+Per call it loads the tenant's connection (not_found for another tenant's, conflict for
+one of another connector), refreshes the credential when due, fills the catalog's
 `base_url` template from the connection's system metadata (never the caller's
 own metadata: it decides where the credential goes), and hands the connector a
-callback that marks the connection `invalid` when the provider answers 401.
+callback for a provider 401: an OAuth2 credential with a refresh token is refreshed
+once under the refresh lease (`Credentials.refresh_rejected`) and the request retried
+once; only a second 401 (or nothing to refresh) marks the connection `invalid`.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import httpx
 
@@ -49,6 +53,14 @@ class ConnectorContexts:
         async def on_unauthorized() -> None:
             await self._credentials.mark_invalid(tenant_id, connection_id, "the provider rejected the credential")
 
+        async def reauthorize() -> dict[str, Any] | None:
+            fresh = await self._credentials.refresh_rejected(
+                tenant_id, connection_id, str(credential.get("access_token") or "")
+            )
+            if fresh is not None:
+                credential.update(fresh)  # later requests of this context send the new token at once
+            return fresh
+
         return ConnectorContext(
             connector_id=connector_id,
             credential=credential,
@@ -60,6 +72,7 @@ class ConnectorContexts:
             tenant_id=tenant_id,
             connection_id=connection_id,
             on_unauthorized=on_unauthorized,
+            reauthorize=reauthorize,
             retry=self._retry,
             rate_limit=getattr(spec, "rate_limit", None),
         )

@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 from ucf_common.logging import log_fields
 
+from connector_service.app import metrics
 from connector_service.platform import egress, wire
 from connector_service.vault.port import VaultPort
 from connector_service.webhooks import signing
@@ -87,6 +88,7 @@ class Forwarder:
             response = await self._http.post(forward["callback_url"], content=body, headers=headers, timeout=10.0)
             if 200 <= response.status_code < 300:
                 await self._store.forward_delivered(delivery, self._worker)
+                metrics.WEBHOOK_FORWARDS.labels("delivered").inc()
                 return
             error = f"callback answered HTTP {response.status_code}"
         except httpx.HTTPError as exc:
@@ -97,6 +99,7 @@ class Forwarder:
         attempt = forward["attempts"] + 1
         retry_at = wire.now() + timedelta(seconds=self._base * 2 ** (attempt - 1)) if attempt < self._attempts else None
         await self._store.forward_failed(delivery, self._worker, error, retry_at)
+        metrics.WEBHOOK_FORWARDS.labels("retry" if retry_at is not None else "dead").inc()
         log.info(
             "webhook forward failed",
             extra=log_fields(delivery_id=delivery["_id"], attempt=attempt, dead=retry_at is None, error=error),

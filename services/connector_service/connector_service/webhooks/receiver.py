@@ -38,6 +38,7 @@ from typing import Any
 from ucf_common.errors import ErrorCode, UcfError
 from ucf_common.logging import log_fields
 
+from connector_service.app import metrics
 from connector_service.connectors.base import WebhookEvent, WebhookSecret
 from connector_service.connectors.models import parse_time
 from connector_service.connectors.registry import ConnectorRegistry
@@ -149,6 +150,7 @@ class Receiver:
                 "webhook body replayed under another delivery id",
                 extra=log_fields(webhook_id=hook["_id"], delivery_id=delivery_id),
             )
+            metrics.WEBHOOK_DELIVERIES.labels("duplicate").inc()
             return delivery_id, False
         try:
             recorded = await self._store.record_delivery(hook, delivery_id, event.kind, forward)
@@ -156,6 +158,7 @@ class Receiver:
             await self._store.release_body(hook, digest)
             raise
         if recorded is None:
+            metrics.WEBHOOK_DELIVERIES.labels("duplicate").inc()
             return delivery_id, False
         fields = log_fields(webhook_id=hook["_id"], delivery_id=delivery_id, kind=event.kind)
         containers = [event.container_id or hook.get("container_id") or ""]
@@ -171,6 +174,7 @@ class Receiver:
             log.warning("webhook delivery could not trigger a sync", extra={**fields, "error": err.code.wire})
         if forward is not None:
             self._on_forward()
+        metrics.WEBHOOK_DELIVERIES.labels("processed").inc()
         log.info("webhook delivery processed", extra=fields)
         return delivery_id, True
 
