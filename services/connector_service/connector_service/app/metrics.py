@@ -81,7 +81,9 @@ def schedule_late(due: dt.datetime | None, now: dt.datetime) -> None:
 class QueueGauges(Periodic):
     """`ucf_jobs_queued{type}` and `ucf_jobs_oldest_queued_age_seconds{type}` every few seconds."""
 
-    def __init__(self, db: AsyncDatabase, types: tuple[str, ...], interval: float = QUEUE_POLL_SECONDS) -> None:
+    def __init__(
+        self, db: AsyncDatabase[dict[str, Any]], types: tuple[str, ...], interval: float = QUEUE_POLL_SECONDS
+    ) -> None:
         super().__init__(self._update, interval)
         self._jobs = db["jobs"]
         self._types = types

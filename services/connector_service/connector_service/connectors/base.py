@@ -24,7 +24,7 @@ from __future__ import annotations
 import abc
 import datetime as dt
 import enum
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -158,7 +158,7 @@ class Connector(abc.ABC):
         updated_since: dt.datetime | None,
         cursor: str | None,
         batch: int,
-    ) -> AsyncIterator[Page[Item]]:
+    ) -> AsyncGenerator[Page[Item], None]:
         """Every item of one container from `cursor` on, as pages of at most `batch` items; each
         page's `next` resumes after it (a `cursor` for `list_items` too), the last page's is None.
         This default pages through `list_items`; database connectors read one server-side cursor."""

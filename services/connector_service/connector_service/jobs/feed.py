@@ -44,7 +44,8 @@ class Change:
 
     @property
     def record(self) -> dict[str, Any]:
-        return json.loads(self.text)
+        record: dict[str, Any] = json.loads(self.text)
+        return record
 
 
 def encode_position(position: dict[str, int]) -> str:

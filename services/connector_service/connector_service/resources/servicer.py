@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -106,7 +106,11 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
         )
         return resources_pb2.ListItemsResponse(items_json=[item_json(i) for i in page.items], next=page.next or "")
 
-    async def StreamItems(self, request: resources_pb2.ListItemsRequest, context: grpc.aio.ServicerContext):
+    async def StreamItems(
+        self,
+        request: resources_pb2.ListItemsRequest,
+        context: grpc.aio.ServicerContext[resources_pb2.ListItemsRequest, resources_pb2.ListItemsResponse],
+    ) -> AsyncIterator[resources_pb2.ListItemsResponse]:
         """Batches of the whole container; each `yield` waits until gRPC's flow control takes the
         message, so a slow client holds the read (and the server's memory) at one batch."""
         _required(containerId=request.container_id)
