@@ -12,7 +12,7 @@ if the read fails after the first line, the last line is `{"ok": false, "error":
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 import grpc
 import orjson
@@ -59,7 +59,7 @@ async def _stream(rpc: Caller, request: pb.ListItemsRequest) -> Response:
     async def lines() -> AsyncIterator[bytes]:
         message, resume, count = first, request.cursor, 0
         try:
-            while message is not grpc.aio.EOF:
+            while message is not grpc.aio.EOF:  # type: ignore[attr-defined]  # grpc-stubs lacks grpc.aio.EOF
                 if message.items_json:
                     count += len(message.items_json)
                     yield b"\n".join(message.items_json) + b"\n"
@@ -94,7 +94,7 @@ async def list_containers(
     return ok(await rpc(rpc.stubs.resources.ListContainers, request, upstream=True))
 
 
-def _items_responses() -> dict[int | str, object]:
+def _items_responses() -> dict[int | str, dict[str, Any]]:
     responses = reply_page(pb.Item.DESCRIPTOR)
     stream = {"schema": {"type": "string", "description": "One JSON object per line (see the description)."}}
     responses[200]["content"][NDJSON] = stream
