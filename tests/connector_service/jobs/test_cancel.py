@@ -23,18 +23,19 @@ ROWS, PAGE, HOLD_AT = 2000, 50, 6
 
 
 class GatedPostgres(PostgresConnector):
-    """The real connector, holding its `HOLD_AT`th page read until the test lets it go."""
+    """The real connector, holding its `HOLD_AT`th page until the test lets it go."""
 
     calls = 0
     reached: asyncio.Event
     proceed: asyncio.Event
 
-    async def list_items(self, ctx: Any, container_id: str, **kwargs: Any) -> Any:
-        type(self).calls += 1
-        if type(self).calls == HOLD_AT:
-            self.reached.set()
-            await self.proceed.wait()
-        return await super().list_items(ctx, container_id, **kwargs)
+    async def stream_items(self, ctx: Any, container_id: str, **kwargs: Any) -> AsyncIterator[Any]:
+        async for page in super().stream_items(ctx, container_id, **kwargs):
+            type(self).calls += 1
+            if type(self).calls == HOLD_AT:
+                self.reached.set()
+                await self.proceed.wait()
+            yield page
 
 
 @pytest.fixture
