@@ -91,6 +91,10 @@ async def _connect(stack: Stack, key: str, pid: str, mode: str, extra: dict[str,
         )
         return stored.connection.id
     request = kpb.ConnectCallbackRequest(connector_id=pid, workspace_id="ws1", method=mode)
+    # Connect params (Okta's domain, Shopify's shop...) only name the host, which the operator
+    # file points at the fake upstream; any well-formed value does.
+    spec = load_catalog().get(pid)
+    request.connect_params.update({p.name: "acme" for p in (spec.connect_params if spec else [])})
     if mode == "api_key":
         request.api_key, request.api_secret = KEY, extra.get("api_secret", "")
     else:

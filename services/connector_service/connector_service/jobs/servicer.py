@@ -206,6 +206,7 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
                     id=c.record_id,
                     stream=c.stream,
                     action=c.action,
+                    record=wire.struct(c.record),
                     record_json=c.text.encode(),
                     committed_at=wire.timestamp(c.committed_at),
                 )

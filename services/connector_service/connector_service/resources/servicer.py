@@ -104,7 +104,13 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
         page = await connector.list_items(
             ctx, request.container_id, updated_since=since, cursor=request.cursor or None, limit=limit
         )
-        return resources_pb2.ListItemsResponse(items_json=[item_json(i) for i in page.items], next=page.next or "")
+        # Paged ListItems keeps `items` for gRPC clients of the first release beside `items_json`;
+        # the bulk path (StreamItems) carries `items_json` only.
+        return resources_pb2.ListItemsResponse(
+            items=[item_to_proto(i) for i in page.items],
+            items_json=[item_json(i) for i in page.items],
+            next=page.next or "",
+        )
 
     async def StreamItems(
         self,
