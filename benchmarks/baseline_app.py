@@ -8,7 +8,11 @@ the same Fernet keys, checking the identity the ciphertext is bound to, and answ
 the same envelope. No gRPC hops, no audit records, no connection record.
 
     python benchmarks/baseline_app.py --port 8123 --mongodb-url ... --db ucf --vault-db ucf_vault \
-        --keys-file .../vault-keys
+        --keys-file .../vault-keys [--no-auth [--tenant dev]]
+
+`--no-auth` switches the API-key check off (issue 17's reference: the simplest monolith, no
+API-key check and no audit): every request is served as `--tenant`, and the secret is still
+read by (tenant, owner), so it uses the same index as the authenticated reads.
 """
 
 from __future__ import annotations
@@ -37,7 +41,9 @@ def _error(status: int, code: str, message: str) -> Response:
     return _json(status, {"ok": False, "error": {"code": code, "message": message, "details": {}}})
 
 
-def create_app(mongodb_url: str, db: str, vault_db: str, keys: dict[str, Fernet]) -> FastAPI:
+def create_app(
+    mongodb_url: str, db: str, vault_db: str, keys: dict[str, Fernet], *, no_auth_tenant: str | None = None
+) -> FastAPI:
     state: dict[str, Any] = {}
     principals: dict[str, str] = {}
 
@@ -55,6 +61,8 @@ def create_app(mongodb_url: str, db: str, vault_db: str, keys: dict[str, Fernet]
     app = FastAPI(lifespan=lifespan)
 
     async def tenant_of(request: Request) -> str | None:
+        if no_auth_tenant is not None:
+            return no_auth_tenant
         scheme, _, key = (request.headers.get("authorization") or "").partition(" ")
         if scheme.lower() != "bearer" or not key:
             return None
@@ -125,8 +133,16 @@ def main() -> None:
     parser.add_argument("--db", required=True)
     parser.add_argument("--vault-db", required=True)
     parser.add_argument("--keys-file", required=True)
+    parser.add_argument("--no-auth", action="store_true", help="skip the API-key check; serve every call as --tenant")
+    parser.add_argument("--tenant", default="dev", help="the tenant of every call under --no-auth")
     args = parser.parse_args()
-    app = create_app(args.mongodb_url, args.db, args.vault_db, _keys(args.keys_file))
+    app = create_app(
+        args.mongodb_url,
+        args.db,
+        args.vault_db,
+        _keys(args.keys_file),
+        no_auth_tenant=args.tenant if args.no_auth else None,
+    )
     uvicorn.run(
         app,
         host=args.host,

@@ -144,7 +144,8 @@ def _run_bench(results: Path, name: str, *args: str) -> dict:
         env={**os.environ, "BENCH_RESULTS_DIR": str(results)},
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    return json.loads((results / f"{name}-latest.json").read_text())
+    latest = "token-observability" if "--compare-observability" in args else name
+    return json.loads((results / f"{latest}-latest.json").read_text())
 
 
 @pytest.mark.integration
@@ -153,8 +154,23 @@ def _run_bench(results: Path, name: str, *args: str) -> dict:
 )
 def test_token_bench_writes_a_result_file(tmp_path: Path) -> None:
     result = _run_bench(tmp_path, "token", "--seconds", "0.5", "--rounds", "1", "--concurrency", "2")
-    assert set(result["results"]["2"]) == {"baseline", "rest", "grpc", "connectors"}
-    assert "rest/baseline" in result["ratios"]["2"]
+    assert set(result["results"]["2"]) == {"baseline", "baseline_auth", "rest", "grpc", "connectors"}
+    assert {"rest/baseline", "rest/baseline_auth", "grpc/baseline"} <= set(result["ratios"]["2"])
+    assert all(summary["errors"] == 0 for summary in result["results"]["2"].values())
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(
+    bool(_STACK_MISSING) or shutil.which("wrk") is None, reason=f"needs wrk and the three processes: {_STACK_MISSING}"
+)
+def test_token_bench_compares_observability_modes_round_by_round(tmp_path: Path) -> None:
+    result = _run_bench(
+        tmp_path, "token", "--compare-observability", "--seconds", "0.5", "--rounds", "2", "--concurrency", "2"
+    )
+    by_mode = result["results"]["2"]
+    assert set(by_mode) == {"rest@off", "rest@metrics", "rest@tracing"}
+    assert all(summary["rounds"] == 2 and summary["errors"] == 0 for summary in by_mode.values())
+    assert {"metrics/off", "tracing/off"} <= set(result["ratios"]["2"])
 
 
 @pytest.mark.integration
