@@ -86,6 +86,10 @@ def create_app(settings: GatewaySettings | None = None, stubs: Stubs | None = No
         # Served by gateway.docs from installed assets instead of FastAPI's CDN pages.
         docs_url=None,
         redoc_url=None,
+        # FastAPI's own OpenTelemetry: its metrics and logs go to OTel providers that no process
+        # here configures, and its tracing only matters while ours is on (`ucf_common.tracing`).
+        # Off, it costs nothing per request: otherwise every request looks the three providers up.
+        telemetry={"tracing": tracing.enabled(), "metrics": False, "logs": False},
     )
     docs.install_docs(app)
     install_error_handlers(app)

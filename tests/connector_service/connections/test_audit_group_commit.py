@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from connector_service.connections import audit
 from connector_service.connections.audit import AuditLog
-from pymongo.errors import AutoReconnect, BulkWriteError, PyMongoError
+from pymongo.errors import AutoReconnect, BulkWriteError, DuplicateKeyError, PyMongoError, WriteError
 
 
 class _Collection:
@@ -24,6 +24,9 @@ class _Collection:
             raise PyMongoError("insert refused")
         assert ordered is False
         self.batches.append(list(documents))
+
+    async def insert_one(self, document: dict[str, Any]) -> None:
+        await self.insert_many([document], ordered=False)
 
 
 class _Db:
@@ -153,6 +156,16 @@ class _LosingCollection(_Collection):
         if errors:
             raise BulkWriteError({"writeErrors": errors, "nInserted": len(fresh)})
 
+    async def insert_one(self, document: dict[str, Any]) -> None:
+        """As the driver answers one insert: a repeated `_id` is a DuplicateKeyError, another
+        refusal a WriteError, not a BulkWriteError."""
+        try:
+            await self.insert_many([document], ordered=False)
+        except BulkWriteError as err:
+            error = err.details["writeErrors"][0]
+            kind = DuplicateKeyError if error["code"] == 11000 else WriteError
+            raise kind(error["errmsg"], error["code"], error) from None
+
 
 async def test_a_lost_answer_is_retried_once_and_a_duplicate_key_counts_as_written() -> None:
     collection = _LosingCollection(lose=1)
@@ -167,4 +180,28 @@ async def test_a_retry_that_fails_otherwise_fails_the_caller() -> None:
         log = AuditLog(_Db(_Collection()), append_db=_Db(collection))  # type: ignore[arg-type]
         with pytest.raises(PyMongoError):
             await log.record("t1", audit.CREDENTIAL_USED, "success", connection_id="c1")
+        assert collection.attempts == 2
+
+
+async def _two_tenants(log: AuditLog) -> None:
+    """Two records taken in one batch: one segment per tenant, one `insert_many`."""
+    await asyncio.gather(
+        log.record("t1", audit.CREDENTIAL_USED, "success", connection_id="c1"),
+        log.record("t2", audit.CREDENTIAL_USED, "success", connection_id="c2"),
+    )
+
+
+async def test_a_lost_answer_of_several_segments_is_retried_and_duplicates_count_as_written() -> None:
+    collection = _LosingCollection(lose=1)
+    log = AuditLog(_Db(_Collection()), append_db=_Db(collection))  # type: ignore[arg-type]
+    await _two_tenants(log)
+    assert collection.attempts == 2 and len(collection.batches[0]) == 2  # both segments in one insert
+    assert sorted((e["tenant_id"], e["connection_id"]) for e in _entries(collection)) == [("t1", "c1"), ("t2", "c2")]
+
+
+async def test_a_retry_of_several_segments_that_fails_otherwise_fails_every_caller() -> None:
+    for collection in (_LosingCollection(lose=2), _LosingCollection(lose=1, other_error=True)):
+        log = AuditLog(_Db(_Collection()), append_db=_Db(collection))  # type: ignore[arg-type]
+        with pytest.raises(PyMongoError):
+            await _two_tenants(log)
         assert collection.attempts == 2

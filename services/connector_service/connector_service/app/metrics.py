@@ -57,8 +57,18 @@ def token_refresh(outcome: str, tenant_id: str) -> None:
     TOKEN_REFRESHES.labels(str(outcome), tenant_label(tenant_id)).inc()
 
 
+#: Bound children of `CREDENTIAL_READS` by (source, tenant label): the hot token read counts
+#: without a label lookup. The same set as the metric's own series (two sources, and tenants
+#: only where the operator enabled their label).
+_CREDENTIAL_READ_CHILDREN: dict[tuple[str, str], Any] = {}
+
+
 def credential_read(source: str, tenant_id: str) -> None:
-    CREDENTIAL_READS.labels(source, tenant_label(tenant_id)).inc()
+    key = (source, tenant_label(tenant_id))
+    child = _CREDENTIAL_READ_CHILDREN.get(key)
+    if child is None:
+        child = _CREDENTIAL_READ_CHILDREN[key] = CREDENTIAL_READS.labels(*key)
+    child.inc()
 
 
 def job_finished(job: dict[str, Any]) -> None:

@@ -25,7 +25,7 @@ import time
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, ConnectionFailure, PyMongoError
+from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError, PyMongoError
 from ucf_common.errors import ErrorCode
 from ucf_common.logging import log_fields
 from ucf_common.request_context import current_request_id
@@ -293,12 +293,23 @@ class AuditLog:
                         else:
                             done.set_exception(failure or RuntimeError("audit write interrupted"))
 
+    async def _write(self, segments: list[dict[str, Any]]) -> None:
+        """One insert command. A batch of one tenant (the common case) is one segment, and
+        `insert_one` spares the driver its bulk-write machinery (about a fifth of the driver's
+        CPU per commit, measured in issue 17); several go in one unordered `insert_many`."""
+        if len(segments) == 1:
+            await self._appends.insert_one(segments[0])
+        else:
+            await self._appends.insert_many(segments, ordered=False)
+
     async def _insert(self, segments: list[dict[str, Any]]) -> None:
         try:
-            await self._appends.insert_many(segments, ordered=False)
+            await self._write(segments)
         except ConnectionFailure:  # the answer was lost, not necessarily the write: try once more
             try:
-                await self._appends.insert_many(segments, ordered=False)
+                await self._write(segments)
+            except DuplicateKeyError:
+                pass  # the one segment's own `_id`: the first attempt had written it
             except BulkWriteError as err:
                 # Unordered: every segment not written before went in now; the others answer
                 # a duplicate key, which means the first attempt had written them.
