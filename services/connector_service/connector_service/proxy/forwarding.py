@@ -38,8 +38,8 @@ from connector_service.catalog.request_auth import apply_request_auth, upstream_
 from connector_service.connections import audit
 from connector_service.connections.audit import AuditLog
 from connector_service.connections.credentials import Credentials
+from connector_service.connectors.auth import Credential, RequestAuth
 from connector_service.connectors.retry import IDEMPOTENT_METHODS, RETRYABLE_STATUSES, retry_after_seconds
-from connector_service.onboarding.verification import template_values
 from connector_service.platform import egress
 
 log = logging.getLogger("connector_service.proxy")
@@ -128,15 +128,15 @@ class Proxy:
                 raise invalid(f"method must be one of {', '.join(sorted(METHODS))}", field="method")
             if not request.connection_id:
                 raise invalid("the Connection-Id header is required", field="Connection-Id")
-            credential = await self._credentials.read(tenant_id, request.connection_id)
-            conn = credential.connection
+            read = await self._credentials.read(tenant_id, request.connection_id)
+            conn, credential = read.connection, read.credential
             connector_id = conn["connector_id"]
             spec = self._credentials.provider(connector_id)
-            mode = credential.kind
-            values = template_values(mode, credential.payload, conn.get("system_metadata") or {})
+            metadata = conn.get("system_metadata") or {}
+            values = credential.template_values(metadata)
             try:
-                url = upstream_url(spec, mode, values, request.path)
-                auth_headers, auth_query = apply_request_auth(spec, mode, values)
+                url = upstream_url(spec, credential.kind, values, request.path)
+                auth = apply_request_auth(spec, credential, metadata)
             except ValueError as err:
                 code = ErrorCode.INVALID_REQUEST if "path" in str(err) else ErrorCode.FAILED_PRECONDITION
                 raise UcfError(code, str(err), {"field": "path"} if code is ErrorCode.INVALID_REQUEST else {}) from None
@@ -145,11 +145,11 @@ class Proxy:
                     ErrorCode.FAILED_PRECONDITION,
                     f"the connection has no {err.args[0]} to build the request with; connect it again",
                 ) from None
-            secrets = _secret_values(values, credential.payload, auth_headers, auth_query)
-            dropped = CALLER_AUTH | {name.lower() for name in auth_headers}
+            secrets = _secret_values(values, credential, auth)
+            dropped = CALLER_AUTH | {name.lower() for name in auth.headers}
             headers = _request_headers(request.headers, dropped)
-            headers.update(auth_headers)
-            query = _query(request.query, set(auth_query), auth_query)
+            headers.update(auth.headers)
+            query = _query(request.query, set(auth.params), auth.params)
             response, attempts = await self._send(method, url + (f"?{query}" if query else ""), headers, request.body)
             status = response.status_code
             async for part in self._answer(response, secrets):
@@ -254,14 +254,12 @@ def _too_large(limit: int) -> UcfError:
     )
 
 
-def _secret_values(
-    values: Mapping[str, Any], payload: Mapping[str, Any], headers: Mapping[str, str], query: Mapping[str, str]
-) -> set[str]:
+def _secret_values(values: Mapping[str, Any], credential: Credential, auth: RequestAuth) -> set[str]:
     """The credential's secret values and the auth we add, to keep out of anything returned."""
     found = {str(values[name]) for name in _SECRET_NAMES if values.get(name)}
-    found.update(str(payload[name]) for name in ("refreshToken", "accessToken") if payload.get(name))
-    found.update(query.values())
-    for name, value in headers.items():
+    found.update(credential.secret_values())
+    found.update(auth.params.values())
+    for name, value in auth.headers.items():
         if name.lower() == "authorization":
             found.add(value)
             found.add(value.partition(" ")[2])
