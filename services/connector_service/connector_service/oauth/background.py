@@ -31,7 +31,8 @@ from ucf_common.logging import log_fields
 from connector_service.catalog.providers import Catalog
 from connector_service.connections import audit
 from connector_service.connections.audit import AuditLog
-from connector_service.connections.store import CONNECTED, EXPIRED, REFRESH_FAILED, ConnectionStore
+from connector_service.connections.model import EXPIRED, REFRESH_FAILED, Connection
+from connector_service.connections.store import ConnectionStore
 from connector_service.oauth.clients import OAuthClients
 from connector_service.oauth.errors import RefreshFailed, RefreshFailureReason
 from connector_service.oauth.refresh import CredentialStore, RefreshCoordinator
@@ -43,7 +44,7 @@ _BATCH = 500
 
 #: `listener(tenant_id, connection, error)` after a credential could not be refreshed and the
 #: connection was marked. The emit point of `connection.credential_refresh_failed`.
-RefreshFailedListener = Callable[[str, dict[str, Any], RefreshFailed], Awaitable[None]]
+RefreshFailedListener = Callable[[str, Connection, RefreshFailed], Awaitable[None]]
 
 
 class BackgroundRefresher:
@@ -60,7 +61,7 @@ class BackgroundRefresher:
         ahead_seconds: float,
         interval_seconds: float,
     ):
-        self._col = db["connections"]
+        self._col = db["connections"]  # for the index that serves `ConnectionStore.due_for_refresh`
         self._coordinator, self._store, self._connections = coordinator, store, connections
         self._oauth, self._catalog, self._audit = oauth_clients, catalog, audit_log
         self._ahead, self._interval = ahead_seconds, interval_seconds
@@ -97,29 +98,19 @@ class BackgroundRefresher:
     async def run_once(self) -> int:
         """One pass; answers how many credentials it refreshed."""
         horizon = wire.now() + timedelta(seconds=self._ahead)
-        cursor = self._col.find(
-            {"credential_kind": "oauth2", "status": CONNECTED, "credential_expires_at": {"$lte": horizon}},
-            projection={
-                "tenant_id": 1,
-                "connector_id": 1,
-                "credential_expires_at": 1,
-                "last_refreshed_at": 1,
-                "system_metadata": 1,
-            },
-        ).limit(_BATCH)
-        due = await cursor.to_list(_BATCH)
+        due = await self._connections.due_for_refresh(horizon, _BATCH)
         random.shuffle(due)
         refreshed = 0
         for conn in due:
             refreshed += await self._refresh(
-                conn["tenant_id"], conn["_id"], conn["connector_id"], self._margin(conn), conn.get("system_metadata")
+                conn.tenant_id, conn.id, conn.connector_id, self._margin(conn), conn.system_metadata
             )
         return refreshed
 
-    def _margin(self, conn: dict[str, Any]) -> float:
+    def _margin(self, conn: Connection) -> float:
         """`ahead_seconds`, or half the lifetime of a token the last refresh gave when that is shorter:
         a provider whose tokens live less than `ahead_seconds` is not refreshed on every pass."""
-        issued, expires = conn.get("last_refreshed_at"), conn.get("credential_expires_at")
+        issued, expires = conn.last_refreshed_at, conn.credential_expires_at
         if issued is None or expires is None:
             return self._ahead
         lifetime: timedelta = expires - issued
