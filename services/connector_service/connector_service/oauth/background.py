@@ -16,8 +16,6 @@ event is emitted once lifecycle events exist.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -37,6 +35,7 @@ from connector_service.oauth.clients import OAuthClients
 from connector_service.oauth.errors import RefreshFailed, RefreshFailureReason
 from connector_service.oauth.refresh import CredentialStore, RefreshCoordinator
 from connector_service.platform import wire
+from connector_service.platform.loops import Loop
 
 log = logging.getLogger("connector_service.oauth.background")
 ACTOR = "refresher"
@@ -66,8 +65,7 @@ class BackgroundRefresher:
         self._oauth, self._catalog, self._audit = oauth_clients, catalog, audit_log
         self._ahead, self._interval = ahead_seconds, interval_seconds
         self._listeners: list[RefreshFailedListener] = []
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Loop("background refresh", self._pass, retry_seconds=interval_seconds, log=log)
 
     def on_refresh_failed(self, listener: RefreshFailedListener) -> None:
         self._listeners.append(listener)
@@ -76,24 +74,14 @@ class BackgroundRefresher:
         await self._col.create_index([("credential_kind", 1), ("status", 1), ("credential_expires_at", 1)])
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop())
+        self._loop.start()
 
     async def stop(self) -> None:
-        self._stopping.set()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.stop()
 
-    async def _loop(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await self.run_once()
-            except Exception:
-                log.warning("background refresh pass failed; retrying", exc_info=True)
-            # Jitter keeps replicas from scanning in step.
-            await asyncio.sleep(self._interval * random.uniform(0.8, 1.2))
+    async def _pass(self) -> float:
+        await self.run_once()
+        return self._interval * random.uniform(0.8, 1.2)  # jitter keeps replicas from scanning in step
 
     async def run_once(self) -> int:
         """One pass; answers how many credentials it refreshed."""

@@ -177,6 +177,10 @@ class Onboarding:
                 method="CompleteOAuthRedirect",
                 code=err.code.wire,
             )
+            if session.return_url:
+                # The browser goes back where it came from (the app, or the Connect page's result
+                # screen) with the reason, instead of stopping on a JSON error.
+                raise UcfError(err.code, err.message, {**err.details, "returnUrl": session.return_url}) from None
             raise
 
     async def _finish_oauth(self, session: OAuthSession, data: CallbackInput) -> tuple[Connection, str]:
