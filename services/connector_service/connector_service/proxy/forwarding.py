@@ -130,9 +130,9 @@ class Proxy:
                 raise invalid("the Connection-Id header is required", field="Connection-Id")
             read = await self._credentials.read(tenant_id, request.connection_id)
             conn, credential = read.connection, read.credential
-            connector_id = conn["connector_id"]
+            connector_id = conn.connector_id
             spec = self._credentials.provider(connector_id)
-            metadata = conn.get("system_metadata") or {}
+            metadata = conn.system_metadata
             values = credential.template_values(metadata)
             try:
                 url = upstream_url(spec, credential.kind, values, request.path)
