@@ -14,6 +14,10 @@ credential). What comes back: status, headers without hop-by-hop ones, `Set-Cook
 and anything carrying the credential, and the body as the provider sent it (raw bytes,
 content encoding untouched), streamed, up to `max_response_bytes`.
 
+A provider 401 is handled as the resource connectors handle it: an OAuth2 credential with a
+refresh token is refreshed under the refresh lease and the request sent once more; a 401 that
+stays (or nothing to refresh) marks the connection `invalid` and goes back as the provider sent it.
+
 Idempotent methods are retried on 429 and 5xx, honouring `Retry-After` within a
 bounded total wait; a longer wait is not slept, the provider's answer goes back as is.
 Every call is audited `proxy.request` with method, path (never the query), status,
@@ -34,6 +38,7 @@ import httpx
 from ucf_common.errors import ErrorCode, UcfError, invalid
 from ucf_common.logging import log_fields
 
+from connector_service.catalog.providers import ProviderSpec
 from connector_service.catalog.request_auth import apply_request_auth, upstream_url
 from connector_service.connections import audit
 from connector_service.connections.audit import AuditLog
@@ -132,25 +137,12 @@ class Proxy:
             conn, credential = read.connection, read.credential
             connector_id = conn.connector_id
             spec = self._credentials.provider(connector_id)
-            metadata = conn.system_metadata
-            values = credential.template_values(metadata)
-            try:
-                url = upstream_url(spec, credential.kind, values, request.path)
-                auth = apply_request_auth(spec, credential, metadata)
-            except ValueError as err:
-                code = ErrorCode.INVALID_REQUEST if "path" in str(err) else ErrorCode.FAILED_PRECONDITION
-                raise UcfError(code, str(err), {"field": "path"} if code is ErrorCode.INVALID_REQUEST else {}) from None
-            except KeyError as err:
-                raise UcfError(
-                    ErrorCode.FAILED_PRECONDITION,
-                    f"the connection has no {err.args[0]} to build the request with; connect it again",
-                ) from None
-            secrets = _secret_values(values, credential, auth)
-            dropped = CALLER_AUTH | {name.lower() for name in auth.headers}
-            headers = _request_headers(request.headers, dropped)
-            headers.update(auth.headers)
-            query = _query(request.query, set(auth.params), auth.params)
-            response, attempts = await self._send(method, url + (f"?{query}" if query else ""), headers, request.body)
+            target, headers, secrets = _prepared(spec, credential, conn.system_metadata, request)
+            response, attempts = await self._send(method, target, headers, request.body)
+            if response.status_code == 401:
+                response, attempts, secrets = await self._after_unauthorized(
+                    tenant_id, request, spec, conn.system_metadata, credential, response, attempts, secrets
+                )
             status = response.status_code
             async for part in self._answer(response, secrets):
                 yield part
@@ -161,6 +153,34 @@ class Proxy:
             await self._audited(tenant_id, request, connector_id, method, path, status, attempts, started, gone=True)
             raise
         await self._audited(tenant_id, request, connector_id, method, path, status, attempts, started)
+
+    async def _after_unauthorized(
+        self,
+        tenant_id: str,
+        request: ProxyRequest,
+        spec: ProviderSpec,
+        metadata: Mapping[str, Any],
+        rejected: Credential,
+        response: httpx.Response,
+        attempts: int,
+        secrets: set[str],
+    ) -> tuple[httpx.Response, int, set[str]]:
+        """A provider 401, as the resource connectors treat it: an OAuth2 credential with a
+        refresh token is refreshed (under the refresh lease) and the request sent once more with
+        the new token; a 401 that stays (or nothing to refresh) marks the connection invalid and
+        goes back to the caller as the provider sent it."""
+        fresh = await self._credentials.refresh_rejected(tenant_id, request.connection_id, rejected)
+        if fresh is not None:
+            await response.aclose()
+            target, headers, more_secrets = _prepared(spec, fresh, metadata, request)
+            secrets = secrets | more_secrets
+            response, more = await self._send(request.method.upper(), target, headers, request.body)
+            attempts += more
+        if response.status_code == 401:
+            await self._credentials.mark_invalid(
+                tenant_id, request.connection_id, "the provider rejected the credential"
+            )
+        return response, attempts, secrets
 
     async def _send(self, method: str, url: str, headers: dict[str, str], body: bytes) -> tuple[httpx.Response, int]:
         waited, attempt = 0.0, 0
@@ -252,6 +272,30 @@ def _too_large(limit: int) -> UcfError:
         f"the provider's answer is larger than the proxy's limit of {limit} bytes (UCF_PROXY_MAX_RESPONSE_BYTES)",
         {"maxResponseBytes": limit},
     )
+
+
+def _prepared(
+    spec: ProviderSpec, credential: Credential, metadata: Mapping[str, Any], request: ProxyRequest
+) -> tuple[str, dict[str, str], set[str]]:
+    """(upstream URL with query, request headers, secret values to keep out of the answer) for
+    `request` sent with `credential` the way the catalog entry declares."""
+    values = credential.template_values(metadata)
+    try:
+        url = upstream_url(spec, credential.kind, values, request.path)
+        auth = apply_request_auth(spec, credential, metadata)
+    except ValueError as err:
+        code = ErrorCode.INVALID_REQUEST if "path" in str(err) else ErrorCode.FAILED_PRECONDITION
+        raise UcfError(code, str(err), {"field": "path"} if code is ErrorCode.INVALID_REQUEST else {}) from None
+    except KeyError as err:
+        raise UcfError(
+            ErrorCode.FAILED_PRECONDITION,
+            f"the connection has no {err.args[0]} to build the request with; connect it again",
+        ) from None
+    dropped = CALLER_AUTH | {name.lower() for name in auth.headers}
+    headers = _request_headers(request.headers, dropped)
+    headers.update(auth.headers)
+    query = _query(request.query, set(auth.params), auth.params)
+    return url + (f"?{query}" if query else ""), headers, _secret_values(values, credential, auth)
 
 
 def _secret_values(values: Mapping[str, Any], credential: Credential, auth: RequestAuth) -> set[str]:
