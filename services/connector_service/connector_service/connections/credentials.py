@@ -2,14 +2,16 @@
 due), validate, revoke, delete. The plaintext lives only in the vault; the
 connection record gets the non-secret facts and every step is audited.
 
-`Credentials.provide` is the credential provider the resource connectors use.
+`Credentials.provide` is the credential provider the resource connectors use. A read
+answers the typed credential (`connectors/auth.py`), parsed from the vault payload once
+per cache miss.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +24,7 @@ from connector_service.catalog.providers import Catalog, ProviderSpec
 from connector_service.connections import audit
 from connector_service.connections.audit import AuditLog
 from connector_service.connections.credential_cache import CredentialCache
+from connector_service.connections.model import Connection
 from connector_service.connections.store import (
     CONNECTED,
     EXPIRED,
@@ -31,6 +34,7 @@ from connector_service.connections.store import (
     ConnectionStore,
     wrong_connector,
 )
+from connector_service.connectors import auth
 from connector_service.oauth.clients import OAuthClients
 from connector_service.oauth.errors import RefreshFailed, RefreshFailureReason
 from connector_service.oauth.refresh import RefreshCoordinator, StoredCredential
@@ -88,21 +92,20 @@ class VaultTokenStore:
             audit.CREDENTIAL_REFRESHED,
             "success",
             connection_id=connection_id,
-            connector_id=conn["connector_id"],
+            connector_id=conn.connector_id,
             expiry_source=tokens.expiry_source,
         )
         return meta.version
 
 
 @dataclass(frozen=True)
-class Credential:
-    """A plaintext credential, valid now, with the connection it belongs to."""
+class CredentialRead:
+    """What a read answers: the typed credential, valid now, with the connection it belongs
+    to, and whether this read refreshed it."""
 
-    connection: dict[str, Any]
-    kind: str
-    payload: dict[str, Any] = field(repr=False)
+    connection: Connection
+    credential: auth.Credential
     refreshed: bool = False
-    tokens: TokenSet | None = field(default=None, repr=False)
 
 
 def _scopes(scope: str | None) -> list[str]:
@@ -133,7 +136,7 @@ class Credentials:
         self._coordinator = coordinator
         self._cache = cache if cache is not None else CredentialCache()
         #: Loads in flight, per (tenant, connection): concurrent readers that miss the cache share one.
-        self._loading: dict[tuple[str, str], asyncio.Future[Credential]] = {}
+        self._loading: dict[tuple[str, str], asyncio.Future[CredentialRead]] = {}
         connections.on_change(self._cache.drop)
 
     def provider(self, connector_id: str) -> ProviderSpec:
@@ -142,11 +145,11 @@ class Credentials:
             raise UcfError(ErrorCode.NOT_FOUND, f"connector {connector_id!r} not found")
         return spec
 
-    def oauth_spec(self, conn: dict[str, Any]) -> ProviderSpec:
+    def oauth_spec(self, conn: Connection) -> ProviderSpec:
         """The connection's catalog entry with its OAuth endpoints filled from the connect params
         (and token facts) in its system metadata: Okta's `https://{domain}/oauth2/v1/token`."""
         try:
-            return self.provider(conn["connector_id"]).for_connection(conn.get("system_metadata"))
+            return self.provider(conn.connector_id).for_connection(conn.system_metadata)
         except (KeyError, ValueError) as err:
             name = err.args[0].split(" ", 1)[0] if isinstance(err, ValueError) else err.args[0]
             raise UcfError(
@@ -157,17 +160,17 @@ class Credentials:
     async def store(
         self,
         tenant_id: str,
-        connection: dict[str, Any],
+        connection: Connection,
         kind: str,
         payload: dict[str, Any],
         *,
         expires_at: datetime | None = None,
         scopes: list[str] | None = None,
         system_metadata: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
+    ) -> Connection:
         """Writes the credential to the vault, then marks the connection connected with
         `system_metadata` (the provider-derived facts onboarding found) as its system metadata."""
-        cid = connection["_id"]
+        cid = connection.id
         try:
             await self._vault.put(tenant_id, cid, kinds.BY_AUTH_MODE[kind], payload, expires_at=expires_at)
         except UcfError as err:
@@ -176,12 +179,12 @@ class Credentials:
                 audit.CREDENTIAL_STORED,
                 "failed",
                 connection_id=cid,
-                connector_id=connection["connector_id"],
+                connector_id=connection.connector_id,
                 kind=kind,
                 error=err.code.wire,
             )
             raise
-        previous = connection.get("credential_kind")
+        previous = connection.credential_kind
         if previous and previous != kind:
             await self._delete_secret(tenant_id, cid, previous)
         updated = await self._connections.record_credential(
@@ -192,7 +195,7 @@ class Credentials:
             audit.CREDENTIAL_STORED,
             "success",
             connection_id=cid,
-            connector_id=connection["connector_id"],
+            connector_id=connection.connector_id,
             kind=kind,
         )
         return updated
@@ -231,12 +234,12 @@ class Credentials:
     async def store_tokens(
         self,
         tenant_id: str,
-        connection: dict[str, Any],
+        connection: Connection,
         tokens: TokenSet,
         facts: dict[str, Any],
         *,
         default_scopes: list[str] | None = None,
-    ) -> dict[str, Any]:
+    ) -> Connection:
         """Stores an OAuth2 token set with the system metadata `discover` found for it."""
         return await self.store(
             tenant_id,
@@ -256,7 +259,7 @@ class Credentials:
         force_refresh: bool = False,
         audited: bool = True,
         action: str = audit.CREDENTIAL_USED,
-    ) -> Credential:
+    ) -> CredentialRead:
         """The credential valid now; OAuth2 tokens due within the margin are refreshed first.
 
         Audited as `action`: `credential.use` for the service's own use, `credential.export` when
@@ -277,7 +280,7 @@ class Credentials:
                     action,
                     "success",
                     connection_id=connection_id,
-                    connector_id=cached.connection["connector_id"],
+                    connector_id=cached.connection.connector_id,
                     refreshed=False,
                 )
             return cached
@@ -297,19 +300,19 @@ class Credentials:
                 action,
                 "success",
                 connection_id=connection_id,
-                connector_id=credential.connection["connector_id"],
+                connector_id=credential.connection.connector_id,
                 refreshed=credential.refreshed,
             )
         return credential
 
-    async def _shared_load(self, tenant_id: str, connection_id: str) -> Credential:
+    async def _shared_load(self, tenant_id: str, connection_id: str) -> CredentialRead:
         key = (tenant_id, connection_id)
         loading = self._loading.get(key)
         if loading is None:
             loading = asyncio.ensure_future(self._load(tenant_id, connection_id, False))
             self._loading[key] = loading
 
-            def settled(done: asyncio.Future[Credential]) -> None:
+            def settled(done: asyncio.Future[CredentialRead]) -> None:
                 if self._loading.get(key) is done:
                     del self._loading[key]
                 if not done.cancelled():
@@ -319,30 +322,30 @@ class Credentials:
         # A reader that gives up (deadline) does not cancel the load the others wait for.
         return await asyncio.shield(loading)
 
-    async def _load(self, tenant_id: str, connection_id: str, force_refresh: bool) -> Credential:
+    async def _load(self, tenant_id: str, connection_id: str, force_refresh: bool) -> CredentialRead:
         """The vault read (and refresh when due) behind a cache miss; stores the result in the cache."""
         epoch = self._cache.epoch
         conn = await self._connections.get(tenant_id, connection_id)
-        if conn["status"] == REVOKED:
+        if conn.is_revoked:
             raise UcfError(
                 ErrorCode.FAILED_PRECONDITION, "the connection is revoked; connect it again", {"status": REVOKED}
             )
-        kind = conn.get("credential_kind")
+        kind = conn.credential_kind
         if not kind:
             raise UcfError(
-                ErrorCode.FAILED_PRECONDITION, "the connection has no credential yet", {"status": conn["status"]}
+                ErrorCode.FAILED_PRECONDITION, "the connection has no credential yet", {"status": conn.status}
             )
         secret = await self._vault.get(tenant_id, connection_id, kinds.BY_AUTH_MODE[kind])
         metrics.credential_read("vault", tenant_id)
-        if kind == "oauth2":
-            credential = await self._fresh_tokens(tenant_id, conn, secret.payload, force_refresh)
+        typed = auth.credential_from_payload(kind, secret.payload)  # the one parse of this cache miss
+        if isinstance(typed, auth.OAuth2Credential):
+            credential = await self._fresh_tokens(tenant_id, conn, typed, force_refresh)
         elif force_refresh:
             raise UcfError(ErrorCode.FAILED_PRECONDITION, f"a {kind} credential cannot be refreshed")
         else:
-            credential = Credential(conn, kind, secret.payload)
-        expires_at = (
-            credential.tokens.expires_at if credential.tokens is not None else conn.get("credential_expires_at")
-        )
+            credential = CredentialRead(conn, typed)
+        fresh = credential.credential
+        expires_at = fresh.tokens.expires_at if isinstance(fresh, auth.OAuth2Credential) else conn.credential_expires_at
         self._cache.put(
             tenant_id,
             connection_id,
@@ -355,14 +358,14 @@ class Credentials:
         return credential
 
     async def _fresh_tokens(
-        self, tenant_id: str, conn: dict[str, Any], payload: dict[str, Any], force: bool
-    ) -> Credential:
-        """The OAuth2 credential from the vault payload, refreshed first when due (or `force`)."""
-        tokens = TokenSet.from_payload(payload)
+        self, tenant_id: str, conn: Connection, stored_credential: auth.OAuth2Credential, force: bool
+    ) -> CredentialRead:
+        """The OAuth2 credential read from the vault, refreshed first when due (or `force`)."""
+        tokens = stored_credential.tokens
         due = force or tokens.expires_within(self._margin)
         if not due or (not tokens.refresh_token and not force and not tokens.expires_within(0)):
-            return Credential(conn, "oauth2", payload, tokens=tokens)
-        cid, connector_id = conn["_id"], conn["connector_id"]
+            return CredentialRead(conn, stored_credential)
+        cid, connector_id = conn.id, conn.connector_id
         try:
             client = await self._oauth.client(tenant_id, connector_id, self.oauth_spec(conn))
             stored = await self._coordinator.get_fresh(tenant_id, cid, client, margin_seconds=self._margin, force=force)
@@ -373,19 +376,13 @@ class Credentials:
         refreshed = stored.tokens.access_token != tokens.access_token
         if refreshed:
             conn = await self._connections.get(tenant_id, cid)
-        return Credential(conn, "oauth2", stored.tokens.to_payload(), refreshed=refreshed, tokens=stored.tokens)
+        return CredentialRead(conn, auth.OAuth2Credential(stored.tokens), refreshed=refreshed)
 
-    async def validate(self, tenant_id: str, connection_id: str) -> tuple[Verdict, dict[str, Any]]:
+    async def validate(self, tenant_id: str, connection_id: str) -> tuple[Verdict, Connection]:
         """Checks the credential upstream and records the outcome on the connection."""
-        credential = await self.read(tenant_id, connection_id, audited=False)
-        conn = credential.connection
-        verdict = await verify(
-            self.provider(conn["connector_id"]),
-            credential.kind,
-            credential.payload,
-            conn.get("system_metadata") or {},
-            self._http,
-        )
+        read = await self.read(tenant_id, connection_id, audited=False)
+        conn = read.connection
+        verdict = await verify(self.provider(conn.connector_id), read.credential, conn.system_metadata, self._http)
         status = CONNECTED if verdict.valid else INVALID
         updated = await self._connections.set_status(
             tenant_id, connection_id, status, "" if verdict.valid else verdict.message, last_validated_at=wire.now()
@@ -395,21 +392,21 @@ class Credentials:
             audit.CREDENTIAL_VALIDATED,
             "success" if verdict.valid else "failed",
             connection_id=connection_id,
-            connector_id=conn["connector_id"],
+            connector_id=conn.connector_id,
             checked=verdict.checked,
         )
         return verdict, updated
 
-    async def revoke(self, tenant_id: str, connection_id: str) -> tuple[bool, dict[str, Any]]:
+    async def revoke(self, tenant_id: str, connection_id: str) -> tuple[bool, Connection]:
         """Revokes upstream when the provider can (RFC 7009), deletes the secret, marks it revoked.
 
         Returns whether the provider confirmed the revocation. An upstream failure
         still revokes locally: the secret is gone, and the answer says so.
         """
         conn = await self._connections.get(tenant_id, connection_id)
-        kind, connector_id = conn.get("credential_kind"), conn["connector_id"]
+        kind, connector_id = conn.credential_kind, conn.connector_id
         upstream = False
-        if kind == "oauth2" and conn["status"] != REVOKED:
+        if kind == "oauth2" and not conn.is_revoked:
             upstream = await self._revoke_upstream(tenant_id, conn)
         if kind:
             await self._delete_secret(tenant_id, connection_id, kind)
@@ -426,31 +423,31 @@ class Credentials:
         )
         return upstream, updated
 
-    async def _revoke_upstream(self, tenant_id: str, conn: dict[str, Any]) -> bool:
-        if not self.provider(conn["connector_id"]).revocation_url:
+    async def _revoke_upstream(self, tenant_id: str, conn: Connection) -> bool:
+        if not self.provider(conn.connector_id).revocation_url:
             return False
         try:
             spec = self.oauth_spec(conn)
             if not spec.revocation_url:
                 return False
-            secret = await self._vault.get(tenant_id, conn["_id"], kinds.OAUTH2_TOKENS)
+            secret = await self._vault.get(tenant_id, conn.id, kinds.OAUTH2_TOKENS)
             tokens = TokenSet.from_payload(secret.payload)
-            client = await self._oauth.client(tenant_id, conn["connector_id"], spec)
+            client = await self._oauth.client(tenant_id, conn.connector_id, spec)
             if tokens.refresh_token:
                 return await client.revoke(tokens.refresh_token, token_type_hint="refresh_token")
             return await client.revoke(tokens.access_token, token_type_hint="access_token")
         except UcfError as err:
             log.warning(
                 "upstream revocation failed; revoking locally",
-                extra=log_fields(connection_id=conn["_id"], error=err.code.wire),
+                extra=log_fields(connection_id=conn.id, error=err.code.wire),
             )
             return False
 
-    async def delete_all(self, tenant_id: str, connection: dict[str, Any]) -> None:
+    async def delete_all(self, tenant_id: str, connection: Connection) -> None:
         """Removes the connection's secret and its refresh bookkeeping."""
-        if connection.get("credential_kind"):
-            await self._delete_secret(tenant_id, connection["_id"], connection["credential_kind"])
-        await self._coordinator.forget(tenant_id, connection["_id"])
+        if connection.credential_kind:
+            await self._delete_secret(tenant_id, connection.id, connection.credential_kind)
+        await self._coordinator.forget(tenant_id, connection.id)
 
     async def _delete_secret(self, tenant_id: str, connection_id: str, kind: str) -> None:
         try:
@@ -459,26 +456,31 @@ class Credentials:
             if err.code is not ErrorCode.NOT_FOUND:
                 raise
 
-    async def refresh_rejected(self, tenant_id: str, connection_id: str, rejected_token: str) -> dict[str, Any] | None:
-        """After the provider answered 401 to `rejected_token`: the connector-facing credential
-        with a new access token, refreshed under the refresh lease (`force`), or None when the
-        connection is not OAuth2, has no refresh token, or the refresh failed (its status then
-        says why). When another reader has already replaced the rejected token, that newer
-        token is answered without a second refresh."""
+    async def refresh_rejected(
+        self, tenant_id: str, connection_id: str, rejected: auth.Credential
+    ) -> auth.OAuth2Credential | None:
+        """After the provider answered 401 to `rejected`: the credential with a new access
+        token, refreshed under the refresh lease (`force`), or None when the connection is not
+        OAuth2, has no refresh token, or the refresh failed (its status then says why). When
+        another reader has already replaced the rejected token, that newer token is answered
+        without a second refresh."""
+        if not isinstance(rejected, auth.OAuth2Credential):
+            return None
         try:
-            current = await self.read(tenant_id, connection_id, audited=False)
-            if current.kind != "oauth2" or not TokenSet.from_payload(current.payload).refresh_token:
+            current = (await self.read(tenant_id, connection_id, audited=False)).credential
+            if not isinstance(current, auth.OAuth2Credential) or not current.tokens.refresh_token:
                 return None
-            if (current.tokens or TokenSet.from_payload(current.payload)).access_token == rejected_token:
-                current = await self.read(tenant_id, connection_id, force_refresh=True)
+            if current.access_token == rejected.access_token:
+                current = (await self.read(tenant_id, connection_id, force_refresh=True)).credential
         except UcfError as err:
             log.info(
                 "refresh after a provider 401 failed",
                 extra=log_fields(connection_id=connection_id, error=err.code.wire),
             )
             return None
-        fresh = flat_credential(current)
-        return fresh if fresh.get("access_token") != rejected_token else None
+        if not isinstance(current, auth.OAuth2Credential) or current.access_token == rejected.access_token:
+            return None
+        return current
 
     async def mark_invalid(self, tenant_id: str, connection_id: str, reason: str) -> None:
         """Records that the provider rejected the credential (e.g. HTTP 401)."""
@@ -487,36 +489,14 @@ class Credentials:
 
     async def provide(
         self, tenant_id: str, connection_id: str, connector_id: str
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """For resource connectors: the connection (with `system_metadata`) and its credential
-        as a flat snake_case dict, refreshed first when due. Another tenant's connection is
-        not_found, like a missing one; the tenant's own of another connector is a conflict."""
+    ) -> tuple[Connection, auth.Credential]:
+        """For resource connectors: the connection (with `system_metadata`) and its typed
+        credential, refreshed first when due. Another tenant's connection is not_found, like
+        a missing one; the tenant's own of another connector is a conflict."""
         # A cached credential carries its (tenant-scoped) connection record, dropped on every write.
         cached = self._cache.get(tenant_id, connection_id)
         conn = cached.connection if cached is not None else await self._connections.get(tenant_id, connection_id)
-        if conn["connector_id"] != connector_id:
-            raise wrong_connector(connection_id, conn["connector_id"])
-        credential = await self.read(tenant_id, connection_id)
-        return credential.connection, flat_credential(credential)
-
-
-def flat_credential(credential: Credential) -> dict[str, Any]:
-    """The connector-facing shape of a credential (see connectors/context.py)."""
-    payload = credential.payload
-    if credential.kind == "oauth2":
-        tokens = credential.tokens or TokenSet.from_payload(payload)
-        flat = {**dict(tokens.metadata), "access_token": tokens.access_token, "token_type": tokens.token_type}
-        if tokens.scope:
-            flat["scope"] = tokens.scope
-        return flat
-    if credential.kind == "api_key":
-        flat = {"token": payload.get("apiKey"), "api_key": payload.get("apiKey")}
-        if payload.get("apiSecret"):
-            flat["api_secret"] = payload["apiSecret"]
-        return flat
-    return {key: _integral(value) for key, value in payload.items()}
-
-
-def _integral(value: Any) -> Any:
-    """Struct numbers arrive as floats; a form's port 5432 should stay 5432."""
-    return int(value) if isinstance(value, float) and value.is_integer() else value
+        if conn.connector_id != connector_id:
+            raise wrong_connector(connection_id, conn.connector_id)
+        read = await self.read(tenant_id, connection_id)
+        return read.connection, read.credential
