@@ -5,6 +5,7 @@ it carried (so no credential is handed out without its audit record)."""
 from __future__ import annotations
 
 import asyncio
+import types
 from typing import Any
 
 import pytest
@@ -205,3 +206,21 @@ async def test_a_retry_of_several_segments_that_fails_otherwise_fails_every_call
         with pytest.raises(PyMongoError):
             await _two_tenants(log)
         assert collection.attempts == 2
+
+
+async def test_lone_records_of_one_millisecond_keep_their_commit_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(audit.wire, "time", types.SimpleNamespace(time=lambda: 1_767_000_000.0))  # a stopped clock
+    collection = _Collection()
+    log = AuditLog(_Db(collection))  # type: ignore[arg-type]
+    for i in range(20):  # one batch each, all minted in the same millisecond
+        await log.record("t1", audit.CREDENTIAL_USED, "success", connection_id=f"c{i}")
+    ids = [entry["id"] for entry in _entries(collection)]
+    assert len(collection.batches) == 20 and len(set(ids)) == 20
+    assert ids == sorted(ids)
+    assert len({audit.wire.id_millisecond(entry_id) for entry_id in ids}) == 1
+
+
+def test_ids_continue_after_a_spent_millisecond() -> None:
+    last = "aud_" + "0" * 11 + "1" + "f" * 10  # the last suffix of its millisecond
+    [after] = audit.wire.consecutive_ids("aud", 1, after=last)
+    assert after > last

@@ -8,6 +8,7 @@ import asyncio
 
 import grpc
 import pytest
+from pymongo.errors import PyMongoError
 from ucf.connector.v1 import connections_pb2 as pb
 
 from tests.connector_service.harness import Stack, auth
@@ -77,3 +78,29 @@ async def test_concurrent_readers_that_miss_the_cache_share_one_vault_read(stack
     assert tokens == ["shared-load-token"] * 20
     assert reads == 1
     assert await stack.audited(cid, "credential.export") == 20
+
+
+class _RefusingAppends:
+    """Audit appends that the database refuses, one segment or several."""
+
+    async def insert_one(self, document: dict) -> None:
+        raise PyMongoError("audit write refused")
+
+    async def insert_many(self, documents: list, ordered: bool = True) -> None:
+        raise PyMongoError("audit write refused")
+
+
+async def test_a_cached_read_whose_audit_write_fails_hands_out_no_token(stack: Stack) -> None:
+    key = await stack.key()
+    cid = await _store(stack, key, "unaudited-token-value")
+    assert await _token(stack, key, cid) == "unaudited-token-value"  # cached from here on
+    log = stack.server.credentials._audit
+    appends, log._appends = log._appends, _RefusingAppends()
+    try:
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await _token(stack, key, cid)
+    finally:
+        log._appends = appends
+    assert caught.value.code() is not grpc.StatusCode.OK
+    assert "unaudited-token-value" not in str(caught.value.details())
+    assert await _token(stack, key, cid) == "unaudited-token-value"  # written again once the database takes it

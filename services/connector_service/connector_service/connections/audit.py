@@ -133,8 +133,9 @@ class AuditLog:
     `tenant_id`, `oldest`/`newest` entry id, the distinct `connection_ids` and `actions`,
     and the `entries`), so the database pays its per-document costs (index keys, oplog
     entry) once per batch instead of once per record. Entry ids are minted when the
-    batch is taken, all with that moment's millisecond and consecutive random suffixes:
-    they sort in commit order, and a segment's ids share one millisecond, which is what
+    batch is taken, all with that moment's millisecond and consecutive random suffixes, after
+    the previous batch's newest id (continued from it within one millisecond): they sort in
+    commit order, and a segment's ids share one millisecond, which is what
     lets `list` stop scanning early (see there).
 
     Appends are idempotent by themselves (every segment carries its own `_id`), so they may
@@ -150,6 +151,8 @@ class AuditLog:
         self._pending: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
         self._last_batch = 0
+        #: The newest entry id this log minted: the next batch's ids sort after it (same millisecond too).
+        self._last_id = ""
         #: (tenant, action) → (window start, denial entries written in it, entries dropped).
         self._denials: dict[tuple[str, str], list[float]] = {}
 
@@ -282,7 +285,9 @@ class AuditLog:
             metrics.AUDIT_BATCH.observe(len(batch))
             try:
                 with metrics.AUDIT_SECONDS.time():
-                    await self._insert(_segments([entry for entry, _ in batch]))
+                    segments = _segments([entry for entry, _ in batch], after=self._last_id)
+                    self._last_id = max(segment["newest"] for segment in segments)
+                    await self._insert(segments)
             except PyMongoError as err:
                 failure = err
             finally:  # every waiter of the batch hears how its write went, even on cancellation
@@ -356,10 +361,11 @@ class AuditLog:
         return picked[:size], wire.encode_cursor(picked[size - 1]["_id"]) if len(picked) > size else ""
 
 
-def _segments(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One segment per tenant; entries get consecutive ids of this millisecond, in order."""
+def _segments(entries: list[dict[str, Any]], after: str = "") -> list[dict[str, Any]]:
+    """One segment per tenant; entries get consecutive ids of this millisecond, in order, all after
+    `after` (the previous batch's newest id)."""
     by_tenant: dict[str, list[dict[str, Any]]] = {}
-    for entry, entry_id in zip(entries, wire.consecutive_ids("aud", len(entries)), strict=True):
+    for entry, entry_id in zip(entries, wire.consecutive_ids("aud", len(entries), after), strict=True):
         tenant = entry.pop("tenant_id")
         entry["id"] = entry_id
         by_tenant.setdefault(tenant, []).append(entry)

@@ -31,10 +31,20 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{int(time.time() * 1000):012x}{secrets.token_hex(5)}"
 
 
-def consecutive_ids(prefix: str, count: int) -> list[str]:
-    """`count` ids of this millisecond with consecutive random suffixes: they sort in the order given."""
+def consecutive_ids(prefix: str, count: int, after: str = "") -> list[str]:
+    """`count` ids of this millisecond with consecutive random suffixes: they sort in the order given.
+    With `after` (an id of the same prefix minted earlier by the caller) they also sort after it: an id
+    of the same millisecond (or a later one, should the clock step back) is continued from, so two
+    batches of one millisecond keep their order."""
     millisecond = f"{int(time.time() * 1000):012x}"
     first = secrets.randbelow(_SUFFIX_SPACE - count)
+    if after and f"{prefix}_{millisecond}{first:010x}" <= after:
+        start = len(prefix) + 1
+        last_ms, last_suffix = int(after[start : start + 12], 16), int(after[start + 12 :], 16)
+        if last_suffix + count < _SUFFIX_SPACE:
+            millisecond, first = f"{last_ms:012x}", last_suffix + 1
+        else:  # that millisecond's suffixes are spent: the next one
+            millisecond, first = f"{last_ms + 1:012x}", 0
     return [f"{prefix}_{millisecond}{first + offset:010x}" for offset in range(count)]
 
 
