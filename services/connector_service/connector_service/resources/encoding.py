@@ -46,9 +46,12 @@ def _default(value: Any) -> Any:
 
 
 def _exact(value: Any) -> Any:
-    """`value` with integers beyond ±2^53 as strings, at any depth (the slow path, rarely taken)."""
+    """`value` with integers beyond ±2^53 as strings and times of day with a zone (which orjson
+    refuses) as ISO text, at any depth (the slow path, rarely taken)."""
     if type(value) is int:
         return value if -MAX_EXACT_INT <= value <= MAX_EXACT_INT else str(value)
+    if isinstance(value, dt.time) and value.tzinfo is not None:
+        return value.isoformat()
     if isinstance(value, Mapping):
         return {k: _exact(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
@@ -60,7 +63,7 @@ def dumps(value: Any, options: int = _OPTIONS) -> bytes:
     """JSON bytes of `value` with the types above."""
     try:
         return orjson.dumps(value, default=_default, option=options)
-    except orjson.JSONEncodeError:  # an integer beyond ±2^53 (or 64 bits) somewhere
+    except orjson.JSONEncodeError:  # an integer beyond ±2^53 (or 64 bits), or a zoned time, somewhere
         return orjson.dumps(_exact(value), default=_default, option=options)
 
 
@@ -83,15 +86,16 @@ def item_dict(i: Item) -> dict[str, Any]:
     if i.author is not None:
         out["author"] = _person(i.author)
     if i.created_at is not None:
-        out["createdAt"] = _utc(i.created_at)
+        out["createdAt"] = as_utc(i.created_at)
     if i.updated_at is not None:
-        out["updatedAt"] = _utc(i.updated_at)
+        out["updatedAt"] = as_utc(i.updated_at)
     if i.raw is not None:
         out["raw"] = i.raw
     return out
 
 
-def _utc(value: dt.datetime) -> dt.datetime:
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """`value` in UTC (a naive one taken as UTC)."""
     if value.tzinfo is None:
         return value.replace(tzinfo=dt.UTC)
     return value if value.tzinfo is dt.UTC else value.astimezone(dt.UTC)

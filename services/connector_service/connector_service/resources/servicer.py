@@ -14,6 +14,7 @@ loads the tenant's connection, refreshes the credential and returns a
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -122,11 +123,17 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
         _required(containerId=request.container_id)
         since = request.updated_since.ToDatetime(dt.UTC) if request.HasField("updated_since") else None
         connector, ctx = await self._open(request, Capability.ITEMS)
-        pages = connector.stream_items(
-            ctx, request.container_id, updated_since=since, cursor=request.cursor or None, batch=STREAM_BATCH
+        pages = connector.stream_items_json(
+            ctx,
+            request.container_id,
+            updated_since=since,
+            cursor=request.cursor or None,
+            batch=STREAM_BATCH,
+            encode=item_json,
         )
-        async for page in pages:
-            yield resources_pb2.ListItemsResponse(items_json=[item_json(i) for i in page.items], next=page.next or "")
+        async with contextlib.aclosing(pages):
+            async for page in pages:
+                yield resources_pb2.ListItemsResponse(items_json=page.items, next=page.next or "")
 
     async def GetItem(
         self,

@@ -1,0 +1,116 @@
+"""How a PostgreSQL row becomes an item: as an `Item` (paged reads, the sync engine) and straight
+as the item's JSON bytes (the bulk read), the two giving the same JSON.
+
+A row is the relation's columns in catalog order followed by the key columns as text. The
+item's id is the key text (a JSON array of the texts for a key of several columns, "" for a
+relation without a key); its title is the first non-NULL of `title`, `name`, `subject`,
+`summary` (else the id), its body the first text value of `body`, `description`; `createdAt`
+comes from `created_at` and `updatedAt` from the connection's cursor column.
+
+The JSON path skips the `Item` and the item dict's second pass: it builds the item dict of
+`resources.encoding.item_dict` directly from the row and writes it with the same `dumps`. That
+costs a few microseconds a row where the `Item` path costs about fourteen; letting PostgreSQL
+write the JSON instead (per-type expressions, PostgREST's way) was measured slower still:
+PostgreSQL spent more per row concatenating text than orjson does (benchmarks/README.md).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg import sql
+
+from connector_service.connectors.models import Body, Item, parse_time
+from connector_service.connectors.pg_catalog import Relation
+from connector_service.resources.encoding import as_utc, dumps
+
+TITLE_COLUMNS = ("title", "name", "subject", "summary")
+BODY_COLUMNS = ("body", "description")
+KEY_ALIAS = "__ucf_key_"
+_BODY_FORMAT = "plain"
+
+
+def _item_id(keys: Sequence[Any]) -> str:
+    return keys[0] if len(keys) == 1 else json.dumps(list(keys)) if keys else ""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A resolved relation and how its rows (columns, then key texts) become items."""
+
+    relation: Relation
+    select: sql.Composable
+    names: tuple[str, ...]
+    index: dict[str, int]
+    title: tuple[int, ...]
+    body: tuple[int, ...]
+    created: int | None
+
+    @classmethod
+    def of(cls, relation: Relation, select: Callable[[Relation], sql.Composable]) -> Plan:
+        names = tuple(c.name for c in relation.columns)
+        index = {n: i for i, n in enumerate(names)}
+        return cls(
+            relation,
+            select(relation),
+            names,
+            index,
+            tuple(index[c] for c in TITLE_COLUMNS if c in index),
+            tuple(index[c] for c in BODY_COLUMNS if c in index),
+            index.get("created_at"),
+        )
+
+    def updated_index(self, cursor_column: Any) -> int | None:
+        return self.index.get(cursor_column) if cursor_column else None
+
+    def _title(self, row: Sequence[Any], item_id: str) -> str:
+        for i in self.title:
+            if row[i] is not None:
+                return str(row[i])
+        return item_id
+
+    def _body(self, row: Sequence[Any]) -> str:
+        for i in self.body:
+            if isinstance(row[i], str):
+                return row[i]
+        return ""
+
+    def item(self, row: Sequence[Any], updated: int | None) -> Item:
+        item_id = _item_id(row[len(self.names) :])
+        created = self.created
+        return Item(
+            id=item_id,
+            container_id=self.relation.id,
+            title=self._title(row, item_id),
+            body=Body(self._body(row), _BODY_FORMAT),
+            created_at=parse_time(row[created]) if created is not None else None,
+            updated_at=parse_time(row[updated]) if updated is not None else None,
+            fields=dict(zip(self.names, row, strict=False)),
+        )
+
+    def items_json(self, rows: Sequence[Sequence[Any]], updated: int | None) -> list[bytes]:
+        """Each row's item as the JSON `item_json(self.item(row, updated))` writes."""
+        names, width, container_id = self.names, len(self.names), self.relation.id
+        stamps = [(name, i) for name, i in (("createdAt", self.created), ("updatedAt", updated)) if i is not None]
+        out = []
+        for row in rows:
+            item_id = _item_id(row[width:])
+            item: dict[str, Any] = {
+                "id": item_id,
+                "containerId": container_id,
+                "title": self._title(row, item_id) if self.title else item_id,
+                "body": {"text": self._body(row) if self.body else "", "format": _BODY_FORMAT},
+                "status": "",
+                "assignees": [],
+                "url": "",
+                "fields": dict(zip(names, row, strict=False)),
+            }
+            for name, i in stamps:
+                stamp = parse_time(row[i])
+                if stamp is not None:
+                    item[name] = as_utc(stamp)
+            out.append(dumps(item))
+        return out
