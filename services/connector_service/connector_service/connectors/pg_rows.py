@@ -16,6 +16,7 @@ PostgreSQL spent more per row concatenating text than orjson does (benchmarks/RE
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -94,23 +95,29 @@ class Plan:
     def items_json(self, rows: Sequence[Sequence[Any]], updated: int | None) -> list[bytes]:
         """Each row's item as the JSON `item_json(self.item(row, updated))` writes."""
         names, width, container_id = self.names, len(self.names), self.relation.id
+        titled, bodied = bool(self.title), bool(self.body)
         stamps = [(name, i) for name, i in (("createdAt", self.created), ("updatedAt", updated)) if i is not None]
         out = []
         for row in rows:
-            item_id = _item_id(row[width:])
+            keys = row[width:]
+            item_id = keys[0] if len(keys) == 1 else _item_id(keys)
             item: dict[str, Any] = {
                 "id": item_id,
                 "containerId": container_id,
-                "title": self._title(row, item_id) if self.title else item_id,
-                "body": {"text": self._body(row) if self.body else "", "format": _BODY_FORMAT},
+                "title": self._title(row, item_id) if titled else item_id,
+                "body": {"text": self._body(row) if bodied else "", "format": _BODY_FORMAT},
                 "status": "",
                 "assignees": [],
                 "url": "",
                 "fields": dict(zip(names, row, strict=False)),
             }
             for name, i in stamps:
-                stamp = parse_time(row[i])
-                if stamp is not None:
-                    item[name] = as_utc(stamp)
+                stamp = row[i]
+                if type(stamp) is not dt.datetime or stamp.tzinfo is not dt.UTC:  # the session's zone is UTC
+                    stamp = parse_time(stamp)
+                    if stamp is None:
+                        continue
+                    stamp = as_utc(stamp)
+                item[name] = stamp
             out.append(dumps(item))
         return out
