@@ -87,6 +87,23 @@ def schema():
         conn.execute("CREATE TABLE pairs (a text, b int, note text, PRIMARY KEY (a, b))")
         conn.execute("INSERT INTO pairs VALUES ('x', 1, 'one'), ('é', 2, 'two'), ('y', 1, NULL)")
         conn.execute("CREATE VIEW keyless AS SELECT b, note AS name FROM pairs")
+        # Only types read in binary (`pg_rows.BINARY_SAFE_TYPES`); paged reads use text.
+        conn.execute(
+            "CREATE TABLE plain (id int8 PRIMARY KEY, n2 int2, n4 int4, title varchar(9), body text, ok bool,"
+            " f float8, price numeric, created_at timestamptz, at timestamp, day date, u uuid, raw bytea,"
+            " doc json, docb jsonb)"
+        )
+        conn.execute(
+            "INSERT INTO plain VALUES"
+            " (1, -1, 7, 'one', 'b', true, 1, 12.50, '2024-03-01 12:00:00.5+02', '2024-03-01 00:00:00',"
+            "  '2024-02-29', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '\\x00ff', '{\"a\": 1.0}', '[1, 2.5]'),"
+            " (9007199254740993, 32767, -2147483648, NULL, NULL, false, 'NaN', 'NaN', '0001-01-01 00:00:00+00',"
+            "  '9999-12-31 23:59:59.999999', '0001-01-01', '00000000-0000-0000-0000-000000000000', '',"
+            "  '{\"big\": 12345678901234567890}', '{\"k\": null}'),"
+            " (2, NULL, NULL, NULL, NULL, NULL, -0.0, 0.0000001, NULL, NULL, NULL, NULL, NULL, NULL, NULL),"
+            " (3, NULL, NULL, NULL, NULL, NULL, 1e300, -123456789012345678901234567890.123, NULL, NULL, NULL,"
+            "  NULL, NULL, 'null', '\"x\"')"
+        )
         conn.execute("CREATE TABLE seq (id int PRIMARY KEY, subject text)")
         conn.execute("INSERT INTO seq SELECT g, 'row ' || g FROM generate_series(1, 25) g")
     yield name
@@ -130,7 +147,7 @@ async def stream_items(pg, ctx, container, *, batch=1000):
     return [item for page in pages for item in page.items]
 
 
-@pytest.mark.parametrize("table", ["typed", "pairs", "keyless", "seq"])
+@pytest.mark.parametrize("table", ["typed", "plain", "pairs", "keyless", "seq"])
 async def test_streamed_json_is_what_the_item_path_writes(schema, pg, ctx, table):
     container = f"{schema}.{table}"
     streamed, _ = await stream_json(pg, ctx, container)

@@ -269,7 +269,7 @@ class PostgresConnector(Connector):
             plan = Plan.of(await resolve(conn, container_id, _schemas(ctx)), self._select)
             query, params, offset = self._page_query(ctx, plan, state, updated_since, None)
             width, keyed = len(plan.relation.columns), bool(plan.relation.key)
-            async with conn.cursor(name="ucf_stream_items") as cur:
+            async with conn.cursor(name="ucf_stream_items", binary=plan.binary) as cur:
                 await cur.execute(query, params)
                 rows = await cur.fetchmany(batch)
                 while rows:

@@ -28,11 +28,13 @@ from connector_service.connectors.models import Item, Person
 
 #: The largest integer magnitude every JSON reader holds exactly (JavaScript's MAX_SAFE_INTEGER).
 MAX_EXACT_INT = 2**53 - 1
-_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC | orjson.OPT_STRICT_INTEGER
-CANONICAL_OPTIONS = _OPTIONS | orjson.OPT_SORT_KEYS
+#: orjson's options for the types above; with `default` and the fallback of `dumps` on
+#: `orjson.JSONEncodeError` they are what `dumps` writes (for loops that call orjson directly).
+OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC | orjson.OPT_STRICT_INTEGER
+CANONICAL_OPTIONS = OPTIONS | orjson.OPT_SORT_KEYS
 
 
-def _default(value: Any) -> Any:
+def default(value: Any) -> Any:
     """What orjson cannot write itself."""
     if isinstance(value, decimal.Decimal):
         return str(value)
@@ -59,12 +61,12 @@ def _exact(value: Any) -> Any:
     return value
 
 
-def dumps(value: Any, options: int = _OPTIONS) -> bytes:
+def dumps(value: Any, options: int = OPTIONS) -> bytes:
     """JSON bytes of `value` with the types above."""
     try:
-        return orjson.dumps(value, default=_default, option=options)
+        return orjson.dumps(value, default=default, option=options)
     except orjson.JSONEncodeError:  # an integer beyond ±2^53 (or 64 bits), or a zoned time, somewhere
-        return orjson.dumps(_exact(value), default=_default, option=options)
+        return orjson.dumps(_exact(value), default=default, option=options)
 
 
 def _person(p: Person) -> dict[str, str]:
