@@ -17,8 +17,8 @@ measurement, not a product path. Not a `*_bench.py`: `.venv/bin/python benchmark
 from __future__ import annotations
 
 import argparse
-import os
 import asyncio
+import os
 import statistics
 import time
 import uuid
