@@ -101,8 +101,9 @@ class Plan:
 
     def _body(self, row: Sequence[Any]) -> str:
         for i in self.body:
-            if isinstance(row[i], str):
-                return row[i]
+            value = row[i]
+            if isinstance(value, str):
+                return value
         return ""
 
     def item(self, row: Sequence[Any], updated: int | None) -> Item:
