@@ -43,7 +43,7 @@ RELATION_CACHE_SECONDS = 10.0
 RELATION_CACHE_SIZE = 1024
 _STALE_SQLSTATES = ("42", "0A000")
 #: A cached plan's key: the session key, the schemas searched and the container id.
-PlanKey = tuple[str, tuple[str, ...], str]
+_PlanKey = tuple[str, tuple[str, ...], str]
 
 
 def _schemas(ctx: ConnectorContext) -> list[str]:
@@ -84,7 +84,7 @@ class PostgresConnector(Connector):
 
     def __init__(self, sessions: PgSessions | None = None):
         self.sessions = sessions or PgSessions()
-        self._plans: OrderedDict[PlanKey, tuple[Plan, float]] = OrderedDict()
+        self._plans: OrderedDict[_PlanKey, tuple[Plan, float]] = OrderedDict()
 
     async def aclose(self) -> None:
         await self.sessions.aclose()
@@ -155,10 +155,10 @@ class PostgresConnector(Connector):
             )
         return [sql.SQL("{} >= %s").format(column.ident)], [since]
 
-    def _cache_key(self, ctx: ConnectorContext, container_id: str) -> PlanKey:
+    def _cache_key(self, ctx: ConnectorContext, container_id: str) -> _PlanKey:
         return (self.sessions.key(ctx), tuple(_schemas(ctx)), container_id)
 
-    def _cached(self, key: PlanKey) -> Plan | None:
+    def _cached(self, key: _PlanKey) -> Plan | None:
         entry = self._plans.get(key)
         if entry is None:
             return None
@@ -168,7 +168,7 @@ class PostgresConnector(Connector):
             return None
         return plan
 
-    def _remember(self, key: PlanKey, plan: Plan) -> None:
+    def _remember(self, key: _PlanKey, plan: Plan) -> None:
         self._plans.pop(key, None)
         self._plans[key] = (plan, time.monotonic() + RELATION_CACHE_SECONDS)
         while len(self._plans) > RELATION_CACHE_SIZE:
