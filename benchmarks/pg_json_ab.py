@@ -28,6 +28,7 @@ from pathlib import Path
 import harness
 import orjson
 import pg_tickets
+from connector_service.connectors.auth import FormCredential
 from connector_service.connectors.context import ConnectorContext
 from connector_service.connectors.postgres import PostgresConnector
 from connector_service.resources.encoding import item_json
@@ -86,15 +87,17 @@ async def main() -> None:
     connector = PostgresConnector()
     ctx = ConnectorContext(
         connector_id="postgres",
-        credential={
-            "host": "127.0.0.1",
-            "port": 5432,
-            "database": "test",
-            "user": "postgres",
-            "password": "",
-            "schemas": [schema],
-            "cursorColumn": "updated_at",
-        },
+        credential=FormCredential(
+            {
+                "host": "127.0.0.1",
+                "port": 5432,
+                "database": "test",
+                "user": "postgres",
+                "password": "",
+                "schemas": [schema],
+                "cursorColumn": "updated_at",
+            }
+        ),
         http=None,  # type: ignore[arg-type]  # a database connector makes no HTTP calls
     )
     direct = await AsyncConnection.connect(pg_tickets.DSN + " options='-c TimeZone=UTC'")

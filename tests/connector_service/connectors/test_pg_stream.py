@@ -10,6 +10,7 @@ import uuid
 import orjson
 import psycopg
 import pytest
+from connector_service.connectors.auth import FormCredential
 from connector_service.connectors.postgres import PostgresConnector
 from connector_service.resources.encoding import item_json
 
@@ -120,7 +121,7 @@ async def pg():
 
 @pytest.fixture
 def ctx(schema, make_ctx):
-    credential = {
+    form = {
         "host": "127.0.0.1",
         "port": 5432,
         "database": "test",
@@ -129,7 +130,7 @@ def ctx(schema, make_ctx):
         "schemas": [schema],
         "cursorColumn": "updated_at",
     }
-    return make_ctx("postgres", credential)
+    return make_ctx("postgres", FormCredential(form))
 
 
 async def stream_json(pg, ctx, container, *, batch=1000, cursor=None):
