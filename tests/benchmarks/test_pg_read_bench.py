@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "pg_read_bench.py"
 MODES = ("raw", "raw_paged", "grpc_stream", "rest_stream", "grpc", "rest")
-ROWS = 450  # more than two pages of 200, fewer than one stream batch
+ROWS = 450  # more than two pages of 200 and than one stream batch of 250
 
 
 def test_pg_read_bench_reads_every_row_in_every_mode(tmp_path: Path) -> None:

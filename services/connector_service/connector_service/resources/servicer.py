@@ -39,9 +39,10 @@ from connector_service.resources.encoding import item_json
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
-#: Items per StreamItems message: large enough that per-message costs vanish, small enough
-#: (a few hundred KiB for typical rows) that a slow reader holds little in flight.
-STREAM_BATCH = 1000
+#: Items per StreamItems message (and rows per FETCH), chosen by measurement (benchmarks/README.md):
+#: 250 (~100 KiB of typical rows) read faster than 1000 or 2500, whose larger messages stall the
+#: reader's flow-control window, and than 100, whose per-message costs show.
+STREAM_BATCH = 250
 
 ContextFactory = Callable[[str, str, str], Awaitable[ConnectorContext]]
 
