@@ -157,7 +157,7 @@ def main() -> None:
                 else:
                     channel, api_key, db = channels[mode]
                     count, seconds = full_sync(channel, api_key, schema, round_no)
-                    for written in ("records", "record_changes"):  # keeps the in-memory database small
+                    for written in ("record_changes",):  # keeps the in-memory database small
                         mongo[db].drop_collection(written)
                 if count != args.rows:
                     raise SystemExit(f"{mode} copied {count} rows, expected {args.rows}")
