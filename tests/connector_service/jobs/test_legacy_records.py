@@ -36,13 +36,17 @@ def _record(rid: str, title: str) -> dict:
 async def _old_layout(db: AsyncDatabase) -> None:
     """Seq 1: #1 of repo r1 added (pointer keyed the old way, without its container); seq 2: #2 of r1
     added; seq 3: #1 of r1 updated after the container-in-key fix (a second, new-shape pointer);
-    seq 4: #7 of r1 added then seq 5 deleted."""
+    seq 4: #7 of r1 added then seq 5 deleted; #9 of r1 added at seq 6 before the fix, added again at
+    seq 7 after it, and its old-shape copy swept as deleted at seq 8 (the record itself lives on)."""
     entries = [
         (1, "1", "added", _record("1", "a")),
         (2, "2", "added", _record("2", "b")),
         (3, "1", "updated", _record("1", "a2")),
         (4, "7", "added", _record("7", "g")),
         (5, "7", "deleted", _record("7", "g")),
+        (6, "9", "added", _record("9", "i")),
+        (7, "9", "added", _record("9", "i")),
+        (8, "9", "deleted", _record("9", "i")),
     ]
     await db["record_changes"].insert_many(
         [
@@ -86,6 +90,8 @@ async def _old_layout(db: AsyncDatabase) -> None:
             pointer(f"{BASE}|r1|2", "2", 2, _record("2", "b")),
             pointer(f"{BASE}|r1|1", "1", 3, _record("1", "a2")),
             pointer(f"{BASE}|r1|7", "7", 5, _record("7", "g"), deleted=True),
+            pointer(f"{BASE}|9", "9", 8, _record("9", "i"), deleted=True),  # the swept old-shape copy
+            pointer(f"{BASE}|r1|9", "9", 7, _record("9", "i")),
         ]
     )
 
@@ -100,7 +106,7 @@ async def test_old_records_are_folded_in_once_and_sync_on_as_they_were(db) -> No
     before, _ = await _feed(db)
     _, after_two = await RecordFeed(db).page(TENANT, CONNECTION, ("items",), "", 2)
 
-    assert await migrate_pointers(db) == 4
+    assert await migrate_pointers(db) == 6
     assert await migrate_pointers(db) == 0  # a second start (or replica) finds nothing left
     assert await db["records"].count_documents({}) == 0
     assert (await _feed(db))[0] == before
@@ -109,6 +115,7 @@ async def test_old_records_are_folded_in_once_and_sync_on_as_they_were(db) -> No
         (f"{BASE}|r1|2", 2),
         (f"{BASE}|r1|1", 3),
         (f"{BASE}|r1|7", 5),
+        (f"{BASE}|r1|9", 7),
     ]
 
     leases = StreamLeases(db)
@@ -117,15 +124,16 @@ async def test_old_records_are_folded_in_once_and_sync_on_as_they_were(db) -> No
         TENANT, CONNECTION, "items", job_id="job_1", worker="w", until=wire.now().replace(year=2100)
     )
     # The stream's sequence continues after the old entries (the lease document kept it).
-    await db["sync_streams"].update_one({"_id": BASE}, {"$set": {"seq": 5}})
+    await db["sync_streams"].update_one({"_id": BASE}, {"$set": {"seq": 8}})
     batch = Batch(TENANT, CONNECTION, "items", "job_1", 0, "w", True)
     entries = [
         Entry("1", _record("1", "a2"), "r1"),
         Entry("2", _record("2", "b2"), "r1"),
         Entry("7", _record("7", "g"), "r1"),
+        Entry("9", _record("9", "i"), "r1"),
     ]
     counts = await store.commit(batch, entries)
-    assert counts.as_dict() == {"added": 1, "updated": 1, "deleted": 0, "unchanged": 1}
+    assert counts.as_dict() == {"added": 1, "updated": 1, "deleted": 0, "unchanged": 2}
     swept, _ = await store.delete_unseen(Batch(TENANT, CONNECTION, "items", "job_1", 1, "w", True), ["r1"], 10)
     assert swept.deleted == 0
 
@@ -134,6 +142,9 @@ async def test_old_records_are_folded_in_once_and_sync_on_as_they_were(db) -> No
         ("1", "updated", "a2"),
         ("7", "added", "g"),
         ("7", "deleted", "g"),
+        ("9", "added", "i"),
+        ("9", "added", "i"),
+        ("9", "deleted", "i"),
         ("2", "updated", "b2"),
         ("7", "added", "g"),
     ]

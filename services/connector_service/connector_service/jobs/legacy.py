@@ -6,9 +6,9 @@ of its latest entry in `record_changes`, which held the JSON). The earliest
 pointers were keyed without their container even when they had one. Here
 each pointer's fields move onto the change entry it points to, with the key
 recomputed from the pointer's own fields (so old-shape keys come out in the
-current shape), and the pointer is deleted. Two pointers that now share a key
-(an old-shape and a new-shape one of the same record) leave the key on the
-newer entry only.
+current shape), and the pointer is deleted. Where an old-shape and a
+current-shape pointer share a key, the current-shape one is the record's
+state (the old-shape copy may since have been swept as deleted).
 
 Idempotent and safe to run on several replicas at once: each step is a
 `$set` of the same values, a delete, or the duplicate rule, so a replica that
@@ -34,37 +34,52 @@ _BATCH = 1000
 
 
 async def migrate_pointers(db: AsyncDatabase[dict[str, Any]]) -> int:
-    """Moves every `records` pointer onto its change entry; answers how many were moved."""
+    """Moves every `records` pointer onto its change entry (or drops a superseded one); answers how many
+    pointers it took out."""
     pointers, changes = db["records"], db["record_changes"]
     moved = 0
     while batch := [d async for d in pointers.find({}).limit(_BATCH)]:
-        ops: list[UpdateOne] = []
-        keys: dict[str, list[str]] = {}
-        for pointer in batch:
-            stream = _stream_of(pointer)
-            if stream is None:
-                log.warning("legacy record pointer with an unreadable key left alone", extra={"key": pointer["_id"]})
-                continue
-            key = identity(
-                pointer["tenant_id"],
-                pointer["connection_id"],
-                stream,
-                pointer["record_id"],
-                pointer.get("container_id") or "",
-            )
-            ops.append(_fold(pointer, stream, key))
-            keys.setdefault(pointer["tenant_id"], []).append(key)
-        if ops:
-            await changes.bulk_write(ops, ordered=False)
-        for tenant_id, tenant_keys in keys.items():
-            await resolve_duplicates(changes, tenant_id, tenant_keys)
+        keyed = [fold for fold in (_keyed(p) for p in batch) if fold is not None]
+        current_shape = [f for f in keyed if f[1] == f[0]["_id"]]
+        folds = current_shape + await _unclaimed(db, [f for f in keyed if f[1] != f[0]["_id"]])
+        if folds:
+            await changes.bulk_write([_fold(p, stream, key) for p, key, stream in folds], ordered=False)
+        for tenant_id in {p["tenant_id"] for p, _, _ in folds}:
+            await resolve_duplicates(changes, tenant_id, [key for p, key, _ in folds if p["tenant_id"] == tenant_id])
         await pointers.delete_many({"_id": {"$in": [d["_id"] for d in batch]}})
-        moved += len(ops)
+        moved += len(batch)
         if len(batch) < _BATCH:
             break
     if moved:
         log.info("records moved onto their change entries", extra={"records": moved})
     return moved
+
+
+_Fold = tuple[dict[str, Any], str, str]  # (pointer, key in the current shape, stream)
+
+
+def _keyed(pointer: dict[str, Any]) -> _Fold | None:
+    stream = _stream_of(pointer)
+    if stream is None:
+        log.warning("legacy record pointer with an unreadable key left alone", extra={"key": pointer["_id"]})
+        return None
+    key = identity(
+        pointer["tenant_id"], pointer["connection_id"], stream, pointer["record_id"], pointer.get("container_id") or ""
+    )
+    return pointer, key, stream
+
+
+async def _unclaimed(db: AsyncDatabase[dict[str, Any]], folds: list[_Fold]) -> list[_Fold]:
+    """The old-shape pointers (keyed without their container) whose record has no state in the
+    current shape: a current-shape pointer, or an entry that carries the key, is newer truth (a
+    sync after the key fix added the record again, and a full sync may then have deleted the
+    old-shape copy, which says nothing about the record)."""
+    if not folds:
+        return []
+    keys = [key for _, key, _ in folds]
+    claimed = {d["_id"] async for d in db["records"].find({"_id": {"$in": keys}}, {"_id": 1})}
+    claimed |= {d["key"] async for d in db["record_changes"].find({"key": {"$in": keys}}, {"key": 1})}
+    return [f for f in folds if f[1] not in claimed]
 
 
 def _stream_of(pointer: dict[str, Any]) -> str | None:
