@@ -220,6 +220,8 @@ def run(data_dir: Path, stop_event: threading.Event) -> int:
         "GATEWAY_HOST": HOST,
         "GATEWAY_PORT": str(gateway_port),
         "CONNECTOR_ADDRESS": f"{HOST}:{connector_port}",
+        # OAuth redirects, Connect session links and webhook receivers point at this gateway
+        "UCF_PUBLIC_URL": f"http://localhost:{gateway_port}",
     }
     stack = Stack(data_dir, dict(os.environ), stop_event)
     try:

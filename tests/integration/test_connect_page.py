@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pymongo
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -232,6 +233,41 @@ def test_expired_and_bogus_tokens_get_a_clear_page_and_a_4xx(env: Env, page: Any
         env.stack.gateway_url + "/api/connectors", headers={"Authorization": "Bearer ucfcs_" + "x" * 43}, timeout=30
     )
     assert api.status_code == 401 and api.json()["error"]["code"] == "unauthenticated"
+
+
+def test_a_session_that_expires_while_the_page_is_open_ends_on_the_expired_page(
+    env: Env, page: Any, mongo_url: str
+) -> None:
+    page.goto(env.session("ws-expiring", allowedConnectors=["keyed"])["url"])
+    page.get_by_role("link", name="Keyed Service").wait_for()
+    # The end user leaves the tab open past the session's lifetime: the server's clock decides.
+    with pymongo.MongoClient(mongo_url) as client:
+        moved = client[env.stack.env["MONGODB_DB"]]["connect_sessions"].update_many(
+            {"workspace_id": "ws-expiring"}, {"$set": {"expires_at": datetime.now(UTC) - timedelta(seconds=1)}}
+        )
+    assert moved.modified_count == 1
+    with page.expect_response(lambda r: "/connect/" in r.url) as answer:
+        page.get_by_role("link", name="Keyed Service").click()
+    assert answer.value.status == 401
+    page.get_by_role("heading", name="This link has expired").wait_for()
+    shot(page, "05-session-expired")
+    listed = env.http.get("/api/connections", params={"workspaceId": "ws-expiring"}).json()["data"]["items"]
+    assert listed == []
+
+
+def test_a_denied_consent_shows_the_failure_screen_and_connects_nothing(env: Env, page: Any) -> None:
+    env.provider.approve = False
+    try:
+        page.goto(env.session("ws-denied", allowedConnectors=["acme"])["url"])
+        page.get_by_role("link", name="Acme").click()
+        page.get_by_role("heading", name="Not connected").wait_for()
+    finally:
+        env.provider.approve = True
+    assert page.get_by_role("alert").inner_text().strip()  # says why, in words
+    assert page.get_by_role("link", name="Try again").is_visible()
+    shot(page, "06-oauth-denied")
+    listed = env.http.get("/api/connections", params={"workspaceId": "ws-denied"}).json()["data"]["items"]
+    assert listed == []
 
 
 def test_a_session_only_reaches_its_own_tenant(env: Env) -> None:

@@ -139,6 +139,15 @@ def test_make_run_serves_the_catalog_and_stops_cleanly_on_sigterm(devstack: Devs
     assert response.status_code == 200, response.text
     listed = {c["id"] for c in response.json()["data"]["items"]}
     assert {"jira", "confluence", "github", "salesforce", "postgres"} <= listed
+    # The Connect link an app hands its end user opens this gateway, on the port make run was given.
+    session = httpx.post(
+        f"http://127.0.0.1:{devstack.gateway_port}/api/connect-sessions",
+        headers={"Authorization": f"Bearer {printed}"},
+        json={"workspaceId": "ws-1"},
+        timeout=30,
+    )
+    assert session.status_code == 201, session.text
+    assert session.json()["data"]["url"].startswith(f"http://localhost:{devstack.gateway_port}/connect"), session.text
 
     children = _child_pids(devstack.lines)
     assert set(children) == {"mongodb", "vault", "connector", "gateway"}

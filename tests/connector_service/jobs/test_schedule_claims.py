@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from connector_service.connections.model import CONNECTED, Connection
 from connector_service.jobs.scheduler import Scheduler
 from connector_service.jobs.schedules import ScheduleStore, tick_job_id
 from connector_service.jobs.store import JobStore
@@ -55,7 +56,7 @@ def replica(schedules: ScheduleStore, jobs: JobStore, audit: Audit) -> Scheduler
 
 
 async def a_schedule(schedules: ScheduleStore, every: int = 3600) -> dict[str, Any]:
-    connection = {"_id": "con_1", "connector_id": "postgres"}
+    connection = Connection(id="con_1", tenant_id=TENANT, connector_id="postgres", workspace_id="ws", status=CONNECTED)
     doc, _ = await schedules.put(
         TENANT, connection, every_seconds=every, streams=["items"], containers=[], full_every_seconds=0, paused=False
     )

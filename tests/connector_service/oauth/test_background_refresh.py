@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 import pytest
+from connector_service.connections.model import Connection
 from connector_service.oauth.tokens import TokenSet
 from connector_service.vault import kinds
 from google.protobuf import timestamp_pb2
@@ -117,8 +118,8 @@ async def test_a_revoked_grant_marks_the_connection_and_is_audited(env) -> None:
     stack, provider, key = env
     failed: list[str] = []
 
-    async def listener(tenant_id: str, connection: dict, error) -> None:
-        failed.append(connection["_id"])
+    async def listener(tenant_id: str, connection: Connection, error) -> None:
+        failed.append(connection.id)
 
     stack.server.token_refresher.on_refresh_failed(listener)
     tokens = mint(provider)

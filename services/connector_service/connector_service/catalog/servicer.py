@@ -245,9 +245,7 @@ class ConnectorServicer(connectors_pb2_grpc.ConnectorServiceServicer):
             connect_params=dict(request.connect_params),
         )
         conn, return_url = await self._onboarding.callback(current_principal().tenant_id, data)
-        return connectors_pb2.ConnectCallbackResponse(
-            connection_id=conn["_id"], status=conn["status"], return_url=return_url
-        )
+        return connectors_pb2.ConnectCallbackResponse(connection_id=conn.id, status=conn.status, return_url=return_url)
 
     async def CompleteOAuthRedirect(
         self,
@@ -266,7 +264,7 @@ class ConnectorServicer(connectors_pb2_grpc.ConnectorServiceServicer):
         )
         conn, return_url = await self._onboarding.complete_redirect(data)
         return connectors_pb2.CompleteOAuthRedirectResponse(
-            connection_id=conn["_id"], status=conn["status"], return_url=return_url, connector_id=conn["connector_id"]
+            connection_id=conn.id, status=conn.status, return_url=return_url, connector_id=conn.connector_id
         )
 
     async def ValidateConnector(
@@ -280,11 +278,11 @@ class ConnectorServicer(connectors_pb2_grpc.ConnectorServiceServicer):
         await connection_matching(self._connections, tenant, request.connection_id, request.connector_id)
         verdict, conn = await self._credentials.validate(tenant, request.connection_id)
         return connectors_pb2.ValidateConnectorResponse(
-            connection_id=conn["_id"],
+            connection_id=conn.id,
             valid=verdict.valid,
-            status=conn["status"],
+            status=conn.status,
             message=verdict.message,
-            validated_at=wire.timestamp(conn.get("last_validated_at")),
+            validated_at=wire.timestamp(conn.last_validated_at),
         )
 
     async def RevokeConnector(
@@ -298,5 +296,5 @@ class ConnectorServicer(connectors_pb2_grpc.ConnectorServiceServicer):
         await connection_matching(self._connections, tenant, request.connection_id, request.connector_id)
         upstream, conn = await self._credentials.revoke(tenant, request.connection_id)
         return connectors_pb2.RevokeConnectorResponse(
-            connection_id=conn["_id"], status=conn["status"], revoked_upstream=upstream
+            connection_id=conn.id, status=conn.status, revoked_upstream=upstream
         )

@@ -22,6 +22,7 @@ from connector_service.catalog.providers import Catalog, ProviderSpec
 from connector_service.connections import audit
 from connector_service.connections.audit import AuditLog
 from connector_service.connections.credential_cache import CredentialCache
+from connector_service.connections.model import Connection
 from connector_service.connections.store import (
     CONNECTED,
     EXPIRED,
@@ -88,7 +89,7 @@ class VaultTokenStore:
             audit.CREDENTIAL_REFRESHED,
             "success",
             connection_id=connection_id,
-            connector_id=conn["connector_id"],
+            connector_id=conn.connector_id,
             expiry_source=tokens.expiry_source,
         )
         return meta.version
@@ -98,7 +99,7 @@ class VaultTokenStore:
 class Credential:
     """A plaintext credential, valid now, with the connection it belongs to."""
 
-    connection: dict[str, Any]
+    connection: Connection
     kind: str
     payload: dict[str, Any] = field(repr=False)
     refreshed: bool = False
@@ -142,11 +143,11 @@ class Credentials:
             raise UcfError(ErrorCode.NOT_FOUND, f"connector {connector_id!r} not found")
         return spec
 
-    def oauth_spec(self, conn: dict[str, Any]) -> ProviderSpec:
+    def oauth_spec(self, conn: Connection) -> ProviderSpec:
         """The connection's catalog entry with its OAuth endpoints filled from the connect params
         (and token facts) in its system metadata: Okta's `https://{domain}/oauth2/v1/token`."""
         try:
-            return self.provider(conn["connector_id"]).for_connection(conn.get("system_metadata"))
+            return self.provider(conn.connector_id).for_connection(conn.system_metadata)
         except (KeyError, ValueError) as err:
             name = err.args[0].split(" ", 1)[0] if isinstance(err, ValueError) else err.args[0]
             raise UcfError(
@@ -157,17 +158,17 @@ class Credentials:
     async def store(
         self,
         tenant_id: str,
-        connection: dict[str, Any],
+        connection: Connection,
         kind: str,
         payload: dict[str, Any],
         *,
         expires_at: datetime | None = None,
         scopes: list[str] | None = None,
         system_metadata: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
+    ) -> Connection:
         """Writes the credential to the vault, then marks the connection connected with
         `system_metadata` (the provider-derived facts onboarding found) as its system metadata."""
-        cid = connection["_id"]
+        cid = connection.id
         try:
             await self._vault.put(tenant_id, cid, kinds.BY_AUTH_MODE[kind], payload, expires_at=expires_at)
         except UcfError as err:
@@ -176,12 +177,12 @@ class Credentials:
                 audit.CREDENTIAL_STORED,
                 "failed",
                 connection_id=cid,
-                connector_id=connection["connector_id"],
+                connector_id=connection.connector_id,
                 kind=kind,
                 error=err.code.wire,
             )
             raise
-        previous = connection.get("credential_kind")
+        previous = connection.credential_kind
         if previous and previous != kind:
             await self._delete_secret(tenant_id, cid, previous)
         updated = await self._connections.record_credential(
@@ -192,7 +193,7 @@ class Credentials:
             audit.CREDENTIAL_STORED,
             "success",
             connection_id=cid,
-            connector_id=connection["connector_id"],
+            connector_id=connection.connector_id,
             kind=kind,
         )
         return updated
@@ -231,12 +232,12 @@ class Credentials:
     async def store_tokens(
         self,
         tenant_id: str,
-        connection: dict[str, Any],
+        connection: Connection,
         tokens: TokenSet,
         facts: dict[str, Any],
         *,
         default_scopes: list[str] | None = None,
-    ) -> dict[str, Any]:
+    ) -> Connection:
         """Stores an OAuth2 token set with the system metadata `discover` found for it."""
         return await self.store(
             tenant_id,
@@ -277,7 +278,7 @@ class Credentials:
                     action,
                     "success",
                     connection_id=connection_id,
-                    connector_id=cached.connection["connector_id"],
+                    connector_id=cached.connection.connector_id,
                     refreshed=False,
                 )
             return cached
@@ -297,7 +298,7 @@ class Credentials:
                 action,
                 "success",
                 connection_id=connection_id,
-                connector_id=credential.connection["connector_id"],
+                connector_id=credential.connection.connector_id,
                 refreshed=credential.refreshed,
             )
         return credential
@@ -323,14 +324,14 @@ class Credentials:
         """The vault read (and refresh when due) behind a cache miss; stores the result in the cache."""
         epoch = self._cache.epoch
         conn = await self._connections.get(tenant_id, connection_id)
-        if conn["status"] == REVOKED:
+        if conn.is_revoked:
             raise UcfError(
                 ErrorCode.FAILED_PRECONDITION, "the connection is revoked; connect it again", {"status": REVOKED}
             )
-        kind = conn.get("credential_kind")
+        kind = conn.credential_kind
         if not kind:
             raise UcfError(
-                ErrorCode.FAILED_PRECONDITION, "the connection has no credential yet", {"status": conn["status"]}
+                ErrorCode.FAILED_PRECONDITION, "the connection has no credential yet", {"status": conn.status}
             )
         secret = await self._vault.get(tenant_id, connection_id, kinds.BY_AUTH_MODE[kind])
         metrics.credential_read("vault", tenant_id)
@@ -340,9 +341,7 @@ class Credentials:
             raise UcfError(ErrorCode.FAILED_PRECONDITION, f"a {kind} credential cannot be refreshed")
         else:
             credential = Credential(conn, kind, secret.payload)
-        expires_at = (
-            credential.tokens.expires_at if credential.tokens is not None else conn.get("credential_expires_at")
-        )
+        expires_at = credential.tokens.expires_at if credential.tokens is not None else conn.credential_expires_at
         self._cache.put(
             tenant_id,
             connection_id,
@@ -354,15 +353,13 @@ class Credentials:
         )
         return credential
 
-    async def _fresh_tokens(
-        self, tenant_id: str, conn: dict[str, Any], payload: dict[str, Any], force: bool
-    ) -> Credential:
+    async def _fresh_tokens(self, tenant_id: str, conn: Connection, payload: dict[str, Any], force: bool) -> Credential:
         """The OAuth2 credential from the vault payload, refreshed first when due (or `force`)."""
         tokens = TokenSet.from_payload(payload)
         due = force or tokens.expires_within(self._margin)
         if not due or (not tokens.refresh_token and not force and not tokens.expires_within(0)):
             return Credential(conn, "oauth2", payload, tokens=tokens)
-        cid, connector_id = conn["_id"], conn["connector_id"]
+        cid, connector_id = conn.id, conn.connector_id
         try:
             client = await self._oauth.client(tenant_id, connector_id, self.oauth_spec(conn))
             stored = await self._coordinator.get_fresh(tenant_id, cid, client, margin_seconds=self._margin, force=force)
@@ -375,15 +372,15 @@ class Credentials:
             conn = await self._connections.get(tenant_id, cid)
         return Credential(conn, "oauth2", stored.tokens.to_payload(), refreshed=refreshed, tokens=stored.tokens)
 
-    async def validate(self, tenant_id: str, connection_id: str) -> tuple[Verdict, dict[str, Any]]:
+    async def validate(self, tenant_id: str, connection_id: str) -> tuple[Verdict, Connection]:
         """Checks the credential upstream and records the outcome on the connection."""
         credential = await self.read(tenant_id, connection_id, audited=False)
         conn = credential.connection
         verdict = await verify(
-            self.provider(conn["connector_id"]),
+            self.provider(conn.connector_id),
             credential.kind,
             credential.payload,
-            conn.get("system_metadata") or {},
+            conn.system_metadata,
             self._http,
         )
         status = CONNECTED if verdict.valid else INVALID
@@ -395,21 +392,21 @@ class Credentials:
             audit.CREDENTIAL_VALIDATED,
             "success" if verdict.valid else "failed",
             connection_id=connection_id,
-            connector_id=conn["connector_id"],
+            connector_id=conn.connector_id,
             checked=verdict.checked,
         )
         return verdict, updated
 
-    async def revoke(self, tenant_id: str, connection_id: str) -> tuple[bool, dict[str, Any]]:
+    async def revoke(self, tenant_id: str, connection_id: str) -> tuple[bool, Connection]:
         """Revokes upstream when the provider can (RFC 7009), deletes the secret, marks it revoked.
 
         Returns whether the provider confirmed the revocation. An upstream failure
         still revokes locally: the secret is gone, and the answer says so.
         """
         conn = await self._connections.get(tenant_id, connection_id)
-        kind, connector_id = conn.get("credential_kind"), conn["connector_id"]
+        kind, connector_id = conn.credential_kind, conn.connector_id
         upstream = False
-        if kind == "oauth2" and conn["status"] != REVOKED:
+        if kind == "oauth2" and not conn.is_revoked:
             upstream = await self._revoke_upstream(tenant_id, conn)
         if kind:
             await self._delete_secret(tenant_id, connection_id, kind)
@@ -426,31 +423,31 @@ class Credentials:
         )
         return upstream, updated
 
-    async def _revoke_upstream(self, tenant_id: str, conn: dict[str, Any]) -> bool:
-        if not self.provider(conn["connector_id"]).revocation_url:
+    async def _revoke_upstream(self, tenant_id: str, conn: Connection) -> bool:
+        if not self.provider(conn.connector_id).revocation_url:
             return False
         try:
             spec = self.oauth_spec(conn)
             if not spec.revocation_url:
                 return False
-            secret = await self._vault.get(tenant_id, conn["_id"], kinds.OAUTH2_TOKENS)
+            secret = await self._vault.get(tenant_id, conn.id, kinds.OAUTH2_TOKENS)
             tokens = TokenSet.from_payload(secret.payload)
-            client = await self._oauth.client(tenant_id, conn["connector_id"], spec)
+            client = await self._oauth.client(tenant_id, conn.connector_id, spec)
             if tokens.refresh_token:
                 return await client.revoke(tokens.refresh_token, token_type_hint="refresh_token")
             return await client.revoke(tokens.access_token, token_type_hint="access_token")
         except UcfError as err:
             log.warning(
                 "upstream revocation failed; revoking locally",
-                extra=log_fields(connection_id=conn["_id"], error=err.code.wire),
+                extra=log_fields(connection_id=conn.id, error=err.code.wire),
             )
             return False
 
-    async def delete_all(self, tenant_id: str, connection: dict[str, Any]) -> None:
+    async def delete_all(self, tenant_id: str, connection: Connection) -> None:
         """Removes the connection's secret and its refresh bookkeeping."""
-        if connection.get("credential_kind"):
-            await self._delete_secret(tenant_id, connection["_id"], connection["credential_kind"])
-        await self._coordinator.forget(tenant_id, connection["_id"])
+        if connection.credential_kind:
+            await self._delete_secret(tenant_id, connection.id, connection.credential_kind)
+        await self._coordinator.forget(tenant_id, connection.id)
 
     async def _delete_secret(self, tenant_id: str, connection_id: str, kind: str) -> None:
         try:
@@ -485,17 +482,15 @@ class Credentials:
         await self._connections.set_status(tenant_id, connection_id, INVALID, reason)
         log.info("connection marked invalid", extra=log_fields(connection_id=connection_id))
 
-    async def provide(
-        self, tenant_id: str, connection_id: str, connector_id: str
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
+    async def provide(self, tenant_id: str, connection_id: str, connector_id: str) -> tuple[Connection, dict[str, Any]]:
         """For resource connectors: the connection (with `system_metadata`) and its credential
         as a flat snake_case dict, refreshed first when due. Another tenant's connection is
         not_found, like a missing one; the tenant's own of another connector is a conflict."""
         # A cached credential carries its (tenant-scoped) connection record, dropped on every write.
         cached = self._cache.get(tenant_id, connection_id)
         conn = cached.connection if cached is not None else await self._connections.get(tenant_id, connection_id)
-        if conn["connector_id"] != connector_id:
-            raise wrong_connector(connection_id, conn["connector_id"])
+        if conn.connector_id != connector_id:
+            raise wrong_connector(connection_id, conn.connector_id)
         credential = await self.read(tenant_id, connection_id)
         return credential.connection, flat_credential(credential)
 

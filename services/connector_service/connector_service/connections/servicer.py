@@ -17,6 +17,7 @@ from connector_service.connections import audit
 from connector_service.connections.audit import AuditLog
 from connector_service.connections.credentials import Credentials
 from connector_service.connections.metadata import checked_user_metadata, checked_user_patch, merge_patch, system_keys
+from connector_service.connections.model import Connection
 from connector_service.connections.store import ConnectionStore, wrong_connector
 from connector_service.connections.sync_states import SyncStateStore
 from connector_service.oauth.tokens import TokenSet
@@ -38,36 +39,36 @@ def auth_mode_enum(mode: str | None) -> connectors_pb2.AuthMode:
 
 async def connection_matching(
     connections: ConnectionStore, tenant_id: str, connection_id: str, connector_id: str
-) -> dict[str, Any]:
+) -> Connection:
     """The tenant's connection (not_found for another tenant's), which must belong to
     `connector_id` (else conflict, naming the connector it belongs to)."""
     conn = await connections.get(tenant_id, connection_id)
-    if connector_id and conn["connector_id"] != connector_id:
-        raise wrong_connector(connection_id, conn["connector_id"])
+    if connector_id and conn.connector_id != connector_id:
+        raise wrong_connector(connection_id, conn.connector_id)
     return conn
 
 
-def connection_message(doc: dict[str, Any]) -> connections_pb2.Connection:
+def connection_message(conn: Connection) -> connections_pb2.Connection:
     return connections_pb2.Connection(
-        id=doc["_id"],
-        tenant_id=doc["tenant_id"],
-        workspace_id=doc["workspace_id"],
-        connector_id=doc["connector_id"],
-        name=doc.get("name", ""),
-        status=doc["status"],
-        auth_mode=auth_mode_enum(doc.get("auth_mode")),
-        credential_set=bool(doc.get("credential_kind")),
-        credential_expires_at=wire.timestamp(doc.get("credential_expires_at")),
-        scopes=doc.get("scopes", []),
-        metadata=wire.struct(doc.get("metadata")),
-        system_metadata=wire.struct(doc.get("system_metadata")),
-        status_reason=doc.get("status_reason", ""),
-        last_validated_at=wire.timestamp(doc.get("last_validated_at")),
-        last_refreshed_at=wire.timestamp(doc.get("last_refreshed_at")),
-        created_at=wire.timestamp(doc.get("created_at")),
-        updated_at=wire.timestamp(doc.get("updated_at")),
-        end_user=end_user_message(doc.get("end_user")),
-        tags=doc.get("tags") or {},
+        id=conn.id,
+        tenant_id=conn.tenant_id,
+        workspace_id=conn.workspace_id,
+        connector_id=conn.connector_id,
+        name=conn.name,
+        status=conn.status,
+        auth_mode=auth_mode_enum(conn.auth_mode),
+        credential_set=conn.has_credential,
+        credential_expires_at=wire.timestamp(conn.credential_expires_at),
+        scopes=conn.scopes,
+        metadata=wire.struct(conn.metadata),
+        system_metadata=wire.struct(conn.system_metadata),
+        status_reason=conn.status_reason,
+        last_validated_at=wire.timestamp(conn.last_validated_at),
+        last_refreshed_at=wire.timestamp(conn.last_refreshed_at),
+        created_at=wire.timestamp(conn.created_at),
+        updated_at=wire.timestamp(conn.updated_at),
+        end_user=end_user_message(conn.end_user),
+        tags=conn.tags,
     )
 
 
@@ -131,22 +132,22 @@ class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
             connections_pb2.ListConnectionsRequest, connections_pb2.ListConnectionsResponse
         ],
     ) -> connections_pb2.ListConnectionsResponse:
-        docs, nxt = await self._connections.list(
+        conns, nxt = await self._connections.list(
             current_principal().tenant_id,
             workspace_id=request.workspace_id,
             connector_id=request.connector_id,
             cursor=request.cursor,
             limit=request.limit,
         )
-        return connections_pb2.ListConnectionsResponse(items=[connection_message(d) for d in docs], next=nxt)
+        return connections_pb2.ListConnectionsResponse(items=[connection_message(c) for c in conns], next=nxt)
 
     async def GetConnection(
         self,
         request: connections_pb2.GetConnectionRequest,
         context: grpc.aio.ServicerContext[connections_pb2.GetConnectionRequest, connections_pb2.GetConnectionResponse],
     ) -> connections_pb2.GetConnectionResponse:
-        doc = await self._connections.get(current_principal().tenant_id, request.connection_id)
-        return connections_pb2.GetConnectionResponse(connection=connection_message(doc))
+        conn = await self._connections.get(current_principal().tenant_id, request.connection_id)
+        return connections_pb2.GetConnectionResponse(connection=connection_message(conn))
 
     async def UpsertConnection(
         self,
@@ -158,16 +159,16 @@ class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
         tenant = current_principal().tenant_id
         patch = wire.from_struct(request.metadata) if request.HasField("metadata") else None
         if request.connection_id:
-            doc, created = await self._connections.get(tenant, request.connection_id), False
-            if request.connector_id and request.connector_id != doc["connector_id"]:
+            conn, created = await self._connections.get(tenant, request.connection_id), False
+            if request.connector_id and request.connector_id != conn.connector_id:
                 raise invalid("a connection's connector cannot change", field="connectorId")
-            spec = self._catalog.get(doc["connector_id"])
+            spec = self._catalog.get(conn.connector_id)
         else:
             spec = self._credentials.provider(request.connector_id)
         if patch is not None:
             patch = checked_user_patch(patch, system_keys(spec))
         if not request.connection_id:
-            doc, created = await self._connections.ensure(
+            conn, created = await self._connections.ensure(
                 tenant,
                 request.connector_id,
                 request.workspace_id,
@@ -178,13 +179,13 @@ class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
             )
         changed: list[str] = []
         if not created:
-            doc, changed = await self._connections.patch_user(tenant, doc["_id"], name=request.name, patch=patch)
+            conn, changed = await self._connections.patch_user(tenant, conn.id, name=request.name, patch=patch)
         if created or changed:
             action = audit.CONNECTION_CREATED if created else audit.CONNECTION_UPDATED
             await self._audit.record(
-                tenant, action, "success", connection_id=doc["_id"], connector_id=doc["connector_id"], fields=changed
+                tenant, action, "success", connection_id=conn.id, connector_id=conn.connector_id, fields=changed
             )
-        return connections_pb2.UpsertConnectionResponse(connection=connection_message(doc), created=created)
+        return connections_pb2.UpsertConnectionResponse(connection=connection_message(conn), created=created)
 
     async def DeleteConnection(
         self,
@@ -194,14 +195,14 @@ class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
         ],
     ) -> connections_pb2.DeleteConnectionResponse:
         tenant = current_principal().tenant_id
-        doc = await self._connections.get(tenant, request.connection_id)
-        await self._credentials.delete_all(tenant, doc)
-        await self._sync.delete_for(tenant, doc["_id"])
-        await self._connections.delete(tenant, doc["_id"])
+        conn = await self._connections.get(tenant, request.connection_id)
+        await self._credentials.delete_all(tenant, conn)
+        await self._sync.delete_for(tenant, conn.id)
+        await self._connections.delete(tenant, conn.id)
         await self._audit.record(
-            tenant, audit.CONNECTION_DELETED, "success", connection_id=doc["_id"], connector_id=doc["connector_id"]
+            tenant, audit.CONNECTION_DELETED, "success", connection_id=conn.id, connector_id=conn.connector_id
         )
-        return connections_pb2.DeleteConnectionResponse(connection_id=doc["_id"])
+        return connections_pb2.DeleteConnectionResponse(connection_id=conn.id)
 
     async def StoreToken(
         self,
@@ -221,20 +222,20 @@ class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
                     tenant,
                     audit.CONNECTION_CREATED,
                     "success",
-                    connection_id=conn["_id"],
-                    connector_id=conn["connector_id"],
+                    connection_id=conn.id,
+                    connector_id=conn.connector_id,
                 )
         which = request.WhichOneof("token")
         if which == "token_string":
             token = request.token_string
             if not token or len(token) > _MAX_TOKEN:
                 raise invalid("token must be a non-empty string", field="token")
-            kind = "oauth2" if conn.get("auth_mode") == "oauth2" else "api_key"
+            kind = "oauth2" if conn.auth_mode == "oauth2" else "api_key"
             payload = {"accessToken": token, "tokenType": "Bearer"} if kind == "oauth2" else {"apiKey": token}
             expires_at, scopes = None, list[str]()
         elif which == "token_set":
-            tokens = _token_set(request.token_set, self._catalog.get(conn["connector_id"]))
-            facts = await self._credentials.discover(self._credentials.provider(conn["connector_id"]), tokens)
+            tokens = _token_set(request.token_set, self._catalog.get(conn.connector_id))
+            facts = await self._credentials.discover(self._credentials.provider(conn.connector_id), tokens)
             conn = await self._credentials.store_tokens(tenant, conn, tokens, facts)
             return connections_pb2.StoreTokenResponse(connection=connection_message(conn))
         else:
@@ -292,11 +293,11 @@ class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
     ) -> connections_pb2.ValidateConnectionResponse:
         verdict, conn = await self._credentials.validate(current_principal().tenant_id, request.connection_id)
         return connections_pb2.ValidateConnectionResponse(
-            connection_id=conn["_id"],
+            connection_id=conn.id,
             valid=verdict.valid,
-            status=conn["status"],
+            status=conn.status,
             message=verdict.message,
-            validated_at=wire.timestamp(conn.get("last_validated_at")),
+            validated_at=wire.timestamp(conn.last_validated_at),
         )
 
     async def RevokeConnection(
@@ -308,7 +309,7 @@ class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
     ) -> connections_pb2.RevokeConnectionResponse:
         upstream, conn = await self._credentials.revoke(current_principal().tenant_id, request.connection_id)
         return connections_pb2.RevokeConnectionResponse(
-            connection_id=conn["_id"], status=conn["status"], revoked_upstream=upstream
+            connection_id=conn.id, status=conn.status, revoked_upstream=upstream
         )
 
     async def GetSyncState(
@@ -337,7 +338,7 @@ class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
             audit.SYNC_STATE_WRITTEN,
             audit.SUCCESS,
             connection_id=request.connection_id,
-            connector_id=conn["connector_id"],
+            connector_id=conn.connector_id,
             stream=state["stream"],
             version=state["version"],
         )

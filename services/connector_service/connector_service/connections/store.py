@@ -14,7 +14,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
@@ -22,17 +22,19 @@ from pymongo.errors import DuplicateKeyError
 from ucf_common.errors import ErrorCode, UcfError, invalid, not_found
 
 from connector_service.connections.metadata import checked_user_metadata, merge_patch
+from connector_service.connections.model import CONNECTED as CONNECTED
+from connector_service.connections.model import EXPIRED as EXPIRED
+from connector_service.connections.model import INVALID as INVALID
+from connector_service.connections.model import PENDING as PENDING
+from connector_service.connections.model import REFRESH_FAILED as REFRESH_FAILED
+from connector_service.connections.model import REVOKED as REVOKED
+from connector_service.connections.model import STATUSES as STATUSES
+from connector_service.connections.model import Connection
 from connector_service.platform import wire
 
-PENDING, CONNECTED, EXPIRED, REFRESH_FAILED, INVALID, REVOKED = (
-    "pending",
-    "connected",
-    "expired",
-    "refresh_failed",
-    "invalid",
-    "revoked",
-)
-STATUSES = (PENDING, CONNECTED, EXPIRED, REFRESH_FAILED, INVALID, REVOKED)
+if TYPE_CHECKING:
+    from connector_service.events.emitter import EventEmitter
+
 _MAX_NAME = 200
 _PATCH_ATTEMPTS = 5
 
@@ -57,7 +59,7 @@ class ConnectionStore:
         self._col = db["connections"]
         self._listeners: list[Callable[[str, str], None]] = []
         #: `events.emitter.EventEmitter` (lifecycle events), set by the wiring; None emits nothing.
-        self.events: Any = None
+        self.events: EventEmitter | None = None
         self._removal_listeners: list[Callable[[str, str], Awaitable[None]]] = []
 
     def on_removed(self, listener: Callable[[str, str], Awaitable[None]]) -> None:
@@ -81,30 +83,42 @@ class ConnectionStore:
         await self._col.create_index([("tenant_id", 1), ("connector_id", 1), ("workspace_id", 1)], unique=True)
         await self._col.create_index([("tenant_id", 1), ("workspace_id", 1), ("_id", 1)])
 
-    async def get(self, tenant_id: str, connection_id: str) -> dict[str, Any]:
+    async def get(self, tenant_id: str, connection_id: str) -> Connection:
+        """The tenant's connection; not_found for a missing one and for another tenant's."""
+        return Connection.from_document(await self._get_document(tenant_id, connection_id))
+
+    async def _get_document(self, tenant_id: str, connection_id: str) -> dict[str, Any]:
         doc = await self._col.find_one({"_id": connection_id, "tenant_id": tenant_id}) if connection_id else None
         if doc is None:
             raise not_found("connection", connection_id)
         return doc
 
-    async def find_by_id(self, tenant_id: str, connection_id: str) -> dict[str, Any] | None:
-        return await self._col.find_one({"_id": connection_id, "tenant_id": tenant_id})
+    async def find_by_id(self, tenant_id: str, connection_id: str) -> Connection | None:
+        return _connection(await self._col.find_one({"_id": connection_id, "tenant_id": tenant_id}))
 
-    async def find(self, tenant_id: str, connector_id: str, workspace_id: str) -> dict[str, Any] | None:
-        return await self._col.find_one(
-            {"tenant_id": tenant_id, "connector_id": connector_id, "workspace_id": workspace_id}
-        )
+    async def find(self, tenant_id: str, connector_id: str, workspace_id: str) -> Connection | None:
+        query = {"tenant_id": tenant_id, "connector_id": connector_id, "workspace_id": workspace_id}
+        return _connection(await self._col.find_one(query))
 
     async def list(
         self, tenant_id: str, *, workspace_id: str = "", connector_id: str = "", cursor: str = "", limit: int = 0
-    ) -> tuple[list[dict[str, Any]], str]:
+    ) -> tuple[builtins.list[Connection], str]:
         """Oldest first; returns a page and the next cursor ('' at the end)."""
         query: dict[str, Any] = {"tenant_id": tenant_id}
         if workspace_id:
             query["workspace_id"] = workspace_id
         if connector_id:
             query["connector_id"] = connector_id
-        return await wire.find_page(self._col, query, cursor, limit)
+        docs, nxt = await wire.find_page(self._col, query, cursor, limit)
+        return [Connection.from_document(d) for d in docs], nxt
+
+    async def due_for_refresh(self, horizon: datetime, limit: int) -> builtins.list[Connection]:
+        """Up to `limit` connected OAuth2 connections of any tenant whose credential expires by
+        `horizon` (the background refresher's scan; it acts on each in that record's tenant)."""
+        cursor = self._col.find(
+            {"credential_kind": "oauth2", "status": CONNECTED, "credential_expires_at": {"$lte": horizon}}
+        ).limit(limit)
+        return [Connection.from_document(d) for d in await cursor.to_list(limit)]
 
     async def ensure(
         self,
@@ -116,7 +130,7 @@ class ConnectionStore:
         name: str = "",
         metadata: dict[str, Any] | None = None,
         labels: dict[str, Any] | None = None,
-    ) -> tuple[dict[str, Any], bool]:
+    ) -> tuple[Connection, bool]:
         """The (connector, workspace) connection, created pending when missing. `labels`
         (a connect session's end_user, tags and id) are recorded on it, also when it exists."""
         _require(workspace_id, "workspaceId")
@@ -125,7 +139,7 @@ class ConnectionStore:
         existing = await self.find(tenant_id, connector_id, workspace_id)
         if existing is not None:
             if labels:
-                existing = await self.update(tenant_id, existing["_id"], **labels)
+                existing = await self.update(tenant_id, existing.id, **labels)
             return existing, False
         moment = wire.now()
         doc = {
@@ -152,20 +166,22 @@ class ConnectionStore:
             await self._col.insert_one(doc)
         except DuplicateKeyError:
             # A concurrent call created it first; theirs is the connection.
-            return await self.find(tenant_id, connector_id, workspace_id) or doc, False
+            theirs = await self.find(tenant_id, connector_id, workspace_id)
+            return theirs or Connection.from_document(doc), False
+        created = Connection.from_document(doc)
         if self.events is not None:
-            await self.events.connection_changed(None, doc, set(doc))
-        return doc, True
+            await self.events.connection_changed(None, created, set(doc))
+        return created, True
 
-    async def update(self, tenant_id: str, connection_id: str, **fields: Any) -> dict[str, Any]:
+    async def update(self, tenant_id: str, connection_id: str, **fields: Any) -> Connection:
         """Sets fields (plus updated_at) and returns the new record."""
         if "status" in fields and fields["status"] not in STATUSES:
             raise UcfError(ErrorCode.INTERNAL, "unknown connection status")
         fields["updated_at"] = wire.now()
         self._changed(tenant_id, connection_id)
-        before: dict[str, Any] | None = None
+        events, before = self.events, None
         try:
-            if self.events is None:
+            if events is None:
                 doc = await self._col.find_one_and_update(
                     {"_id": connection_id, "tenant_id": tenant_id},
                     {"$set": fields},
@@ -180,13 +196,14 @@ class ConnectionStore:
             self._changed(tenant_id, connection_id)
         if doc is None:
             raise not_found("connection", connection_id)
-        if before is not None:
-            await self.events.connection_changed(before, doc, set(fields))
-        return doc
+        updated = Connection.from_document(doc)
+        if events is not None and before is not None:
+            await events.connection_changed(Connection.from_document(before), updated, set(fields))
+        return updated
 
     async def set_status(
         self, tenant_id: str, connection_id: str, status: str, reason: str = "", **fields: Any
-    ) -> dict[str, Any]:
+    ) -> Connection:
         doc = await self.update(tenant_id, connection_id, status=status, status_reason=reason, **fields)
         if status == REVOKED:
             await self._removed(tenant_id, connection_id)
@@ -202,7 +219,7 @@ class ConnectionStore:
         scopes: builtins.list[str],
         refreshed: bool = False,
         system_metadata: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
+    ) -> Connection:
         """Notes the non-secret facts of a credential just written to the vault.
 
         Onboarding (`refreshed=False`) replaces the system metadata with what it found, so a
@@ -226,12 +243,13 @@ class ConnectionStore:
 
     async def patch_user(
         self, tenant_id: str, connection_id: str, *, name: str = "", patch: dict[str, Any] | None = None
-    ) -> tuple[dict[str, Any], builtins.list[str]]:
+    ) -> tuple[Connection, builtins.list[str]]:
         """Renames and/or merge-patches (RFC 7396) the user metadata; returns the record and the
         fields that changed. The metadata is written with a compare-and-set on its previous
         value, so concurrent patches of one connection each apply in full."""
         for _ in range(_PATCH_ATTEMPTS):
-            doc = await self.get(tenant_id, connection_id)
+            # The raw document: the compare-and-set below matches its stored (or missing) metadata.
+            doc = await self._get_document(tenant_id, connection_id)
             fields: dict[str, Any] = {}
             if name and name != doc.get("name"):
                 fields["name"] = name[:_MAX_NAME]
@@ -241,7 +259,7 @@ class ConnectionStore:
                 if merged != current:
                     fields["metadata"] = merged
             if not fields:
-                return doc, []
+                return Connection.from_document(doc), []
             fields["updated_at"] = wire.now()
             self._changed(tenant_id, connection_id)
             try:
@@ -253,9 +271,10 @@ class ConnectionStore:
             finally:
                 self._changed(tenant_id, connection_id)
             if updated is not None:
+                after = Connection.from_document(updated)
                 if self.events is not None:
-                    await self.events.connection_changed(doc, updated, set(fields))
-                return updated, sorted(k for k in fields if k != "updated_at")
+                    await self.events.connection_changed(Connection.from_document(doc), after, set(fields))
+                return after, sorted(k for k in fields if k != "updated_at")
         raise UcfError(ErrorCode.CONFLICT, "the connection's metadata changed concurrently; try again")
 
     async def adopt_system_metadata(self, system_keys: Callable[[str], frozenset[str]]) -> int:
@@ -290,5 +309,9 @@ class ConnectionStore:
         if deleted is None:
             raise not_found("connection", connection_id)
         if self.events is not None:
-            await self.events.connection_changed(deleted, None, set())
+            await self.events.connection_changed(Connection.from_document(deleted), None, set())
         await self._removed(tenant_id, connection_id)
+
+
+def _connection(doc: dict[str, Any] | None) -> Connection | None:
+    return None if doc is None else Connection.from_document(doc)

@@ -18,6 +18,7 @@ from typing import Any
 from ucf_common.logging import log_fields
 
 from connector_service.connections.audit import AuditLog
+from connector_service.connections.model import Connection
 from connector_service.events.store import EventEndpointStore
 from connector_service.platform import wire
 from connector_service.webhooks.store import PENDING, WebhookStore
@@ -36,18 +37,17 @@ _BROKEN = frozenset({"refresh_failed", "invalid", "expired"})
 _UPDATE_FIELDS = frozenset({"name", "metadata", "auth_mode", "end_user", "tags", "scopes"})
 
 
-def connection_data(doc: dict[str, Any]) -> dict[str, Any]:
+def connection_data(conn: Connection) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "connectionId": doc["_id"],
-        "connectorId": doc["connector_id"],
-        "workspaceId": doc["workspace_id"],
-        "status": doc.get("status", ""),
+        "connectionId": conn.id,
+        "connectorId": conn.connector_id,
+        "workspaceId": conn.workspace_id,
+        "status": conn.status,
     }
-    end_user = doc.get("end_user") or {}
-    if end_user:
-        data["endUser"] = end_user
-    if doc.get("tags"):
-        data["tags"] = doc["tags"]
+    if conn.end_user:
+        data["endUser"] = conn.end_user
+    if conn.tags:
+        data["tags"] = conn.tags
     return data
 
 
@@ -103,25 +103,24 @@ class EventEmitter:
         if endpoints:
             self._wake()
 
-    async def connection_changed(
-        self, before: dict[str, Any] | None, after: dict[str, Any] | None, fields: set[str]
-    ) -> None:
-        """Called by `ConnectionStore` after a write: `before`/`after` are the record around it."""
+    async def connection_changed(self, before: Connection | None, after: Connection | None, fields: set[str]) -> None:
+        """Called by `ConnectionStore` after a write: `before`/`after` are the record around it,
+        `fields` the document fields the write set."""
         if before is None and after is not None:
-            await self.emit(after["tenant_id"], "connection.created", connection_data(after))
+            await self.emit(after.tenant_id, "connection.created", connection_data(after))
         elif after is None and before is not None:
-            await self.emit(before["tenant_id"], "connection.deleted", connection_data(before))
+            await self.emit(before.tenant_id, "connection.deleted", connection_data(before))
         elif before is not None and after is not None:
-            event = status_event(before.get("status", ""), after.get("status", ""))
+            event = status_event(before.status, after.status)
             data = connection_data(after)
             if event is not None:
-                if event != "connection.recovered" and after.get("status_reason"):
-                    data["error"] = after["status_reason"]
-                await self.emit(after["tenant_id"], event, data)
+                if event != "connection.recovered" and after.status_reason:
+                    data["error"] = after.status_reason
+                await self.emit(after.tenant_id, event, data)
             elif fields & _UPDATE_FIELDS or (fields >= {"credential_kind"} and "last_refreshed_at" not in fields):
-                await self.emit(after["tenant_id"], "connection.updated", data)
+                await self.emit(after.tenant_id, "connection.updated", data)
 
-    async def job_finished(self, job: dict[str, Any], connection: dict[str, Any] | None) -> None:
+    async def job_finished(self, job: dict[str, Any], connection: Connection | None) -> None:
         if job.get("type") not in ("sync", "import") or job.get("status") not in ("succeeded", "failed"):
             return
         data = (

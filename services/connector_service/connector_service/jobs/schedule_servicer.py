@@ -18,7 +18,8 @@ from ucf_common.errors import ErrorCode, UcfError, invalid
 
 from connector_service.connections import audit
 from connector_service.connections.audit import AuditLog
-from connector_service.connections.store import REVOKED, ConnectionStore
+from connector_service.connections.model import REVOKED
+from connector_service.connections.store import ConnectionStore
 from connector_service.jobs.schedules import ScheduleStore, parse_duration
 from connector_service.jobs.servicer import _containers
 from connector_service.jobs.shapes import STREAMS
@@ -84,7 +85,7 @@ class ScheduleServicer(schedules_pb2_grpc.ScheduleServiceServicer):
         streams = [s for s in STREAMS if s in request.streams]
         containers = _containers(list(request.containers))
         conn = await self._connections.get(tenant, request.connection_id)
-        if conn["status"] == REVOKED:
+        if conn.is_revoked:
             raise UcfError(
                 ErrorCode.FAILED_PRECONDITION, "the connection is revoked; connect it again", {"status": REVOKED}
             )
@@ -101,8 +102,8 @@ class ScheduleServicer(schedules_pb2_grpc.ScheduleServiceServicer):
             tenant,
             audit.SCHEDULE_UPDATED,
             audit.SUCCESS,
-            connection_id=conn["_id"],
-            connector_id=conn["connector_id"],
+            connection_id=conn.id,
+            connector_id=conn.connector_id,
             every_seconds=every,
             full_every_seconds=full_every,
             paused=request.paused,

@@ -27,8 +27,6 @@ that).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -46,6 +44,7 @@ from connector_service.connections.audit import AuditLog
 from connector_service.jobs.schedules import ScheduleStore
 from connector_service.jobs.store import JobStore
 from connector_service.platform import wire
+from connector_service.platform.loops import Loop
 
 log = logging.getLogger("connector_service.scheduler")
 
@@ -73,38 +72,22 @@ class Scheduler:
         self._poll = poll_seconds
         self._deadline = timedelta(seconds=claim_seconds)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._wake = asyncio.Event()
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Loop("scheduler", self._pass, retry_seconds=poll_seconds, log=log, graceful=True)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop())
+        self._loop.start()
 
     def wake(self) -> None:
         """A schedule written by this process may be due sooner than the loop's sleep."""
-        self._wake.set()
+        self._loop.wake()
 
     async def stop(self) -> None:
-        self._stopping.set()
-        self._wake.set()
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.stop()
 
-    async def _loop(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                handled = await self.run_due()
-                if handled >= _BATCH:
-                    continue
-                sleep = await self._sleep_seconds()
-            except Exception:
-                log.warning("scheduler pass failed; retrying", exc_info=True)
-                sleep = self._poll
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), sleep)
+    async def _pass(self) -> float:
+        if await self.run_due() >= _BATCH:
+            return 0.0
+        return await self._sleep_seconds()
 
     async def _sleep_seconds(self) -> float:
         earliest = await self._schedules.earliest()

@@ -35,6 +35,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from ucf_common.errors import ErrorCode, UcfError, invalid, not_found
 
+from connector_service.connections.model import Connection
 from connector_service.platform import wire
 
 COLLECTION = "sync_schedules"
@@ -98,7 +99,7 @@ class ScheduleStore:
     async def put(
         self,
         tenant_id: str,
-        connection: dict[str, Any],
+        connection: Connection,
         *,
         every_seconds: int,
         streams: list[str],
@@ -110,7 +111,7 @@ class ScheduleStore:
 
         A new schedule, or one whose interval changed, runs at once; an unchanged interval keeps
         its grid (resuming runs at the grid's next tick, not at once)."""
-        query = {"tenant_id": tenant_id, "connection_id": connection["_id"]}
+        query = {"tenant_id": tenant_id, "connection_id": connection.id}
         for _ in range(_PUT_ATTEMPTS):
             moment = wire.now()
             current = await self._col.find_one(query)
@@ -125,7 +126,7 @@ class ScheduleStore:
             else:
                 anchor = moment
             fields = {
-                "connector_id": connection["connector_id"],
+                "connector_id": connection.connector_id,
                 "every_seconds": every_seconds,
                 "streams": streams,
                 "containers": containers,

@@ -89,7 +89,7 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
         if job_type not in TYPES:
             raise invalid(f"type must be one of {', '.join(TYPES)}", field="type")
         conn = await self._connections.get(tenant_id, connection_id)
-        if conn["connector_id"] != connector_id:
+        if conn.connector_id != connector_id:
             raise not_found("connection", connection_id)
         if self._registry is None:
             raise not_found("connector implementation", connector_id)

@@ -16,8 +16,6 @@ event is emitted once lifecycle events exist.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -31,11 +29,13 @@ from ucf_common.logging import log_fields
 from connector_service.catalog.providers import Catalog
 from connector_service.connections import audit
 from connector_service.connections.audit import AuditLog
-from connector_service.connections.store import CONNECTED, EXPIRED, REFRESH_FAILED, ConnectionStore
+from connector_service.connections.model import EXPIRED, REFRESH_FAILED, Connection
+from connector_service.connections.store import ConnectionStore
 from connector_service.oauth.clients import OAuthClients
 from connector_service.oauth.errors import RefreshFailed, RefreshFailureReason
 from connector_service.oauth.refresh import CredentialStore, RefreshCoordinator
 from connector_service.platform import wire
+from connector_service.platform.loops import Loop
 
 log = logging.getLogger("connector_service.oauth.background")
 ACTOR = "refresher"
@@ -43,7 +43,7 @@ _BATCH = 500
 
 #: `listener(tenant_id, connection, error)` after a credential could not be refreshed and the
 #: connection was marked. The emit point of `connection.credential_refresh_failed`.
-RefreshFailedListener = Callable[[str, dict[str, Any], RefreshFailed], Awaitable[None]]
+RefreshFailedListener = Callable[[str, Connection, RefreshFailed], Awaitable[None]]
 
 
 class BackgroundRefresher:
@@ -60,13 +60,12 @@ class BackgroundRefresher:
         ahead_seconds: float,
         interval_seconds: float,
     ):
-        self._col = db["connections"]
+        self._col = db["connections"]  # for the index that serves `ConnectionStore.due_for_refresh`
         self._coordinator, self._store, self._connections = coordinator, store, connections
         self._oauth, self._catalog, self._audit = oauth_clients, catalog, audit_log
         self._ahead, self._interval = ahead_seconds, interval_seconds
         self._listeners: list[RefreshFailedListener] = []
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Loop("background refresh", self._pass, retry_seconds=interval_seconds, log=log)
 
     def on_refresh_failed(self, listener: RefreshFailedListener) -> None:
         self._listeners.append(listener)
@@ -75,51 +74,31 @@ class BackgroundRefresher:
         await self._col.create_index([("credential_kind", 1), ("status", 1), ("credential_expires_at", 1)])
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop())
+        self._loop.start()
 
     async def stop(self) -> None:
-        self._stopping.set()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.stop()
 
-    async def _loop(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await self.run_once()
-            except Exception:
-                log.warning("background refresh pass failed; retrying", exc_info=True)
-            # Jitter keeps replicas from scanning in step.
-            await asyncio.sleep(self._interval * random.uniform(0.8, 1.2))
+    async def _pass(self) -> float:
+        await self.run_once()
+        return self._interval * random.uniform(0.8, 1.2)  # jitter keeps replicas from scanning in step
 
     async def run_once(self) -> int:
         """One pass; answers how many credentials it refreshed."""
         horizon = wire.now() + timedelta(seconds=self._ahead)
-        cursor = self._col.find(
-            {"credential_kind": "oauth2", "status": CONNECTED, "credential_expires_at": {"$lte": horizon}},
-            projection={
-                "tenant_id": 1,
-                "connector_id": 1,
-                "credential_expires_at": 1,
-                "last_refreshed_at": 1,
-                "system_metadata": 1,
-            },
-        ).limit(_BATCH)
-        due = await cursor.to_list(_BATCH)
+        due = await self._connections.due_for_refresh(horizon, _BATCH)
         random.shuffle(due)
         refreshed = 0
         for conn in due:
             refreshed += await self._refresh(
-                conn["tenant_id"], conn["_id"], conn["connector_id"], self._margin(conn), conn.get("system_metadata")
+                conn.tenant_id, conn.id, conn.connector_id, self._margin(conn), conn.system_metadata
             )
         return refreshed
 
-    def _margin(self, conn: dict[str, Any]) -> float:
+    def _margin(self, conn: Connection) -> float:
         """`ahead_seconds`, or half the lifetime of a token the last refresh gave when that is shorter:
         a provider whose tokens live less than `ahead_seconds` is not refreshed on every pass."""
-        issued, expires = conn.get("last_refreshed_at"), conn.get("credential_expires_at")
+        issued, expires = conn.last_refreshed_at, conn.credential_expires_at
         if issued is None or expires is None:
             return self._ahead
         lifetime: timedelta = expires - issued

@@ -26,6 +26,7 @@ from connector_service.catalog.settings import ConnectorSettingsStore, check_red
 from connector_service.connections import audit
 from connector_service.connections.audit import AuditLog
 from connector_service.connections.credentials import Credentials
+from connector_service.connections.model import Connection
 from connector_service.connections.store import ConnectionStore
 from connector_service.oauth.authorization import (
     build_authorization_request,
@@ -144,7 +145,7 @@ class Onboarding:
         log.info("oauth authorization started", extra=log_fields(connector_id=connector_id, pkce=spec.pkce))
         return "oauth2", request.url, request.state, expires_at, []
 
-    async def callback(self, tenant_id: str, data: CallbackInput) -> tuple[dict[str, Any], str]:
+    async def callback(self, tenant_id: str, data: CallbackInput) -> tuple[Connection, str]:
         """Finishes onboarding; returns the connection and the return URL given at connect."""
         is_oauth = bool(data.state or data.code or data.error) and data.method in ("", "oauth2")
         if is_oauth:
@@ -159,7 +160,7 @@ class Onboarding:
             return await self._finish_oauth(session, data)
         return await self._store_form(tenant_id, data), ""
 
-    async def complete_redirect(self, data: CallbackInput) -> tuple[dict[str, Any], str]:
+    async def complete_redirect(self, data: CallbackInput) -> tuple[Connection, str]:
         """The browser-redirect variant: the state alone names tenant, connector and workspace."""
         session = await self._sessions.take(data.state) if data.state else None
         if session is None:
@@ -176,9 +177,13 @@ class Onboarding:
                 method="CompleteOAuthRedirect",
                 code=err.code.wire,
             )
+            if session.return_url:
+                # The browser goes back where it came from (the app, or the Connect page's result
+                # screen) with the reason, instead of stopping on a JSON error.
+                raise UcfError(err.code, err.message, {**err.details, "returnUrl": session.return_url}) from None
             raise
 
-    async def _finish_oauth(self, session: OAuthSession, data: CallbackInput) -> tuple[dict[str, Any], str]:
+    async def _finish_oauth(self, session: OAuthSession, data: CallbackInput) -> tuple[Connection, str]:
         tenant_id, connector_id = session.tenant_id, session.connector_id
         spec = self._credentials.provider(connector_id)
         query = {
@@ -202,7 +207,7 @@ class Onboarding:
         conn = await self._credentials.store_tokens(tenant_id, conn, tokens, facts, default_scopes=session.scopes)
         return conn, session.return_url
 
-    async def _store_form(self, tenant_id: str, data: CallbackInput) -> dict[str, Any]:
+    async def _store_form(self, tenant_id: str, data: CallbackInput) -> Connection:
         method = data.method or ("credentials" if data.credentials else "api_key" if data.api_key else "")
         spec, method = await self._usable(tenant_id, data.connector_id, method)
         if method == "oauth2":
@@ -217,12 +222,12 @@ class Onboarding:
         conn = await self._ensure(tenant_id, data.connector_id, data.workspace_id, method, data.name, data.labels)
         conn = await self._credentials.store(tenant_id, conn, method, payload, system_metadata=connect)
         if verdict.checked:
-            conn = await self._connections.update(tenant_id, conn["_id"], last_validated_at=wire.now())
+            conn = await self._connections.update(tenant_id, conn.id, last_validated_at=wire.now())
         return conn
 
     async def _ensure(
         self, tenant_id: str, connector_id: str, workspace_id: str, mode: str, name: str, labels: dict[str, Any] | None
-    ) -> dict[str, Any]:
+    ) -> Connection:
         conn, created = await self._connections.ensure(
             tenant_id, connector_id, workspace_id, auth_mode=mode, name=name, labels=labels
         )
@@ -231,12 +236,12 @@ class Onboarding:
                 tenant_id,
                 audit.CONNECTION_CREATED,
                 "success",
-                connection_id=conn["_id"],
+                connection_id=conn.id,
                 connector_id=connector_id,
                 workspace_id=workspace_id,
             )
-        elif conn.get("auth_mode") != mode:
-            conn = await self._connections.update(tenant_id, conn["_id"], auth_mode=mode)
+        elif conn.auth_mode != mode:
+            conn = await self._connections.update(tenant_id, conn.id, auth_mode=mode)
         return conn
 
 

@@ -130,10 +130,10 @@ class Proxy:
                 raise invalid("the Connection-Id header is required", field="Connection-Id")
             credential = await self._credentials.read(tenant_id, request.connection_id)
             conn = credential.connection
-            connector_id = conn["connector_id"]
+            connector_id = conn.connector_id
             spec = self._credentials.provider(connector_id)
             mode = credential.kind
-            values = template_values(mode, credential.payload, conn.get("system_metadata") or {})
+            values = template_values(mode, credential.payload, conn.system_metadata)
             try:
                 url = upstream_url(spec, mode, values, request.path)
                 auth_headers, auth_query = apply_request_auth(spec, mode, values)

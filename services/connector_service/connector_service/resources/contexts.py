@@ -42,7 +42,7 @@ class ConnectorContexts:
 
     async def __call__(self, tenant_id: str, connection_id: str, connector_id: str) -> ConnectorContext:
         conn, credential = await self._credentials.provide(tenant_id, connection_id, connector_id)
-        metadata = dict(conn.get("system_metadata") or {})
+        metadata = dict(conn.system_metadata)
         spec = self._catalog.get(connector_id)
         try:
             base_url = fill(spec.base_url or "", {**metadata, **credential}) if spec else ""
@@ -67,7 +67,7 @@ class ConnectorContexts:
             http=self._http,
             base_url=base_url,
             metadata=metadata,
-            user_metadata=dict(conn.get("metadata") or {}),
+            user_metadata=dict(conn.metadata),
             extra_details=settings.extra_details,
             tenant_id=tenant_id,
             connection_id=connection_id,

@@ -10,8 +10,6 @@ the forward becomes a dead letter (`ListDeadLetters`).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import os
 import time
@@ -24,6 +22,7 @@ from ucf_common.logging import log_fields
 
 from connector_service.app import metrics
 from connector_service.platform import egress, wire
+from connector_service.platform.loops import Loop
 from connector_service.vault.port import VaultPort
 from connector_service.webhooks import signing
 from connector_service.webhooks.store import SECRET_KIND, WebhookStore
@@ -46,37 +45,24 @@ class Forwarder:
         self._store, self._vault, self._http = store, vault, http
         self._attempts, self._base, self._poll = attempts, base_delay, poll_seconds
         self._worker = f"{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._wake = asyncio.Event()
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Loop("webhook forwarding", self._pass, retry_seconds=poll_seconds, log=log)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop())
+        self._loop.start()
 
     def wake(self) -> None:
-        self._wake.set()
+        self._loop.wake()
 
     async def stop(self) -> None:
-        self._stopping.set()
-        self._wake.set()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.stop()
 
-    async def _loop(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                delivery = await self._store.claim_forward(self._worker, _CLAIM_LEASE)
-                if delivery is not None:
-                    await self._send(delivery)
-                    continue
-            except Exception:
-                log.warning("webhook forwarding step failed; retrying", exc_info=True)
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll)
+    async def _pass(self) -> float:
+        """Sends one claimed delivery and goes again at once; sleeps when none is due."""
+        delivery = await self._store.claim_forward(self._worker, _CLAIM_LEASE)
+        if delivery is None:
+            return self._poll
+        await self._send(delivery)
+        return 0.0
 
     async def _send(self, delivery: dict[str, Any]) -> None:
         forward = delivery["forward"]

@@ -11,8 +11,6 @@ records the new expiry. A failure is logged and kept on the registration
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 from typing import Any
@@ -22,6 +20,7 @@ from ucf_common.logging import log_fields
 
 from connector_service.connectors.registry import ConnectorRegistry
 from connector_service.platform import wire
+from connector_service.platform.loops import Loop
 from connector_service.resources.contexts import ConnectorContexts
 from connector_service.webhooks.store import WebhookStore
 
@@ -45,25 +44,17 @@ class WebhookRefresher:
     ):
         self._store, self._registry, self._contexts = store, registry, contexts
         self._interval, self._margin = interval, margin
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Loop("webhook refresh", self._pass, retry_seconds=interval, log=log)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._loop())
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.stop()
 
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await self.refresh_due()
-            except Exception:
-                log.warning("webhook refresh pass failed; retrying", exc_info=True)
-            await asyncio.sleep(self._interval)
+    async def _pass(self) -> float:
+        await self.refresh_due()
+        return self._interval
 
     async def refresh_due(self) -> int:
         """Refresh every registration expiring within the margin; how many were extended."""

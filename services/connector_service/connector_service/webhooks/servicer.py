@@ -95,13 +95,13 @@ class WebhookServicer(webhooks_pb2_grpc.WebhookServiceServicer):
         callback_url = _callback_url(request.callback_url)
         await _check_egress(callback_url)
         conn = await self._connections.get(tenant_id, request.connection_id)
-        if conn["connector_id"] != request.connector_id:
+        if conn.connector_id != request.connector_id:
             raise not_found("connection", request.connection_id)
         connector = self._registry.get(request.connector_id)
         reason = (
             _unsupported_reason(request.connector_id)
             if Capability.WEBHOOKS not in connector.capabilities
-            else connector.webhooks_unavailable(conn.get("auth_mode", ""))
+            else connector.webhooks_unavailable(conn.auth_mode)
         )
         if reason:
             raise UcfError(ErrorCode.FAILED_PRECONDITION, reason, {"capability": Capability.WEBHOOKS.value})
