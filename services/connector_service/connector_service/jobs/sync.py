@@ -1,4 +1,4 @@
-"""The sync engine: reads a connection's streams through its connector into `records`.
+"""The sync engine: reads a connection's streams through its connector into the record store.
 
 Streams run in the order containers → items → comments. Per container, items
 are read page by page with `updated_since` = the container's high-water mark
@@ -18,7 +18,7 @@ not see. `import` reads everything but never deletes.
 Tracing: each page a job processes (a connector page read, or one item's
 comments) is a `sync page` span under the job's span (runner.py), with the
 job type, stream and the page's row count; each committed batch is a
-`sync batch` span with what it wrote. No ids beyond those, no record content.
+`sync batch` span with what it wrote; no ids, names or record content.
 """
 
 from __future__ import annotations
