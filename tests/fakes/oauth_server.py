@@ -237,6 +237,19 @@ class FakeOAuthServer:
         with self._lock:
             return self._active(access_token)
 
+    def end_access_tokens(self) -> None:
+        """The provider ends every access token it issued before their expiry (as after a
+        signing-key rotation); refresh tokens stay valid, so a refresh gets a working one."""
+        with self._lock:
+            for record in self._access.values():
+                record.revoked = True
+
+    def revoke_grants(self) -> None:
+        """The user removes the app at the provider: every token family, refresh tokens included."""
+        with self._lock:
+            for family_id in list(self._families):
+                self._revoke_family(family_id)
+
     # -- endpoints -----------------------------------------------------------------------
 
     async def _authorize(self, request: Request) -> Response:

@@ -10,9 +10,17 @@ import pytest
 from connector_service.catalog.providers import ProviderSpec, load_catalog
 from connector_service.catalog.references import mode_names
 from connector_service.catalog.request_auth import apply_request_auth, upstream_url
+from connector_service.connectors.auth import (
+    ApiKeyCredential,
+    BasicCredential,
+    Credential,
+    FormCredential,
+    OAuth2Credential,
+)
 from connector_service.oauth.authorization import build_authorization_request
 from connector_service.oauth.clients import endpoints
 from connector_service.oauth.config import ClientCredentials
+from connector_service.oauth.tokens import TokenSet
 
 CATALOG = load_catalog()
 REDIRECT = "https://app.example.test/oauth/callback"
@@ -33,6 +41,15 @@ def _sample_values(spec: ProviderSpec, mode: str) -> dict[str, str]:
     values.update({name: f"https://{name.replace('_', '-')}.sample.test" for name in url_heads})
     values.update(spec.connect_values({p.name: values[p.name] for p in spec.connect_params if not p.default}))
     return values
+
+
+def _sample_credential(mode: str, values: dict[str, str]) -> Credential:
+    """The credential a connection of `mode` would hold, its secrets taken from `values`."""
+    if mode == "oauth2":
+        return OAuth2Credential(TokenSet(values["access_token"]))
+    if mode == "api_key":
+        return ApiKeyCredential(values["api_key"], values.get("api_secret"))
+    return BasicCredential(values) if mode == "basic" else FormCredential(values)
 
 
 def test_the_catalog_covers_at_least_100_providers_each_with_its_docs() -> None:
@@ -94,7 +111,8 @@ def test_every_proxy_entry_builds_a_request_with_the_credential_where_declared(p
     url = urlsplit(upstream_url(spec, mode, values, "/v1/things/42"))
     assert url.scheme == "https" and url.hostname and "{" not in url.geturl()
     assert url.path.endswith("/v1/things/42")
-    headers, query = apply_request_auth(spec, mode, values)
+    placed = apply_request_auth(spec, _sample_credential(mode, values), values)
+    headers, query = placed.headers, placed.params
     secret, auth = _secret_of(spec, mode, values), spec.request_auth_for(mode)
     if auth.type == "bearer":
         assert headers["Authorization"] == f"Bearer {secret}"
@@ -121,7 +139,8 @@ def test_every_proxy_entry_builds_a_request_with_the_credential_where_declared(p
 )
 def test_request_auth_differs_per_provider_and_mode(provider_id: str, mode: str, header: str, expected: str) -> None:
     spec = CATALOG.get(provider_id)
-    headers, _ = apply_request_auth(spec, mode, _sample_values(spec, mode))
+    values = _sample_values(spec, mode)
+    headers = apply_request_auth(spec, _sample_credential(mode, values), values).headers
     assert headers[header] == expected
 
 
@@ -129,7 +148,7 @@ def test_an_api_token_for_jira_goes_to_the_site_with_basic_auth() -> None:
     spec = CATALOG.get("jira")
     values = {"site": "https://acme.atlassian.net", "email": "a@acme.test", "api_token": "tok"}
     assert upstream_url(spec, "basic", values, "/rest/api/3/myself") == "https://acme.atlassian.net/rest/api/3/myself"
-    headers, _ = apply_request_auth(spec, "basic", values)
+    headers = apply_request_auth(spec, BasicCredential(values), {}).headers
     assert headers["Authorization"] == "Basic " + base64.b64encode(b"a@acme.test:tok").decode()
 
 

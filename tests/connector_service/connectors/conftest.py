@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from connector_service.connectors.auth import Credential
 from connector_service.connectors.context import ConnectorContext
 from connector_service.connectors.http import create_http_client
 from connector_service.connectors.retry import RetryPolicy
@@ -45,7 +46,7 @@ def recorder() -> Recorder:
 def make_ctx(http: httpx.AsyncClient, recorder: Recorder):
     def build(
         connector_id: str,
-        credential: dict[str, Any],
+        credential: Credential,
         *,
         base_url: str = "",
         metadata: dict[str, Any] | None = None,

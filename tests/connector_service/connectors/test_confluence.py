@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from connector_service.connectors.auth import BasicCredential, OAuth2Credential
 from connector_service.connectors.confluence import ConfluenceConnector
 from connector_service.connectors.models import Body, ItemDraft
+from connector_service.oauth.tokens import TokenSet
 from ucf_common.errors import ErrorCode, UcfError
 
 from tests.connector_service.connectors._support import collect
@@ -30,7 +32,7 @@ def ctx(wiki, make_ctx):
     def build(token: str = OAUTH_TOKEN, **kw):
         return make_ctx(
             "confluence",
-            {"access_token": token},
+            OAuth2Credential(TokenSet(token)),
             base_url=wiki.base_url,
             metadata={"cloud_id": CLOUD_ID, "site_url": "https://acme.atlassian.net"},
             **kw,
@@ -107,7 +109,9 @@ async def test_create_page_and_comment_convert_text_to_storage(wiki, ctx):
 
 
 async def test_api_token_probe_against_the_site(wiki, make_ctx):
-    basic = make_ctx("confluence", {"email": EMAIL, "api_token": API_TOKEN}, metadata={"site_url": wiki.base_url})
+    basic = make_ctx(
+        "confluence", BasicCredential({"email": EMAIL, "api_token": API_TOKEN}), metadata={"site_url": wiki.base_url}
+    )
     probe = await ConfluenceConnector().probe(basic)
     assert probe.instance["user"] == "Wiki Writer" and probe.instance["site"] == wiki.base_url + "/wiki"
 

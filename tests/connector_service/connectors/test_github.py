@@ -8,6 +8,7 @@ import hmac
 import json
 
 import pytest
+from connector_service.connectors.auth import ApiKeyCredential
 from connector_service.connectors.github import GitHubConnector
 from connector_service.connectors.models import Body, ItemDraft
 from ucf_common.errors import ErrorCode, UcfError
@@ -25,7 +26,7 @@ def gh():
 @pytest.fixture
 def ctx(gh, make_ctx):
     def build(token: str = TOKEN, **kw):
-        return make_ctx("github", {"token": token}, base_url=gh.base_url, **kw)
+        return make_ctx("github", ApiKeyCredential(token), base_url=gh.base_url, **kw)
 
     return build
 

@@ -6,9 +6,11 @@ import datetime as dt
 import json
 
 import pytest
+from connector_service.connectors.auth import BasicCredential, OAuth2Credential
 from connector_service.connectors.http import CREDENTIAL_REJECTED
 from connector_service.connectors.jira import JiraConnector
 from connector_service.connectors.models import Body, ItemDraft
+from connector_service.oauth.tokens import TokenSet
 from ucf_common.errors import ErrorCode, UcfError
 
 from tests.connector_service.connectors._support import collect
@@ -24,7 +26,7 @@ def jira():
 @pytest.fixture
 def oauth_ctx(jira, make_ctx):
     def build(token: str = OAUTH_TOKEN, **kw):
-        credential = {"access_token": token, "token_type": "Bearer", "scope": "read:jira-work write:jira-work"}
+        credential = OAuth2Credential(TokenSet(token, scope="read:jira-work write:jira-work"))
         return make_ctx(
             "jira",
             credential,
@@ -107,7 +109,9 @@ async def test_rejected_token_marks_connection_invalid(jira, oauth_ctx, recorder
 
 
 async def test_api_token_calls_the_site_with_basic_auth(jira, make_ctx):
-    ctx = make_ctx("jira", {"email": EMAIL, "api_token": API_TOKEN}, metadata={"site_url": jira.base_url})
+    ctx = make_ctx(
+        "jira", BasicCredential({"email": EMAIL, "api_token": API_TOKEN}), metadata={"site_url": jira.base_url}
+    )
     before = jira.calls("/ex/jira/")
     probe = await JiraConnector().probe(ctx)
     assert probe.instance["user"] == "Dev User" and probe.instance["deploymentType"] == "Cloud"

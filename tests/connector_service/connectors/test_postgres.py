@@ -11,6 +11,7 @@ import uuid
 
 import psycopg
 import pytest
+from connector_service.connectors.auth import FormCredential
 from connector_service.connectors.postgres import PostgresConnector
 from ucf_common.errors import ErrorCode, UcfError
 
@@ -56,7 +57,7 @@ async def pg():
 @pytest.fixture
 def ctx(schema, make_ctx):
     def build(**extra):
-        credential = {
+        form = {
             "host": "127.0.0.1",
             "port": 5432,
             "database": "test",
@@ -66,7 +67,7 @@ def ctx(schema, make_ctx):
             "cursorColumn": "updated_at",
             **extra,
         }
-        return make_ctx("postgres", credential)
+        return make_ctx("postgres", FormCredential(form))
 
     return build
 

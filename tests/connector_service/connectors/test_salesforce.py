@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from connector_service.connectors.auth import OAuth2Credential
 from connector_service.connectors.models import Body, ItemDraft
 from connector_service.connectors.salesforce import SalesforceConnector
+from connector_service.oauth.tokens import TokenSet
 from ucf_common.errors import ErrorCode, UcfError
 
 from tests.connector_service.connectors._support import collect
@@ -22,7 +24,9 @@ def sf():
 @pytest.fixture
 def ctx(sf, make_ctx):
     def build(token: str = TOKEN, **kw):
-        credential = {"access_token": token, "instance_url": sf.base_url, "scope": "api refresh_token"}
+        credential = OAuth2Credential(
+            TokenSet(token, scope="api refresh_token", metadata={"instance_url": sf.base_url})
+        )
         return make_ctx("salesforce", credential, **kw)
 
     return build

@@ -108,7 +108,9 @@ async def test_bad_tls_fields_are_refused_by_their_rest_name(stack: Stack, extra
 
 def test_pem_fields_exist_as_private_files_only_while_connecting() -> None:
     cert, private_key = _client_pem()
-    params = pg_conninfo.conninfo({**FORM, "sslmode": "require", "sslcert": cert, "sslkey": private_key})
+    params = pg_conninfo.DatabaseSettings.from_form(
+        {**FORM, "sslmode": "require", "sslcert": cert, "sslkey": private_key}
+    ).conninfo()
     with pg_conninfo.materialized(params) as files:
         key_path, cert_path = Path(files["sslkey"]), Path(files["sslcert"])
         assert key_path.read_text() == private_key and cert_path.read_text() == cert
@@ -119,7 +121,7 @@ def test_pem_fields_exist_as_private_files_only_while_connecting() -> None:
 
 
 def test_no_password_reaches_libpq_when_none_was_given() -> None:
-    params = pg_conninfo.conninfo(FORM)
+    params = pg_conninfo.DatabaseSettings.from_form(FORM).conninfo()
     assert "password" not in params
     with psycopg.connect(**params) as conn:
         assert conn.execute("select 1").fetchone() == (1,)

@@ -9,11 +9,13 @@ from collections.abc import AsyncIterator
 import grpc
 import httpx
 import pytest
+from connector_service.connectors.auth import OAuth2Credential
 from connector_service.connectors.context import ConnectorContext
 from connector_service.connectors.http import Upstream
 from connector_service.connectors.jira import JiraConnector
 from connector_service.connectors.postgres import PostgresConnector
 from connector_service.connectors.registry import ConnectorRegistry
+from connector_service.oauth.tokens import TokenSet
 from connector_service.platform import destinations
 from google.protobuf import struct_pb2
 from ucf.connector.v1 import connectors_pb2 as pb
@@ -104,7 +106,7 @@ def test_ordinary_postgresql_hosts_pass(host: str, kept: str) -> None:
 
 
 def _ctx(http: httpx.AsyncClient) -> ConnectorContext:
-    return ConnectorContext(connector_id="salesforce", credential={}, http=http)
+    return ConnectorContext(connector_id="salesforce", credential=OAuth2Credential(TokenSet("")), http=http)
 
 
 @pytest.mark.parametrize("base", ["http://0177.0.0.1", "ftp://instance.example"])

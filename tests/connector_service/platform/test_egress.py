@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 import grpc
 import httpx
 import pytest
+from connector_service.connectors.auth import BasicCredential
 from connector_service.connectors.context import ConnectorContext
 from connector_service.connectors.http import Upstream, create_http_client
 from connector_service.connectors.jira import JiraConnector
@@ -213,7 +214,7 @@ async def test_a_stored_connection_on_a_refused_address_answers_412_without_retr
     async with create_http_client(policy=EgressPolicy()) as http:
         ctx = ConnectorContext(
             connector_id="jira",
-            credential={"site": jira.base_url},
+            credential=BasicCredential({"site": jira.base_url}),
             http=http,
             retry=RetryPolicy(max_attempts=3, sleep=wait),
         )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import grpc
 import pytest
+from connector_service.connectors.auth import ApiKeyCredential
 from connector_service.connectors.github import GitHubConnector
 from connector_service.connectors.postgres import PostgresConnector
 from connector_service.connectors.registry import ConnectorRegistry
@@ -38,7 +39,7 @@ async def stub(gh, make_ctx):
         opened.append((tenant_id, connection_id, connector_id))
         if connection_id != "conn-1":
             raise UcfError(ErrorCode.NOT_FOUND, f"connection {connection_id!r} not found")
-        return make_ctx(connector_id, {"token": TOKEN}, base_url=gh.base_url, extra_details=True)
+        return make_ctx(connector_id, ApiKeyCredential(TOKEN), base_url=gh.base_url, extra_details=True)
 
     registry = ConnectorRegistry([GitHubConnector, PostgresConnector])
     server = grpc.aio.server(interceptors=[RequestContextInterceptor()])

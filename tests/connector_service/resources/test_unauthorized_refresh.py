@@ -12,7 +12,8 @@ import httpx
 import pytest
 from connector_service.catalog.providers import load_catalog
 from connector_service.catalog.settings import ConnectorSettingsStore
-from connector_service.connectors.http import CREDENTIAL_REJECTED, Upstream, bearer
+from connector_service.connectors.auth import OAuth2Credential
+from connector_service.connectors.http import CREDENTIAL_REJECTED, Upstream
 from connector_service.resources.contexts import ConnectorContexts
 from ucf.connector.v1 import connections_pb2 as cpb
 from ucf.connector.v1 import connectors_pb2 as pb
@@ -81,7 +82,7 @@ async def _status(stack: Stack, key: str, connection_id: str) -> str:
 
 async def _userinfo(contexts: ConnectorContexts, provider: FakeOAuthServer, connection_id: str) -> dict:
     ctx = await contexts("acme", connection_id, "acme")
-    upstream = Upstream(ctx, "acme", provider.url("userinfo").rsplit("/", 1)[0], bearer(ctx.credential["access_token"]))
+    upstream = Upstream(ctx, "acme", provider.url("userinfo").rsplit("/", 1)[0], ctx.credential.request_auth().headers)
     return await upstream.get("/userinfo")
 
 
@@ -103,6 +104,27 @@ async def test_a_rejected_token_is_refreshed_once_and_the_request_retried(env, p
     assert await _status(stack, key, connection_id) == "connected"
     now = await stack.connections.GetToken(cpb.GetTokenRequest(connection_id=connection_id), metadata=auth(key))
     assert now.credential.access_token != first_token and provider.is_active(now.credential.access_token)
+
+
+async def test_after_a_refresh_the_same_context_sends_the_new_token_at_once(env, provider: FakeOAuthServer) -> None:
+    stack, key, contexts, http = env
+    connection_id = await _connected(stack, key, http)
+    ctx = await contexts("acme", connection_id, "acme")
+    rejected = ctx.credential
+    assert isinstance(rejected, OAuth2Credential)
+    await http.post(
+        provider.url("revoke"), data={"token": rejected.access_token}, auth=("acme-client", "s3cret-client")
+    )
+    base = provider.url("userinfo").rsplit("/", 1)[0]
+    assert await Upstream(ctx, "acme", base, ctx.credential.request_auth().headers).get("/userinfo")
+
+    # A later request of the same context (a job's next page) goes out with the new token.
+    fresh = ctx.credential
+    assert isinstance(fresh, OAuth2Credential) and fresh.access_token != rejected.access_token
+    before = provider.calls["userinfo"]
+    assert await Upstream(ctx, "acme", base, ctx.credential.request_auth().headers).get("/userinfo")
+    assert provider.calls["userinfo"] == before + 1  # accepted at once, no 401 and retry
+    assert provider.calls["token:refresh_token"] == 1
 
 
 async def test_a_second_401_marks_the_connection_invalid(env, provider: FakeOAuthServer) -> None:

@@ -1,13 +1,12 @@
 """Turning a catalog entry and a credential into an upstream request's auth and URL.
 
-Pure functions, no I/O: the proxy calls them with the values `template_values` gives
-for a connection (credential, connect parameters, system metadata). A missing value
-raises `KeyError` naming it; the caller reports it without echoing any value.
+Pure functions, no I/O: the proxy calls them with a connection's typed credential and
+system metadata (connect parameters included). A missing value raises `KeyError` naming
+it; the caller reports it without echoing any value.
 """
 
 from __future__ import annotations
 
-import base64
 import posixpath
 from collections.abc import Mapping
 from typing import Any
@@ -15,33 +14,21 @@ from urllib.parse import quote, unquote, urlsplit
 
 from connector_service.catalog.providers import ProviderSpec
 from connector_service.catalog.templates import fill
+from connector_service.connectors.auth import Credential, RequestAuth
 
-_DEFAULT_VALUE = {"oauth2": "{access_token}", "api_key": "{api_key}"}
 
-
-def apply_request_auth(
-    spec: ProviderSpec, mode: str, values: Mapping[str, Any]
-) -> tuple[dict[str, str], dict[str, str]]:
-    """(headers, query parameters) that authenticate a request made with a credential of
-    `mode`, the entry's extra headers included. `ValueError` when the mode has no way to be
-    sent (a `credentials` entry without `request_auth`)."""
-    headers = {name: fill(value, values) for name, value in spec.headers_for(mode).items()}
-    query: dict[str, str] = {}
-    auth = spec.request_auth_for(mode)
-    if auth is None:
-        raise ValueError(f"the {mode} credential of this provider cannot be sent on a request")
-    if auth.type == "basic":
-        pair = f"{fill(auth.username or '', values)}:{fill(auth.password or '', values)}"
-        headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
-        return headers, query
-    value = fill(auth.value or _DEFAULT_VALUE.get(mode, "{access_token}"), values)
-    if auth.type == "bearer":
-        headers["Authorization"] = f"Bearer {value}"
-    elif auth.type == "header":
-        headers[auth.name or ""] = value
-    else:
-        query[auth.name or ""] = value
-    return headers, query
+def apply_request_auth(spec: ProviderSpec, credential: Credential, metadata: Mapping[str, Any]) -> RequestAuth:
+    """The headers and query parameters that authenticate a request made with `credential`:
+    the entry's placement for its mode (`Credential.request_auth`) plus the mode's extra
+    headers, templates filled from the credential and the connection's `metadata`.
+    `ValueError` when the mode has no way to be sent (a `credentials` entry without `request_auth`)."""
+    values = credential.template_values(metadata)
+    extra = {name: fill(value, values) for name, value in spec.headers_for(credential.kind).items()}
+    placement = spec.request_auth_for(credential.kind)
+    if placement is None:
+        raise ValueError(f"the {credential.kind} credential of this provider cannot be sent on a request")
+    auth = credential.request_auth(placement, metadata)
+    return RequestAuth(headers={**extra, **auth.headers}, params=auth.params)
 
 
 def upstream_url(spec: ProviderSpec, mode: str, values: Mapping[str, Any], path: str) -> str:

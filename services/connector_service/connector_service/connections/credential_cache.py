@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from connector_service.connections.credentials import Credential
+    from connector_service.connections.credentials import CredentialRead
 
 CACHE_SECONDS = 30.0
 MAX_ENTRIES = 10_000
@@ -30,11 +30,11 @@ class CredentialCache:
     def __init__(self, ttl: float = CACHE_SECONDS, max_entries: int = MAX_ENTRIES):
         self._ttl = ttl
         self._max = max_entries
-        self._entries: dict[tuple[str, str], tuple[Credential, float]] = {}
+        self._entries: dict[tuple[str, str], tuple[CredentialRead, float]] = {}
         #: Bumped by every drop; a read stores its result only if no drop happened meanwhile.
         self.epoch = 0
 
-    def get(self, tenant_id: str, connection_id: str) -> Credential | None:
+    def get(self, tenant_id: str, connection_id: str) -> CredentialRead | None:
         entry = self._entries.get((tenant_id, connection_id))
         if entry is None:
             return None
@@ -47,7 +47,7 @@ class CredentialCache:
         self,
         tenant_id: str,
         connection_id: str,
-        value: Credential,
+        value: CredentialRead,
         *,
         epoch: int,
         valid_until: datetime | None,

@@ -2,14 +2,16 @@
 due), validate, revoke, delete. The plaintext lives only in the vault; the
 connection record gets the non-secret facts and every step is audited.
 
-`Credentials.provide` is the credential provider the resource connectors use.
+`Credentials.provide` is the credential provider the resource connectors use. A read
+answers the typed credential (`connectors/auth.py`), parsed from the vault payload once
+per cache miss.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +34,7 @@ from connector_service.connections.store import (
     ConnectionStore,
     wrong_connector,
 )
+from connector_service.connectors import auth
 from connector_service.oauth.clients import OAuthClients
 from connector_service.oauth.errors import RefreshFailed, RefreshFailureReason
 from connector_service.oauth.refresh import RefreshCoordinator, StoredCredential
@@ -96,14 +99,13 @@ class VaultTokenStore:
 
 
 @dataclass(frozen=True)
-class Credential:
-    """A plaintext credential, valid now, with the connection it belongs to."""
+class CredentialRead:
+    """What a read answers: the typed credential, valid now, with the connection it belongs
+    to, and whether this read refreshed it."""
 
     connection: Connection
-    kind: str
-    payload: dict[str, Any] = field(repr=False)
+    credential: auth.Credential
     refreshed: bool = False
-    tokens: TokenSet | None = field(default=None, repr=False)
 
 
 def _scopes(scope: str | None) -> list[str]:
@@ -134,7 +136,7 @@ class Credentials:
         self._coordinator = coordinator
         self._cache = cache if cache is not None else CredentialCache()
         #: Loads in flight, per (tenant, connection): concurrent readers that miss the cache share one.
-        self._loading: dict[tuple[str, str], asyncio.Future[Credential]] = {}
+        self._loading: dict[tuple[str, str], asyncio.Future[CredentialRead]] = {}
         connections.on_change(self._cache.drop)
 
     def provider(self, connector_id: str) -> ProviderSpec:
@@ -257,7 +259,7 @@ class Credentials:
         force_refresh: bool = False,
         audited: bool = True,
         action: str = audit.CREDENTIAL_USED,
-    ) -> Credential:
+    ) -> CredentialRead:
         """The credential valid now; OAuth2 tokens due within the margin are refreshed first.
 
         Audited as `action`: `credential.use` for the service's own use, `credential.export` when
@@ -303,14 +305,14 @@ class Credentials:
             )
         return credential
 
-    async def _shared_load(self, tenant_id: str, connection_id: str) -> Credential:
+    async def _shared_load(self, tenant_id: str, connection_id: str) -> CredentialRead:
         key = (tenant_id, connection_id)
         loading = self._loading.get(key)
         if loading is None:
             loading = asyncio.ensure_future(self._load(tenant_id, connection_id, False))
             self._loading[key] = loading
 
-            def settled(done: asyncio.Future[Credential]) -> None:
+            def settled(done: asyncio.Future[CredentialRead]) -> None:
                 if self._loading.get(key) is done:
                     del self._loading[key]
                 if not done.cancelled():
@@ -320,7 +322,7 @@ class Credentials:
         # A reader that gives up (deadline) does not cancel the load the others wait for.
         return await asyncio.shield(loading)
 
-    async def _load(self, tenant_id: str, connection_id: str, force_refresh: bool) -> Credential:
+    async def _load(self, tenant_id: str, connection_id: str, force_refresh: bool) -> CredentialRead:
         """The vault read (and refresh when due) behind a cache miss; stores the result in the cache."""
         epoch = self._cache.epoch
         conn = await self._connections.get(tenant_id, connection_id)
@@ -335,13 +337,15 @@ class Credentials:
             )
         secret = await self._vault.get(tenant_id, connection_id, kinds.BY_AUTH_MODE[kind])
         metrics.credential_read("vault", tenant_id)
-        if kind == "oauth2":
-            credential = await self._fresh_tokens(tenant_id, conn, secret.payload, force_refresh)
+        typed = auth.credential_from_payload(kind, secret.payload)  # the one parse of this cache miss
+        if isinstance(typed, auth.OAuth2Credential):
+            credential = await self._fresh_tokens(tenant_id, conn, typed, force_refresh)
         elif force_refresh:
             raise UcfError(ErrorCode.FAILED_PRECONDITION, f"a {kind} credential cannot be refreshed")
         else:
-            credential = Credential(conn, kind, secret.payload)
-        expires_at = credential.tokens.expires_at if credential.tokens is not None else conn.credential_expires_at
+            credential = CredentialRead(conn, typed)
+        fresh = credential.credential
+        expires_at = fresh.tokens.expires_at if isinstance(fresh, auth.OAuth2Credential) else conn.credential_expires_at
         self._cache.put(
             tenant_id,
             connection_id,
@@ -353,12 +357,14 @@ class Credentials:
         )
         return credential
 
-    async def _fresh_tokens(self, tenant_id: str, conn: Connection, payload: dict[str, Any], force: bool) -> Credential:
-        """The OAuth2 credential from the vault payload, refreshed first when due (or `force`)."""
-        tokens = TokenSet.from_payload(payload)
+    async def _fresh_tokens(
+        self, tenant_id: str, conn: Connection, stored_credential: auth.OAuth2Credential, force: bool
+    ) -> CredentialRead:
+        """The OAuth2 credential read from the vault, refreshed first when due (or `force`)."""
+        tokens = stored_credential.tokens
         due = force or tokens.expires_within(self._margin)
         if not due or (not tokens.refresh_token and not force and not tokens.expires_within(0)):
-            return Credential(conn, "oauth2", payload, tokens=tokens)
+            return CredentialRead(conn, stored_credential)
         cid, connector_id = conn.id, conn.connector_id
         try:
             client = await self._oauth.client(tenant_id, connector_id, self.oauth_spec(conn))
@@ -370,19 +376,13 @@ class Credentials:
         refreshed = stored.tokens.access_token != tokens.access_token
         if refreshed:
             conn = await self._connections.get(tenant_id, cid)
-        return Credential(conn, "oauth2", stored.tokens.to_payload(), refreshed=refreshed, tokens=stored.tokens)
+        return CredentialRead(conn, auth.OAuth2Credential(stored.tokens), refreshed=refreshed)
 
     async def validate(self, tenant_id: str, connection_id: str) -> tuple[Verdict, Connection]:
         """Checks the credential upstream and records the outcome on the connection."""
-        credential = await self.read(tenant_id, connection_id, audited=False)
-        conn = credential.connection
-        verdict = await verify(
-            self.provider(conn.connector_id),
-            credential.kind,
-            credential.payload,
-            conn.system_metadata,
-            self._http,
-        )
+        read = await self.read(tenant_id, connection_id, audited=False)
+        conn = read.connection
+        verdict = await verify(self.provider(conn.connector_id), read.credential, conn.system_metadata, self._http)
         status = CONNECTED if verdict.valid else INVALID
         updated = await self._connections.set_status(
             tenant_id, connection_id, status, "" if verdict.valid else verdict.message, last_validated_at=wire.now()
@@ -456,62 +456,47 @@ class Credentials:
             if err.code is not ErrorCode.NOT_FOUND:
                 raise
 
-    async def refresh_rejected(self, tenant_id: str, connection_id: str, rejected_token: str) -> dict[str, Any] | None:
-        """After the provider answered 401 to `rejected_token`: the connector-facing credential
-        with a new access token, refreshed under the refresh lease (`force`), or None when the
-        connection is not OAuth2, has no refresh token, or the refresh failed (its status then
-        says why). When another reader has already replaced the rejected token, that newer
-        token is answered without a second refresh."""
+    async def refresh_rejected(
+        self, tenant_id: str, connection_id: str, rejected: auth.Credential
+    ) -> auth.OAuth2Credential | None:
+        """After the provider answered 401 to `rejected`: the credential with a new access
+        token, refreshed under the refresh lease (`force`), or None when the connection is not
+        OAuth2, has no refresh token, or the refresh failed (its status then says why). When
+        another reader has already replaced the rejected token, that newer token is answered
+        without a second refresh."""
+        if not isinstance(rejected, auth.OAuth2Credential):
+            return None
         try:
-            current = await self.read(tenant_id, connection_id, audited=False)
-            if current.kind != "oauth2" or not TokenSet.from_payload(current.payload).refresh_token:
+            current = (await self.read(tenant_id, connection_id, audited=False)).credential
+            if not isinstance(current, auth.OAuth2Credential) or not current.tokens.refresh_token:
                 return None
-            if (current.tokens or TokenSet.from_payload(current.payload)).access_token == rejected_token:
-                current = await self.read(tenant_id, connection_id, force_refresh=True)
+            if current.access_token == rejected.access_token:
+                current = (await self.read(tenant_id, connection_id, force_refresh=True)).credential
         except UcfError as err:
             log.info(
                 "refresh after a provider 401 failed",
                 extra=log_fields(connection_id=connection_id, error=err.code.wire),
             )
             return None
-        fresh = flat_credential(current)
-        return fresh if fresh.get("access_token") != rejected_token else None
+        if not isinstance(current, auth.OAuth2Credential) or current.access_token == rejected.access_token:
+            return None
+        return current
 
     async def mark_invalid(self, tenant_id: str, connection_id: str, reason: str) -> None:
         """Records that the provider rejected the credential (e.g. HTTP 401)."""
         await self._connections.set_status(tenant_id, connection_id, INVALID, reason)
         log.info("connection marked invalid", extra=log_fields(connection_id=connection_id))
 
-    async def provide(self, tenant_id: str, connection_id: str, connector_id: str) -> tuple[Connection, dict[str, Any]]:
-        """For resource connectors: the connection (with `system_metadata`) and its credential
-        as a flat snake_case dict, refreshed first when due. Another tenant's connection is
-        not_found, like a missing one; the tenant's own of another connector is a conflict."""
+    async def provide(
+        self, tenant_id: str, connection_id: str, connector_id: str
+    ) -> tuple[Connection, auth.Credential]:
+        """For resource connectors: the connection (with `system_metadata`) and its typed
+        credential, refreshed first when due. Another tenant's connection is not_found, like
+        a missing one; the tenant's own of another connector is a conflict."""
         # A cached credential carries its (tenant-scoped) connection record, dropped on every write.
         cached = self._cache.get(tenant_id, connection_id)
         conn = cached.connection if cached is not None else await self._connections.get(tenant_id, connection_id)
         if conn.connector_id != connector_id:
             raise wrong_connector(connection_id, conn.connector_id)
-        credential = await self.read(tenant_id, connection_id)
-        return credential.connection, flat_credential(credential)
-
-
-def flat_credential(credential: Credential) -> dict[str, Any]:
-    """The connector-facing shape of a credential (see connectors/context.py)."""
-    payload = credential.payload
-    if credential.kind == "oauth2":
-        tokens = credential.tokens or TokenSet.from_payload(payload)
-        flat = {**dict(tokens.metadata), "access_token": tokens.access_token, "token_type": tokens.token_type}
-        if tokens.scope:
-            flat["scope"] = tokens.scope
-        return flat
-    if credential.kind == "api_key":
-        flat = {"token": payload.get("apiKey"), "api_key": payload.get("apiKey")}
-        if payload.get("apiSecret"):
-            flat["api_secret"] = payload["apiSecret"]
-        return flat
-    return {key: _integral(value) for key, value in payload.items()}
-
-
-def _integral(value: Any) -> Any:
-    """Struct numbers arrive as floats; a form's port 5432 should stay 5432."""
-    return int(value) if isinstance(value, float) and value.is_integer() else value
+        read = await self.read(tenant_id, connection_id)
+        return read.connection, read.credential

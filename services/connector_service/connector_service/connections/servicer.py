@@ -20,6 +20,7 @@ from connector_service.connections.metadata import checked_user_metadata, checke
 from connector_service.connections.model import Connection
 from connector_service.connections.store import ConnectionStore, wrong_connector
 from connector_service.connections.sync_states import SyncStateStore
+from connector_service.connectors.auth import ApiKeyCredential, BasicCredential, FormCredential, OAuth2Credential
 from connector_service.oauth.tokens import TokenSet
 from connector_service.onboarding.flow import base_url
 from connector_service.platform import wire
@@ -259,8 +260,9 @@ class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
                     tenant, audit.CREDENTIAL_EXPORTED, connection_id=request.connection_id[:100], reason="not_found"
                 )
             raise
-        tokens = credential.tokens
-        if credential.kind == "oauth2" and tokens is not None:  # the hot path: one constructor call
+        typed = credential.credential
+        if isinstance(typed, OAuth2Credential):  # the hot path: one constructor call
+            tokens = typed.tokens
             return connections_pb2.GetTokenResponse(
                 credential=connections_pb2.Credential(
                     connection_id=request.connection_id,
@@ -273,15 +275,15 @@ class ConnectionServicer(connections_pb2_grpc.ConnectionServiceServicer):
                 )
             )
         message = connections_pb2.Credential(
-            connection_id=request.connection_id, kind=credential.kind, refreshed=credential.refreshed
+            connection_id=request.connection_id, kind=typed.kind, refreshed=credential.refreshed
         )
-        payload = credential.payload
-        if credential.kind == "api_key":
-            message.access_token = payload.get("apiKey", "")
-            if payload.get("apiSecret"):
-                message.fields.CopyFrom(wire.struct({"apiSecret": payload["apiSecret"]}))
-        else:
-            message.fields.CopyFrom(wire.struct(payload))
+        match typed:
+            case ApiKeyCredential():
+                message.access_token = typed.api_key
+                if typed.api_secret:
+                    message.fields.CopyFrom(wire.struct({"apiSecret": typed.api_secret}))
+            case BasicCredential() | FormCredential():
+                message.fields.CopyFrom(wire.struct(dict(typed.fields)))
         return connections_pb2.GetTokenResponse(credential=message)
 
     async def ValidateConnection(

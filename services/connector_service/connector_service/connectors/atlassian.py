@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from ucf_common.errors import ErrorCode, UcfError
 
+from connector_service.catalog.providers import RequestAuthSpec
+from connector_service.connectors.auth import BasicCredential, OAuth2Credential
 from connector_service.connectors.context import ConnectorContext
-from connector_service.connectors.http import Upstream, basic, bearer
+from connector_service.connectors.http import Upstream
 
 API_GATEWAY = "https://api.atlassian.com"
+#: An API token goes as Basic `email:api_token`, as the catalog's `modes.basic.request_auth` says.
+API_TOKEN_AUTH = RequestAuthSpec(type="basic", username="{email}", password="{api_token}")
 
 
 def _missing(ctx: ConnectorContext, what: str) -> UcfError:
@@ -28,24 +32,30 @@ def site_url(ctx: ConnectorContext) -> str:
 def atlassian_upstream(ctx: ConnectorContext, product: str) -> Upstream:
     """An `Upstream` for `product` ("jira" or "confluence") with the connection's auth."""
     headers = {"Accept": "application/json"}
-    token = ctx.credential.get("access_token")
-    if token:
-        cloud_id = ctx.setting("cloud_id", "cloudId")
-        if not cloud_id:
-            raise _missing(ctx, "Atlassian cloud id")
-        base = f"{(ctx.base_url or API_GATEWAY).rstrip('/')}/ex/{product}/{cloud_id}"
-        return Upstream(ctx, ctx.connector_id, base, {**headers, **bearer(token)})
-    email = ctx.credential.get("email")
-    api_token = ctx.credential.get("api_token") or ctx.credential.get("api_key")
-    site = site_url(ctx)
-    if not (email and api_token):
-        raise _missing(ctx, "access token or email and API token")
-    if not site:
-        raise _missing(ctx, "site URL")
-    return Upstream(ctx, ctx.connector_id, site, {**headers, **basic(email, api_token)})
+    match ctx.credential:
+        case OAuth2Credential() as oauth if oauth.access_token:
+            cloud_id = ctx.setting("cloud_id", "cloudId")
+            if not cloud_id:
+                raise _missing(ctx, "Atlassian cloud id")
+            base = f"{(ctx.base_url or API_GATEWAY).rstrip('/')}/ex/{product}/{cloud_id}"
+            return Upstream(ctx, ctx.connector_id, base, {**headers, **oauth.request_auth().headers})
+        case BasicCredential() as form:
+            try:
+                auth = form.request_auth(API_TOKEN_AUTH)
+            except KeyError:
+                raise _missing(ctx, "access token or email and API token") from None
+            site = site_url(ctx)
+            if not site:
+                raise _missing(ctx, "site URL")
+            return Upstream(ctx, ctx.connector_id, site, {**headers, **auth.headers})
+    raise _missing(ctx, "access token or email and API token")
 
 
 def granted_scopes(ctx: ConnectorContext) -> tuple[str, ...]:
     """Scopes the token response granted (space separated), empty for API tokens."""
-    scope = ctx.credential.get("scope") or ""
-    return tuple(scope.split()) if isinstance(scope, str) else tuple(scope)
+    return ctx.credential.scopes if isinstance(ctx.credential, OAuth2Credential) else ()
+
+
+def uses_oauth(ctx: ConnectorContext) -> bool:
+    """Whether the connection holds an OAuth 2.0 token (webhooks need one)."""
+    return isinstance(ctx.credential, OAuth2Credential) and bool(ctx.credential.access_token)

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from connector_service.connectors.auth import Credential
 from connector_service.connectors.retry import RetryPolicy
 
 
@@ -20,7 +21,7 @@ async def _ignore() -> None:
     return None
 
 
-async def _nothing() -> Mapping[str, Any] | None:
+async def _nothing(rejected: Credential) -> Credential | None:
     return None
 
 
@@ -28,12 +29,11 @@ async def _nothing() -> Mapping[str, Any] | None:
 class ConnectorContext:
     """One connection, ready to call its provider.
 
-    `credential` is the plaintext secret from the vault, in the connector's
-    shape: `{"access_token", "token_type", "instance_url"?}` for OAuth2,
-    `{"email", "api_token", "site"}` for Atlassian API tokens, `{"token"}` for a
-    GitHub PAT, or the PostgreSQL form `{host, port, database, user, password,
-    sslmode?, schemas?, cursorColumn?}`. It is excluded from `repr` so that a
-    logged context never shows it.
+    `credential` is the connection's typed credential (`connectors.auth`), one type per
+    auth mode: `OAuth2Credential` (token-response facts such as Salesforce `instance_url`
+    in `tokens.metadata`), `ApiKeyCredential` (a GitHub PAT), `BasicCredential` (the
+    Atlassian `{site, email, api_token}` form) or `FormCredential` (the PostgreSQL form,
+    typed by `database()`). Connectors `match` on its type; it is excluded from `repr`.
 
     `metadata` holds the connection's system metadata: non-secret facts that
     onboarding or refresh found (Atlassian `cloud_id` and `site_url`, Salesforce
@@ -47,7 +47,7 @@ class ConnectorContext:
     """
 
     connector_id: str
-    credential: Mapping[str, Any] = field(repr=False)
+    credential: Credential = field(repr=False)
     http: httpx.AsyncClient = field(repr=False)
     base_url: str = ""
     metadata: Mapping[str, Any] = field(default_factory=dict)
@@ -56,18 +56,28 @@ class ConnectorContext:
     tenant_id: str = ""
     connection_id: str = ""
     on_unauthorized: Callable[[], Awaitable[None]] = field(default=_ignore, repr=False)
-    #: Called on a provider 401 before giving up: refreshes an OAuth2 credential that has a
-    #: refresh token (once per rejected token) and answers the fresh credential, also written
-    #: into `credential`; None when there is nothing to refresh.
-    reauthorize: Callable[[], Awaitable[Mapping[str, Any] | None]] = field(default=_nothing, repr=False)
+    #: Given the credential a provider rejected (401): refreshes an OAuth2 credential that has
+    #: a refresh token (once per rejected token) and answers the fresh credential; None when
+    #: there is nothing to refresh. Connectors call `reauthorized()`, not this.
+    reauthorize: Callable[[Credential], Awaitable[Credential | None]] = field(default=_nothing, repr=False)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     #: The catalog's `rate_limit:` block for the provider, when it has one (see rate_limits.py).
     rate_limit: Any = field(default=None, repr=False)
 
+    async def reauthorized(self) -> Credential | None:
+        """After a provider 401: the refreshed credential, which this context then holds so that
+        its later requests send the new token at once; None when there is nothing to refresh."""
+        fresh = await self.reauthorize(self.credential)
+        if fresh is not None:
+            # The one field that changes after construction: frozen keeps everything else fixed.
+            object.__setattr__(self, "credential", fresh)
+        return fresh
+
     def setting(self, name: str, *fallbacks: str) -> Any:
-        """The first non-empty value of `name` (or a fallback name) in the credential, then the
-        system metadata (never the user metadata)."""
-        for source in (self.credential, self.metadata):
+        """The first non-empty value of `name` (or a fallback name) in the credential's settings
+        (OAuth2 token-response facts, form fields), then the system metadata (never the user
+        metadata)."""
+        for source in (self.credential.settings, self.metadata):
             for key in (name, *fallbacks):
                 value = source.get(key)
                 if value not in (None, ""):

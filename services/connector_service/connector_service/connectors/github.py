@@ -1,7 +1,7 @@
 """GitHub: repositories, issues (pull requests left out), issue comments, create, webhooks.
 
-Works with a personal access token (`{"token"}`) or an OAuth app token
-(`{"access_token"}`), both sent as bearer. Lists follow the `Link` header;
+Works with a personal access token (`ApiKeyCredential`) or an OAuth app token
+(`OAuth2Credential`), both sent as bearer. Lists follow the `Link` header;
 `updatedSince` is the issues API's `since` (issues updated at or after).
 The issues endpoint also returns pull requests; listings drop them (a page
 can be shorter than the limit), `get_item` flags one with `pullRequest`.
@@ -19,6 +19,7 @@ from typing import Any
 
 from ucf_common.errors import ErrorCode, UcfError
 
+from connector_service.connectors.auth import ApiKeyCredential, OAuth2Credential
 from connector_service.connectors.base import (
     Capability,
     Connector,
@@ -27,7 +28,7 @@ from connector_service.connectors.base import (
     WebhookRegistration,
 )
 from connector_service.connectors.context import ConnectorContext
-from connector_service.connectors.http import Upstream, bearer, segment
+from connector_service.connectors.http import Upstream, segment
 from connector_service.connectors.models import (
     Body,
     Comment,
@@ -45,10 +46,12 @@ _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
 
 def _api(ctx: ConnectorContext) -> Upstream:
-    token = ctx.credential.get("access_token") or ctx.credential.get("token")
-    if not token:
-        raise UcfError(ErrorCode.FAILED_PRECONDITION, "github connection has no token")
-    headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION, **bearer(token)}
+    match ctx.credential:
+        case OAuth2Credential(access_token=token) | ApiKeyCredential(api_key=token) if token:
+            auth = ctx.credential.request_auth()  # bearer, for a token and a PAT alike
+        case _:
+            raise UcfError(ErrorCode.FAILED_PRECONDITION, "github connection has no token")
+    headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION, **auth.headers}
     return Upstream(ctx, "github", ctx.base_url or API_BASE, headers)
 
 

@@ -11,7 +11,6 @@ error text only.
 
 from __future__ import annotations
 
-import base64
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -21,6 +20,7 @@ import httpx
 from ucf_common.errors import ErrorCode, UcfError
 
 from connector_service.connectors import rate_limits
+from connector_service.connectors.auth import OAuth2Credential
 from connector_service.connectors.context import ConnectorContext
 from connector_service.platform import destinations, egress
 from connector_service.platform.egress import EgressPolicy, GuardedTransport
@@ -180,12 +180,15 @@ class Upstream:
     async def _reauthorized(self) -> bool:
         """After a 401: whether the context refreshed the credential; the headers then carry the
         new access token in place of the rejected one."""
-        old = str(self.ctx.credential.get("access_token") or "")
-        fresh = await self.ctx.reauthorize()
-        new = str((fresh or {}).get("access_token") or "")
-        if not old or not new or new == old:
+        old = self.ctx.credential
+        fresh = await self.ctx.reauthorized()
+        if not isinstance(old, OAuth2Credential) or not isinstance(fresh, OAuth2Credential):
             return False
-        self._headers = {name: value.replace(old, new) for name, value in self._headers.items()}
+        if not old.access_token or not fresh.access_token or fresh.access_token == old.access_token:
+            return False
+        self._headers = {
+            name: value.replace(old.access_token, fresh.access_token) for name, value in self._headers.items()
+        }
         return True
 
     async def _error(self, response: httpx.Response) -> UcfError:
@@ -213,11 +216,3 @@ def segment(value: str, what: str = "id") -> str:
     if not value or value in (".", ".."):
         raise UcfError(ErrorCode.INVALID_REQUEST, f"{what} is required", {"field": what})
     return quote(value, safe="")
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def basic(user: str, password: str) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}

@@ -38,6 +38,7 @@ from connector_service.connectors.atlassian import (
     atlassian_upstream,
     granted_scopes,
     site_url,
+    uses_oauth,
 )
 from connector_service.connectors.base import (
     Capability,
@@ -186,7 +187,7 @@ class JiraConnector(Connector):
             "user": me.get("displayName", ""),
             "accountId": me.get("accountId", ""),
         }
-        usable = self.capabilities if ctx.credential.get("access_token") else self.capabilities - {Capability.WEBHOOKS}
+        usable = self.capabilities if uses_oauth(ctx) else self.capabilities - {Capability.WEBHOOKS}
         return ProbeResult(instance, tuple(sorted(c.value for c in usable)), granted_scopes(ctx))
 
     async def list_containers(
@@ -338,7 +339,7 @@ class JiraConnector(Connector):
         return None if auth_mode == "oauth2" else _WEBHOOKS_NEED_OAUTH.format(mode=auth_mode or "no OAuth token")
 
     def _webhook_api(self, ctx: ConnectorContext) -> Upstream:
-        if not ctx.credential.get("access_token"):
+        if not uses_oauth(ctx):
             raise UcfError(
                 ErrorCode.FAILED_PRECONDITION,
                 _WEBHOOKS_NEED_OAUTH.format(mode="an API token"),

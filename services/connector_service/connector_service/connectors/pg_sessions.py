@@ -21,9 +21,10 @@ from typing import Any
 import psycopg
 from ucf_common.errors import ErrorCode, UcfError
 
+from connector_service.connectors.auth import Credential, FormCredential
 from connector_service.connectors.context import ConnectorContext
 from connector_service.connectors.http import CREDENTIAL_REJECTED
-from connector_service.connectors.pg_conninfo import conninfo, materialized
+from connector_service.connectors.pg_conninfo import DatabaseSettings, materialized
 from connector_service.platform import egress
 
 _AUTH_FAILURES = (
@@ -36,16 +37,23 @@ _AUTH_FAILURES = (
 )
 
 
-def connect_kwargs(credential: Mapping[str, Any], statement_timeout_ms: int) -> dict[str, Any]:
-    """psycopg connection arguments from the stored credential (`pg_conninfo.conninfo`), PEM
-    fields still as text; a form that cannot work is `failed_precondition`."""
+def connect_kwargs(credential: Credential, statement_timeout_ms: int) -> dict[str, Any]:
+    """psycopg connection arguments from the stored credential's `DatabaseSettings`, PEM
+    fields still as text; a form that cannot work (or no form) is `failed_precondition`."""
     return {
-        **conninfo(credential, ErrorCode.FAILED_PRECONDITION),
+        **database_settings(credential).conninfo(),
         "connect_timeout": 5,
         "application_name": "ucf-connector",
         "options": f"-c default_transaction_read_only=on -c statement_timeout={statement_timeout_ms} -c TimeZone=UTC",
         "autocommit": True,
     }
+
+
+def database_settings(credential: Credential) -> DatabaseSettings:
+    """The typed PostgreSQL settings of a stored credential; `failed_precondition` naming the
+    missing fields for a credential that is not a settings form."""
+    form = credential.fields if isinstance(credential, FormCredential) else {}
+    return DatabaseSettings.from_form(form, ErrorCode.FAILED_PRECONDITION)
 
 
 class _Session:

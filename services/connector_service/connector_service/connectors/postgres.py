@@ -29,7 +29,7 @@ from connector_service.connectors.context import ConnectorContext
 from connector_service.connectors.models import Body, Container, Item, parse_time
 from connector_service.connectors.paging import Page, decode_cursor, encode_cursor
 from connector_service.connectors.pg_catalog import Relation, list_relations, resolve
-from connector_service.connectors.pg_sessions import PgSessions
+from connector_service.connectors.pg_sessions import PgSessions, database_settings
 
 _TITLE_COLUMNS = ("title", "name", "subject", "summary")
 _BODY_COLUMNS = ("body", "description")
@@ -48,10 +48,7 @@ _PlanKey = tuple[str, tuple[str, ...], str]
 
 
 def _schemas(ctx: ConnectorContext) -> list[str]:
-    schemas = ctx.credential.get("schemas") or ["public"]
-    if isinstance(schemas, str):
-        schemas = [s.strip() for s in schemas.split(",")]
-    return [str(s) for s in schemas if s]
+    return list(database_settings(ctx.credential).schemas)
 
 
 def _invalid_cursor() -> UcfError:
@@ -160,7 +157,7 @@ class PostgresConnector(Connector):
                 raise UcfError(ErrorCode.UPSTREAM_ERROR, "the database answered no row to a probe")
             version, database, user, read_only = row
         instance = {
-            "host": str(ctx.credential.get("host", "")),
+            "host": database_settings(ctx.credential).host,
             "version": version,
             "database": database,
             "user": user,

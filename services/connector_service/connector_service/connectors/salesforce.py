@@ -17,9 +17,10 @@ from typing import Any
 
 from ucf_common.errors import ErrorCode, UcfError
 
+from connector_service.connectors.auth import OAuth2Credential
 from connector_service.connectors.base import Capability, Connector, ProbeResult
 from connector_service.connectors.context import ConnectorContext
-from connector_service.connectors.http import Upstream, bearer, segment
+from connector_service.connectors.http import Upstream, segment
 from connector_service.connectors.models import (
     Body,
     Comment,
@@ -70,12 +71,14 @@ def _version(ctx: ConnectorContext) -> str:
 
 
 def _api(ctx: ConnectorContext) -> Upstream:
-    token = ctx.credential.get("access_token")
+    credential = ctx.credential
     instance = ctx.setting("instance_url") or ctx.base_url
-    if not token or not instance:
+    if not isinstance(credential, OAuth2Credential) or not credential.access_token or not instance:
         raise UcfError(ErrorCode.FAILED_PRECONDITION, "salesforce connection has no access token or instanceUrl")
     destinations.http_url(str(instance), "instanceUrl")
-    return Upstream(ctx, "salesforce", str(instance), {"Accept": "application/json", **bearer(token)})
+    return Upstream(
+        ctx, "salesforce", str(instance), {"Accept": "application/json", **credential.request_auth().headers}
+    )
 
 
 def _record_id(value: str, field: str) -> str:
@@ -124,8 +127,8 @@ class SalesforceConnector(Connector):
             "dailyApiRequestsRemaining": daily.get("Remaining", 0),
             "dailyApiRequestsMax": daily.get("Max", 0),
         }
-        scope = ctx.credential.get("scope") or ""
-        return ProbeResult(instance, tuple(sorted(c.value for c in self.capabilities)), tuple(str(scope).split()))
+        scopes = ctx.credential.scopes if isinstance(ctx.credential, OAuth2Credential) else ()
+        return ProbeResult(instance, tuple(sorted(c.value for c in self.capabilities)), scopes)
 
     async def list_containers(
         self, ctx: ConnectorContext, *, cursor: str | None, limit: int, parent_id: str | None = None

@@ -28,6 +28,7 @@ from connector_service.connections.audit import AuditLog
 from connector_service.connections.credentials import Credentials
 from connector_service.connections.model import Connection
 from connector_service.connections.store import ConnectionStore
+from connector_service.connectors.auth import credential_from_payload
 from connector_service.oauth.authorization import (
     build_authorization_request,
     parse_authorization_response,
@@ -216,7 +217,7 @@ class Onboarding:
             raise invalid("workspaceId is required", field="workspaceId")
         connect = checked_connect_params(spec, data.connect_params)
         payload = _form_payload(spec, method, data)
-        verdict = await verify(spec, method, payload, connect, self._http)
+        verdict = await verify(spec, credential_from_payload(method, payload), connect, self._http)
         if not verdict.valid:
             raise UcfError(ErrorCode.INVALID_REQUEST, verdict.message, {"reason": "credential_rejected"})
         conn = await self._ensure(tenant_id, data.connector_id, data.workspace_id, method, data.name, data.labels)

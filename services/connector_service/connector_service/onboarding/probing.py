@@ -17,6 +17,7 @@ from ucf.connector.v1 import connectors_pb2
 from ucf_common.errors import ErrorCode, UcfError, invalid
 
 from connector_service.catalog.providers import Catalog
+from connector_service.connectors.auth import FormCredential
 from connector_service.connectors.context import ConnectorContext
 from connector_service.connectors.registry import ConnectorRegistry
 
@@ -48,7 +49,7 @@ class Prober:
             config = json_format.MessageToDict(request.config)
             ctx = ConnectorContext(
                 connector_id=connector_id,
-                credential=config,
+                credential=FormCredential(config),
                 http=self._http,
                 base_url=spec.base_url or "",
                 tenant_id=tenant_id,

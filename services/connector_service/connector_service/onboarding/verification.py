@@ -1,8 +1,8 @@
 """Proving a credential works upstream, as the provider's catalog entry says.
 
 An `http` verification is a GET whose URL, headers and optional Basic auth are
-filled from the credential and connection metadata (`{access_token}`,
-`{api_key}`, `{instance_url}`, `{site}`, ...) and must answer 2xx; a `postgres`
+filled from the typed credential's `template_values` and the connection metadata
+(`{access_token}`, `{api_key}`, `{instance_url}`, `{site}`, ...) and must answer 2xx; a `postgres`
 verification connects and runs `select 1`. A provider may check each auth mode
 its own way (`ProviderSpec.verification_for`).
 `verify` answers a `Verdict`; it raises only when the provider could not be
@@ -11,7 +11,7 @@ asked at all. Messages never echo the credential.
 
 from __future__ import annotations
 
-import base64
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,10 +24,11 @@ from ucf_common.naming import camel
 from connector_service.catalog.providers import ProviderSpec, VerificationSpec
 from connector_service.catalog.templates import PLACEHOLDER as _PLACEHOLDER
 from connector_service.catalog.templates import fill, lookup
-from connector_service.connectors.pg_conninfo import conninfo, materialized
+from connector_service.connectors.auth import BasicCredential, Credential, FormCredential, basic_authorization
+from connector_service.connectors.pg_conninfo import DatabaseSettings, materialized
 from connector_service.platform import destinations, egress
 
-__all__ = ["Verdict", "fill", "template_values", "verify", "postgres_conninfo"]
+__all__ = ["Verdict", "fill", "verify", "postgres_conninfo"]
 _PG_TIMEOUT_SECONDS = 10
 
 
@@ -39,34 +40,16 @@ class Verdict:
     checked: bool = True
 
 
-def template_values(kind: str, payload: dict[str, Any], metadata: dict[str, Any]) -> dict[str, Any]:
-    """Names usable in catalog templates for a credential of `kind`."""
-    values: dict[str, Any] = {k: v for k, v in metadata.items() if isinstance(v, str | int | float)}
-    if kind == "oauth2":
-        values.update(payload.get("metadata") or {})
-        values["access_token"] = payload.get("accessToken")
-    elif kind == "api_key":
-        values["api_key"] = values["access_token"] = payload.get("apiKey")
-        values["api_secret"] = payload.get("apiSecret")
-    elif kind == "basic":
-        values.update({k: v for k, v in payload.items() if isinstance(v, str | int | float)})
-        values["username"], values["password"] = payload.get("username"), payload.get("password")
-        raw = f"{payload.get('username', '')}:{payload.get('password', '')}".encode()
-        values["basic_auth"] = base64.b64encode(raw).decode()
-    else:
-        values.update({k: v for k, v in payload.items() if isinstance(v, str | int | float)})
-    return values
-
-
 async def verify(
-    provider: ProviderSpec, kind: str, payload: dict[str, Any], metadata: dict[str, Any], http: httpx.AsyncClient
+    provider: ProviderSpec, credential: Credential, metadata: Mapping[str, Any], http: httpx.AsyncClient
 ) -> Verdict:
-    spec = provider.verification_for(kind)
+    spec = provider.verification_for(credential.kind)
     if spec is None:
         return Verdict(True, "the provider offers no way to verify credentials", checked=False)
     if spec.kind == "postgres":
-        return await _verify_postgres(payload)
-    return await _verify_http(spec, template_values(kind, payload, metadata), http)
+        form = credential.fields if isinstance(credential, BasicCredential | FormCredential) else {}
+        return await _verify_postgres(DatabaseSettings.from_form(form, ErrorCode.INVALID_REQUEST))
+    return await _verify_http(spec, credential.template_values(metadata), http)
 
 
 async def _verify_http(spec: VerificationSpec, values: dict[str, Any], http: httpx.AsyncClient) -> Verdict:
@@ -74,12 +57,8 @@ async def _verify_http(spec: VerificationSpec, values: dict[str, Any], http: htt
         url = fill(spec.url or "", values)
         headers = {name: fill(value, values) for name, value in spec.headers.items()}
         if spec.basic_auth:
-            headers["Authorization"] = (
-                "Basic "
-                + base64.b64encode(
-                    f"{fill(spec.basic_auth.username, values)}:{fill(spec.basic_auth.password, values)}".encode()
-                ).decode()
-            )
+            pair = fill(spec.basic_auth.username, values), fill(spec.basic_auth.password, values)
+            headers["Authorization"] = basic_authorization(*pair)
     except KeyError as missing:
         return Verdict(False, f"the credential lacks {camel(missing.args[0])!r} needed to verify it")
     field = _chosen_by(spec.url or "")
@@ -128,13 +107,13 @@ def _chosen_by(template: str) -> str:
     return match.group(1) if match else ""
 
 
-def postgres_conninfo(fields: dict[str, Any]) -> dict[str, Any]:
-    """psycopg connection keywords from the credentials form (PEM fields as text)."""
-    return {**conninfo(fields, ErrorCode.INVALID_REQUEST), "connect_timeout": _PG_TIMEOUT_SECONDS}
+def postgres_conninfo(settings: DatabaseSettings) -> dict[str, Any]:
+    """psycopg connection keywords for the check (PEM fields as text)."""
+    return {**settings.conninfo(), "connect_timeout": _PG_TIMEOUT_SECONDS}
 
 
-async def _verify_postgres(fields: dict[str, Any]) -> Verdict:
-    params = await egress.checked_pg_params(postgres_conninfo(fields), ErrorCode.INVALID_REQUEST)
+async def _verify_postgres(settings: DatabaseSettings) -> Verdict:
+    params = await egress.checked_pg_params(postgres_conninfo(settings), ErrorCode.INVALID_REQUEST)
     try:
         with materialized(params) as files:
             async with await psycopg.AsyncConnection.connect(**files) as conn:

@@ -14,6 +14,10 @@ credential). What comes back: status, headers without hop-by-hop ones, `Set-Cook
 and anything carrying the credential, and the body as the provider sent it (raw bytes,
 content encoding untouched), streamed, up to `max_response_bytes`.
 
+A provider 401 is handled as the resource connectors handle it: an OAuth2 credential with a
+refresh token is refreshed under the refresh lease and the request sent once more; a 401 that
+stays (or nothing to refresh) marks the connection `invalid` and goes back as the provider sent it.
+
 Idempotent methods are retried on 429 and 5xx, honouring `Retry-After` within a
 bounded total wait; a longer wait is not slept, the provider's answer goes back as is.
 Every call is audited `proxy.request` with method, path (never the query), status,
@@ -34,12 +38,13 @@ import httpx
 from ucf_common.errors import ErrorCode, UcfError, invalid
 from ucf_common.logging import log_fields
 
+from connector_service.catalog.providers import ProviderSpec
 from connector_service.catalog.request_auth import apply_request_auth, upstream_url
 from connector_service.connections import audit
 from connector_service.connections.audit import AuditLog
 from connector_service.connections.credentials import Credentials
+from connector_service.connectors.auth import Credential, RequestAuth
 from connector_service.connectors.retry import IDEMPOTENT_METHODS, RETRYABLE_STATUSES, retry_after_seconds
-from connector_service.onboarding.verification import template_values
 from connector_service.platform import egress
 
 log = logging.getLogger("connector_service.proxy")
@@ -128,29 +133,16 @@ class Proxy:
                 raise invalid(f"method must be one of {', '.join(sorted(METHODS))}", field="method")
             if not request.connection_id:
                 raise invalid("the Connection-Id header is required", field="Connection-Id")
-            credential = await self._credentials.read(tenant_id, request.connection_id)
-            conn = credential.connection
+            read = await self._credentials.read(tenant_id, request.connection_id)
+            conn, credential = read.connection, read.credential
             connector_id = conn.connector_id
             spec = self._credentials.provider(connector_id)
-            mode = credential.kind
-            values = template_values(mode, credential.payload, conn.system_metadata)
-            try:
-                url = upstream_url(spec, mode, values, request.path)
-                auth_headers, auth_query = apply_request_auth(spec, mode, values)
-            except ValueError as err:
-                code = ErrorCode.INVALID_REQUEST if "path" in str(err) else ErrorCode.FAILED_PRECONDITION
-                raise UcfError(code, str(err), {"field": "path"} if code is ErrorCode.INVALID_REQUEST else {}) from None
-            except KeyError as err:
-                raise UcfError(
-                    ErrorCode.FAILED_PRECONDITION,
-                    f"the connection has no {err.args[0]} to build the request with; connect it again",
-                ) from None
-            secrets = _secret_values(values, credential.payload, auth_headers, auth_query)
-            dropped = CALLER_AUTH | {name.lower() for name in auth_headers}
-            headers = _request_headers(request.headers, dropped)
-            headers.update(auth_headers)
-            query = _query(request.query, set(auth_query), auth_query)
-            response, attempts = await self._send(method, url + (f"?{query}" if query else ""), headers, request.body)
+            target, headers, secrets = _prepared(spec, credential, conn.system_metadata, request)
+            response, attempts = await self._send(method, target, headers, request.body)
+            if response.status_code == 401:
+                response, attempts, secrets = await self._after_unauthorized(
+                    tenant_id, request, spec, conn.system_metadata, credential, response, attempts, secrets
+                )
             status = response.status_code
             async for part in self._answer(response, secrets):
                 yield part
@@ -161,6 +153,34 @@ class Proxy:
             await self._audited(tenant_id, request, connector_id, method, path, status, attempts, started, gone=True)
             raise
         await self._audited(tenant_id, request, connector_id, method, path, status, attempts, started)
+
+    async def _after_unauthorized(
+        self,
+        tenant_id: str,
+        request: ProxyRequest,
+        spec: ProviderSpec,
+        metadata: Mapping[str, Any],
+        rejected: Credential,
+        response: httpx.Response,
+        attempts: int,
+        secrets: set[str],
+    ) -> tuple[httpx.Response, int, set[str]]:
+        """A provider 401, as the resource connectors treat it: an OAuth2 credential with a
+        refresh token is refreshed (under the refresh lease) and the request sent once more with
+        the new token; a 401 that stays (or nothing to refresh) marks the connection invalid and
+        goes back to the caller as the provider sent it."""
+        fresh = await self._credentials.refresh_rejected(tenant_id, request.connection_id, rejected)
+        if fresh is not None:
+            await response.aclose()
+            target, headers, more_secrets = _prepared(spec, fresh, metadata, request)
+            secrets = secrets | more_secrets
+            response, more = await self._send(request.method.upper(), target, headers, request.body)
+            attempts += more
+        if response.status_code == 401:
+            await self._credentials.mark_invalid(
+                tenant_id, request.connection_id, "the provider rejected the credential"
+            )
+        return response, attempts, secrets
 
     async def _send(self, method: str, url: str, headers: dict[str, str], body: bytes) -> tuple[httpx.Response, int]:
         waited, attempt = 0.0, 0
@@ -254,14 +274,36 @@ def _too_large(limit: int) -> UcfError:
     )
 
 
-def _secret_values(
-    values: Mapping[str, Any], payload: Mapping[str, Any], headers: Mapping[str, str], query: Mapping[str, str]
-) -> set[str]:
+def _prepared(
+    spec: ProviderSpec, credential: Credential, metadata: Mapping[str, Any], request: ProxyRequest
+) -> tuple[str, dict[str, str], set[str]]:
+    """(upstream URL with query, request headers, secret values to keep out of the answer) for
+    `request` sent with `credential` the way the catalog entry declares."""
+    values = credential.template_values(metadata)
+    try:
+        url = upstream_url(spec, credential.kind, values, request.path)
+        auth = apply_request_auth(spec, credential, metadata)
+    except ValueError as err:
+        code = ErrorCode.INVALID_REQUEST if "path" in str(err) else ErrorCode.FAILED_PRECONDITION
+        raise UcfError(code, str(err), {"field": "path"} if code is ErrorCode.INVALID_REQUEST else {}) from None
+    except KeyError as err:
+        raise UcfError(
+            ErrorCode.FAILED_PRECONDITION,
+            f"the connection has no {err.args[0]} to build the request with; connect it again",
+        ) from None
+    dropped = CALLER_AUTH | {name.lower() for name in auth.headers}
+    headers = _request_headers(request.headers, dropped)
+    headers.update(auth.headers)
+    query = _query(request.query, set(auth.params), auth.params)
+    return url + (f"?{query}" if query else ""), headers, _secret_values(values, credential, auth)
+
+
+def _secret_values(values: Mapping[str, Any], credential: Credential, auth: RequestAuth) -> set[str]:
     """The credential's secret values and the auth we add, to keep out of anything returned."""
     found = {str(values[name]) for name in _SECRET_NAMES if values.get(name)}
-    found.update(str(payload[name]) for name in ("refreshToken", "accessToken") if payload.get(name))
-    found.update(query.values())
-    for name, value in headers.items():
+    found.update(credential.secret_values())
+    found.update(auth.params.values())
+    for name, value in auth.headers.items():
         if name.lower() == "authorization":
             found.add(value)
             found.add(value.partition(" ")[2])

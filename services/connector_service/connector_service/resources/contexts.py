@@ -12,13 +12,12 @@ once; only a second 401 (or nothing to refresh) marks the connection `invalid`.
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 
 from connector_service.catalog.providers import Catalog
 from connector_service.catalog.settings import ConnectorSettingsStore
 from connector_service.connections.credentials import Credentials
+from connector_service.connectors.auth import Credential
 from connector_service.connectors.context import ConnectorContext
 from connector_service.connectors.retry import RetryPolicy
 from connector_service.onboarding.verification import fill
@@ -45,7 +44,7 @@ class ConnectorContexts:
         metadata = dict(conn.system_metadata)
         spec = self._catalog.get(connector_id)
         try:
-            base_url = fill(spec.base_url or "", {**metadata, **credential}) if spec else ""
+            base_url = fill(spec.base_url or "", credential.template_values(metadata)) if spec else ""
         except KeyError:
             base_url = ""
         settings = await self._settings.cached(tenant_id, connector_id)  # extraDetails: <= 30 s old
@@ -53,13 +52,8 @@ class ConnectorContexts:
         async def on_unauthorized() -> None:
             await self._credentials.mark_invalid(tenant_id, connection_id, "the provider rejected the credential")
 
-        async def reauthorize() -> dict[str, Any] | None:
-            fresh = await self._credentials.refresh_rejected(
-                tenant_id, connection_id, str(credential.get("access_token") or "")
-            )
-            if fresh is not None:
-                credential.update(fresh)  # later requests of this context send the new token at once
-            return fresh
+        async def reauthorize(rejected: Credential) -> Credential | None:
+            return await self._credentials.refresh_rejected(tenant_id, connection_id, rejected)
 
         return ConnectorContext(
             connector_id=connector_id,
