@@ -38,6 +38,7 @@ import psycopg
 from google.protobuf import struct_pb2
 from psycopg import sql
 from pymongo import MongoClient
+from pymongo.collection import Collection
 from ucf.connector.v1 import (
     connectors_pb2,
     connectors_pb2_grpc,
@@ -74,6 +75,15 @@ def copy_raw(schema: str, mongo: MongoClient, db: str, round_no: int) -> int:
             target.insert_many([dict(zip(columns, row, strict=True)) for row in rows], ordered=False)
             count += len(rows)
     return count
+
+
+def _empty(collection: Collection[dict[str, Any]]) -> None:
+    """Drops the collection and makes its indexes again (the service made them once, at start)."""
+    indexes = [spec for name, spec in collection.index_information().items() if name != "_id_"]
+    collection.drop()
+    for spec in indexes:
+        options = {k: v for k, v in spec.items() if k not in ("key", "v", "ns")}
+        collection.create_index(spec["key"], **options)
 
 
 def full_sync(channel: grpc.Channel, api_key: str, schema: str, round_no: int) -> tuple[int, float]:
@@ -158,7 +168,7 @@ def main() -> None:
                     channel, api_key, db = channels[mode]
                     count, seconds = full_sync(channel, api_key, schema, round_no)
                     for written in ("records", "record_changes"):  # keeps the in-memory database small
-                        mongo[db].drop_collection(written)
+                        _empty(mongo[db][written])
                 if count != args.rows:
                     raise SystemExit(f"{mode} copied {count} rows, expected {args.rows}")
                 runs[mode].append({"rows": count, "seconds": round(seconds, 3), "rows_per_s": round(count / seconds)})

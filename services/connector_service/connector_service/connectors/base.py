@@ -22,9 +22,10 @@ Conventions for every method:
 from __future__ import annotations
 
 import abc
+import contextlib
 import datetime as dt
 import enum
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -170,6 +171,23 @@ class Connector(abc.ABC):
             if page.next is None:
                 return
             cursor = page.next
+
+    async def stream_items_json(
+        self,
+        ctx: ConnectorContext,
+        container_id: str,
+        *,
+        updated_since: dt.datetime | None,
+        cursor: str | None,
+        batch: int,
+        encode: Callable[[Item], bytes],
+    ) -> AsyncGenerator[Page[bytes], None]:
+        """`stream_items` with each item as its JSON: `encode(item)` here; a database connector
+        writes the same bytes straight from its rows, without making `Item`s."""
+        pages = self.stream_items(ctx, container_id, updated_since=updated_since, cursor=cursor, batch=batch)
+        async with contextlib.aclosing(pages):
+            async for page in pages:
+                yield Page([encode(i) for i in page.items], page.next)
 
     async def get_item(self, ctx: ConnectorContext, container_id: str, item_id: str) -> Item:
         raise unsupported(self.id, Capability.ITEMS)

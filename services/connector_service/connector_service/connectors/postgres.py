@@ -13,12 +13,13 @@ sessions are read-only.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import json
 import time
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import Any
 
 from psycopg import sql
@@ -26,14 +27,12 @@ from ucf_common.errors import ErrorCode, UcfError
 
 from connector_service.connectors.base import Capability, Connector, ProbeResult
 from connector_service.connectors.context import ConnectorContext
-from connector_service.connectors.models import Body, Container, Item, parse_time
+from connector_service.connectors.models import Container, Item
 from connector_service.connectors.paging import Page, decode_cursor, encode_cursor
 from connector_service.connectors.pg_catalog import Relation, list_relations, resolve
+from connector_service.connectors.pg_rows import KEY_ALIAS, Plan
 from connector_service.connectors.pg_sessions import PgSessions, database_settings
 
-_TITLE_COLUMNS = ("title", "name", "subject", "summary")
-_BODY_COLUMNS = ("body", "description")
-_KEY_ALIAS = "__ucf_key_"
 # Resolved relations are reused for this long per (credential, schemas, container id), so a
 # page costs one statement instead of BEGIN + three catalog queries + SELECT + COMMIT. A
 # statement that fails on a cached relation whose table, columns or privileges changed
@@ -75,61 +74,6 @@ def _key_match(relation: Relation, op: str) -> sql.Composable:
     return sql.SQL("({}) {} ({})").format(cols, sql.SQL(op), vals)
 
 
-@dataclass(frozen=True)
-class _Plan:
-    """A resolved relation and how its rows (columns, then key texts) become items."""
-
-    relation: Relation
-    select: sql.Composable
-    names: tuple[str, ...]
-    index: dict[str, int]
-    title: tuple[int, ...]
-    body: tuple[int, ...]
-    created: int | None
-
-    @classmethod
-    def of(cls, relation: Relation, select: Any) -> _Plan:
-        names = tuple(c.name for c in relation.columns)
-        index = {n: i for i, n in enumerate(names)}
-        return cls(
-            relation,
-            select(relation),
-            names,
-            index,
-            tuple(index[c] for c in _TITLE_COLUMNS if c in index),
-            tuple(index[c] for c in _BODY_COLUMNS if c in index),
-            index.get("created_at"),
-        )
-
-    def updated_index(self, cursor_column: Any) -> int | None:
-        return self.index.get(cursor_column) if cursor_column else None
-
-    def item(self, row: Sequence[Any], updated: int | None) -> Item:
-        width = len(self.names)
-        keys = row[width:]
-        item_id = keys[0] if len(keys) == 1 else json.dumps(list(keys)) if keys else ""
-        title = item_id
-        for i in self.title:
-            if row[i] is not None:
-                title = str(row[i])
-                break
-        body = ""
-        for i in self.body:
-            if isinstance(row[i], str):
-                body = str(row[i])
-                break
-        created = self.created
-        return Item(
-            id=item_id,
-            container_id=self.relation.id,
-            title=title,
-            body=Body(body, "plain"),
-            created_at=parse_time(row[created]) if created is not None else None,
-            updated_at=parse_time(row[updated]) if updated is not None else None,
-            fields=dict(zip(self.names, row, strict=False)),
-        )
-
-
 class PostgresConnector(Connector):
     id = "postgres"
     display_name = "PostgreSQL"
@@ -137,7 +81,7 @@ class PostgresConnector(Connector):
 
     def __init__(self, sessions: PgSessions | None = None):
         self.sessions = sessions or PgSessions()
-        self._plans: OrderedDict[_PlanKey, tuple[_Plan, float]] = OrderedDict()
+        self._plans: OrderedDict[_PlanKey, tuple[Plan, float]] = OrderedDict()
 
     async def aclose(self) -> None:
         await self.sessions.aclose()
@@ -181,12 +125,12 @@ class PostgresConnector(Connector):
             encode_cursor({"a": [page[-1].schema, page[-1].name]}) if more else None,
         )
 
-    def _item(self, ctx: ConnectorContext, plan: _Plan, row: Sequence[Any]) -> Item:
+    def _item(self, ctx: ConnectorContext, plan: Plan, row: Sequence[Any]) -> Item:
         return plan.item(row, plan.updated_index(ctx.setting("cursorColumn", "cursor_column")))
 
     def _select(self, relation: Relation) -> sql.Composable:
         keys = [
-            sql.SQL("{}::text AS {}").format(c.ident, sql.Identifier(f"{_KEY_ALIAS}{n}"))
+            sql.SQL("{}::text AS {}").format(c.ident, sql.Identifier(f"{KEY_ALIAS}{n}"))
             for n, c in enumerate(relation.key)
         ]
         return sql.SQL("SELECT {} FROM {}").format(
@@ -211,7 +155,7 @@ class PostgresConnector(Connector):
     def _cache_key(self, ctx: ConnectorContext, container_id: str) -> _PlanKey:
         return (self.sessions.key(ctx), tuple(_schemas(ctx)), container_id)
 
-    def _cached(self, key: _PlanKey) -> _Plan | None:
+    def _cached(self, key: _PlanKey) -> Plan | None:
         entry = self._plans.get(key)
         if entry is None:
             return None
@@ -221,7 +165,7 @@ class PostgresConnector(Connector):
             return None
         return plan
 
-    def _remember(self, key: _PlanKey, plan: _Plan) -> None:
+    def _remember(self, key: _PlanKey, plan: Plan) -> None:
         self._plans.pop(key, None)
         self._plans[key] = (plan, time.monotonic() + RELATION_CACHE_SECONDS)
         while len(self._plans) > RELATION_CACHE_SIZE:
@@ -230,7 +174,7 @@ class PostgresConnector(Connector):
     def _page_query(
         self,
         ctx: ConnectorContext,
-        plan: _Plan,
+        plan: Plan,
         state: dict[str, Any],
         updated_since: dt.datetime | None,
         limit: int | None,
@@ -284,7 +228,7 @@ class PostgresConnector(Connector):
                 self._plans.pop(key, None)
         if rows is None or plan is None:  # (no plan means no rows yet)
             async with self.sessions.transaction(ctx) as conn:
-                plan = _Plan.of(await resolve(conn, container_id, _schemas(ctx)), self._select)
+                plan = Plan.of(await resolve(conn, container_id, _schemas(ctx)), self._select)
                 query, params, offset = self._page_query(ctx, plan, state, updated_since, limit)
                 cur = await conn.execute(query, params)
                 rows = await cur.fetchall()
@@ -302,6 +246,48 @@ class PostgresConnector(Connector):
         make, updated = plan.item, plan.updated_index(ctx.setting("cursorColumn", "cursor_column"))
         return Page([make(row, updated) for row in rows], nxt)
 
+    async def _stream_rows(
+        self,
+        ctx: ConnectorContext,
+        container_id: str,
+        *,
+        updated_since: dt.datetime | None,
+        cursor: str | None,
+        batch: int,
+    ) -> AsyncGenerator[tuple[Plan, list[Any], str | None], None]:
+        """One read-only transaction and one server-side (named) cursor over the whole relation, in
+        key order, as (plan, rows, next) `batch` rows at a time. The next batch is fetched while the
+        caller handles this one, so PostgreSQL and the connector work at the same time; the
+        connector holds at most two batches, PostgreSQL the rest. `next` is the keyset (or offset)
+        cursor after the batch's last row, the same cursor `list_items` hands out; None on the
+        last batch. The credential's session is busy until the stream ends."""
+        state = decode_cursor(cursor) or {}
+        async with self.sessions.transaction(ctx) as conn:
+            plan = Plan.of(await resolve(conn, container_id, _schemas(ctx)), self._select)
+            query, params, offset = self._page_query(ctx, plan, state, updated_since, None)
+            width, keyed = len(plan.relation.columns), bool(plan.relation.key)
+            async with conn.cursor(name="ucf_stream_items", binary=plan.binary) as cur:
+                await cur.execute(query, params)
+                rows = await cur.fetchmany(batch)
+                while rows:
+                    ahead = asyncio.ensure_future(cur.fetchmany(batch))
+                    await asyncio.sleep(0)  # let it send the FETCH before the caller takes this batch
+                    try:
+                        offset += len(rows)
+                        if len(rows) < batch:
+                            nxt = None  # a short batch is the last one
+                        elif keyed:
+                            nxt = encode_cursor({"k": list(rows[-1][width:])})
+                        else:
+                            nxt = encode_cursor({"o": offset})
+                        yield plan, rows, nxt
+                    finally:
+                        # Never cancel a fetch midway (it would leave the session mid-protocol): a
+                        # closed stream waits for the one batch in flight, then closes the cursor.
+                        rows = await ahead
+                    if nxt is not None and not rows:  # a full last batch: its end said after it
+                        yield plan, [], None
+
     async def stream_items(
         self,
         ctx: ConnectorContext,
@@ -311,30 +297,36 @@ class PostgresConnector(Connector):
         cursor: str | None,
         batch: int,
     ) -> AsyncGenerator[Page[Item], None]:
-        """One read-only transaction and one server-side (named) cursor over the whole relation, in
-        key order, fetched `batch` rows at a time: the connector holds one batch, PostgreSQL the
-        rest. Each page's `next` is the keyset (or offset) cursor after its last row, the same
-        cursor `list_items` hands out. The credential's session is busy until the stream ends."""
-        state = decode_cursor(cursor) or {}
-        async with self.sessions.transaction(ctx) as conn:
-            plan = _Plan.of(await resolve(conn, container_id, _schemas(ctx)), self._select)
-            query, params, offset = self._page_query(ctx, plan, state, updated_since, None)
-            make, updated = plan.item, plan.updated_index(ctx.setting("cursorColumn", "cursor_column"))
-            width, keyed = len(plan.relation.columns), bool(plan.relation.key)
-            async with conn.cursor(name="ucf_stream_items") as cur:
-                await cur.execute(query, params)
-                rows = await cur.fetchmany(batch)
-                while rows:
-                    ahead = await cur.fetchmany(batch)
-                    offset += len(rows)
-                    if not ahead:
-                        nxt = None
-                    elif keyed:
-                        nxt = encode_cursor({"k": list(rows[-1][width:])})
-                    else:
-                        nxt = encode_cursor({"o": offset})
-                    yield Page([make(row, updated) for row in rows], nxt)
-                    rows = ahead
+        updated = self._updated_index
+        async with contextlib.aclosing(
+            self._stream_rows(ctx, container_id, updated_since=updated_since, cursor=cursor, batch=batch)
+        ) as batches:
+            async for plan, rows, nxt in batches:
+                index = updated(ctx, plan)
+                yield Page([plan.item(row, index) for row in rows], nxt)
+
+    async def stream_items_json(
+        self,
+        ctx: ConnectorContext,
+        container_id: str,
+        *,
+        updated_since: dt.datetime | None,
+        cursor: str | None,
+        batch: int,
+        encode: Callable[[Item], bytes],
+    ) -> AsyncGenerator[Page[bytes], None]:
+        """`stream_items` with each item written as its JSON straight from the row (`Plan.items_json`,
+        the same bytes `encode` would write of the `Item`)."""
+        updated = self._updated_index
+        async with contextlib.aclosing(
+            self._stream_rows(ctx, container_id, updated_since=updated_since, cursor=cursor, batch=batch)
+        ) as batches:
+            async for plan, rows, nxt in batches:
+                yield Page(plan.items_json(rows, updated(ctx, plan)), nxt)
+
+    @staticmethod
+    def _updated_index(ctx: ConnectorContext, plan: Plan) -> int | None:
+        return plan.updated_index(ctx.setting("cursorColumn", "cursor_column"))
 
     async def get_item(self, ctx: ConnectorContext, container_id: str, item_id: str) -> Item:
         async with self.sessions.transaction(ctx) as conn:
@@ -346,4 +338,4 @@ class PostgresConnector(Connector):
             row = await cur.fetchone()
         if row is None:
             raise UcfError(ErrorCode.NOT_FOUND, f"row {item_id!r} not found in {relation.id}")
-        return self._item(ctx, _Plan.of(relation, self._select), row)
+        return self._item(ctx, Plan.of(relation, self._select), row)

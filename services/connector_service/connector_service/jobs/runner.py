@@ -20,6 +20,8 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from opentelemetry.trace import Span, Status, StatusCode
+from ucf_common import tracing
 from ucf_common.errors import ErrorCode, UcfError
 from ucf_common.logging import log_fields
 
@@ -133,7 +135,7 @@ class JobRunner:
         run = _JobRun(job, worker, self._jobs, stopping)
         heartbeat = asyncio.create_task(self._heartbeat(run))
         try:
-            result = await self._execute(run)
+            result = await self._traced(run)
             await self._jobs.finish(job_id, worker, SUCCEEDED, result=result, counts=run.counts)
             log.info("job succeeded", extra={**fields, **run.counts.as_dict()})
         except _Canceled:
@@ -174,6 +176,28 @@ class JobRunner:
             return True  # no longer ours: the new owner decides
         log.info("job waits out a rate limit", extra={**fields, "retry_after": seconds})
         return True
+
+    async def _traced(self, run: _JobRun) -> dict[str, Any] | None:
+        """`_execute` in the job's span (the parent of its page spans): ids and closed-set names only,
+        the counts at the end, and why it stopped or failed (an error code, never a message)."""
+        job = run.job
+        attributes = {
+            "ucf.job.type": job["type"],
+            "ucf.job.id": job["_id"],
+            "ucf.job.attempt": int(job["attempts"]),
+            "ucf.connector.id": job["connector_id"],
+            "ucf.job.streams": list(job["params"].get("streams") or []),
+        }
+        with tracing.tracer().start_as_current_span(
+            f"job {job['type']}", attributes=attributes, record_exception=False, set_status_on_exception=False
+        ) as span:
+            try:
+                return await self._execute(run)
+            except BaseException as err:
+                _span_outcome(span, err)
+                raise
+            finally:
+                span.set_attributes({f"ucf.records.{k}": v for k, v in run.counts.as_dict().items()})
 
     async def _execute(self, run: _JobRun) -> dict[str, Any] | None:
         job = run.job
@@ -216,3 +240,16 @@ class JobRunner:
                 await self._leases.renew(run.job["_id"], run.worker, until)
             except Exception:
                 log.warning("job heartbeat failed; retrying", exc_info=True, extra=log_fields(job_id=run.job["_id"]))
+
+
+_STOPS: dict[type[BaseException], str] = {_Canceled: "canceled", _ShuttingDown: "shutdown", LeaseLost: "lease_lost"}
+
+
+def _span_outcome(span: Span, err: BaseException) -> None:
+    stop = _STOPS.get(type(err))
+    if stop is not None:
+        span.set_attribute("ucf.job.stopped", stop)
+    elif isinstance(err, UcfError):
+        span.set_status(Status(StatusCode.ERROR, err.code.wire))
+    elif isinstance(err, Exception):
+        span.set_status(Status(StatusCode.ERROR, "internal"))

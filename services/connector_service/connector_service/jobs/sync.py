@@ -1,4 +1,4 @@
-"""The sync engine: reads a connection's streams through its connector into `records`.
+"""The sync engine: reads a connection's streams through its connector into the record store.
 
 Streams run in the order containers → items → comments. Per container, items
 are read page by page with `updated_since` = the container's high-water mark
@@ -14,6 +14,11 @@ After each committed batch (up to 1000 rows, several connector pages) the run's 
 resumed job continues from that position. A full sync marks every record it
 sees and finally deletes, per stream and container scope, the ones it did
 not see. `import` reads everything but never deletes.
+
+Tracing: each page a job processes (a connector page read, or one item's
+comments) is a `sync page` span under the job's span (runner.py), with the
+job type, stream and the page's row count; each committed batch is a
+`sync batch` span with what it wrote; no ids, names or record content.
 """
 
 from __future__ import annotations
@@ -22,8 +27,12 @@ import asyncio
 import contextlib
 import copy
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol, overload
+
+from opentelemetry.trace import Span
+from ucf_common import tracing
 
 from connector_service.connections.sync_states import SyncStateStore
 from connector_service.connectors.base import Capability, Connector
@@ -90,6 +99,14 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 def _resume_point(state: dict[str, Any]) -> dict[str, Any]:
     return {k: state.get(k) for k in ("container", "page", "phase") if state.get(k) is not None}
+
+
+def _span(name: str, attributes: dict[str, str | int]) -> contextlib.AbstractContextManager[Span]:
+    """A page or batch span. It ends normally when a stop (cancel, shutdown, lost lease) passes
+    through it; the job's span says why the job stopped or failed."""
+    return tracing.tracer().start_as_current_span(
+        name, attributes=attributes, record_exception=False, set_status_on_exception=False
+    )
 
 
 class SyncEngine:
@@ -168,11 +185,20 @@ class _StreamRun:
         fraction = len(state["done"]) / len(scope) if scope else 0.0
         return min(99, int(100 * (self.index + fraction) / self.total))
 
+    @contextlib.contextmanager
+    def _page_span(self) -> Iterator[Span]:
+        """The span of one page (the caller sets `ucf.page.rows` once it has the page)."""
+        attributes = {"ucf.job.type": self.run.job["type"], "ucf.sync.stream": self.position["stream"]}
+        with _span("sync page", attributes) as span:
+            yield span
+
     async def _commit(self, entries: list[Entry], position: dict[str, Any] | None = None) -> None:
         """Commits a batch and checkpoints `position` (default: the live one; a snapshot when the
         reading has already moved on while this batch is written)."""
         stream = self.position["stream"]
-        delta = await self.e._records.commit(self.run.batch(stream, self.mode.deletes), entries)
+        with _span("sync batch", {"ucf.sync.stream": stream, "ucf.batch.rows": len(entries)}) as span:
+            delta = await self.e._records.commit(self.run.batch(stream, self.mode.deletes), entries)
+            span.set_attributes({f"ucf.records.{k}": v for k, v in delta.as_dict().items()})
         await self._checkpoint(delta, position)
 
     async def _checkpoint(self, delta: Counts, position: dict[str, Any] | None = None) -> None:
@@ -203,11 +229,13 @@ class _StreamRun:
 
     async def containers(self) -> None:
         while self.state["phase"] == "read":
-            page = await self.connector.list_containers(self.ctx, cursor=self.state["page"], limit=self.e._page)
-            self.state["page"] = page.next
-            if page.next is None:
-                self.state["phase"] = "sweep"
-            await self._commit([Entry(c.id, container_record(c), parent_id=c.parent_id) for c in page.items])
+            with self._page_span() as span:
+                page = await self.connector.list_containers(self.ctx, cursor=self.state["page"], limit=self.e._page)
+                span.set_attribute("ucf.page.rows", len(page.items))
+                self.state["page"] = page.next
+                if page.next is None:
+                    self.state["phase"] = "sweep"
+                await self._commit([Entry(c.id, container_record(c), parent_id=c.parent_id) for c in page.items])
         await self._sweep(None)
         self.state["cursor"] = {"syncedAt": self.state["startedAt"]}
 
@@ -248,31 +276,33 @@ class _StreamRun:
         upcoming = asyncio.create_task(next_page())
         try:
             while True:
-                page = await upcoming
-                if page.next is not None:
-                    upcoming = asyncio.create_task(next_page())  # read ahead while this batch is written
-                latest = parse_time(self.state.get("max"))
-                for item in page.items:
-                    if item.updated_at and (latest is None or item.updated_at > latest):
-                        latest = item.updated_at
-                    entries.append(Entry.of(item.id, item_record(item), container, updated_at=item.updated_at))
-                self.state.update(page=page.next, max=_iso(latest))
-                if page.next is None:
-                    self.state["done"] = [*self.state["done"], container]
-                    if latest is not None:
-                        marks[container] = _iso(latest)
-                stop = page.next is not None and len(entries) < _COMMIT_ROWS and await self.run.stop_requested()
-                if page.next is None or len(entries) >= _COMMIT_ROWS or stop:
-                    if inflight is not None:
-                        task, inflight = inflight, None
-                        await task
-                    inflight = asyncio.create_task(self._commit(entries, copy.deepcopy(self.position)))
-                    entries = []
-                if page.next is None or stop:
-                    last, inflight = inflight, None
-                    if last is not None:  # the commit just started above
-                        await last  # a stop raises here, from the batch's checkpoint (`Run.committed`)
-                    return
+                with self._page_span() as span:
+                    page = await upcoming
+                    span.set_attribute("ucf.page.rows", len(page.items))
+                    if page.next is not None:
+                        upcoming = asyncio.create_task(next_page())  # read ahead while this batch is written
+                    latest = parse_time(self.state.get("max"))
+                    for item in page.items:
+                        if item.updated_at and (latest is None or item.updated_at > latest):
+                            latest = item.updated_at
+                        entries.append(Entry.of(item.id, item_record(item), container, updated_at=item.updated_at))
+                    self.state.update(page=page.next, max=_iso(latest))
+                    if page.next is None:
+                        self.state["done"] = [*self.state["done"], container]
+                        if latest is not None:
+                            marks[container] = _iso(latest)
+                    stop = page.next is not None and len(entries) < _COMMIT_ROWS and await self.run.stop_requested()
+                    if page.next is None or len(entries) >= _COMMIT_ROWS or stop:
+                        if inflight is not None:
+                            task, inflight = inflight, None
+                            await task
+                        inflight = asyncio.create_task(self._commit(entries, copy.deepcopy(self.position)))
+                        entries = []
+                    if page.next is None or stop:
+                        last, inflight = inflight, None
+                        if last is not None:  # the commit just started above
+                            await last  # a stop raises here, from the batch's checkpoint (`Run.committed`)
+                        return
         except BaseException:
             upcoming.cancel()
             with contextlib.suppress(BaseException):
@@ -302,9 +332,11 @@ class _StreamRun:
                     self.e._page,
                 )
                 for item in items:
-                    entries = await self._item_comments(container, item["record_id"])
-                    self.state["page"] = item["record_id"]
-                    await self._commit(entries)
+                    with self._page_span() as span:
+                        entries = await self._item_comments(container, item["record_id"])
+                        span.set_attribute("ucf.page.rows", len(entries))
+                        self.state["page"] = item["record_id"]
+                        await self._commit(entries)
                 if len(items) < self.e._page:
                     break
             self.state["done"] = [*self.state["done"], container]

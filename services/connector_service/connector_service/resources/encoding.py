@@ -28,11 +28,13 @@ from connector_service.connectors.models import Item, Person
 
 #: The largest integer magnitude every JSON reader holds exactly (JavaScript's MAX_SAFE_INTEGER).
 MAX_EXACT_INT = 2**53 - 1
-_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC | orjson.OPT_STRICT_INTEGER
-CANONICAL_OPTIONS = _OPTIONS | orjson.OPT_SORT_KEYS
+#: orjson's options for the types above; with `default` and the fallback of `dumps` on
+#: `orjson.JSONEncodeError` they are what `dumps` writes (for loops that call orjson directly).
+OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC | orjson.OPT_STRICT_INTEGER
+CANONICAL_OPTIONS = OPTIONS | orjson.OPT_SORT_KEYS
 
 
-def _default(value: Any) -> Any:
+def default(value: Any) -> Any:
     """What orjson cannot write itself."""
     if isinstance(value, decimal.Decimal):
         return str(value)
@@ -46,9 +48,12 @@ def _default(value: Any) -> Any:
 
 
 def _exact(value: Any) -> Any:
-    """`value` with integers beyond ±2^53 as strings, at any depth (the slow path, rarely taken)."""
+    """`value` with integers beyond ±2^53 as strings and times of day with a zone (which orjson
+    refuses) as ISO text, at any depth (the slow path, rarely taken)."""
     if type(value) is int:
         return value if -MAX_EXACT_INT <= value <= MAX_EXACT_INT else str(value)
+    if isinstance(value, dt.time) and value.tzinfo is not None:
+        return value.isoformat()
     if isinstance(value, Mapping):
         return {k: _exact(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
@@ -56,12 +61,12 @@ def _exact(value: Any) -> Any:
     return value
 
 
-def dumps(value: Any, options: int = _OPTIONS) -> bytes:
+def dumps(value: Any, options: int = OPTIONS) -> bytes:
     """JSON bytes of `value` with the types above."""
     try:
-        return orjson.dumps(value, default=_default, option=options)
-    except orjson.JSONEncodeError:  # an integer beyond ±2^53 (or 64 bits) somewhere
-        return orjson.dumps(_exact(value), default=_default, option=options)
+        return orjson.dumps(value, default=default, option=options)
+    except orjson.JSONEncodeError:  # an integer beyond ±2^53 (or 64 bits), or a zoned time, somewhere
+        return orjson.dumps(_exact(value), default=default, option=options)
 
 
 def _person(p: Person) -> dict[str, str]:
@@ -83,15 +88,16 @@ def item_dict(i: Item) -> dict[str, Any]:
     if i.author is not None:
         out["author"] = _person(i.author)
     if i.created_at is not None:
-        out["createdAt"] = _utc(i.created_at)
+        out["createdAt"] = as_utc(i.created_at)
     if i.updated_at is not None:
-        out["updatedAt"] = _utc(i.updated_at)
+        out["updatedAt"] = as_utc(i.updated_at)
     if i.raw is not None:
         out["raw"] = i.raw
     return out
 
 
-def _utc(value: dt.datetime) -> dt.datetime:
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """`value` in UTC (a naive one taken as UTC)."""
     if value.tzinfo is None:
         return value.replace(tzinfo=dt.UTC)
     return value if value.tzinfo is dt.UTC else value.astimezone(dt.UTC)

@@ -14,6 +14,7 @@ loads the tenant's connection, refreshes the credential and returns a
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -38,9 +39,10 @@ from connector_service.resources.encoding import item_json
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
-#: Items per StreamItems message: large enough that per-message costs vanish, small enough
-#: (a few hundred KiB for typical rows) that a slow reader holds little in flight.
-STREAM_BATCH = 1000
+#: Items per StreamItems message (and rows per FETCH), chosen by measurement (benchmarks/README.md):
+#: 250 (~100 KiB of typical rows) read faster than 1000 or 2500, whose larger messages stall the
+#: reader's flow-control window, and than 100, whose per-message costs show.
+STREAM_BATCH = 250
 
 ContextFactory = Callable[[str, str, str], Awaitable[ConnectorContext]]
 
@@ -122,11 +124,17 @@ class ResourceServicer(resources_pb2_grpc.ResourceServiceServicer):
         _required(containerId=request.container_id)
         since = request.updated_since.ToDatetime(dt.UTC) if request.HasField("updated_since") else None
         connector, ctx = await self._open(request, Capability.ITEMS)
-        pages = connector.stream_items(
-            ctx, request.container_id, updated_since=since, cursor=request.cursor or None, batch=STREAM_BATCH
+        pages = connector.stream_items_json(
+            ctx,
+            request.container_id,
+            updated_since=since,
+            cursor=request.cursor or None,
+            batch=STREAM_BATCH,
+            encode=item_json,
         )
-        async for page in pages:
-            yield resources_pb2.ListItemsResponse(items_json=[item_json(i) for i in page.items], next=page.next or "")
+        async with contextlib.aclosing(pages):
+            async for page in pages:
+                yield resources_pb2.ListItemsResponse(items_json=page.items, next=page.next or "")
 
     async def GetItem(
         self,
