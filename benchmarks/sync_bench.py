@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import statistics
 import tempfile
 import time
@@ -132,13 +133,14 @@ def full_sync(channel: grpc.Channel, api_key: str, schema: str, round_no: int) -
 
 def _stack_channel(
     stacks: contextlib.ExitStack, folder: Path, mongo_url: str, env: dict[str, str]
-) -> tuple[grpc.Channel, str, str]:
+) -> tuple[grpc.Channel, str, str, int]:
     folder.mkdir(parents=True)
     running = stacks.enter_context(harness.stack(folder, mongo_url, env))
     return (
         stacks.enter_context(grpc.insecure_channel(running.connector_address)),
         running.api_key,
         running.env["MONGODB_DB"],
+        running.processes["connector"].pid,
     )
 
 
@@ -152,27 +154,41 @@ def main() -> None:
     pg_tickets.create(schema, args.rows, distinct_updates=True)
     try:
         with contextlib.ExitStack() as stacks:
-            mongo_url, _ = stacks.enter_context(harness.database(cache_size="4G"))
+            mongo_url, db_pid = stacks.enter_context(harness.database(cache_size="4G"))
             mongo = stacks.enter_context(MongoClient(mongo_url))
             channels = {"sync": _stack_channel(stacks, folder / "sync", mongo_url, env)}
             if args.base_tree:
                 base_code = str(args.base_tree.resolve() / "services" / "connector_service")
                 channels["base"] = _stack_channel(stacks, folder / "base", mongo_url, {**env, "PYTHONPATH": base_code})
             for round_no, mode in harness.alternate(modes, args.rounds):
+                # CPU of the database and of the process that writes into it: the bench itself for
+                # raw, the connector service for a sync (PostgreSQL's is not counted for either).
+                writer = os.getpid() if mode == "raw" else channels[mode][3]
+                meter = harness.CpuMeter({"db": db_pid, "writer": writer})
+                meter.start()
                 started = time.perf_counter()
                 if mode == "raw":
                     count = copy_raw(schema, mongo, "bench_raw", round_no)
                     seconds = time.perf_counter() - started
+                    cpu = meter.stop()
                     mongo["bench_raw"].drop_collection(f"raw_copy_{round_no}")
                 else:
-                    channel, api_key, db = channels[mode]
+                    channel, api_key, db, _ = channels[mode]
                     count, seconds = full_sync(channel, api_key, schema, round_no)
+                    cpu = meter.stop()
                     for written in ("records", "record_changes"):  # keeps the in-memory database small
                         _empty(mongo[db][written])
                 if count != args.rows:
                     raise SystemExit(f"{mode} copied {count} rows, expected {args.rows}")
-                runs[mode].append({"rows": count, "seconds": round(seconds, 3), "rows_per_s": round(count / seconds)})
-                print(f"round {round_no} {mode}: {count / seconds:.0f} rows/s", flush=True)
+                per_row = {f"{name}_cpu_us_per_row": round(1e6 * value / count, 1) for name, value in cpu.items()}
+                runs[mode].append(
+                    {"rows": count, "seconds": round(seconds, 3), "rows_per_s": round(count / seconds), **per_row}
+                )
+                print(
+                    f"round {round_no} {mode}: {count / seconds:.0f} rows/s, CPU µs/row: database "
+                    f"{per_row['db_cpu_us_per_row']}, writer {per_row['writer_cpu_us_per_row']}",
+                    flush=True,
+                )
     finally:
         pg_tickets.drop(schema)
 
