@@ -138,6 +138,17 @@ def read_spans(path: Path, trace_id: str, parent: str, timeout: float = 20.0) ->
         time.sleep(0.2)
 
 
+def traced_lines(stack: LocalStack, name: str, trace_id: str, timeout: float = 20.0) -> list[dict]:
+    """`name`'s log lines that carry `trace_id`, once there is one: a process writes its access
+    line after the answer left, and the log file may be flushed after the spans were read."""
+    deadline = time.monotonic() + timeout
+    while True:
+        traced = [json.loads(line) for line in stack.log_text(name).splitlines() if trace_id in line]
+        if traced or time.monotonic() > deadline:
+            return traced
+        time.sleep(0.2)
+
+
 def test_a_callers_traceparent_reaches_spans_and_log_lines_of_all_three(stack: LocalStack, api: httpx.Client) -> None:
     trace_id, parent = secrets.token_hex(16), secrets.token_hex(8)
     store_token(api, "ws-trace", "ghp_" + secrets.token_hex(16), traceparent=f"00-{trace_id}-{parent}-01")
@@ -153,7 +164,7 @@ def test_a_callers_traceparent_reaches_spans_and_log_lines_of_all_three(stack: L
     assert {span["service"] for span in database} >= {"ucf-connector", "ucf-vault"}
 
     for name in ("gateway", "connector", "vault"):
-        traced = [json.loads(line) for line in stack.log_text(name).splitlines() if trace_id in line]
+        traced = traced_lines(stack, name, trace_id)
         assert traced, f"no {name} log line carries the trace id"
         assert all(entry["trace_id"] == trace_id and entry["request_id"] != "-" for entry in traced)
 
