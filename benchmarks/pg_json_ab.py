@@ -34,6 +34,8 @@ from connector_service.connectors.postgres import PostgresConnector
 from connector_service.resources.encoding import item_json
 from psycopg import AsyncConnection, sql
 
+from tests.support.postgres import connection_form
+
 BATCH = 1000
 
 
@@ -87,17 +89,7 @@ async def main() -> None:
     connector = PostgresConnector()
     ctx = ConnectorContext(
         connector_id="postgres",
-        credential=FormCredential(
-            {
-                "host": "127.0.0.1",
-                "port": 5432,
-                "database": "test",
-                "user": "postgres",
-                "password": "",
-                "schemas": [schema],
-                "cursorColumn": "updated_at",
-            }
-        ),
+        credential=FormCredential(connection_form(schema)),
         http=None,  # type: ignore[arg-type]  # a database connector makes no HTTP calls
     )
     direct = await AsyncConnection.connect(pg_tickets.DSN + " options='-c TimeZone=UTC'")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
-DSN = "host=127.0.0.1 port=5432 dbname=test user=postgres"
+from tests.support.postgres import DSN
 
 
 def create(schema: str, rows: int, *, distinct_updates: bool = False) -> None:

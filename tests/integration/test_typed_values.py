@@ -16,11 +16,11 @@ import psycopg
 import pytest
 from ucf.connector.v1 import resources_pb2, resources_pb2_grpc
 
+from tests.support.postgres import DSN
 from tests.support.stack import LocalStack
 
 pytestmark = pytest.mark.integration
 
-DSN = "host=127.0.0.1 port=5432 dbname=test user=postgres"
 BIG = 2**53 + 7  # not exact as a double: must travel as a string
 
 # Each column's value and the JSON value (with its Python type, so 1 and 1.0 differ) it must become.

@@ -13,6 +13,7 @@ import pytest
 from connector_service.connectors.auth import Credential
 from connector_service.connectors.context import ConnectorContext
 from connector_service.connectors.http import create_http_client
+from connector_service.connectors.postgres import PostgresConnector
 from connector_service.connectors.retry import RetryPolicy
 
 
@@ -66,3 +67,11 @@ def make_ctx(http: httpx.AsyncClient, recorder: Recorder):
         )
 
     return build
+
+
+@pytest.fixture
+async def pg() -> AsyncIterator[PostgresConnector]:
+    """A PostgreSQL connector, its pooled sessions closed after the test."""
+    connector = PostgresConnector()
+    yield connector
+    await connector.aclose()

@@ -11,12 +11,10 @@ import orjson
 import psycopg
 import pytest
 from connector_service.connectors.auth import FormCredential
-from connector_service.connectors.postgres import PostgresConnector
 from connector_service.resources.encoding import item_json
 
 from tests.connector_service.connectors._support import collect
-
-DSN = "host=127.0.0.1 port=5432 dbname=test user=postgres"
+from tests.support.postgres import DSN, connection_form
 
 # (SQL type, a literal of an ordinary value, a literal of an edge value); every column also gets a NULL row.
 TYPES = [
@@ -113,24 +111,8 @@ def schema():
 
 
 @pytest.fixture
-async def pg():
-    connector = PostgresConnector()
-    yield connector
-    await connector.aclose()
-
-
-@pytest.fixture
 def ctx(schema, make_ctx):
-    form = {
-        "host": "127.0.0.1",
-        "port": 5432,
-        "database": "test",
-        "user": "postgres",
-        "password": "",
-        "schemas": [schema],
-        "cursorColumn": "updated_at",
-    }
-    return make_ctx("postgres", FormCredential(form))
+    return make_ctx("postgres", FormCredential(connection_form(schema)))
 
 
 async def stream_json(pg, ctx, container, *, batch=1000, cursor=None):

@@ -12,12 +12,11 @@ import uuid
 import psycopg
 import pytest
 from connector_service.connectors.auth import FormCredential
-from connector_service.connectors.postgres import PostgresConnector
 from ucf_common.errors import ErrorCode, UcfError
 
 from tests.connector_service.connectors._support import collect
+from tests.support.postgres import DSN, connection_form
 
-DSN = "host=127.0.0.1 port=5432 dbname=test user=postgres"
 ROWS = 10_000
 START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 
@@ -48,26 +47,9 @@ def schema():
 
 
 @pytest.fixture
-async def pg():
-    connector = PostgresConnector()
-    yield connector
-    await connector.aclose()
-
-
-@pytest.fixture
 def ctx(schema, make_ctx):
     def build(**extra):
-        form = {
-            "host": "127.0.0.1",
-            "port": 5432,
-            "database": "test",
-            "user": "postgres",
-            "password": "",
-            "schemas": [schema],
-            "cursorColumn": "updated_at",
-            **extra,
-        }
-        return make_ctx("postgres", FormCredential(form))
+        return make_ctx("postgres", FormCredential(connection_form(schema, **extra)))
 
     return build
 

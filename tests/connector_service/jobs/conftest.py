@@ -20,8 +20,8 @@ from ucf.connector.v1 import connectors_pb2 as cpb
 
 from tests.connector_service.fake_vault import FakeVault
 from tests.connector_service.harness import Stack, auth, start_stack
+from tests.support.postgres import DSN
 
-DSN = "host=127.0.0.1 port=5432 dbname=test user=postgres"
 T0 = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.UTC)
 
 
