@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import json
 import os
 import shutil
 import subprocess
@@ -20,6 +19,7 @@ from cryptography.fernet import Fernet
 from pymongo import MongoClient
 
 from benchmarks import harness
+from tests.benchmarks._runner import run_bench
 from tests.support.ports import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -135,17 +135,8 @@ _STACK_MISSING = [
 
 def _run_bench(results: Path, name: str, *args: str) -> dict:
     """Runs benchmarks/<name>_bench.py with `args`, writing into `results`; its latest result."""
-    done = subprocess.run(
-        [sys.executable, str(BENCH / f"{name}_bench.py"), *args],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-        env={**os.environ, "BENCH_RESULTS_DIR": str(results)},
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
     latest = "token-observability" if "--compare-observability" in args else name
-    return json.loads((results / f"{latest}-latest.json").read_text())
+    return run_bench(results, name, *args, latest=latest)[0]
 
 
 @pytest.mark.integration

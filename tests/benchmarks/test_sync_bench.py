@@ -4,27 +4,15 @@ speed; the figures live in `make bench`."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "sync_bench.py"
+from tests.benchmarks._runner import run_bench
+
 ROWS = 120
 
 
 def test_sync_bench_copies_and_syncs_every_row_and_writes_its_figures(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, str(BENCH), "--rows", str(ROWS), "--rounds", "1"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env={**os.environ, "BENCH_RESULTS_DIR": str(tmp_path)},
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    result = json.loads((tmp_path / "sync-latest.json").read_text())
+    result, printed = run_bench(tmp_path, "sync", "--rows", str(ROWS), "--rounds", "1", timeout=300)
     assert (result["benchmark"], result["rows"], result["rounds"]) == ("sync", ROWS, 1)
     assert set(result["results"]) == {"raw", "sync"}
     for mode in ("raw", "sync"):
@@ -32,4 +20,4 @@ def test_sync_bench_copies_and_syncs_every_row_and_writes_its_figures(tmp_path: 
         assert run["rows"] == ROWS
         assert run["rows_per_s"] > 0
     assert result["ratio_sync_raw"] > 0
-    assert "goal: sync/raw" in done.stdout
+    assert "goal: sync/raw" in printed
