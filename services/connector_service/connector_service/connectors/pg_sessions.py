@@ -52,8 +52,9 @@ def connect_kwargs(credential: Credential, statement_timeout_ms: int) -> dict[st
 def database_settings(credential: Credential) -> DatabaseSettings:
     """The typed PostgreSQL settings of a stored credential; `failed_precondition` naming the
     missing fields for a credential that is not a settings form."""
-    form = credential.fields if isinstance(credential, FormCredential) else {}
-    return DatabaseSettings.from_form(form, ErrorCode.FAILED_PRECONDITION)
+    if isinstance(credential, FormCredential):
+        return credential.database(ErrorCode.FAILED_PRECONDITION)
+    return DatabaseSettings.from_form({}, ErrorCode.FAILED_PRECONDITION)
 
 
 class _Session:

@@ -50,6 +50,16 @@ def _schemas(ctx: ConnectorContext) -> list[str]:
     return list(database_settings(ctx.credential).schemas)
 
 
+def _cursor_column(ctx: ConnectorContext) -> Any:
+    """The connection's `cursorColumn` (the column that says when a row changed), if it has one."""
+    return ctx.setting("cursorColumn", "cursor_column")
+
+
+def _updated_index(ctx: ConnectorContext, plan: Plan) -> int | None:
+    """Where the cursor column sits in `plan`'s rows (None: no cursor column)."""
+    return plan.updated_index(_cursor_column(ctx))
+
+
 def _invalid_cursor() -> UcfError:
     return UcfError(ErrorCode.INVALID_REQUEST, "cursor is not valid", {"field": "cursor"})
 
@@ -126,7 +136,7 @@ class PostgresConnector(Connector):
         )
 
     def _item(self, ctx: ConnectorContext, plan: Plan, row: Sequence[Any]) -> Item:
-        return plan.item(row, plan.updated_index(ctx.setting("cursorColumn", "cursor_column")))
+        return plan.item(row, _updated_index(ctx, plan))
 
     def _select(self, relation: Relation) -> sql.Composable:
         keys = [
@@ -142,7 +152,7 @@ class PostgresConnector(Connector):
     ) -> tuple[list[sql.Composable], list[Any]]:
         if since is None:
             return [], []
-        name = ctx.setting("cursorColumn", "cursor_column")
+        name = _cursor_column(ctx)
         if not name:
             raise UcfError(ErrorCode.FAILED_PRECONDITION, "updatedSince needs the connection's cursorColumn")
         column = relation.column(str(name))
@@ -243,7 +253,7 @@ class PostgresConnector(Connector):
             nxt = encode_cursor({"k": list(rows[-1][width:])})
         else:
             nxt = encode_cursor({"o": offset + limit})
-        make, updated = plan.item, plan.updated_index(ctx.setting("cursorColumn", "cursor_column"))
+        make, updated = plan.item, _updated_index(ctx, plan)
         return Page([make(row, updated) for row in rows], nxt)
 
     async def _stream_rows(
@@ -297,12 +307,11 @@ class PostgresConnector(Connector):
         cursor: str | None,
         batch: int,
     ) -> AsyncGenerator[Page[Item], None]:
-        updated = self._updated_index
         async with contextlib.aclosing(
             self._stream_rows(ctx, container_id, updated_since=updated_since, cursor=cursor, batch=batch)
         ) as batches:
             async for plan, rows, nxt in batches:
-                index = updated(ctx, plan)
+                index = _updated_index(ctx, plan)
                 yield Page([plan.item(row, index) for row in rows], nxt)
 
     async def stream_items_json(
@@ -317,16 +326,11 @@ class PostgresConnector(Connector):
     ) -> AsyncGenerator[Page[bytes], None]:
         """`stream_items` with each item written as its JSON straight from the row (`Plan.items_json`,
         the same bytes `encode` would write of the `Item`)."""
-        updated = self._updated_index
         async with contextlib.aclosing(
             self._stream_rows(ctx, container_id, updated_since=updated_since, cursor=cursor, batch=batch)
         ) as batches:
             async for plan, rows, nxt in batches:
-                yield Page(plan.items_json(rows, updated(ctx, plan)), nxt)
-
-    @staticmethod
-    def _updated_index(ctx: ConnectorContext, plan: Plan) -> int | None:
-        return plan.updated_index(ctx.setting("cursorColumn", "cursor_column"))
+                yield Page(plan.items_json(rows, _updated_index(ctx, plan)), nxt)
 
     async def get_item(self, ctx: ConnectorContext, container_id: str, item_id: str) -> Item:
         async with self.sessions.transaction(ctx) as conn:
