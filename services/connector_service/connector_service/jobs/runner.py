@@ -21,7 +21,6 @@ from datetime import timedelta
 from typing import Any
 
 from opentelemetry.trace import Span, Status, StatusCode
-from ucf_common import tracing
 from ucf_common.errors import ErrorCode, UcfError
 from ucf_common.logging import log_fields
 
@@ -35,7 +34,7 @@ from connector_service.jobs.store import (
     SUCCEEDED,
     JobStore,
 )
-from connector_service.jobs.sync import SyncEngine, required_capabilities
+from connector_service.jobs.sync import SyncEngine, job_span, required_capabilities
 from connector_service.platform import wire
 from connector_service.resources.contexts import ConnectorContexts
 
@@ -188,9 +187,7 @@ class JobRunner:
             "ucf.connector.id": job["connector_id"],
             "ucf.job.streams": list(job["params"].get("streams") or []),
         }
-        with tracing.tracer().start_as_current_span(
-            f"job {job['type']}", attributes=attributes, record_exception=False, set_status_on_exception=False
-        ) as span:
+        with job_span(f"job {job['type']}", attributes) as span:
             try:
                 return await self._execute(run)
             except BaseException as err:

@@ -27,7 +27,7 @@ import asyncio
 import contextlib
 import copy
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, overload
 
@@ -101,9 +101,10 @@ def _resume_point(state: dict[str, Any]) -> dict[str, Any]:
     return {k: state.get(k) for k in ("container", "page", "phase") if state.get(k) is not None}
 
 
-def _span(name: str, attributes: dict[str, str | int]) -> contextlib.AbstractContextManager[Span]:
-    """A page or batch span. It ends normally when a stop (cancel, shutdown, lost lease) passes
-    through it; the job's span says why the job stopped or failed."""
+def job_span(name: str, attributes: Mapping[str, Any]) -> contextlib.AbstractContextManager[Span]:
+    """A span of a job, a page or a batch, which records no exception and sets no status by
+    itself: a stop (cancel, shutdown, lost lease) passes through a page or batch span and ends it
+    normally; the job's span says why the job stopped or failed (runner.py)."""
     return tracing.tracer().start_as_current_span(
         name, attributes=attributes, record_exception=False, set_status_on_exception=False
     )
@@ -189,14 +190,14 @@ class _StreamRun:
     def _page_span(self) -> Iterator[Span]:
         """The span of one page (the caller sets `ucf.page.rows` once it has the page)."""
         attributes = {"ucf.job.type": self.run.job["type"], "ucf.sync.stream": self.position["stream"]}
-        with _span("sync page", attributes) as span:
+        with job_span("sync page", attributes) as span:
             yield span
 
     async def _commit(self, entries: list[Entry], position: dict[str, Any] | None = None) -> None:
         """Commits a batch and checkpoints `position` (default: the live one; a snapshot when the
         reading has already moved on while this batch is written)."""
         stream = self.position["stream"]
-        with _span("sync batch", {"ucf.sync.stream": stream, "ucf.batch.rows": len(entries)}) as span:
+        with job_span("sync batch", {"ucf.sync.stream": stream, "ucf.batch.rows": len(entries)}) as span:
             delta = await self.e._records.commit(self.run.batch(stream, self.mode.deletes), entries)
             span.set_attributes({f"ucf.records.{k}": v for k, v in delta.as_dict().items()})
         await self._checkpoint(delta, position)
