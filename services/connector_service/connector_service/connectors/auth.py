@@ -24,8 +24,11 @@ from connector_service.catalog.templates import fill
 from connector_service.connectors.pg_conninfo import DatabaseSettings
 from connector_service.oauth.tokens import TokenSet
 
-#: Form fields whose values are secret whatever the provider calls the rest.
-_SECRET_FIELDS = frozenset({"password", "api_token", "api_key", "api_secret", "secret", "token", "sslkey"})
+#: Names whose values are secret, in a form or among a credential's template values, whatever
+#: the provider calls the rest (the proxy keeps every such value out of what it returns).
+SECRET_NAMES = frozenset(
+    {"access_token", "api_key", "api_secret", "api_token", "basic_auth", "password", "secret", "sslkey", "token"}
+)
 _BEARER = RequestAuthSpec()
 
 
@@ -201,7 +204,7 @@ Credential = OAuth2Credential | ApiKeyCredential | BasicCredential | FormCredent
 
 
 def _form_secrets(fields: Mapping[str, Any]) -> tuple[str, ...]:
-    return tuple(str(v) for k, v in fields.items() if k in _SECRET_FIELDS and v)
+    return tuple(str(v) for k, v in fields.items() if k in SECRET_NAMES and v)
 
 
 def credential_from_payload(kind: str, payload: Mapping[str, Any]) -> Credential:

@@ -43,7 +43,7 @@ from connector_service.catalog.request_auth import apply_request_auth, upstream_
 from connector_service.connections import audit
 from connector_service.connections.audit import AuditLog
 from connector_service.connections.credentials import Credentials
-from connector_service.connectors.auth import Credential, RequestAuth
+from connector_service.connectors.auth import SECRET_NAMES, Credential, RequestAuth
 from connector_service.connectors.retry import IDEMPOTENT_METHODS, RETRYABLE_STATUSES, retry_after_seconds
 from connector_service.platform import egress
 
@@ -76,7 +76,6 @@ CALLER_AUTH = frozenset(
 _OURS = frozenset({"connection-id", "x-request-id", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto"})
 _RESPONSE_DROPPED = frozenset({"set-cookie", "set-cookie2", "www-authenticate"})
 _CHUNK = 64 * 1024
-_SECRET_NAMES = ("access_token", "api_key", "api_secret", "password", "basic_auth", "api_token", "secret")
 
 
 @dataclass(frozen=True)
@@ -300,7 +299,7 @@ def _prepared(
 
 def _secret_values(values: Mapping[str, Any], credential: Credential, auth: RequestAuth) -> set[str]:
     """The credential's secret values and the auth we add, to keep out of anything returned."""
-    found = {str(values[name]) for name in _SECRET_NAMES if values.get(name)}
+    found = {str(values[name]) for name in SECRET_NAMES if values.get(name)}
     found.update(credential.secret_values())
     found.update(auth.params.values())
     for name, value in auth.headers.items():
