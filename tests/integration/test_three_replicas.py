@@ -164,7 +164,18 @@ def test_three_replicas_run_every_tick_once_without_overlap_and_survive_a_kill(
                         f"UPDATE \"{schema}\".t{n} SET title = 'changed', updated_at = %s WHERE id = 1",
                         [T0 + timedelta(hours=1)],
                     )
+            updated_at = datetime.now(UTC)
 
+            # On a loaded machine many ticks are missed (accounted for below): wait until every small
+            # table has had a scheduled sync that started after its change, so the feed must hold it.
+            def synced_after_the_change() -> bool:
+                done = db["jobs"].distinct(
+                    "connection_id",
+                    {"status": "succeeded", "connection_id": {"$in": ids[1:]}, "started_at": {"$gt": updated_at}},
+                )
+                return len(done) == CONNECTIONS - 1
+
+            _wait(synced_after_the_change, "a sync of every small table after its change")
             time.sleep(max(0.0, RUN_SECONDS - (time.monotonic() - started)))
             paused_at: dict[str, datetime] = {}
             for n, cid in enumerate(ids):
