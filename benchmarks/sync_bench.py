@@ -176,7 +176,8 @@ def main() -> None:
                     channel, api_key, db, _ = channels[mode]
                     count, seconds = full_sync(channel, api_key, schema, round_no)
                     cpu = meter.stop()
-                    for written in ("records", "record_changes"):  # keeps the in-memory database small
+                    # Keeps the in-memory database small.
+                    for written in ("record_state", "record_changes", "record_batches", "records"):
                         _empty(mongo[db][written])
                 if count != args.rows:
                     raise SystemExit(f"{mode} copied {count} rows, expected {args.rows}")

@@ -1,7 +1,8 @@
-"""RecordStore crash replay: a batch whose change documents a worker wrote (all or a
-prefix) before it died (superseded documents and checkpoint not updated) is replayed
-by the next worker with the same counts, one current document per record, and
-without repeating or losing a change in the feed."""
+"""RecordStore crash replay: a batch whose records a worker wrote (all or some) before
+it died (its manifest and checkpoint not written) is published by the next writer of
+the stream and replayed with the same counts, one state document per record, and
+without repeating or losing a change in the feed. A writer that stalled past its
+lease and writes late cannot change what the feed says."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ async def _feed(db: AsyncDatabase) -> list[tuple[str, str, str]]:
 
 
 async def _current(db: AsyncDatabase) -> list[tuple[str, str]]:
-    docs = db["record_changes"].find({"key": {"$exists": True}}).sort("record_id", 1)
+    docs = db["record_state"].find({}).sort("record_id", 1)
     return [(d["record_id"], d["action"]) async for d in docs]
 
 
@@ -49,18 +50,13 @@ async def test_a_replayed_batch_counts_what_the_lost_attempt_did_and_repeats_no_
     store = RecordStore(db, leases)
     await _hold(leases, "w1")
     await store.commit(Batch(*STREAM, "job_1", 0, "w1"), _entries(("1", "a"), ("2", "b")))
-    # Batch 1's change documents are written, then the worker dies before the documents they
-    # supersede lose their key (and before its checkpoint).
+    # Batch 1's records are written, then the worker dies before its manifest (and checkpoint):
+    # the feed does not show the batch yet, and still shows record 2 as it was.
     crashing = RecordStore(db, leases)
-    crashing._changes = _Crashing(db["record_changes"])
+    crashing._batches = _Crashing(db["record_batches"])
     with pytest.raises(_Crash):
         await crashing.commit(Batch(*STREAM, "job_1", 1, "w1"), _entries(("2", "b2"), ("3", "c"), ("1", "a")))
-    assert sorted(await _feed(db)) == [
-        ("1", "added", "a"),
-        ("2", "added", "b"),
-        ("2", "updated", "b2"),
-        ("3", "added", "c"),
-    ]
+    assert await _feed(db) == [("1", "added", "a"), ("2", "added", "b")]
 
     await _hold(leases, "w2")
     replay = await store.commit(Batch(*STREAM, "job_1", 1, "w2"), _entries(("2", "b2"), ("3", "c"), ("1", "a")))
@@ -72,7 +68,9 @@ async def test_a_replayed_batch_counts_what_the_lost_attempt_did_and_repeats_no_
         ("3", "added", "c"),
     ]
     assert await _current(db) == [("1", "added"), ("2", "updated"), ("3", "added")]
-    assert await db["record_changes"].count_documents({}) == 4  # one document per change, none per record
+    # One state per record, and one copy for the one change that was superseded (record 2's add).
+    assert await db["record_state"].count_documents({}) == 3
+    assert await db["record_changes"].count_documents({}) == 1
 
     # A later full sync no longer sees record 1: its tombstone repeats the last state.
     later = await store.commit(Batch(*STREAM, "job_2", 0, "w2", True), _entries(("2", "b2"), ("3", "c")))
@@ -83,21 +81,65 @@ async def test_a_replayed_batch_counts_what_the_lost_attempt_did_and_repeats_no_
     assert await _current(db) == [("1", "deleted"), ("2", "updated"), ("3", "added")]
 
 
-async def test_a_batch_cut_short_inside_its_insert_is_finished_by_the_replay(db) -> None:
+async def test_a_batch_cut_short_inside_its_writes_is_finished_by_the_replay(db) -> None:
     leases = StreamLeases(db)
     store = RecordStore(db, leases)
     await _hold(leases, "w1")
     await store.commit(Batch(*STREAM, "job_1", 0, "w1"), _entries(("1", "a")))
     crashing = RecordStore(db, leases)
-    crashing._changes = _Crashing(db["record_changes"], inserts=1)  # only the first document lands
+    crashing._state = _Crashing(db["record_state"])  # the new record lands, the update does not
     with pytest.raises(_Crash):
         await crashing.commit(Batch(*STREAM, "job_1", 1, "w1"), _entries(("1", "a2"), ("2", "b")))
 
     await _hold(leases, "w2")
     replay = await store.commit(Batch(*STREAM, "job_1", 1, "w2"), _entries(("1", "a2"), ("2", "b")))
     assert replay.as_dict() == {"added": 1, "updated": 1, "deleted": 0, "unchanged": 0}
-    assert await _feed(db) == [("1", "added", "a"), ("1", "updated", "a2"), ("2", "added", "b")]
+    assert await _feed(db) == [("1", "added", "a"), ("2", "added", "b"), ("1", "updated", "a2")]
     assert await _current(db) == [("1", "updated"), ("2", "added")]
+
+
+async def test_a_stalled_writer_that_writes_after_its_batch_was_published_changes_nothing(db) -> None:
+    leases = StreamLeases(db)
+    store = RecordStore(db, leases)
+    await _hold(leases, "w1")
+    await store.commit(Batch(*STREAM, "job_1", 0, "w1"), _entries(("1", "a"), ("2", "b")))
+    # w1 writes record 3 of its batch 1 and stalls before updating record 1 (the write is kept
+    # for later); meanwhile the job moves to w2, whose replay no longer reads record 1.
+    stalled = RecordStore(db, leases)
+    stalled._state = _Stalling(db["record_state"])
+    with pytest.raises(_Crash):
+        await stalled.commit(Batch(*STREAM, "job_1", 1, "w1"), _entries(("1", "a-late"), ("3", "c")))
+    await _hold(leases, "w2")
+    replay = await store.commit(Batch(*STREAM, "job_1", 1, "w2"), _entries(("3", "c")))
+    assert replay.as_dict() == {"added": 1, "updated": 0, "deleted": 0, "unchanged": 0}
+    await stalled._state.write_late()  # record 1's update lands now, into the published batch
+
+    assert await _feed(db) == [("1", "added", "a"), ("2", "added", "b"), ("3", "added", "c")]
+    # The next batch finds record 1 as last committed ("a"), and its late version is gone.
+    again = await store.commit(Batch(*STREAM, "job_1", 2, "w2"), _entries(("1", "a"), ("3", "c")))
+    assert again.as_dict() == {"added": 0, "updated": 0, "deleted": 0, "unchanged": 2}
+    assert (await db["record_state"].find_one({"record_id": "1"}))["json"] == '{"id":"1","title":"a"}'
+    later = await store.commit(Batch(*STREAM, "job_1", 3, "w2"), _entries(("1", "a3")))
+    assert later.as_dict() == {"added": 0, "updated": 1, "deleted": 0, "unchanged": 0}
+    assert [c for c in await _feed(db) if c[0] == "1"] == [("1", "added", "a"), ("1", "updated", "a3")]
+
+
+async def test_a_late_write_cannot_overwrite_a_newer_state(db) -> None:
+    leases = StreamLeases(db)
+    store = RecordStore(db, leases)
+    await _hold(leases, "w1")
+    await store.commit(Batch(*STREAM, "job_1", 0, "w1"), _entries(("1", "a")))
+    stalled = RecordStore(db, leases)
+    stalled._state = _Stalling(db["record_state"])
+    with pytest.raises(_Crash):
+        await stalled.commit(Batch(*STREAM, "job_1", 1, "w1"), _entries(("1", "a-late")))
+    await _hold(leases, "w2")
+    replay = await store.commit(Batch(*STREAM, "job_1", 1, "w2"), _entries(("1", "a2")))
+    assert replay.as_dict() == {"added": 0, "updated": 1, "deleted": 0, "unchanged": 0}
+    result = await stalled._state.write_late()
+    assert result.matched_count == 0  # it read seq 1; the record is at a later one now
+
+    assert await _feed(db) == [("1", "added", "a"), ("1", "updated", "a2")]
 
 
 class _Crash(Exception):
@@ -105,24 +147,38 @@ class _Crash(Exception):
 
 
 class _Crashing:
-    """A change collection that reads, inserts the first `inserts` documents of the next insert (all
-    by default), and dies there or on the first update."""
+    """A collection that reads and inserts, and dies on its first other write (a manifest's
+    `insert_one`, a state's replacement)."""
 
-    def __init__(self, collection, inserts: int | None = None) -> None:
+    def __init__(self, collection) -> None:
         self._collection = collection
-        self._inserts = inserts
 
     def find(self, *args, **kwargs):
         return self._collection.find(*args, **kwargs)
 
-    async def insert_many(self, docs, **kwargs):
-        kept = docs if self._inserts is None else docs[: self._inserts]
-        await self._collection.insert_many(kept, **kwargs)
-        if len(kept) < len(docs):
-            raise _Crash
+    async def find_one(self, *args, **kwargs):
+        return await self._collection.find_one(*args, **kwargs)
 
-    async def update_many(self, *args, **kwargs):
+    async def insert_many(self, docs, **kwargs):
+        await self._collection.insert_many(docs, **kwargs)
+
+    async def insert_one(self, *args, **kwargs):
         raise _Crash
+
+    async def bulk_write(self, *args, **kwargs):
+        raise _Crash
+
+
+class _Stalling(_Crashing):
+    """Like `_Crashing`, but keeps the replacement it did not do, for `write_late`."""
+
+    async def bulk_write(self, requests, **kwargs):
+        self._late = (requests, kwargs)
+        raise _Crash
+
+    async def write_late(self):
+        requests, kwargs = self._late
+        return await self._collection.bulk_write(requests, **kwargs)
 
 
 async def test_a_worker_that_lost_the_stream_cannot_commit_changes(db) -> None:

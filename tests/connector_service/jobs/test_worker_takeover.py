@@ -148,7 +148,7 @@ def test_a_killed_worker_s_sync_finishes_elsewhere_without_lost_or_duplicate_rec
                 second.send_signal(signal.SIGTERM)
                 second.wait(timeout=30)
             assert len(ids) == ROWS and set(ids) == set(range(1, ROWS + 1))
-            assert db["record_changes"].count_documents({"connection_id": connection, "key": {"$exists": True}}) == ROWS
+            assert db["record_state"].count_documents({"connection_id": connection}) == ROWS
             takeover = job_doc()
             assert takeover["attempts"] == 2
         finally:

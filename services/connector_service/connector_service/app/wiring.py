@@ -46,7 +46,7 @@ from connector_service.events.servicer import EventEndpointServicer
 from connector_service.events.store import EventEndpointStore
 from connector_service.jobs.feed import RecordFeed
 from connector_service.jobs.leases import StreamLeases
-from connector_service.jobs.legacy import migrate_pointers
+from connector_service.jobs.legacy import migrate
 from connector_service.jobs.records import RecordStore
 from connector_service.jobs.runner import JobRunner
 from connector_service.jobs.schedule_servicer import ScheduleServicer
@@ -115,9 +115,9 @@ async def _create_background(
 ) -> Background:
     job_store, leases, hooks, schedule_store = JobStore(db), StreamLeases(db), WebhookStore(db), ScheduleStore(db)
     records = RecordStore(db, leases)
-    for store in (job_store, leases, records, hooks, schedule_store):
+    for store in (job_store, leases, hooks, schedule_store):
         await store.create_indexes()
-    await migrate_pointers(db)
+    await migrate(db)  # records of earlier layouts (the record store itself needs no index)
     lease = timedelta(seconds=settings.ucf_job_lease_seconds)
     engine = SyncEngine(
         records,

@@ -25,7 +25,8 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from ucf_common.errors import invalid
 
-from connector_service.jobs.records import change_id
+from connector_service.jobs.leases import stream_key
+from connector_service.jobs.records import BATCHES, HISTORY, STATE, change_id
 from connector_service.jobs.shapes import STREAMS
 
 _LAST_SEQ = 10**15 - 1
@@ -73,27 +74,66 @@ def decode_position(cursor: str, streams: tuple[str, ...]) -> dict[str, int]:
 
 
 class RecordFeed:
+    """Reads the manifests after each stream's position (records.py), then the states they name;
+    a sequence whose record has changed since is read from its superseded copy. States are read
+    before copies, and a copy is written before its state changes, so no change is missed."""
+
     def __init__(self, db: AsyncDatabase[dict[str, Any]]):
-        self._changes = db["record_changes"]
+        self._state = db[STATE]
+        self._history = db[HISTORY]
+        self._batches = db[BATCHES]
 
     async def page(
         self, tenant_id: str, connection_id: str, streams: tuple[str, ...], cursor: str, limit: int
     ) -> tuple[list[Change], str]:
         position = decode_position(cursor, streams)
-        runs: list[list[Change]] = []
-        for stream in streams:
-            bounds = {
-                "$gt": change_id(tenant_id, connection_id, stream, position[stream]),
-                "$lte": change_id(tenant_id, connection_id, stream, _LAST_SEQ),
-            }
-            found = self._changes.find({"_id": bounds, "tenant_id": tenant_id}, _FIELDS).sort("_id", 1).limit(limit)
-            runs.append(
-                [
-                    Change(d["record_id"], stream, d["action"], d["json"], d["committed_at"], d["seq"])
-                    async for d in found
-                ]
-            )
+        runs = [await self._run(tenant_id, connection_id, stream, position[stream], limit) for stream in streams]
         merged = list(heapq.merge(*runs, key=lambda c: (c.committed_at, STREAMS.index(c.stream), c.seq)))[:limit]
         for change in merged:
             position[change.stream] = change.seq
         return merged, encode_position(position)
+
+    async def _run(self, tenant_id: str, connection_id: str, stream: str, after: int, limit: int) -> list[Change]:
+        """The next `limit` changes of one stream after sequence `after`, in sequence order."""
+        prefix = f"{stream_key(tenant_id, connection_id, stream)}|"
+        wanted: list[tuple[int, str]] = []
+        manifests = self._batches.find(
+            {
+                "_id": {
+                    "$gt": change_id(tenant_id, connection_id, stream, after),
+                    "$lte": change_id(tenant_id, connection_id, stream, _LAST_SEQ),
+                },
+                "tenant_id": tenant_id,
+            }
+        ).sort("_id", 1)
+        async for doc in manifests:
+            first = int(doc["first"])
+            wanted.extend(
+                (first + i, prefix + k) for i, k in enumerate(doc["keys"]) if k is not None and first + i > after
+            )
+            if len(wanted) >= limit:
+                break
+        await manifests.close()
+        wanted = wanted[:limit]
+        if not wanted:
+            return []
+        states = {
+            d["_id"]: d
+            async for d in self._state.find(
+                {"_id": {"$in": list({k for _, k in wanted})}, "tenant_id": tenant_id}, _FIELDS
+            )
+        }
+        moved = [seq for seq, key in wanted if states.get(key, {}).get("seq") != seq]
+        copies: dict[int, dict[str, Any]] = {}
+        if moved:
+            ids = [change_id(tenant_id, connection_id, stream, seq) for seq in moved]
+            copies = {
+                d["seq"]: d async for d in self._history.find({"_id": {"$in": ids}, "tenant_id": tenant_id}, _FIELDS)
+            }
+        run = []
+        for seq, key in wanted:
+            state = states.get(key)
+            d = state if state is not None and state.get("seq") == seq else copies.get(seq)
+            if d is not None:
+                run.append(Change(d["record_id"], stream, d["action"], d["json"], d["committed_at"], seq))
+        return run

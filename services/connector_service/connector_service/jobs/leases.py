@@ -11,7 +11,8 @@ the holder's worker token), so a worker that lost its lease cannot commit
 changes behind its successor's back, and a stream's sequence grows
 monotonically with exactly one writer at a time. The last allocation is
 kept as `pending` {job, batch, count}: the range (seq - count, seq] is
-where that batch's change entries are, for crash recovery (records.py).
+where that batch's records are, for crash recovery (records.py); `sealed`
+lists the recent claims that another writer had to publish after a crash.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from connector_service.platform import wire
+
+#: Sealed ranges kept per stream: a stalled writer can only write into the latest ones.
+_SEALED = 20
 
 
 class LeaseLost(Exception):
@@ -99,3 +103,15 @@ class StreamLeases:
             raise LeaseLost(f"stream {stream} of {connection_id} is held by another worker")
         seq: int = doc["seq"]
         return seq - count + 1
+
+    async def seal(
+        self, tenant_id: str, connection_id: str, stream: str, first: int, last: int
+    ) -> list[tuple[int, int]]:
+        """Records that the claimed range [first, last] was published by a writer other than the one
+        that claimed it (records.py); answers the stream's sealed ranges, the latest `_SEALED`."""
+        doc = await self._col.find_one_and_update(
+            {"_id": stream_key(tenant_id, connection_id, stream), "tenant_id": tenant_id},
+            {"$push": {"sealed": {"$each": [[first, last]], "$slice": -_SEALED}}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return [(int(a), int(b)) for a, b in (doc or {}).get("sealed") or []]

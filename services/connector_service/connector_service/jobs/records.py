@@ -1,37 +1,51 @@
-"""Normalized records and their change feed: one document per change (`record_changes`).
+"""Normalized records and their change feed: one index-free document per synced change.
 
-Every added, updated or deleted source record is one document, whose `_id`
-is its stream key plus its zero-padded sequence number (see `change_id`), so
-`_id` order is commit order within a stream and the feed (feed.py) reads
-`_id` ranges. The same document is the record's current state while it is
-its latest change: it then carries `key`, the record's identity (tenant,
-connection, stream, container, record id — see `record_key`), which the
-only secondary index (sparse) covers. A later change of that record is a new
-document with the key, and the previous one loses its key (it stays in the
-feed as history). A deletion is such a document too, a tombstone
-(`deleted`), repeating the record's last state.
+Three collections, each read only by `_id`:
 
-`commit` looks the batch's keys up: new ids are *added*, a different
-SHA-256 of the canonical JSON is *updated*, the same hash is *unchanged* and
-writes nothing (a full sync marks it `seen`). So a synced row costs one
-document write; an update also unsets the key on its previous document.
+- `record_state`: one document per record, `_id` = its key (tenant,
+  connection, stream, container, record id — see `identity`). It is the
+  record's latest change: sequence number, action, canonical JSON, SHA-256 of
+  that JSON, deleted flag (a tombstone repeats the last state), full-sync mark
+  and the (job, batch) that wrote it.
+- `record_changes`: superseded changes, `_id` = stream key + zero-padded
+  sequence (`change_id`). Just before an update or a deletion overwrites a
+  record's state, that state is copied here under its own sequence, so the
+  feed keeps every change of a record, not only its latest.
+- `record_batches`: one manifest per committed batch, `_id` = the `change_id`
+  of the batch's last sequence, listing the key of each sequence of its range
+  (None where a crash left a number unused). The feed (feed.py) reads
+  manifests in `_id` order, then the states they name, then, for a sequence
+  whose record has moved on, the superseded copy.
 
-Crash safety without transactions: a batch allocates its sequence range
-together with a `pending` claim {job, batch, count} on the stream
-(leases.py), inserts its documents in sequence order (a crash leaves a
-prefix), then unsets the keys of the documents they supersede, then the
-caller checkpoints the job. A crash between the two writes leaves two
-documents with one key; the next writer of the stream repairs the claimed
-range first (the newest document keeps the key), and every lookup trusts
-the newest anyway. The resumed job replays the batch, and a current
-document already stamped with (job, batch) is counted as the change it was.
-Sequence numbers the lost attempt allocated but never wrote stay unused (the
-feed tolerates gaps and never fills one later). Counts and the feed
-therefore match what a crash-free run would have produced.
+`commit` looks the batch's keys up: new ids are *added*, a different hash is
+*updated*, the same hash is *unchanged* and writes nothing (a full sync marks
+it `seen`). So a new synced row costs one inserted document; an update or a
+deletion also one copy of the state it replaces; a batch one manifest.
 
-Data written by the earlier two-document layout (`records` pointers beside
-the change log, some keyed without their container) is folded in by
-`legacy.migrate_pointers`, run at start.
+Write order: the sequence range is allocated with a `pending` claim {job,
+batch, count} on the stream (leases.py); superseded states are copied aside;
+states are inserted or replaced; then the manifest is inserted, which makes
+the whole batch visible to the feed at once; then the caller checkpoints.
+A reader never sees half a batch, and one that reads a state which has moved
+on finds the copy, written before the state changed.
+
+Crash safety without transactions: a worker that died inside a batch leaves
+states stamped with that batch and no manifest. The next writer of the
+stream (whichever job) first repairs the stream's last claim: without its
+manifest, it finds the states stamped with the claim and writes the manifest
+for them (unused numbers are gaps, which the feed skips), so what was
+written is published exactly once. The resumed job replays the batch, and a
+state already stamped with (job, batch) counts as the change it was. Counts
+and the feed therefore match what a crash-free run would have produced.
+Before it publishes, the repairing writer records the range as sealed on the
+stream. A state that a stalled (not dead) worker still writes into a sealed
+range afterwards is not in its manifest: the next lookup of that record puts
+back the state it superseded (or removes it, for a new record), so the late
+write never reaches the feed. Replacements match the sequence they read, so
+a late write can neither overwrite a newer state nor be overwritten unnoticed
+(`ConcurrentWrite`).
+
+Data written by earlier layouts is moved in by `legacy.migrate`, at start.
 """
 
 from __future__ import annotations
@@ -41,14 +55,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pymongo import ReplaceOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from connector_service.jobs.leases import StreamLeases, stream_key
 from connector_service.jobs.shapes import ITEMS, canonical, content_hash
 from connector_service.platform import wire
 
 ADDED, UPDATED, DELETED, UNCHANGED = "added", "updated", "deleted", "unchanged"
+STATE, HISTORY, BATCHES = "record_state", "record_changes", "record_batches"
+#: What a lookup needs of a state to classify a row.
+_LOOKUP = {"hash": 1, "deleted": 1, "action": 1, "changed_in": 1, "seq": 1, "prev": 1}
+_DUPLICATE_KEY = 11000
+
+
+class ConcurrentWrite(Exception):
+    """A record's state changed between this batch's lookup and its write (a writer that had lost
+    the stream wrote late); nothing of the batch is published, and the next writer repairs it."""
 
 
 @dataclass
@@ -119,6 +144,14 @@ class Batch:
     def stamp(self) -> dict[str, Any]:
         return {"job": self.job_id, "batch": self.number}
 
+    def change_id(self, seq: int) -> str:
+        return change_id(self.tenant_id, self.connection_id, self.stream, seq)
+
+    @property
+    def prefix(self) -> str:
+        """What every key and change id of this stream starts with."""
+        return f"{stream_key(self.tenant_id, self.connection_id, self.stream)}|"
+
 
 def change_id(tenant_id: str, connection_id: str, stream: str, seq: int) -> str:
     return f"{stream_key(tenant_id, connection_id, stream)}|{seq:015d}"
@@ -135,23 +168,69 @@ def identity(tenant_id: str, connection_id: str, stream: str, record_id: str, co
     return f"{base}|{container_id}|{record_id}" if container_id else f"{base}|{record_id}"
 
 
+def manifest(tenant_id: str, connection_id: str, stream: str, first: int, keys: list[str | None]) -> dict[str, Any]:
+    """The manifest of sequences first … first + len(keys) − 1 (keys without the stream prefix)."""
+    prefix = f"{stream_key(tenant_id, connection_id, stream)}|"
+    return {
+        "_id": change_id(tenant_id, connection_id, stream, first + len(keys) - 1),
+        "tenant_id": tenant_id,
+        "connection_id": connection_id,
+        "stream": stream,
+        "first": first,
+        "keys": [None if k is None else k[len(prefix) :] for k in keys],
+    }
+
+
+def superseded(state: dict[str, Any]) -> dict[str, Any]:
+    """The copy of a state kept in `record_changes` once a later change replaces it."""
+    tenant_id, connection_id, stream, seq = state["tenant_id"], state["connection_id"], state["stream"], state["seq"]
+    copy = {
+        "_id": change_id(tenant_id, connection_id, stream, seq),
+        "tenant_id": tenant_id,
+        "connection_id": connection_id,
+        "stream": stream,
+        "seq": seq,
+        "record_id": state["record_id"],
+        "action": state["action"],
+        "json": state["json"],
+        "committed_at": state["committed_at"],
+        "container_id": state.get("container_id", ""),
+        "updated_at": state.get("updated_at"),
+        "hash": state.get("hash"),
+        "deleted": bool(state.get("deleted")),
+        "prev": state.get("prev"),
+    }
+    if state.get("parent_id"):
+        copy["parent_id"] = state["parent_id"]
+    return copy
+
+
+async def insert_ignoring_duplicates(collection: AsyncCollection[dict[str, Any]], docs: list[dict[str, Any]]) -> None:
+    """Inserts what is not there yet; a document whose `_id` exists is the same one, written before."""
+    if not docs:
+        return
+    try:
+        await collection.insert_many(docs, ordered=False)
+    except BulkWriteError as err:
+        if any(e.get("code") != _DUPLICATE_KEY for e in err.details.get("writeErrors", [])):
+            raise
+
+
 class RecordStore:
     def __init__(self, db: AsyncDatabase[dict[str, Any]], leases: StreamLeases):
-        self._changes = db["record_changes"]
+        self._state = db[STATE]
+        self._history = db[HISTORY]
+        self._batches = db[BATCHES]
         self._leases = leases
-        #: (stream key, job, worker) whose stream's last claimed range was already repaired.
-        self._recovered: set[tuple[str, str, str]] = set()
-
-    async def create_indexes(self) -> None:
-        """The current-state index: `key` exists only on a record's latest change (sparse), so its
-        ranges cover current records and no history; the feed reads `_id` ranges."""
-        await self._changes.create_index([("key", 1)], sparse=True)
+        #: Per (stream key, job, worker) whose stream's last claim was already repaired: the
+        #: stream's sealed ranges (see `_recover`).
+        self._recovered: dict[tuple[str, str, str], list[tuple[int, int]]] = {}
 
     async def commit(self, batch: Batch, entries: Iterable[Entry]) -> Counts:
         """Stores a batch of source records; answers what changed."""
-        await self._recover(batch)
+        sealed = await self._recover(batch)
         unique = {record_key(batch, e.record_id, e.container_id): e for e in entries}
-        existing = await self._current(batch.tenant_id, list(unique))
+        existing = await self._lookup(batch, list(unique), sealed)
         counts, changes, seen = Counts(), [], []
         for key, entry in unique.items():
             text = entry.text or canonical(entry.record)
@@ -161,110 +240,168 @@ class RecordStore:
             if old is not None and not old.get("deleted") and old.get("hash") == digest:
                 counts.add(old["action"] if replayed else UNCHANGED)
                 if batch.mark_seen:
-                    seen.append(old["_id"])
+                    seen.append(key)
                 continue
             action = ADDED if old is None or old.get("deleted") else UPDATED
             counts.add(old["action"] if replayed and old is not None else action)
-            changes.append(_Change(key, entry, text, digest, action, None if old is None else old["_id"]))
+            changes.append(_Change(key, entry, text, digest, action, old))
         if changes:
             await self._write(batch, changes)
         if seen:
-            await self._changes.update_many({"_id": {"$in": seen}}, {"$set": {"seen": batch.job_id}})
+            await self._state.update_many(
+                {"_id": {"$in": seen}, "tenant_id": batch.tenant_id}, {"$set": {"seen": batch.job_id}}
+            )
         return counts
 
-    async def _current(self, tenant_id: str, keys: list[str]) -> dict[str, dict[str, Any]]:
-        """The latest change of each key that has one (the newest, should a crash have left two)."""
-        found: dict[str, dict[str, Any]] = {}
-        async for d in self._changes.find(
-            {"key": {"$in": keys}, "tenant_id": tenant_id},
-            {"key": 1, "hash": 1, "deleted": 1, "action": 1, "changed_in": 1},
-        ):
-            if d["key"] not in found or d["_id"] > found[d["key"]]["_id"]:
-                found[d["key"]] = d
-        return found
+    async def _lookup(self, batch: Batch, keys: list[str], sealed: list[tuple[int, int]]) -> dict[str, dict[str, Any]]:
+        """The committed state of each key that has one."""
+        found = [d async for d in self._state.find({"_id": {"$in": keys}, "tenant_id": batch.tenant_id}, _LOOKUP)]
+        return {d["_id"]: d for d in await self._committed(batch, found, sealed)}
+
+    async def _committed(
+        self, batch: Batch, states: list[dict[str, Any]], sealed: list[tuple[int, int]]
+    ) -> list[dict[str, Any]]:
+        """`states` as committed. A state written into a sealed range after that range was published
+        (by a writer that had stalled past its lease) is not in the range's manifest: the record's
+        committed state is the one it superseded (`prev`, copied aside before), which is put back,
+        or none, and the late state is removed."""
+        suspects = [d for d in states if any(a <= d["seq"] <= b for a, b in sealed)]
+        if not suspects:
+            return states
+        listed: dict[int, list[str | None]] = {}
+        for first, last in sealed:
+            doc = await self._batches.find_one({"_id": batch.change_id(last), "tenant_id": batch.tenant_id})
+            listed[first] = [None if k is None else batch.prefix + k for k in (doc or {}).get("keys", [])]
+        late: dict[str, dict[str, Any] | None] = {}
+        for d in suspects:
+            first = next(a for a, b in sealed if a <= d["seq"] <= b)
+            keys, offset = listed[first], d["seq"] - first
+            if offset < len(keys) and keys[offset] == d["_id"]:
+                continue
+            copy = None
+            if d.get("prev") is not None:
+                copy = await self._history.find_one({"_id": batch.change_id(d["prev"]), "tenant_id": batch.tenant_id})
+            only = {"_id": d["_id"], "tenant_id": batch.tenant_id, "seq": d["seq"]}
+            if copy is None:
+                await self._state.delete_one(only)
+            else:
+                await self._state.replace_one(only, _restored(d["_id"], copy))
+            late[d["_id"]] = None if copy is None else _restored(d["_id"], copy)
+        kept = []
+        for d in states:
+            now = late[d["_id"]] if d["_id"] in late else d
+            if now is not None:
+                kept.append(now)
+        return kept
 
     async def _write(self, batch: Batch, changes: list[_Change]) -> None:
         first = await self._allocate(batch, len(changes))
         moment = wire.now()
-        docs = []
+        states = []
         for offset, change in enumerate(changes):
-            entry = change.entry
-            doc = _document(
-                batch, first + offset, change.key, entry.record_id, change.action, change.text, moment, entry
-            )
-            doc.update(hash=change.digest, deleted=False, seen=batch.job_id)
-            docs.append(doc)
-        await self._changes.insert_many(docs, ordered=True)
-        await self._supersede([c.previous for c in changes if c.previous is not None])
+            state = _state(batch, first + offset, change.key, change.action, change.text, moment, change.entry)
+            prev = None if change.old is None else change.old["seq"]
+            state.update(hash=change.digest, deleted=False, seen=batch.job_id, prev=prev)
+            states.append(state)
+        await self._publish(batch, first, states, changes)
 
-    async def _supersede(self, ids: list[str]) -> None:
-        """The documents that are no longer their record's latest change lose the key."""
-        if ids:
-            await self._changes.update_many({"_id": {"$in": ids}}, {"$unset": {"key": ""}})
+    async def _publish(self, batch: Batch, first: int, states: list[dict[str, Any]], changes: list[_Change]) -> None:
+        """Copies the replaced states aside, writes the new ones, then the manifest (the batch is
+        visible from then on)."""
+        replaced = [c.key for c in changes if c.old is not None]
+        if replaced:
+            old = [d async for d in self._state.find({"_id": {"$in": replaced}, "tenant_id": batch.tenant_id})]
+            await insert_ignoring_duplicates(self._history, [superseded(d) for d in old])
+        fresh = [s for s, c in zip(states, changes, strict=True) if c.old is None]
+        if fresh:
+            await self._state.insert_many(fresh, ordered=False)
+        # Each replacement matches the state this batch read: a stalled writer's late write can
+        # neither overwrite a newer state nor be overwritten unnoticed.
+        overwrite = [
+            ReplaceOne({"_id": s["_id"], "tenant_id": batch.tenant_id, "seq": c.old["seq"]}, s)
+            for s, c in zip(states, changes, strict=True)
+            if c.old is not None
+        ]
+        if overwrite and (await self._state.bulk_write(overwrite, ordered=False)).matched_count != len(overwrite):
+            raise ConcurrentWrite(f"records of stream {batch.stream} changed while this batch wrote them")
+        doc = manifest(batch.tenant_id, batch.connection_id, batch.stream, first, [s["_id"] for s in states])
+        await self._batches.insert_one(doc)
 
     async def delete_unseen(self, batch: Batch, container_ids: list[str] | None, limit: int) -> tuple[Counts, bool]:
         """Writes tombstones for up to `limit` records this full sync did not see; answers (counts, more left)."""
-        await self._recover(batch)
-        scope: dict[str, Any] = {"key": _stream_range(batch), "tenant_id": batch.tenant_id}
+        sealed = await self._recover(batch)
+        scope: dict[str, Any] = {"_id": _stream_range(batch), "tenant_id": batch.tenant_id}
         if container_ids is not None:
             scope["container_id"] = {"$in": container_ids}
         counts = Counts(
-            deleted=await self._changes.count_documents({**scope, "changed_in": batch.stamp, "action": DELETED})
+            deleted=await self._state.count_documents({**scope, "changed_in": batch.stamp, "action": DELETED})
         )
-        victims = [
-            d
-            async for d in self._changes.find(
-                {**scope, "deleted": False, "seen": {"$ne": batch.job_id}},
-                {"key": 1, "record_id": 1, "json": 1, "container_id": 1, "parent_id": 1, "updated_at": 1},
-            ).limit(limit)
+        unseen = [
+            d async for d in self._state.find({**scope, "deleted": False, "seen": {"$ne": batch.job_id}}).limit(limit)
         ]
+        victims = [d for d in await self._committed(batch, unseen, sealed) if not d.get("deleted")]
         if victims:
             first = await self._allocate(batch, len(victims))
             moment = wire.now()
-            tombstones = []
+            tombstones, changes = [], []
             for offset, doc in enumerate(victims):
                 entry = Entry(
                     doc["record_id"], {}, doc.get("container_id", ""), doc.get("parent_id", ""), doc.get("updated_at")
                 )
-                tombstone = _document(
-                    batch, first + offset, doc["key"], doc["record_id"], DELETED, doc["json"], moment, entry
-                )
-                tombstone.update(hash=None, deleted=True)
+                tombstone = _state(batch, first + offset, doc["_id"], DELETED, doc["json"], moment, entry)
+                tombstone.update(hash=None, deleted=True, prev=doc["seq"])
                 tombstones.append(tombstone)
-            await self._changes.insert_many(tombstones, ordered=True)
-            await self._supersede([d["_id"] for d in victims])
+                changes.append(_Change(doc["_id"], entry, doc["json"], "", DELETED, doc))
+            await self._publish(batch, first, tombstones, changes)
             counts.add(DELETED, len(victims))
-        return counts, len(victims) == limit
+        return counts, len(unseen) == limit
 
     async def _allocate(self, batch: Batch, count: int) -> int:
         return await self._leases.allocate(
             batch.tenant_id, batch.connection_id, batch.stream, batch.worker, count, claim=batch.stamp
         )
 
-    async def _recover(self, batch: Batch) -> None:
-        """Once per (stream, job, worker): the stream's last claimed range (whichever job wrote it) may
-        hold documents whose superseded predecessors kept their key (a crash between the two writes);
-        those lose it now, so every key is on exactly one document again."""
-        marker = (record_key(batch, ""), batch.job_id, batch.worker)
+    async def _recover(self, batch: Batch) -> list[tuple[int, int]]:
+        """Once per (stream, job, worker): publishes the stream's last claim if a writer died before
+        its manifest (whichever job it was); answers the stream's sealed ranges."""
+        marker = (batch.prefix, batch.job_id, batch.worker)
         if marker in self._recovered:
-            return
+            return self._recovered[marker]
         stream = await self._leases.holder(batch.tenant_id, batch.connection_id, batch.stream) or {}
         claim = stream.get("pending") or {}
+        sealed = [(int(a), int(b)) for a, b in stream.get("sealed") or []]
         if claim:
             last = int(stream["seq"])
             first = last - int(claim["count"]) + 1
-            bounds = {
-                "$gte": change_id(batch.tenant_id, batch.connection_id, batch.stream, first),
-                "$lte": change_id(batch.tenant_id, batch.connection_id, batch.stream, last),
-            }
-            keys = [
-                d["key"]
-                async for d in self._changes.find(
-                    {"_id": bounds, "tenant_id": batch.tenant_id, "key": {"$exists": True}}, {"key": 1}
-                )
-            ]
-            await resolve_duplicates(self._changes, batch.tenant_id, keys)
-        self._recovered.add(marker)
+            published = await self._batches.find_one(
+                {
+                    "_id": batch.change_id(last),
+                    "tenant_id": batch.tenant_id,
+                },
+                {"_id": 1},
+            )
+            if published is None:
+                if (first, last) not in sealed:
+                    sealed = await self._leases.seal(batch.tenant_id, batch.connection_id, batch.stream, first, last)
+                keys: list[str | None] = [None] * (last - first + 1)
+                async for d in self._state.find(
+                    {
+                        "_id": _stream_range(batch),
+                        "tenant_id": batch.tenant_id,
+                        "changed_in": {"job": claim["job"], "batch": claim["batch"]},
+                        "seq": {"$gte": first, "$lte": last},
+                    },
+                    {"seq": 1},
+                ):
+                    keys[int(d["seq"]) - first] = d["_id"]
+                try:
+                    await self._batches.insert_one(
+                        manifest(batch.tenant_id, batch.connection_id, batch.stream, first, keys)
+                    )
+                except DuplicateKeyError:
+                    pass  # another writer published it in the meantime
+        self._recovered[marker] = sealed
+        return sealed
 
     async def items_changed_since(
         self, tenant_id: str, connection_id: str, container_id: str, since: datetime | None, after: str, limit: int
@@ -273,14 +410,14 @@ class RecordStore:
         base = stream_key(tenant_id, connection_id, ITEMS)
         prefix = f"{base}|{container_id}|" if container_id else f"{base}|"
         query: dict[str, Any] = {
-            "key": {"$gt": prefix + after, "$lt": prefix + _PAST_ANY_ID},
+            "_id": {"$gt": prefix + after, "$lt": prefix + _PAST_ANY_ID},
             "tenant_id": tenant_id,
             "container_id": container_id,
             "deleted": False,
         }
         if since is not None:
             query["$or"] = [{"updated_at": {"$gte": since}}, {"updated_at": None}]
-        cursor = self._changes.find(query, {"record_id": 1}).sort("key", 1).limit(limit)
+        cursor = self._state.find(query, {"record_id": 1}).sort("_id", 1).limit(limit)
         return [d async for d in cursor]
 
 
@@ -291,20 +428,24 @@ class _Change:
     text: str
     digest: str
     action: str
-    #: The `_id` of the record's latest change so far (None for a record never seen).
-    previous: str | None
+    #: The record's committed state this change replaces (None for a record never stored).
+    old: dict[str, Any] | None
 
 
-def _document(
-    batch: Batch, seq: int, key: str, record_id: str, action: str, text: str, moment: datetime, entry: Entry
-) -> dict[str, Any]:
-    """A change document, current (it carries `key`); the caller adds hash, deleted and seen."""
+def _restored(key: str, copy: dict[str, Any]) -> dict[str, Any]:
+    """A state put back from its superseded copy (`superseded` in reverse)."""
+    state = {k: v for k, v in copy.items() if k != "_id"}
+    state.update(_id=key, changed_in=None, seen=None)
+    return state
+
+
+def _state(batch: Batch, seq: int, key: str, action: str, text: str, moment: datetime, entry: Entry) -> dict[str, Any]:
+    """A record's state after a change; the caller adds hash, deleted, seen and prev."""
     doc = {
-        "_id": change_id(batch.tenant_id, batch.connection_id, batch.stream, seq),
+        "_id": key,
         **batch.key,
         "seq": seq,
-        "key": key,
-        "record_id": record_id,
+        "record_id": entry.record_id,
         "action": action,
         "json": text,
         "committed_at": moment,
@@ -317,22 +458,9 @@ def _document(
     return doc
 
 
-async def resolve_duplicates(changes: AsyncCollection[dict[str, Any]], tenant_id: str, keys: list[str]) -> None:
-    """Of the documents that carry one of `keys`, only the newest (highest sequence) keeps it."""
-    newest: dict[str, str] = {}
-    older: list[str] = []
-    async for d in changes.find({"key": {"$in": keys}, "tenant_id": tenant_id}, {"key": 1}).sort("_id", 1):
-        if d["key"] in newest:
-            older.append(newest[d["key"]])
-        newest[d["key"]] = d["_id"]
-    if older:
-        await changes.update_many({"_id": {"$in": older}}, {"$unset": {"key": ""}})
-
-
 #: Sorts after any record id's first character that ids use (ids are printable, below U+FFFF).
 _PAST_ANY_ID = "\uffff"
 
 
 def _stream_range(batch: Batch) -> dict[str, str]:
-    prefix = f"{stream_key(batch.tenant_id, batch.connection_id, batch.stream)}|"
-    return {"$gte": prefix, "$lt": prefix + _PAST_ANY_ID}
+    return {"$gte": batch.prefix, "$lt": batch.prefix + _PAST_ANY_ID}
