@@ -142,6 +142,46 @@ async def test_a_late_write_cannot_overwrite_a_newer_state(db) -> None:
     assert await _feed(db) == [("1", "added", "a"), ("1", "updated", "a2")]
 
 
+async def test_a_first_sync_inserts_without_lookups_and_still_sees_a_record_read_twice(db) -> None:
+    leases = StreamLeases(db)
+    store = RecordStore(db, leases)
+    await _hold(leases, "w1")
+    first = await store.commit(Batch(*STREAM, "job_1", 0, "w1"), _entries(("1", "a"), ("2", "b")))
+    # Nothing existed: the next batch is inserted straight away; one of its rows was read before
+    # (unchanged) and one changed since it was read.
+    second = await store.commit(Batch(*STREAM, "job_1", 1, "w1"), _entries(("3", "c"), ("1", "a"), ("2", "b2")))
+    third = await store.commit(Batch(*STREAM, "job_1", 2, "w1"), _entries(("4", "d"), ("2", "b2")))
+    assert [first.as_dict(), second.as_dict(), third.as_dict()] == [
+        {"added": 2, "updated": 0, "deleted": 0, "unchanged": 0},
+        {"added": 1, "updated": 1, "deleted": 0, "unchanged": 1},
+        {"added": 1, "updated": 0, "deleted": 0, "unchanged": 1},
+    ]
+    assert await _feed(db) == [
+        ("1", "added", "a"),
+        ("2", "added", "b"),
+        ("3", "added", "c"),
+        ("2", "updated", "b2"),
+        ("4", "added", "d"),
+    ]
+
+
+async def test_a_batch_inserted_without_lookups_and_cut_short_is_published_once(db) -> None:
+    leases = StreamLeases(db)
+    store = RecordStore(db, leases)
+    await _hold(leases, "w1")
+    crashing = RecordStore(db, leases)
+    await crashing.commit(Batch(*STREAM, "job_1", 0, "w1"), _entries(("1", "a")))
+    crashing._batches = _Crashing(db["record_batches"])  # batch 1 is inserted, its manifest is not
+    with pytest.raises(_Crash):
+        await crashing.commit(Batch(*STREAM, "job_1", 1, "w1"), _entries(("2", "b"), ("3", "c")))
+    assert await _feed(db) == [("1", "added", "a")]
+
+    await _hold(leases, "w2")
+    replay = await store.commit(Batch(*STREAM, "job_1", 1, "w2"), _entries(("2", "b"), ("3", "c")))
+    assert replay.as_dict() == {"added": 2, "updated": 0, "deleted": 0, "unchanged": 0}
+    assert await _feed(db) == [("1", "added", "a"), ("2", "added", "b"), ("3", "added", "c")]
+
+
 class _Crash(Exception):
     pass
 

@@ -225,13 +225,22 @@ class RecordStore:
         #: Per (stream key, job, worker) whose stream's last claim was already repaired: the
         #: stream's sealed ranges (see `_recover`).
         self._recovered: dict[tuple[str, str, str], list[tuple[int, int]]] = {}
+        #: (stream prefix, job) whose last lookup found no record: the next batch is inserted first.
+        self._new_only: set[tuple[str, str]] = set()
 
     async def commit(self, batch: Batch, entries: Iterable[Entry]) -> Counts:
         """Stores a batch of source records; answers what changed."""
         sealed = await self._recover(batch)
         unique = {record_key(batch, e.record_id, e.container_id): e for e in entries}
-        existing = await self._lookup(batch, list(unique), sealed)
         counts, changes, seen = Counts(), [], []
+        stream = (batch.prefix, batch.job_id)
+        if stream in self._new_only:
+            unique = await self._insert_new(batch, unique, counts)
+        existing = await self._lookup(batch, list(unique), sealed) if unique else {}
+        if existing:
+            self._new_only.discard(stream)
+        elif unique:
+            self._new_only.add(stream)
         for key, entry in unique.items():
             text = entry.text or canonical(entry.record)
             digest = content_hash(text)
@@ -252,6 +261,33 @@ class RecordStore:
                 {"_id": {"$in": seen}, "tenant_id": batch.tenant_id}, {"$set": {"seen": batch.job_id}}
             )
         return counts
+
+    async def _insert_new(self, batch: Batch, unique: dict[str, Entry], counts: Counts) -> dict[str, Entry]:
+        """Inserts every entry as a new record, without a lookup, and publishes those that were new;
+        answers the entries whose record exists (for the lookup). Used while a job's lookups on a
+        stream find nothing, as in a first sync, where the lookup is a tenth of the database's work."""
+        if not unique:
+            return unique
+        first = await self._allocate(batch, len(unique))
+        moment = wire.now()
+        states = []
+        for offset, (key, entry) in enumerate(unique.items()):
+            text = entry.text or canonical(entry.record)
+            state = _state(batch, first + offset, key, ADDED, text, moment, entry)
+            state.update(hash=content_hash(text), deleted=False, seen=batch.job_id, prev=None)
+            states.append(state)
+        exists: set[str] = set()
+        try:
+            await self._state.insert_many(states, ordered=False)
+        except BulkWriteError as err:
+            errors = err.details.get("writeErrors", [])
+            if any(e.get("code") != _DUPLICATE_KEY for e in errors):
+                raise
+            exists = {states[e["index"]]["_id"] for e in errors}
+        keys = [None if s["_id"] in exists else s["_id"] for s in states]
+        await self._batches.insert_one(manifest(batch.tenant_id, batch.connection_id, batch.stream, first, keys))
+        counts.add(ADDED, len(states) - len(exists))
+        return {k: e for k, e in unique.items() if k in exists}
 
     async def _lookup(self, batch: Batch, keys: list[str], sealed: list[tuple[int, int]]) -> dict[str, dict[str, Any]]:
         """The committed state of each key that has one."""
