@@ -89,9 +89,11 @@ class CpuMeter:
 
 
 @contextmanager
-def database(cache_size: str | None = None) -> Iterator[tuple[str, int]]:
+def database(cache_size: str | None = None, oplog_entries: int | None = None) -> Iterator[tuple[str, int]]:
     """SecantusDB in memory on a free port: yields (mongodb URL, pid). `cache_size` (e.g. "4G") bounds what
-    the in-memory store can hold (SecantusDB's default, 1G, answers InternalError once it is full)."""
+    the in-memory store can hold (SecantusDB's default, 1G, answers InternalError once it is full).
+    `oplog_entries` raises the oplog's entry cap (default 100,000): past it SecantusDB prunes the oldest
+    entries as it writes, a cost that would fall on whichever mode runs after the cap is reached."""
     port = free_port()
     proc = subprocess.Popen(
         [
@@ -107,6 +109,7 @@ def database(cache_size: str | None = None) -> Iterator[tuple[str, int]]:
             "--log-level",
             "WARNING",
             *(["--cache-size", cache_size] if cache_size else []),
+            *(["--oplog-max-entries", str(oplog_entries)] if oplog_entries else []),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

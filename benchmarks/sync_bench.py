@@ -154,7 +154,10 @@ def main() -> None:
     pg_tickets.create(schema, args.rows, distinct_updates=True)
     try:
         with contextlib.ExitStack() as stacks:
-            mongo_url, db_pid = stacks.enter_context(harness.database(cache_size="4G"))
+            # Every row of every run is one oplog entry (raw and sync alike): a cap above what the whole
+            # benchmark writes keeps SecantusDB's pruning off the runs after the default cap.
+            writes = args.rows * args.rounds * len(modes) * 2
+            mongo_url, db_pid = stacks.enter_context(harness.database(cache_size="8G", oplog_entries=writes))
             mongo = stacks.enter_context(MongoClient(mongo_url))
             channels = {"sync": _stack_channel(stacks, folder / "sync", mongo_url, env)}
             if args.base_tree:
