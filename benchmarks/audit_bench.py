@@ -10,7 +10,9 @@ for batches of 1, 8, 16 and 64 records (what a group commit holds at rising conc
                 (`connector_service.connections.audit._segments`), with `AuditLog`'s indexes
 
 each through a client with the driver's retryable writes on (`+retry`) and off (what the
-audit log uses). Modes alternate per round. Columns: database CPU ms per record (the
+audit log uses), and `segments-noindex`: the same segments without retryable writes into a
+collection with no secondary index (what those two indexes cost an append; `ListAuditLogs`
+needs them, so this is a measurement, not a layout). Modes alternate per round. Columns: database CPU ms per record (the
 SecantusDB process, from /proc), records/s, and each mode's CPU ÷ `documents+retry`
 of the same batch size. Results: benchmarks/results/audit-*.json.
 
@@ -31,7 +33,7 @@ from connector_service.connections import audit
 from connector_service.connections.audit import AuditLog
 from pymongo import AsyncMongoClient
 
-MODES = ("documents+retry", "documents", "segments+retry", "segments")
+MODES = ("documents+retry", "documents", "segments+retry", "segments", "segments-noindex")
 
 
 def _arguments() -> argparse.Namespace:
@@ -72,7 +74,9 @@ async def _measure(url: str, db_pid: int, args: argparse.Namespace) -> dict[str,
             results[str(size)] = {mode: [] for mode in MODES}
             for round_no, mode in harness.alternate(MODES, args.rounds):
                 db = clients[mode.endswith("+retry")][f"audit_bench_{size}_{round_no}_{mode.replace('+', '_')}"]
-                if mode.startswith("segments"):
+                if mode == "segments-noindex":
+                    pass
+                elif mode.startswith("segments"):
                     await AuditLog(db).create_indexes()
                 else:
                     await db[audit.SEGMENTS].create_index([("tenant_id", 1), ("connection_id", 1), ("_id", -1)])

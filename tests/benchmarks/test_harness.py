@@ -169,5 +169,11 @@ def test_token_bench_compares_observability_modes_round_by_round(tmp_path: Path)
 def test_audit_bench_measures_every_layout(tmp_path: Path) -> None:
     result = _run_bench(tmp_path, "audit", "--records", "16", "--rounds", "1", "--batches", "1,8")
     for size in ("1", "8"):
-        assert set(result["medians"][size]) == {"documents+retry", "documents", "segments+retry", "segments"}
+        assert set(result["medians"][size]) == {
+            "documents+retry",
+            "documents",
+            "segments+retry",
+            "segments",
+            "segments-noindex",
+        }
         assert all(m["records_per_s"] > 0 for m in result["medians"][size].values())
