@@ -53,6 +53,8 @@ async def _old_layout(db: AsyncDatabase) -> None:
     seq 4: #7 of r1 added then seq 5 deleted; #9 of r1 added at seq 6 before the fix, added again at
     seq 7 after it, and its old-shape copy swept as deleted at seq 8 (the record itself lives on)."""
     entries = _ENTRIES
+    # The stream's sequence counter, as the old layout left it.
+    await db["sync_streams"].insert_one({"_id": BASE, "tenant_id": TENANT, "connection_id": CONNECTION, "seq": 8})
     await db["record_changes"].insert_many(
         [
             {
@@ -132,8 +134,6 @@ async def test_old_records_are_folded_in_once_and_sync_on_as_they_were(db) -> No
     assert await leases.acquire(
         TENANT, CONNECTION, "items", job_id="job_1", worker="w", until=wire.now().replace(year=2100)
     )
-    # The stream's sequence continues after the old entries (the lease document kept it).
-    await db["sync_streams"].update_one({"_id": BASE}, {"$set": {"seq": 8}})
     batch = Batch(TENANT, CONNECTION, "items", "job_1", 0, "w", True)
     entries = [
         Entry("1", _record("1", "a2"), "r1"),
@@ -172,6 +172,7 @@ async def test_one_document_layout_moves_to_state_documents_and_manifests(db) ->
         (7, "2", "deleted", "b", True, True),
     ]
     await db["record_changes"].create_index([("key", 1)], sparse=True)
+    await db["sync_streams"].insert_one({"_id": BASE, "tenant_id": TENANT, "connection_id": CONNECTION, "seq": 7})
     await db["record_changes"].insert_many(
         [
             {
@@ -214,7 +215,6 @@ async def test_one_document_layout_moves_to_state_documents_and_manifests(db) ->
     assert await leases.acquire(
         TENANT, CONNECTION, "items", job_id="job_1", worker="w", until=wire.now().replace(year=2100)
     )
-    await db["sync_streams"].update_one({"_id": BASE}, {"$set": {"seq": 7}})
     counts = await store.commit(
         Batch(TENANT, CONNECTION, "items", "job_1", 0, "w"),
         [

@@ -182,6 +182,21 @@ async def test_a_batch_inserted_without_lookups_and_cut_short_is_published_once(
     assert await _feed(db) == [("1", "added", "a"), ("2", "added", "b"), ("3", "added", "c")]
 
 
+async def test_the_feed_reads_past_a_long_run_of_unused_numbers(db) -> None:
+    leases = StreamLeases(db)
+    store = RecordStore(db, leases)
+    await _hold(leases, "w1")
+    await store.commit(Batch(*STREAM, "job_1", 0, "w1"), _entries(("1", "a"), ("2", "b")))
+    # Numbers a crashed writer allocated and never used (the feed reads manifests by windows).
+    await db["sync_streams"].update_one({"_id": "acme|con_1|items"}, {"$inc": {"seq": 50_000}})
+    await store.commit(Batch(*STREAM, "job_1", 1, "w1"), _entries(("3", "c")))
+    assert await _feed(db) == [("1", "added", "a"), ("2", "added", "b"), ("3", "added", "c")]
+    first, cursor = await RecordFeed(db).page("acme", "con_1", ("items",), "", 2)
+    rest, end = await RecordFeed(db).page("acme", "con_1", ("items",), cursor, 2)
+    assert [c.record_id for c in first] == ["1", "2"] and [c.record_id for c in rest] == ["3"]
+    assert (await RecordFeed(db).page("acme", "con_1", ("items",), end, 2))[0] == []
+
+
 class _Crash(Exception):
     pass
 

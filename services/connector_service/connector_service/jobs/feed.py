@@ -26,10 +26,12 @@ from pymongo.asynchronous.database import AsyncDatabase
 from ucf_common.errors import invalid
 
 from connector_service.jobs.leases import stream_key
-from connector_service.jobs.records import BATCHES, HISTORY, STATE, change_id
+from connector_service.jobs.records import BATCHES, BY_ID, HISTORY, STATE, change_id
 from connector_service.jobs.shapes import STREAMS
 
 _LAST_SEQ = 10**15 - 1
+#: Sequence numbers per manifest read (at least; four times the page otherwise).
+_WINDOW = 4096
 _FIELDS = {"record_id": 1, "action": 1, "json": 1, "committed_at": 1, "seq": 1}
 
 
@@ -79,6 +81,7 @@ class RecordFeed:
     before copies, and a copy is written before its state changes, so no change is missed."""
 
     def __init__(self, db: AsyncDatabase[dict[str, Any]]):
+        self._streams = db["sync_streams"]
         self._state = db[STATE]
         self._history = db[HISTORY]
         self._batches = db[BATCHES]
@@ -93,27 +96,37 @@ class RecordFeed:
             position[change.stream] = change.seq
         return merged, encode_position(position)
 
+    async def _newest(self, tenant_id: str, connection_id: str, stream: str) -> int:
+        """The stream's last allocated sequence number (0 for a stream never written)."""
+        doc = await self._streams.find_one(
+            {"_id": stream_key(tenant_id, connection_id, stream), "tenant_id": tenant_id}, {"seq": 1}
+        )
+        return int((doc or {}).get("seq") or 0)
+
     async def _run(self, tenant_id: str, connection_id: str, stream: str, after: int, limit: int) -> list[Change]:
         """The next `limit` changes of one stream after sequence `after`, in sequence order."""
         prefix = f"{stream_key(tenant_id, connection_id, stream)}|"
         wanted: list[tuple[int, str]] = []
-        manifests = self._batches.find(
-            {
-                "_id": {
-                    "$gt": change_id(tenant_id, connection_id, stream, after),
-                    "$lte": change_id(tenant_id, connection_id, stream, _LAST_SEQ),
-                },
-                "tenant_id": tenant_id,
-            }
-        ).sort("_id", 1)
-        async for doc in manifests:
-            first = int(doc["first"])
-            wanted.extend(
-                (first + i, prefix + k) for i, k in enumerate(doc["keys"]) if k is not None and first + i > after
+        newest = await self._newest(tenant_id, connection_id, stream)
+        low = after
+        # Manifests are read by windows of sequence numbers (their `_id` holds their last one), so
+        # a page reads the few manifests it needs however long the stream is; a batch spans at
+        # most a few thousand numbers.
+        while len(wanted) < limit and low < newest:
+            high = min(low + max(4 * limit, _WINDOW), _LAST_SEQ)
+            manifests = self._batches.find(
+                {
+                    "_id": {
+                        "$gt": change_id(tenant_id, connection_id, stream, low),
+                        "$lte": change_id(tenant_id, connection_id, stream, high),
+                    },
+                    "tenant_id": tenant_id,
+                }
             )
-            if len(wanted) >= limit:
-                break
-        await manifests.close()
+            async for doc in manifests.sort("_id", 1).hint(BY_ID):
+                keys = enumerate(doc["keys"], start=int(doc["first"]))
+                wanted.extend((seq, prefix + k) for seq, k in keys if k is not None and seq > after)
+            low = high
         wanted = wanted[:limit]
         if not wanted:
             return []

@@ -40,6 +40,7 @@ from pymongo.errors import BulkWriteError
 from connector_service.jobs.leases import stream_key
 from connector_service.jobs.records import (
     BATCHES,
+    BY_ID,
     HISTORY,
     STATE,
     change_id,
@@ -74,6 +75,7 @@ async def migrate_changes(db: AsyncDatabase[dict[str, Any]]) -> int:
             d
             async for d in changes.find({"_id": {"$gt": after}, "prev": {"$exists": False}})
             .sort("_id", 1)
+            .hint(BY_ID)
             .limit(_BATCH)
         ]
         for doc in page:
