@@ -47,6 +47,24 @@ _ENTRIES = [
 ]
 
 
+def _change(seq: int, rid: str, action: str, record: dict, **state: object) -> dict:
+    """A change document of the earlier layouts (layout 2 adds the record's state to the latest)."""
+    return {
+        "_id": change_id(TENANT, CONNECTION, "items", seq),
+        "tenant_id": TENANT,
+        "connection_id": CONNECTION,
+        "stream": "items",
+        "seq": seq,
+        "record_id": rid,
+        "action": action,
+        "json": canonical(record),
+        "committed_at": wire.now(),
+        "container_id": "r1",
+        "updated_at": None,
+        **state,
+    }
+
+
 async def _old_layout(db: AsyncDatabase) -> None:
     """Seq 1: #1 of repo r1 added (pointer keyed the old way, without its container); seq 2: #2 of r1
     added; seq 3: #1 of r1 updated after the container-in-key fix (a second, new-shape pointer);
@@ -55,24 +73,7 @@ async def _old_layout(db: AsyncDatabase) -> None:
     entries = _ENTRIES
     # The stream's sequence counter, as the old layout left it.
     await db["sync_streams"].insert_one({"_id": BASE, "tenant_id": TENANT, "connection_id": CONNECTION, "seq": 8})
-    await db["record_changes"].insert_many(
-        [
-            {
-                "_id": change_id(TENANT, CONNECTION, "items", seq),
-                "tenant_id": TENANT,
-                "connection_id": CONNECTION,
-                "stream": "items",
-                "seq": seq,
-                "record_id": rid,
-                "action": action,
-                "json": canonical(record),
-                "committed_at": wire.now(),
-                "container_id": "r1",
-                "updated_at": None,
-            }
-            for seq, rid, action, record in entries
-        ]
-    )
+    await db["record_changes"].insert_many([_change(seq, rid, action, record) for seq, rid, action, record in entries])
 
     def pointer(key: str, rid: str, seq: int, record: dict, deleted: bool = False) -> dict:
         return {
@@ -175,24 +176,17 @@ async def test_one_document_layout_moves_to_state_documents_and_manifests(db) ->
     await db["sync_streams"].insert_one({"_id": BASE, "tenant_id": TENANT, "connection_id": CONNECTION, "seq": 7})
     await db["record_changes"].insert_many(
         [
-            {
-                "_id": change_id(TENANT, CONNECTION, "items", seq),
-                "tenant_id": TENANT,
-                "connection_id": CONNECTION,
-                "stream": "items",
-                "seq": seq,
-                "record_id": rid,
-                "action": action,
-                "json": canonical(_record(rid, title)),
-                "committed_at": wire.now(),
-                "container_id": "r1",
-                "updated_at": None,
-                "changed_in": {"job": "old", "batch": seq},
-                "hash": None if deleted else content_hash(canonical(_record(rid, title))),
-                "deleted": deleted,
-                "seen": "old",
+            _change(
+                seq,
+                rid,
+                action,
+                _record(rid, title),
+                changed_in={"job": "old", "batch": seq},
+                hash=None if deleted else content_hash(canonical(_record(rid, title))),
+                deleted=deleted,
+                seen="old",
                 **({"key": f"{BASE}|r1|{rid}"} if keyed else {}),
-            }
+            )
             for seq, rid, action, title, keyed, deleted in rows
         ]
     )

@@ -27,6 +27,13 @@ async def db(mongo_url: str, db_suffix: str) -> AsyncIterator[AsyncDatabase]:
     await client.close()
 
 
+async def _writer(db: AsyncDatabase) -> tuple[StreamLeases, RecordStore]:
+    """A record store whose worker w1 holds the stream for job_1."""
+    leases = StreamLeases(db)
+    await _hold(leases, "w1")
+    return leases, RecordStore(db, leases)
+
+
 async def _hold(leases: StreamLeases, worker: str) -> None:
     assert await leases.acquire(*STREAM, job_id="job_1", worker=worker, until=wire.now().replace(year=2100))
 
@@ -46,9 +53,7 @@ async def _current(db: AsyncDatabase) -> list[tuple[str, str]]:
 
 
 async def test_a_replayed_batch_counts_what_the_lost_attempt_did_and_repeats_no_change(db) -> None:
-    leases = StreamLeases(db)
-    store = RecordStore(db, leases)
-    await _hold(leases, "w1")
+    leases, store = await _writer(db)
     await store.commit(Batch(*STREAM, "job_1", 0, "w1"), _entries(("1", "a"), ("2", "b")))
     # Batch 1's records are written, then the worker dies before its manifest (and checkpoint):
     # the feed does not show the batch yet, and still shows record 2 as it was.
@@ -82,9 +87,7 @@ async def test_a_replayed_batch_counts_what_the_lost_attempt_did_and_repeats_no_
 
 
 async def test_a_batch_cut_short_inside_its_writes_is_finished_by_the_replay(db) -> None:
-    leases = StreamLeases(db)
-    store = RecordStore(db, leases)
-    await _hold(leases, "w1")
+    leases, store = await _writer(db)
     await store.commit(Batch(*STREAM, "job_1", 0, "w1"), _entries(("1", "a")))
     crashing = RecordStore(db, leases)
     crashing._state = _Crashing(db["record_state"])  # the new record lands, the update does not
@@ -99,9 +102,7 @@ async def test_a_batch_cut_short_inside_its_writes_is_finished_by_the_replay(db)
 
 
 async def test_a_stalled_writer_that_writes_after_its_batch_was_published_changes_nothing(db) -> None:
-    leases = StreamLeases(db)
-    store = RecordStore(db, leases)
-    await _hold(leases, "w1")
+    leases, store = await _writer(db)
     await store.commit(Batch(*STREAM, "job_1", 0, "w1"), _entries(("1", "a"), ("2", "b")))
     # w1 writes record 3 of its batch 1 and stalls before updating record 1 (the write is kept
     # for later); meanwhile the job moves to w2, whose replay no longer reads record 1.
@@ -125,9 +126,7 @@ async def test_a_stalled_writer_that_writes_after_its_batch_was_published_change
 
 
 async def test_a_late_write_cannot_overwrite_a_newer_state(db) -> None:
-    leases = StreamLeases(db)
-    store = RecordStore(db, leases)
-    await _hold(leases, "w1")
+    leases, store = await _writer(db)
     await store.commit(Batch(*STREAM, "job_1", 0, "w1"), _entries(("1", "a")))
     stalled = RecordStore(db, leases)
     stalled._state = _Stalling(db["record_state"])
@@ -143,9 +142,7 @@ async def test_a_late_write_cannot_overwrite_a_newer_state(db) -> None:
 
 
 async def test_a_first_sync_inserts_without_lookups_and_still_sees_a_record_read_twice(db) -> None:
-    leases = StreamLeases(db)
-    store = RecordStore(db, leases)
-    await _hold(leases, "w1")
+    leases, store = await _writer(db)
     first = await store.commit(Batch(*STREAM, "job_1", 0, "w1"), _entries(("1", "a"), ("2", "b")))
     # Nothing existed: the next batch is inserted straight away; one of its rows was read before
     # (unchanged) and one changed since it was read.
@@ -166,9 +163,7 @@ async def test_a_first_sync_inserts_without_lookups_and_still_sees_a_record_read
 
 
 async def test_a_batch_inserted_without_lookups_and_cut_short_is_published_once(db) -> None:
-    leases = StreamLeases(db)
-    store = RecordStore(db, leases)
-    await _hold(leases, "w1")
+    leases, store = await _writer(db)
     crashing = RecordStore(db, leases)
     await crashing.commit(Batch(*STREAM, "job_1", 0, "w1"), _entries(("1", "a")))
     crashing._batches = _Crashing(db["record_batches"])  # batch 1 is inserted, its manifest is not
@@ -183,9 +178,7 @@ async def test_a_batch_inserted_without_lookups_and_cut_short_is_published_once(
 
 
 async def test_the_feed_reads_past_a_long_run_of_unused_numbers(db) -> None:
-    leases = StreamLeases(db)
-    store = RecordStore(db, leases)
-    await _hold(leases, "w1")
+    leases, store = await _writer(db)
     await store.commit(Batch(*STREAM, "job_1", 0, "w1"), _entries(("1", "a"), ("2", "b")))
     # Numbers a crashed writer allocated and never used (the feed reads manifests by windows).
     await db["sync_streams"].update_one({"_id": "acme|con_1|items"}, {"$inc": {"seq": 50_000}})
@@ -237,9 +230,7 @@ class _Stalling(_Crashing):
 
 
 async def test_a_worker_that_lost_the_stream_cannot_commit_changes(db) -> None:
-    leases = StreamLeases(db)
-    store = RecordStore(db, leases)
-    await _hold(leases, "w1")
+    leases, store = await _writer(db)
     await _hold(leases, "w2")  # the same job resumed elsewhere takes the stream over
     with pytest.raises(LeaseLost):
         await store.commit(Batch(*STREAM, "job_1", 0, "w1"), _entries(("1", "zombie")))
