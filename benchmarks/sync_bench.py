@@ -56,6 +56,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--rows", type=int, default=int(harness.env_float("BENCH_SYNC_ROWS", 200_000)))
     parser.add_argument("--rounds", type=int, default=int(harness.env_float("BENCH_SYNC_ROUNDS", 1)))
     parser.add_argument(
+        "--feed-rows", type=int, default=20_000, help="records read back from the feed after each sync (0: none)"
+    )
+    parser.add_argument(
         "--base-tree", type=Path, default=None, help="a checkout whose connector_service runs the extra `base` mode"
     )
     return parser.parse_args()
@@ -87,8 +90,8 @@ def _empty(collection: Collection[dict[str, Any]]) -> None:
         collection.create_index(spec["key"], **options)
 
 
-def full_sync(channel: grpc.Channel, api_key: str, schema: str, round_no: int) -> tuple[int, float]:
-    """(rows added, seconds from CreateJob to succeeded)."""
+def full_sync(channel: grpc.Channel, api_key: str, schema: str, round_no: int) -> tuple[int, float, str]:
+    """(rows added, seconds from CreateJob to succeeded, the connection id)."""
     meta = [("authorization", f"Bearer {api_key}")]
     credentials = struct_pb2.Struct()
     credentials.update(
@@ -128,7 +131,24 @@ def full_sync(channel: grpc.Channel, api_key: str, schema: str, round_no: int) -
         job = jobs.GetJob(jobs_pb2.GetJobRequest(job_id=job.id), metadata=meta).job
     if job.status != "succeeded":
         raise SystemExit(f"sync job {job.status}: {job.error}")
-    return job.counts.added, time.perf_counter() - started
+    return job.counts.added, time.perf_counter() - started, connection
+
+
+def read_feed(channel: grpc.Channel, api_key: str, connection: str, rows: int) -> float:
+    """Seconds to read the first `rows` records of the connection's feed, in pages of 200 (the cap)."""
+    meta = [("authorization", f"Bearer {api_key}")]
+    jobs = jobs_pb2_grpc.JobServiceStub(channel)
+    started, cursor, read = time.perf_counter(), "", 0
+    while read < rows:
+        page = jobs.ListRecords(
+            jobs_pb2.ListRecordsRequest(connection_id=connection, stream="items", cursor=cursor, limit=200),
+            metadata=meta,
+        )
+        if not page.items:
+            raise SystemExit(f"the feed ended after {read} records, expected {rows}")
+        read += len(page.items)
+        cursor = page.next
+    return time.perf_counter() - started
 
 
 def _stack_channel(
@@ -177,14 +197,20 @@ def main() -> None:
                     mongo["bench_raw"].drop_collection(f"raw_copy_{round_no}")
                 else:
                     channel, api_key, db, _ = channels[mode]
-                    count, seconds = full_sync(channel, api_key, schema, round_no)
+                    count, seconds, connection = full_sync(channel, api_key, schema, round_no)
                     cpu = meter.stop()
+                    if args.feed_rows:
+                        feed = read_feed(channel, api_key, connection, min(args.feed_rows, count))
+                        feed_rate = round(min(args.feed_rows, count) / feed)
+                        print(f"round {round_no} {mode}: feed read {feed_rate} records/s", flush=True)
                     # Keeps the in-memory database small.
                     for written in ("record_state", "record_changes", "record_batches", "records"):
                         _empty(mongo[db][written])
                 if count != args.rows:
                     raise SystemExit(f"{mode} copied {count} rows, expected {args.rows}")
                 per_row = {f"{name}_cpu_us_per_row": round(1e6 * value / count, 1) for name, value in cpu.items()}
+                if mode != "raw" and args.feed_rows:
+                    per_row["feed_records_per_s"] = feed_rate
                 runs[mode].append(
                     {"rows": count, "seconds": round(seconds, 3), "rows_per_s": round(count / seconds), **per_row}
                 )

@@ -1,5 +1,6 @@
 """Smoke test of the sync benchmark at a tiny size: a raw copy and a full sync of the same
-generated table, both counted exactly, and the figures written. Nothing here asserts on
+generated table, both counted exactly, the synced records read back from the feed, and the
+figures written. Nothing here asserts on
 speed; the figures live in `make bench`."""
 
 from __future__ import annotations
@@ -19,5 +20,6 @@ def test_sync_bench_copies_and_syncs_every_row_and_writes_its_figures(tmp_path: 
         [run] = result["results"][mode]["runs"]
         assert run["rows"] == ROWS
         assert run["rows_per_s"] > 0
+    assert result["results"]["sync"]["runs"][0]["feed_records_per_s"] > 0  # read back the whole feed
     assert result["ratio_sync_raw"] > 0
     assert "goal: sync/raw" in printed
