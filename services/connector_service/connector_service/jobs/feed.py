@@ -28,6 +28,7 @@ from ucf_common.errors import invalid
 from connector_service.jobs.leases import stream_key
 from connector_service.jobs.records import BATCHES, BY_ID, HISTORY, STATE, change_id
 from connector_service.jobs.shapes import STREAMS
+from connector_service.platform import by_id
 
 _LAST_SEQ = 10**15 - 1
 #: Sequence numbers per manifest read (at least; four times the page otherwise).
@@ -130,19 +131,13 @@ class RecordFeed:
         wanted = wanted[:limit]
         if not wanted:
             return []
-        states = {
-            d["_id"]: d
-            async for d in self._state.find(
-                {"_id": {"$in": list({k for _, k in wanted})}, "tenant_id": tenant_id}, _FIELDS
-            )
-        }
+        scope = {"tenant_id": tenant_id}
+        states = {d["_id"]: d for d in await by_id.find(self._state, list({k for _, k in wanted}), scope, _FIELDS)}
         moved = [seq for seq, key in wanted if states.get(key, {}).get("seq") != seq]
         copies: dict[int, dict[str, Any]] = {}
         if moved:
             ids = [change_id(tenant_id, connection_id, stream, seq) for seq in moved]
-            copies = {
-                d["seq"]: d async for d in self._history.find({"_id": {"$in": ids}, "tenant_id": tenant_id}, _FIELDS)
-            }
+            copies = {d["seq"]: d for d in await by_id.find(self._history, ids, scope, _FIELDS)}
         run = []
         for seq, key in wanted:
             state = states.get(key)

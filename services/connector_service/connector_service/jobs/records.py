@@ -62,7 +62,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from connector_service.jobs.leases import StreamLeases, stream_key
 from connector_service.jobs.shapes import ITEMS, canonical, content_hash
-from connector_service.platform import wire
+from connector_service.platform import by_id, wire
 
 ADDED, UPDATED, DELETED, UNCHANGED = "added", "updated", "deleted", "unchanged"
 STATE, HISTORY, BATCHES = "record_state", "record_changes", "record_batches"
@@ -260,9 +260,7 @@ class RecordStore:
         if changes:
             await self._write(batch, changes)
         if seen:
-            await self._state.update_many(
-                {"_id": {"$in": seen}, "tenant_id": batch.tenant_id}, {"$set": {"seen": batch.job_id}}
-            )
+            await by_id.update(self._state, seen, {"tenant_id": batch.tenant_id}, {"$set": {"seen": batch.job_id}})
         return counts
 
     async def _insert_new(self, batch: Batch, unique: dict[str, Entry], counts: Counts) -> dict[str, Entry]:
@@ -294,7 +292,7 @@ class RecordStore:
 
     async def _lookup(self, batch: Batch, keys: list[str], sealed: list[tuple[int, int]]) -> dict[str, dict[str, Any]]:
         """The committed state of each key that has one."""
-        found = [d async for d in self._state.find({"_id": {"$in": keys}, "tenant_id": batch.tenant_id}, _LOOKUP)]
+        found = await by_id.find(self._state, keys, {"tenant_id": batch.tenant_id}, _LOOKUP)
         return {d["_id"]: d for d in await self._committed(batch, found, sealed)}
 
     async def _committed(
@@ -349,7 +347,7 @@ class RecordStore:
         visible from then on)."""
         replaced = [c.key for c in changes if c.old is not None]
         if replaced:
-            old = [d async for d in self._state.find({"_id": {"$in": replaced}, "tenant_id": batch.tenant_id})]
+            old = await by_id.find(self._state, replaced, {"tenant_id": batch.tenant_id})
             await insert_ignoring_duplicates(self._history, [superseded(d) for d in old])
         fresh = [s for s, c in zip(states, changes, strict=True) if c.old is None]
         if fresh:
