@@ -33,6 +33,7 @@ from ucf_common.request_context import current_request_id
 from connector_service.app import metrics
 from connector_service.auth import interceptor
 from connector_service.platform import wire
+from connector_service.platform.writes import duplicate_indexes
 
 log = logging.getLogger("connector_service.audit")
 
@@ -94,7 +95,6 @@ _LINGER_SECONDS = 0.001
 _LINGER_BELOW = 16
 SEGMENTS = "audit_segments"
 _SECRET_WORDS = ("token", "secret", "password", "verifier", "api_key", "apikey")
-_DUPLICATE_KEY = 11000
 
 
 #: Detail names already checked and found harmless (names come from code: a small set).
@@ -318,10 +318,7 @@ class AuditLog:
             except BulkWriteError as err:
                 # Unordered: every segment not written before went in now; the others answer
                 # a duplicate key, which means the first attempt had written them.
-                if any(e.get("code") != _DUPLICATE_KEY for e in err.details.get("writeErrors", [])) or err.details.get(
-                    "writeConcernErrors"
-                ):
-                    raise
+                duplicate_indexes(err)
 
     async def list(
         self, tenant_id: str, *, connection_id: str = "", action: str = "", cursor: str = "", limit: int = 0

@@ -49,6 +49,7 @@ from connector_service.jobs.records import (
     manifest,
 )
 from connector_service.platform import wire
+from connector_service.platform.writes import duplicate_indexes
 
 log = logging.getLogger("connector_service.jobs")
 
@@ -114,8 +115,7 @@ async def _publish_chunk(db: AsyncDatabase[dict[str, Any]], chunk: list[dict[str
         try:
             await db[STATE].bulk_write(upserts, ordered=False)
         except BulkWriteError as err:  # a duplicate key: that record's state is already as new or newer
-            if any(e.get("code") != 11000 for e in err.details.get("writeErrors", [])):
-                raise
+            duplicate_indexes(err)
     first, last = int(chunk[0]["seq"]), int(chunk[-1]["seq"])
     keys: list[str | None] = [None] * (last - first + 1)
     for doc in chunk:

@@ -63,12 +63,12 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from connector_service.jobs.leases import StreamLeases, stream_key
 from connector_service.jobs.shapes import ITEMS, canonical, content_hash
 from connector_service.platform import by_id, wire
+from connector_service.platform.writes import duplicate_indexes
 
 ADDED, UPDATED, DELETED, UNCHANGED = "added", "updated", "deleted", "unchanged"
 STATE, HISTORY, BATCHES = "record_state", "record_changes", "record_batches"
 #: What a lookup needs of a state to classify a row.
 _LOOKUP = {"hash": 1, "deleted": 1, "action": 1, "changed_in": 1, "seq": 1, "prev": 1}
-_DUPLICATE_KEY = 11000
 #: The `_id` index, named for `_id` range reads: MongoDB picks it for them anyway; SecantusDB
 #: (tests, local default) plans an unhinted range as a scan of the whole collection.
 BY_ID = [("_id", 1)]
@@ -215,8 +215,7 @@ async def insert_ignoring_duplicates(collection: AsyncCollection[dict[str, Any]]
     try:
         await collection.insert_many(docs, ordered=False)
     except BulkWriteError as err:
-        if any(e.get("code") != _DUPLICATE_KEY for e in err.details.get("writeErrors", [])):
-            raise
+        duplicate_indexes(err)
 
 
 class RecordStore:
@@ -281,10 +280,7 @@ class RecordStore:
         try:
             await self._state.insert_many(states, ordered=False)
         except BulkWriteError as err:
-            errors = err.details.get("writeErrors", [])
-            if any(e.get("code") != _DUPLICATE_KEY for e in errors):
-                raise
-            exists = {states[e["index"]]["_id"] for e in errors}
+            exists = {states[i]["_id"] for i in duplicate_indexes(err)}
         keys = [None if s["_id"] in exists else s["_id"] for s in states]
         await self._batches.insert_one(manifest(batch.tenant_id, batch.connection_id, batch.stream, first, keys))
         counts.add(ADDED, len(states) - len(exists))
@@ -319,11 +315,12 @@ class RecordStore:
             if d.get("prev") is not None:
                 copy = await self._history.find_one({"_id": batch.change_id(d["prev"]), "tenant_id": batch.tenant_id})
             only = {"_id": d["_id"], "tenant_id": batch.tenant_id, "seq": d["seq"]}
-            if copy is None:
+            restored = None if copy is None else _restored(d["_id"], copy)
+            if restored is None:
                 await self._state.delete_one(only)
             else:
-                await self._state.replace_one(only, _restored(d["_id"], copy))
-            late[d["_id"]] = None if copy is None else _restored(d["_id"], copy)
+                await self._state.replace_one(only, restored)
+            late[d["_id"]] = restored
         kept = []
         for d in states:
             now = late[d["_id"]] if d["_id"] in late else d
