@@ -26,7 +26,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from ucf_common.errors import invalid
 
 from connector_service.jobs.leases import stream_key
-from connector_service.jobs.records import BATCHES, BY_ID, HISTORY, STATE, change_id
+from connector_service.jobs.records import BATCHES, BY_ID, HISTORY, STATE, change_id, stream_prefix
 from connector_service.jobs.shapes import STREAMS
 from connector_service.platform import by_id
 
@@ -106,7 +106,7 @@ class RecordFeed:
 
     async def _run(self, tenant_id: str, connection_id: str, stream: str, after: int, limit: int) -> list[Change]:
         """The next `limit` changes of one stream after sequence `after`, in sequence order."""
-        prefix = f"{stream_key(tenant_id, connection_id, stream)}|"
+        prefix = stream_prefix(tenant_id, connection_id, stream)
         wanted: list[tuple[int, str]] = []
         newest = await self._newest(tenant_id, connection_id, stream)
         low = after

@@ -152,8 +152,12 @@ class Batch:
 
     @property
     def prefix(self) -> str:
-        """What every key and change id of this stream starts with."""
-        return f"{stream_key(self.tenant_id, self.connection_id, self.stream)}|"
+        return stream_prefix(self.tenant_id, self.connection_id, self.stream)
+
+
+def stream_prefix(tenant_id: str, connection_id: str, stream: str) -> str:
+    """What every key and change id of a stream starts with."""
+    return f"{stream_key(tenant_id, connection_id, stream)}|"
 
 
 def change_id(tenant_id: str, connection_id: str, stream: str, seq: int) -> str:
@@ -173,7 +177,7 @@ def identity(tenant_id: str, connection_id: str, stream: str, record_id: str, co
 
 def manifest(tenant_id: str, connection_id: str, stream: str, first: int, keys: list[str | None]) -> dict[str, Any]:
     """The manifest of sequences first … first + len(keys) − 1 (keys without the stream prefix)."""
-    prefix = f"{stream_key(tenant_id, connection_id, stream)}|"
+    prefix = stream_prefix(tenant_id, connection_id, stream)
     return {
         "_id": change_id(tenant_id, connection_id, stream, first + len(keys) - 1),
         "tenant_id": tenant_id,
@@ -273,9 +277,7 @@ class RecordStore:
         states = []
         for offset, (key, entry) in enumerate(unique.items()):
             text = entry.text or canonical(entry.record)
-            state = _state(batch, first + offset, key, ADDED, text, moment, entry)
-            state.update(hash=content_hash(text), deleted=False, seen=batch.job_id, prev=None)
-            states.append(state)
+            states.append(_state(batch, first + offset, key, ADDED, text, moment, entry, content_hash(text), None))
         exists: set[str] = set()
         try:
             await self._state.insert_many(states, ordered=False)
@@ -333,10 +335,9 @@ class RecordStore:
         moment = wire.now()
         states = []
         for offset, change in enumerate(changes):
-            state = _state(batch, first + offset, change.key, change.action, change.text, moment, change.entry)
             prev = None if change.old is None else change.old["seq"]
-            state.update(hash=change.digest, deleted=False, seen=batch.job_id, prev=prev)
-            states.append(state)
+            seq, key, entry = first + offset, change.key, change.entry
+            states.append(_state(batch, seq, key, change.action, change.text, moment, entry, change.digest, prev))
         await self._publish(batch, first, states, changes)
 
     async def _publish(self, batch: Batch, first: int, states: list[dict[str, Any]], changes: list[_Change]) -> None:
@@ -387,9 +388,8 @@ class RecordStore:
                 entry = Entry(
                     doc["record_id"], {}, doc.get("container_id", ""), doc.get("parent_id", ""), doc.get("updated_at")
                 )
-                tombstone = _state(batch, first + offset, doc["_id"], DELETED, doc["json"], moment, entry)
-                tombstone.update(hash=None, deleted=True, prev=doc["seq"])
-                tombstones.append(tombstone)
+                seq = first + offset
+                tombstones.append(_state(batch, seq, doc["_id"], DELETED, doc["json"], moment, entry, None, doc["seq"]))
                 changes.append(_Change(doc["_id"], entry, doc["json"], "", DELETED, doc))
             await self._publish(batch, first, tombstones, changes)
             counts.add(DELETED, len(victims))
@@ -479,9 +479,20 @@ def _restored(key: str, copy: dict[str, Any]) -> dict[str, Any]:
     return state
 
 
-def _state(batch: Batch, seq: int, key: str, action: str, text: str, moment: datetime, entry: Entry) -> dict[str, Any]:
-    """A record's state after a change; the caller adds hash, deleted, seen and prev."""
-    doc = {
+def _state(
+    batch: Batch,
+    seq: int,
+    key: str,
+    action: str,
+    text: str,
+    moment: datetime,
+    entry: Entry,
+    digest: str | None,
+    prev: int | None,
+) -> dict[str, Any]:
+    """A record's state after a change that supersedes `prev`: live with the text's `digest` (and
+    seen by this batch's job), or a tombstone (`digest` None) repeating the last state's text."""
+    doc: dict[str, Any] = {
         "_id": key,
         **batch.key,
         "seq": seq,
@@ -492,7 +503,12 @@ def _state(batch: Batch, seq: int, key: str, action: str, text: str, moment: dat
         "container_id": entry.container_id,
         "updated_at": entry.updated_at,
         "changed_in": batch.stamp,
+        "hash": digest,
+        "deleted": digest is None,
+        "prev": prev,
     }
+    if digest is not None:
+        doc["seen"] = batch.job_id
     if entry.parent_id:
         doc["parent_id"] = entry.parent_id
     return doc
